@@ -1,0 +1,332 @@
+#include "commands.hpp"
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "asaflow/artifact_store.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/executor.hpp"
+#include "asaflow/logging.hpp"
+#include "asaflow/pipeline.hpp"
+#include "asaflow/plugin_host.hpp"
+#include "asaflow/text_util.hpp"
+#include "asaflow/version.hpp"
+#include "observers.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace asaflow::app {
+namespace {
+
+const char* kUsage =
+    "usage: asaflow COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run PIPELINE        run a pipeline, reusing every cached stage\n"
+    "  validate PIPELINE   check a pipeline and report every error, run nothing\n"
+    "  status PIPELINE     each stage: cached, stale (and why) or never run\n"
+    "  why STAGE -p PIPELINE   why a stage would rerun: which input, parameter or component changed\n"
+    "  plugins             list plugin components, their libraries and parameters\n"
+    "  cache verify PIPELINE   re-hash every cache entry; evict the ones that were modified\n"
+    "  gc PIPELINE         delete cache entries no stage refers to any more\n"
+    "\n"
+    "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
+
+const std::vector<std::string> kCommands = {"run", "validate", "status", "why", "plugins", "cache", "gc"};
+
+std::string user_cache_dir() {
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/asaflow";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/asaflow";
+  return "/tmp/asaflow-cache";
+}
+
+struct Common {
+  std::vector<std::string> positional;
+  std::vector<std::string> plugin_dirs;
+  std::string cache_dir;
+  std::string data_dir;
+  std::string pipeline;
+  int threads = 0;
+  int jobs = 1;
+  bool quiet = false;
+  bool verbose = false;
+  bool dry_run = false;
+  bool fail_fast = false;
+  bool force_downstream = false;
+  std::vector<std::string> force;
+};
+
+Common parse(const std::string& command, const std::vector<std::string>& args) {
+  Common c;
+  po::options_description opts("options");
+  opts.add_options()
+      ("help,h", "show help")
+      ("plugin-dir", po::value(&c.plugin_dirs), "extra directory of plugin libraries (repeatable)")
+      ("cache-dir", po::value(&c.cache_dir), "cache directory (default: .asaflow/ beside the pipeline)")
+      ("data-dir", po::value(&c.data_dir), "where fetched data packages live (default: $ASAFLOW_DATA_DIR or ~/.cache/asaflow/data)")
+      ("threads", po::value(&c.threads), "compute threads for stages (default: all cores)")
+      ("pipeline,p", po::value(&c.pipeline), "pipeline file (for why)")
+      ("jobs,j", po::value(&c.jobs), "stages to run in parallel (default 1)")
+      ("dry-run,n", po::bool_switch(&c.dry_run), "decide what would run, run nothing")
+      ("force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")
+      ("force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")
+      ("fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")
+      ("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")
+      ("verbose,v", po::bool_switch(&c.verbose), "debug logging")
+      ("args", po::value(&c.positional), "positional arguments");
+  po::positional_options_description pos;
+  pos.add("args", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    std::vector<std::string> names;
+    for (const auto& o : opts.options()) names.push_back("--" + o->long_name());
+    std::string msg = "asaflow " + command + ": unknown option '" + e.get_option_name() + "'";
+    if (auto guess = did_you_mean(e.get_option_name(), names)) msg += " (did you mean '" + *guess + "'?)";
+    throw ConfigError(msg + "; see asaflow --help");
+  } catch (const po::error& e) {
+    throw ConfigError("asaflow " + command + ": " + e.what() + "; see asaflow --help");
+  }
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n" << opts;
+    std::exit(0);
+  }
+  if (c.jobs < 1) throw ConfigError("asaflow " + command + ": --jobs must be at least 1");
+  if (c.threads < 0) throw ConfigError("asaflow " + command + ": --threads must be at least 1");
+  if (c.threads == 0) c.threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (c.data_dir.empty()) {
+    const char* env = std::getenv("ASAFLOW_DATA_DIR");
+    c.data_dir = env && *env ? env : user_cache_dir() + "/data";
+  }
+  init_logging(LogOptions{c.quiet, c.verbose});
+  return c;
+}
+
+std::string plugin_index_file() {
+  if (const char* env = std::getenv("ASAFLOW_PLUGIN_INDEX")) return env;  // "" disables it
+  return user_cache_dir() + "/plugin-index.json";
+}
+
+std::unique_ptr<PluginHost> make_host(const Common& c) {
+  auto host = std::make_unique<PluginHost>(plugin_index_file());
+  std::vector<fs::path> extra(c.plugin_dirs.begin(), c.plugin_dirs.end());
+  for (const auto& d : extra) {
+    if (!fs::is_directory(d)) throw ConfigError("--plugin-dir '" + d.string() + "' is not a directory");
+  }
+  host->discover(PluginHost::search_path(extra));
+  return host;
+}
+
+std::string need_pipeline(const std::string& command, const Common& c, std::size_t index = 0) {
+  if (c.positional.size() <= index) {
+    throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml)");
+  }
+  return c.positional[index];
+}
+
+Pipeline load(const std::string& file, const PluginHost& host, const Common& c) {
+  PipelineVars vars;
+  vars.builtin["data_dir"] = c.data_dir;
+  return load_pipeline(file, host, vars);
+}
+
+fs::path cache_dir_for(const Pipeline& p, const Common& c) {
+  return c.cache_dir.empty() ? p.dir / ".asaflow" : fs::path(c.cache_dir);
+}
+
+int cmd_run(const Common& c, bool status_only) {
+  const std::string command = status_only ? "status" : "run";
+  if (c.positional.size() > 1) {
+    throw ConfigError("asaflow " + command + ": unexpected argument '" + c.positional[1] + "'");
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto host = make_host(c);
+  Pipeline pipeline = load(need_pipeline(command, c), *host, c);
+  ArtifactStore store(cache_dir_for(pipeline, c));
+  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir));
+  LogObserver log_observer;
+  std::unique_ptr<ProgressObserver> progress;
+  RunOptions options;
+  options.jobs = c.jobs;
+  options.dry_run = c.dry_run || status_only;
+  options.fail_fast = c.fail_fast;
+  options.force = c.force;
+  options.force_downstream = c.force_downstream;
+  if (!options.dry_run) {
+    executor.add_observer(&log_observer);
+    if (!c.quiet) {
+      progress = std::make_unique<ProgressObserver>();
+      executor.add_observer(progress.get());
+    }
+  }
+  std::vector<CellReport> reports = executor.run(options);
+  progress.reset();
+
+  if (options.dry_run) {
+    for (const auto& r : reports) {
+      std::string state = to_string(r.state);
+      if (r.state == CellState::kStale && r.reasons.size() == 1 && r.reasons[0] == "never run") state = "never run";
+      std::string line = state;
+      line.resize(std::max<std::size_t>(line.size(), 10), ' ');
+      line += r.id;
+      if (r.state == CellState::kFailed) line += ": " + r.error;
+      else if (r.state != CellState::kCached && !(state == "never run")) line += ": " + join(r.reasons, "; ");
+      std::cout << line << "\n";
+    }
+    return int(Executor::exit_code(reports));
+  }
+
+  std::map<std::string, int> counts;
+  for (const auto& r : reports) counts[to_string(r.state)]++;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char summary[256];
+  std::snprintf(summary, sizeof summary,
+                "pipeline '%s': %zu stages: %d ran, %d cached, %d failed, %d skipped (%.2f s)",
+                pipeline.name.c_str(), reports.size(), counts["ran"], counts["cached"],
+                counts["FAILED"], counts["skipped"], seconds);
+  std::cout << summary << "\n";
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& cell = pipeline.cells[i];
+    if (cell.component->info.kind != "reporter" || reports[i].output_dir.empty()) continue;
+    for (const auto& e : fs::directory_iterator(reports[i].output_dir)) {
+      if (e.path().filename() == "results.json") continue;
+      std::cout << "report: " << e.path().string() << "\n";
+    }
+  }
+  for (const auto& r : reports) {
+    if (r.state == CellState::kFailed) std::cerr << "error: stage " << r.id << " failed: " << r.error << "\n";
+  }
+  return int(Executor::exit_code(reports));
+}
+
+int cmd_validate(const Common& c) {
+  auto host = make_host(c);
+  Pipeline p = load(need_pipeline("validate", c), *host, c);
+  std::cout << "ok: pipeline '" << p.name << "' (" << p.file.string() << "): " << p.stages.size()
+            << " stages, " << p.cells.size() << " cells\n";
+  return 0;
+}
+
+int cmd_why(const Common& c) {
+  std::string file = c.pipeline, stage;
+  if (c.positional.size() == 2 && file.empty()) {
+    file = c.positional[0];
+    stage = c.positional[1];
+  } else if (c.positional.size() == 1 && !file.empty()) {
+    stage = c.positional[0];
+  } else {
+    throw ConfigError("asaflow why: usage: asaflow why STAGE -p PIPELINE.yaml");
+  }
+  auto host = make_host(c);
+  Pipeline pipeline = load(file, *host, c);
+  std::vector<std::string> names;
+  bool any = false;
+  for (const auto& cell : pipeline.cells) {
+    const std::string& name = pipeline.stages[cell.stage].name;
+    names.push_back(cell.id);
+    if (cell.id == stage || name == stage) any = true;
+  }
+  if (!any) {
+    std::string msg = "asaflow why: no stage '" + stage + "' in pipeline '" + pipeline.name + "'";
+    if (auto guess = did_you_mean(stage, names)) msg += " (did you mean '" + *guess + "'?)";
+    throw ConfigError(msg);
+  }
+  ArtifactStore store(cache_dir_for(pipeline, c));
+  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir));
+  RunOptions options;
+  options.dry_run = true;
+  std::vector<CellReport> reports = executor.run(options);
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& cell = pipeline.cells[i];
+    if (cell.id != stage && pipeline.stages[cell.stage].name != stage) continue;
+    const auto& r = reports[i];
+    if (r.state == CellState::kCached) {
+      std::cout << cell.id << ": cached (key " << r.key.substr(0, 12) << "); nothing changed since its last run\n";
+    } else if (r.state == CellState::kFailed) {
+      std::cout << cell.id << ": cannot compute its key: " << r.error << "\n";
+    } else {
+      std::cout << cell.id << ": will run because:\n";
+      for (const auto& reason : r.reasons) std::cout << "  - " << reason << "\n";
+    }
+  }
+  return 0;
+}
+
+int cmd_plugins(const Common& c) {
+  auto host = make_host(c);
+  for (const ComponentEntry* e : host->entries()) {
+    std::cout << e->info.kind << "/" << e->info.name << " " << e->info.version << "  ("
+              << e->plugin_name << " " << e->plugin_version << ", " << e->library << ")\n";
+    if (!e->info.summary.empty()) std::cout << "    " << e->info.summary << "\n";
+    for (const auto& p : e->info.params) {
+      std::cout << "    " << p.name << ": " << p.describe() << (p.help.empty() ? "" : " - " + p.help) << "\n";
+    }
+  }
+  return 0;
+}
+
+fs::path cache_dir_from_args(const std::string& command, const Common& c, std::size_t index) {
+  if (!c.cache_dir.empty()) return c.cache_dir;
+  if (c.positional.size() > index) return fs::absolute(c.positional[index]).parent_path() / ".asaflow";
+  throw ConfigError("asaflow " + command + ": give the pipeline file or --cache-dir");
+}
+
+int cmd_cache(const Common& c) {
+  if (c.positional.empty() || c.positional[0] != "verify") {
+    throw ConfigError("asaflow cache: usage: asaflow cache verify PIPELINE.yaml (or --cache-dir DIR)");
+  }
+  fs::path dir = cache_dir_from_args("cache verify", c, 1);
+  if (!fs::is_directory(dir)) throw ConfigError("asaflow cache verify: no cache at '" + dir.string() + "'");
+  ArtifactStore store(dir);
+  auto report = store.verify(true);
+  for (const auto& p : report.problems) std::cout << "tampered: " << p << "\n";
+  std::cout << "verified " << report.checked << " entries in " << dir.string() << ": "
+            << report.problems.size() << " evicted\n";
+  return report.problems.empty() ? 0 : 1;
+}
+
+int cmd_gc(const Common& c) {
+  fs::path dir = cache_dir_from_args("gc", c, 0);
+  if (!fs::is_directory(dir)) throw ConfigError("asaflow gc: no cache at '" + dir.string() + "'");
+  ArtifactStore store(dir);
+  auto report = store.gc();
+  std::cout << "removed " << report.removed_entries << " unreferenced entries and "
+            << report.removed_temp << " abandoned temporary entries, freed "
+            << report.freed_bytes / 1024 << " KiB\n";
+  return 0;
+}
+
+}  // namespace
+
+int dispatch(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::cout << "asaflow " << kVersion << "\n";
+    return 0;
+  }
+  const std::string command = args[0];
+  if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
+    std::string msg = "unknown command '" + command + "'";
+    if (auto guess = did_you_mean(command, kCommands)) msg += " (did you mean '" + *guess + "'?)";
+    throw ConfigError(msg + "; commands: " + join(kCommands, ", "));
+  }
+  Common c = parse(command, std::vector<std::string>(args.begin() + 1, args.end()));
+  if (command == "run") return cmd_run(c, false);
+  if (command == "status") return cmd_run(c, true);
+  if (command == "validate") return cmd_validate(c);
+  if (command == "why") return cmd_why(c);
+  if (command == "plugins") return cmd_plugins(c);
+  if (command == "cache") return cmd_cache(c);
+  return cmd_gc(c);
+}
+
+}  // namespace asaflow::app

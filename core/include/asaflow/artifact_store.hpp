@@ -1,0 +1,135 @@
+// The content-addressed store behind the cache; the only code that knows its layout.
+//
+//   <root>/objects/<k0k1>/<key>/manifest.json   committed entry: key record, files, digests
+//   <root>/objects/<k0k1>/<key>/out/...         the stage's outputs
+//   <root>/tmp/<key>.<pid>.<n>/                 an entry being computed (holds INCOMPLETE)
+//   <root>/locks/<key>.lock                     flock()ed while a process computes the key
+//   <root>/state/<pipeline>/<cell>.json         the key record of each cell's last run
+//   <root>/digest-cache.json                    (path, size, mtime, inode) -> sha256
+//
+// An entry is committed by renaming its complete temporary directory into objects/, so a
+// reader sees all of it or none. A hit needs the manifest and every file it lists, with the
+// recorded size; `verify` re-hashes everything.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "asaflow/export.hpp"
+
+namespace asaflow {
+
+struct ASAFLOW_API ManifestFile {
+  std::string path;  // relative to out/
+  std::int64_t size = 0;
+  std::string sha256;
+};
+
+struct ASAFLOW_API Manifest {
+  std::string key;
+  nlohmann::json record;  // the canonical key record (what the key was computed from)
+  std::vector<ManifestFile> files;
+  std::string output_digest;  // digest of all files: what downstream keys depend on
+  nlohmann::json meta;        // stage id, wall time, peak memory, dates: never part of a key
+};
+
+class ASAFLOW_API ArtifactStore {
+ public:
+  explicit ArtifactStore(std::filesystem::path root);
+  ~ArtifactStore();
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path entry_dir(const std::string& key) const;
+  std::filesystem::path output_dir(const std::string& key) const { return entry_dir(key) / "out"; }
+
+  // The committed entry, when its manifest and every listed file (with its size) exist.
+  std::optional<Manifest> lookup(const std::string& key) const;
+
+  // An exclusive OS lock on one key, released on destruction or when the process dies.
+  class ASAFLOW_API Lock {
+   public:
+    Lock() = default;
+    explicit Lock(int fd) : fd_(fd) {}
+    Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Lock& operator=(Lock&& o) noexcept;
+    ~Lock();
+
+   private:
+    int fd_ = -1;
+  };
+  // Blocks until the lock is free; `on_wait` runs once if it has to wait.
+  Lock lock(const std::string& key, const std::function<void()>& on_wait = {}) const;
+  // True when some process holds the key's lock right now.
+  bool locked(const std::string& key) const;
+
+  // A temporary entry being computed. Destroying it uncommitted removes it.
+  class ASAFLOW_API Transaction {
+   public:
+    Transaction(const ArtifactStore& store, std::string key);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    const std::filesystem::path& out_dir() const { return out_; }
+    // Hashes the outputs, writes the manifest, and renames the entry into place
+    // (replacing an existing one, as --force does). Returns the manifest.
+    Manifest commit(nlohmann::json record, nlohmann::json meta);
+
+   private:
+    const ArtifactStore& store_;
+    std::string key_;
+    std::filesystem::path dir_;
+    std::filesystem::path out_;
+    bool committed_ = false;
+  };
+
+  void save_state(const std::string& pipeline, const std::string& cell_id,
+                  const nlohmann::json& state) const;
+  std::optional<nlohmann::json> load_state(const std::string& pipeline,
+                                           const std::string& cell_id) const;
+
+  // Content digest of a file or of a directory tree (relative names + file digests).
+  // Files are re-hashed only when size, mtime or inode changed. Throws InputError.
+  std::string path_digest(const std::filesystem::path& path);
+  void save_digest_cache();
+
+  struct VerifyReport {
+    std::size_t checked = 0;
+    std::vector<std::string> problems;  // one line per evicted entry
+  };
+  VerifyReport verify(bool evict);
+
+  struct GcReport {
+    std::size_t removed_entries = 0;
+    std::size_t removed_temp = 0;
+    std::uintmax_t freed_bytes = 0;
+  };
+  // Removes entries no state file refers to, and temporary entries nobody is computing.
+  GcReport gc();
+
+  static std::string safe_name(const std::string& id);
+
+ private:
+  static std::optional<Manifest> read_manifest(const std::filesystem::path& dir);
+  std::string file_digest(const std::filesystem::path& file);
+
+  std::filesystem::path root_;
+  struct DigestEntry {
+    std::int64_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::uint64_t inode = 0;
+    std::string sha256;
+  };
+  std::mutex digest_mutex_;
+  std::map<std::string, DigestEntry> digests_;
+  bool digests_dirty_ = false;
+};
+
+}  // namespace asaflow

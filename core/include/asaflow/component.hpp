@@ -1,0 +1,65 @@
+// Components are what plugins provide. Every component has a kind ("dataset", "model_mode",
+// "metric", "reporter", or "stage" for built-in stage types), a name, a version and a
+// parameter schema. Components that run as pipeline stages derive from StageComponent:
+// its public run() does the common work (timing, error wrapping), execute() is the one
+// hook a plugin implements. Other kinds (model modes) define their own interfaces in the
+// libraries that use them; the host only stores them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asaflow/export.hpp"
+#include "asaflow/params.hpp"
+
+namespace asaflow {
+
+class StageContext;
+
+struct ASAFLOW_API ComponentInfo {
+  std::string kind;
+  std::string name;
+  std::string version;
+  std::string summary;
+  std::vector<ParamSpec> params;
+  // Results depend on the machine (timings, memory): the cache key then includes the
+  // device fingerprint, so these results are never reused on another machine.
+  bool device_dependent = false;
+
+  std::string qualified_name() const { return kind + "/" + name; }
+};
+
+class ASAFLOW_API Component {
+ public:
+  explicit Component(ComponentInfo info) : info_(std::move(info)) {}
+  virtual ~Component();
+  Component(const Component&) = delete;
+  Component& operator=(const Component&) = delete;
+
+  const ComponentInfo& info() const { return info_; }
+
+ private:
+  ComponentInfo info_;
+};
+
+class ASAFLOW_API StageComponent : public Component {
+ public:
+  using Component::Component;
+
+  // Runs the stage. Inputs, parameters and the output directory come from `ctx`. Throws
+  // InputError for bad data, StageError for other failures; anything else is wrapped.
+  void run(StageContext& ctx) const;
+
+ protected:
+  virtual void execute(StageContext& ctx) const = 0;
+};
+
+// What a plugin's registration callback receives.
+class ASAFLOW_API Registrar {
+ public:
+  virtual ~Registrar();
+  virtual void add(std::shared_ptr<Component> component) = 0;
+};
+
+}  // namespace asaflow

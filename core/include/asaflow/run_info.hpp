@@ -1,0 +1,31 @@
+// Facts about this run that reports must carry: date, commit, hardware, software. Collected
+// once by the host and handed to every stage.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "asaflow/export.hpp"
+
+namespace asaflow {
+
+struct ASAFLOW_API RunInfo {
+  std::string date_utc;          // ISO 8601
+  std::string commit;            // git rev-parse HEAD, plus " (dirty)"; "unknown" outside git
+  std::string cpu_model;
+  int cpu_cores = 0;
+  double ram_gib = 0.0;
+  std::string os;
+  std::string compiler;
+  std::string torch_version;
+  std::string asaflow_version;
+  std::string device_fingerprint;  // identifies this machine for device-dependent stages
+  int threads = 1;                 // --threads: what compute stages should use
+  std::map<std::string, std::string> data_packages;  // name -> version
+
+  std::string data_dir;
+
+  static RunInfo collect(int threads, const std::string& data_dir);
+};
+
+}  // namespace asaflow

@@ -1,0 +1,58 @@
+// Everything a running stage sees: its validated parameters, the artifacts of the stages it
+// needs (each a directory plus that stage's typed results), a private output directory
+// that the host commits atomically when the stage succeeds, its named logger, a progress
+// counter and the run's facts.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asaflow/export.hpp"
+#include "asaflow/params.hpp"
+#include "asaflow/progress.hpp"
+#include "asaflow/results.hpp"
+#include "asaflow/run_info.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace asaflow {
+
+// One upstream stage's committed output.
+struct ASAFLOW_API InputArtifact {
+  std::string stage_id;    // cell id, e.g. "train[mode=full,seed=1]"
+  std::string stage_name;  // "train"
+  std::string component;   // "metric/corpus_stats"
+  std::string component_version;
+  std::map<std::string, std::string> matrix;  // this cell's matrix values
+  std::string params_json;                     // canonical params, for reports
+  std::string cache_key;
+  std::filesystem::path dir;                   // read-only output directory
+  ResultSet results;
+  double wall_seconds = 0.0;
+  double peak_rss_mb = 0.0;
+};
+
+struct ASAFLOW_API StageContext {
+  std::string pipeline_name;
+  std::string stage_id;
+  std::string stage_name;
+  std::filesystem::path pipeline_dir;  // relative paths in params resolve against it
+  Params params;
+  std::vector<InputArtifact> inputs;
+  std::filesystem::path output_dir;
+  std::shared_ptr<spdlog::logger> log;
+  Progress progress;
+  ResultSet results;
+  RunInfo run_info;
+  std::string cache_key;
+
+  // Inputs produced by stages of this component kind ("dataset", "metric"...).
+  std::vector<const InputArtifact*> inputs_of_kind(const std::string& kind) const;
+};
+
+}  // namespace asaflow

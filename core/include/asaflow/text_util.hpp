@@ -1,0 +1,27 @@
+// Small string helpers shared by validation messages and plugins: edit distance and the
+// "did you mean" suggestion, joining, UTF-8 validation with the byte offset of the first
+// bad sequence.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "asaflow/export.hpp"
+
+namespace asaflow {
+
+ASAFLOW_API std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The closest candidate when it is close enough to be a plausible typo, else nullopt.
+ASAFLOW_API std::optional<std::string> did_you_mean(std::string_view word,
+                                                    const std::vector<std::string>& candidates);
+
+ASAFLOW_API std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// Offset of the first byte that starts an invalid UTF-8 sequence, or nullopt if valid.
+ASAFLOW_API std::optional<std::size_t> find_invalid_utf8(std::string_view bytes);
+
+}  // namespace asaflow

@@ -1,0 +1,363 @@
+#include "asaflow/artifact_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "asaflow/error.hpp"
+#include "asaflow/hash.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace asaflow {
+namespace {
+
+constexpr const char* kIncompleteMarker = "INCOMPLETE";
+
+void write_file_atomically(const fs::path& file, const std::string& text) {
+  fs::path tmp = file;
+  tmp += ".tmp" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    out.flush();
+    if (!out) throw StageError("cannot write '" + tmp.string() + "'");
+  }
+  fs::rename(tmp, file);
+}
+
+std::uintmax_t tree_size(const fs::path& dir) {
+  std::uintmax_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+}  // namespace
+
+ArtifactStore::ArtifactStore(fs::path root) : root_(fs::absolute(std::move(root))) {
+  for (const char* sub : {"objects", "tmp", "locks", "state"}) fs::create_directories(root_ / sub);
+  std::ifstream in(root_ / "digest-cache.json");
+  if (in) {
+    try {
+      json j = json::parse(in);
+      for (const auto& [path, e] : j.items()) {
+        digests_[path] = DigestEntry{e.at(0), e.at(1), e.at(2), e.at(3)};
+      }
+    } catch (const json::exception&) {
+      digests_.clear();  // only a speed-up: rebuilt from the files
+    }
+  }
+}
+
+ArtifactStore::~ArtifactStore() {
+  try {
+    save_digest_cache();
+  } catch (...) {
+  }
+}
+
+std::string ArtifactStore::safe_name(const std::string& id) {
+  std::string out;
+  for (char c : id) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+              c == '=' || c == ',';
+    out += ok ? c : '_';
+  }
+  // Distinct ids must not collide after replacement.
+  return out + "." + sha256_hex(id).substr(0, 8);
+}
+
+fs::path ArtifactStore::entry_dir(const std::string& key) const {
+  return root_ / "objects" / key.substr(0, 2) / key;
+}
+
+std::optional<Manifest> ArtifactStore::read_manifest(const fs::path& dir) {
+  std::ifstream in(dir / "manifest.json");
+  if (!in) return std::nullopt;
+  try {
+    json j = json::parse(in);
+    Manifest m;
+    m.key = j.at("key");
+    m.record = j.at("record");
+    m.output_digest = j.at("output_digest");
+    m.meta = j.at("meta");
+    for (const auto& f : j.at("files")) {
+      m.files.push_back(ManifestFile{f.at("path"), f.at("size"), f.at("sha256")});
+    }
+    return m;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<Manifest> ArtifactStore::lookup(const std::string& key) const {
+  const fs::path dir = entry_dir(key);
+  auto m = read_manifest(dir);
+  if (!m || m->key != key) return std::nullopt;
+  std::error_code ec;
+  if (fs::exists(dir / kIncompleteMarker, ec)) return std::nullopt;
+  for (const auto& f : m->files) {
+    auto size = fs::file_size(dir / "out" / f.path, ec);
+    if (ec || std::int64_t(size) != f.size) return std::nullopt;
+  }
+  return m;
+}
+
+ArtifactStore::Lock& ArtifactStore::Lock::operator=(Lock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+ArtifactStore::Lock::~Lock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+ArtifactStore::Lock ArtifactStore::lock(const std::string& key,
+                                        const std::function<void()>& on_wait) const {
+  const fs::path file = root_ / "locks" / (key + ".lock");
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw StageError("cannot open lock '" + file.string() + "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (on_wait) on_wait();
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd);
+        throw StageError("cannot lock '" + file.string() + "': " + std::strerror(errno));
+      }
+    }
+  }
+  return Lock(fd);
+}
+
+bool ArtifactStore::locked(const std::string& key) const {
+  const fs::path file = root_ / "locks" / (key + ".lock");
+  int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return held;
+}
+
+ArtifactStore::Transaction::Transaction(const ArtifactStore& store, std::string key)
+    : store_(store), key_(std::move(key)) {
+  static std::atomic<int> counter{0};
+  dir_ = store_.root_ / "tmp" /
+         (key_ + "." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+  out_ = dir_ / "out";
+  fs::create_directories(out_);
+  std::ofstream(dir_ / kIncompleteMarker) << "stage running in process " << ::getpid() << "\n";
+}
+
+ArtifactStore::Transaction::~Transaction() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+Manifest ArtifactStore::Transaction::commit(json record, json meta) {
+  Manifest m;
+  m.key = key_;
+  m.record = std::move(record);
+  m.meta = std::move(meta);
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(out_)) {
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  Sha256 all;
+  for (const auto& f : files) {
+    ManifestFile mf{fs::relative(f, out_).generic_string(), std::int64_t(fs::file_size(f)),
+                    sha256_file(f)};
+    all.update(mf.path + "\t" + std::to_string(mf.size) + "\t" + mf.sha256 + "\n");
+    m.files.push_back(std::move(mf));
+  }
+  m.output_digest = all.hex_digest();
+
+  json files_json = json::array();
+  for (const auto& f : m.files) files_json.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+  json j = {{"key", m.key}, {"record", m.record}, {"files", files_json},
+            {"output_digest", m.output_digest}, {"meta", m.meta}};
+  {
+    std::ofstream out(dir_ / "manifest.json");
+    out << j.dump(1) << "\n";
+    if (!out) throw StageError("cannot write manifest in '" + dir_.string() + "'");
+  }
+  fs::remove(dir_ / kIncompleteMarker);
+
+  const fs::path target = store_.entry_dir(key_);
+  fs::create_directories(target.parent_path());
+  std::error_code ec;
+  if (fs::exists(target, ec)) {
+    // A forced rerun replaces the entry: move the old one aside first so the rename below
+    // still publishes a complete entry in one step.
+    fs::path old = dir_;
+    old += ".replaced";
+    fs::rename(target, old, ec);
+    fs::rename(dir_, target);
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(dir_, target);
+  }
+  committed_ = true;
+  return m;
+}
+
+void ArtifactStore::save_state(const std::string& pipeline, const std::string& cell_id,
+                               const json& state) const {
+  const fs::path dir = root_ / "state" / safe_name(pipeline);
+  fs::create_directories(dir);
+  write_file_atomically(dir / (safe_name(cell_id) + ".json"), state.dump(1) + "\n");
+}
+
+std::optional<json> ArtifactStore::load_state(const std::string& pipeline,
+                                              const std::string& cell_id) const {
+  std::ifstream in(root_ / "state" / safe_name(pipeline) / (safe_name(cell_id) + ".json"));
+  if (!in) return std::nullopt;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string ArtifactStore::file_digest(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    throw InputError("cannot read '" + file.string() + "': " + std::strerror(errno));
+  }
+  const std::int64_t mtime = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  const std::string key = file.string();
+  {
+    std::lock_guard<std::mutex> guard(digest_mutex_);
+    auto it = digests_.find(key);
+    if (it != digests_.end() && it->second.size == st.st_size && it->second.mtime_ns == mtime &&
+        it->second.inode == st.st_ino)
+      return it->second.sha256;
+  }
+  std::string digest = sha256_file(file);
+  std::lock_guard<std::mutex> guard(digest_mutex_);
+  digests_[key] = DigestEntry{st.st_size, mtime, std::uint64_t(st.st_ino), digest};
+  digests_dirty_ = true;
+  return digest;
+}
+
+std::string ArtifactStore::path_digest(const fs::path& path) {
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path);
+  if (fs::is_regular_file(abs, ec)) return file_digest(abs);
+  if (!fs::is_directory(abs, ec)) {
+    throw InputError("'" + abs.string() + "' does not exist or is neither a file nor a directory");
+  }
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(abs, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file()) files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  Sha256 h;
+  for (const auto& f : files) {
+    h.update(fs::relative(f, abs).generic_string() + "\t" + file_digest(f) + "\n");
+  }
+  return h.hex_digest();
+}
+
+void ArtifactStore::save_digest_cache() {
+  std::lock_guard<std::mutex> guard(digest_mutex_);
+  if (!digests_dirty_) return;
+  json j = json::object();
+  for (const auto& [path, e] : digests_) j[path] = json::array({e.size, e.mtime_ns, e.inode, e.sha256});
+  write_file_atomically(root_ / "digest-cache.json", j.dump());
+  digests_dirty_ = false;
+}
+
+ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
+  VerifyReport report;
+  std::error_code ec;
+  for (const auto& shard : fs::directory_iterator(root_ / "objects", ec)) {
+    for (const auto& entry : fs::directory_iterator(shard.path(), ec)) {
+      ++report.checked;
+      const std::string key = entry.path().filename().string();
+      std::string problem;
+      auto m = read_manifest(entry.path());
+      if (!m) {
+        problem = "missing or unreadable manifest";
+      } else {
+        for (const auto& f : m->files) {
+          const fs::path file = entry.path() / "out" / f.path;
+          if (!fs::exists(file, ec)) { problem = f.path + " is missing"; break; }
+          std::string actual = sha256_file(file);
+          if (actual != f.sha256) {
+            problem = f.path + " was modified (sha256 " + f.sha256.substr(0, 12) + " expected, " +
+                      actual.substr(0, 12) + " found)";
+            break;
+          }
+        }
+      }
+      if (problem.empty()) continue;
+      std::string stage = m ? m->meta.value("stage_id", "?") : "?";
+      if (evict) {
+        fs::remove_all(entry.path(), ec);
+        report.problems.push_back("entry " + key.substr(0, 12) + " (stage " + stage + "): " +
+                                  problem + "; evicted, the next run recomputes it");
+      } else {
+        report.problems.push_back("entry " + key.substr(0, 12) + " (stage " + stage + "): " + problem);
+      }
+    }
+  }
+  return report;
+}
+
+ArtifactStore::GcReport ArtifactStore::gc() {
+  GcReport report;
+  std::set<std::string> live;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root_ / "state", ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file() || it->path().extension() != ".json") continue;
+    std::ifstream in(it->path());
+    try {
+      json j = json::parse(in);
+      live.insert(j.at("key").get<std::string>());
+    } catch (const json::exception&) {
+    }
+  }
+  for (const auto& shard : fs::directory_iterator(root_ / "objects", ec)) {
+    for (const auto& entry : fs::directory_iterator(shard.path(), ec)) {
+      const std::string key = entry.path().filename().string();
+      if (live.count(key) || locked(key)) continue;
+      report.freed_bytes += tree_size(entry.path());
+      fs::remove_all(entry.path(), ec);
+      ++report.removed_entries;
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(root_ / "tmp", ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string key = name.substr(0, name.find('.'));
+    if (locked(key)) continue;
+    report.freed_bytes += tree_size(entry.path());
+    fs::remove_all(entry.path(), ec);
+    ++report.removed_temp;
+  }
+  return report;
+}
+
+}  // namespace asaflow

@@ -1,0 +1,395 @@
+#include "asaflow/executor.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "asaflow/artifact_store.hpp"
+#include "asaflow/cache_key.hpp"
+#include "asaflow/dag.hpp"
+#include "asaflow/hash.hpp"
+#include "asaflow/logging.hpp"
+#include "asaflow/plugin_host.hpp"
+#include "asaflow/stage_context.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace asaflow {
+
+RunObserver::~RunObserver() = default;
+
+const char* to_string(CellState state) {
+  switch (state) {
+    case CellState::kCached: return "cached";
+    case CellState::kStale: return "stale";
+    case CellState::kBlocked: return "stale";
+    case CellState::kRan: return "ran";
+    case CellState::kFailed: return "FAILED";
+    case CellState::kSkipped: return "skipped";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return buf;
+}
+
+// Peak resident set of this process since the last reset, in MiB. Linux resets VmHWM when
+// "5" is written to clear_refs; with -j > 1 the figure covers all stages running at once.
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      double kb = 0;
+      in >> kb;
+      return kb / 1024.0;
+    }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return 0.0;
+}
+
+json params_json(const Params& params) {
+  json j = json::object();
+  for (const auto& [k, v] : params.values()) {
+    j[k] = std::visit([](const auto& x) { return json(x); }, v);
+  }
+  return j;
+}
+
+}  // namespace
+
+struct Executor::Impl {
+  enum class Phase { kPending, kRunning, kDone };
+  Executor& ex;
+  const RunOptions& opt;
+  std::vector<CellReport> reports;
+  std::vector<Phase> phase;
+  std::vector<std::string> output_digest;  // known once cached or ran
+  std::vector<bool> forced;
+  std::vector<json> records;
+  std::mutex mutex;
+  std::condition_variable cv;
+  int running = 0;
+  bool stop_launching = false;
+  std::vector<std::thread> threads;
+
+  Impl(Executor& e, const RunOptions& o) : ex(e), opt(o) {
+    const auto& cells = ex.pipeline_.cells;
+    reports.resize(cells.size());
+    phase.assign(cells.size(), Phase::kPending);
+    output_digest.resize(cells.size());
+    records.resize(cells.size());
+    forced.assign(cells.size(), false);
+    for (std::size_t i = 0; i < cells.size(); ++i) reports[i].id = cells[i].id;
+    mark_forced();
+  }
+
+  void mark_forced() {
+    const auto& cells = ex.pipeline_.cells;
+    auto deps = ex.pipeline_.dependency_lists();
+    for (const auto& f : opt.force) {
+      bool matched = false;
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (cells[i].id == f || ex.pipeline_.stages[cells[i].stage].name == f) {
+          matched = true;
+          forced[i] = true;
+          if (opt.force_downstream) {
+            for (std::size_t d : downstream_of(deps, i)) forced[d] = true;
+          }
+        }
+      }
+      if (!matched) throw ConfigError("--force: no stage or cell named '" + f + "' in pipeline '" +
+                                      ex.pipeline_.name + "'");
+    }
+  }
+
+  void notify_decided(std::size_t i) {
+    for (auto* o : ex.observers_) o->on_cell_decided(ex.pipeline_.cells[i], reports[i]);
+  }
+
+  // Builds the key record of cell i; every upstream output digest must be known.
+  json record_of(std::size_t i) {
+    const StageCell& cell = ex.pipeline_.cells[i];
+    KeyInputs in;
+    in.component = cell.component;
+    in.params = &cell.params;
+    for (std::size_t d : cell.deps) in.upstream[ex.pipeline_.cells[d].id] = output_digest[d];
+    for (const auto& spec : cell.component->info.params) {
+      if (spec.type == ParamType::kPath) {
+        in.data[spec.name] = ex.store_.path_digest(cell.params.get_string(spec.name));
+      } else if (spec.type == ParamType::kPathList) {
+        Sha256 combined;
+        for (const auto& p : cell.params.get_strings(spec.name)) {
+          combined.update(ex.store_.path_digest(p) + "\n");
+        }
+        in.data[spec.name] = combined.hex_digest();
+      }
+    }
+    if (cell.component->info.device_dependent) in.device = ex.run_info_.device_fingerprint;
+    return key_record(in);
+  }
+
+  std::vector<std::string> reasons_for(std::size_t i, const std::string& key, const json& record) {
+    if (forced[i]) return {"forced (--force)"};
+    auto state = ex.store_.load_state(ex.pipeline_.name, ex.pipeline_.cells[i].id);
+    if (!state) return {"never run"};
+    if (state->value("key", "") == key) {
+      return {"its cache entry is missing or incomplete (evicted, interrupted or tampered)"};
+    }
+    auto changes = explain_changes(state->value("record", json::object()), record);
+    if (changes.empty()) changes.push_back("cache key changed");
+    return changes;
+  }
+
+  void save_state(std::size_t i, const std::string& key, const json& record) {
+    ex.store_.save_state(ex.pipeline_.name, ex.pipeline_.cells[i].id,
+                         json{{"key", key}, {"record", record}, {"date", utc_now()}});
+  }
+
+  // Decides cell i on the scheduler thread. Returns true if it must be computed.
+  bool decide(std::size_t i) {
+    const StageCell& cell = ex.pipeline_.cells[i];
+    CellReport& r = reports[i];
+    for (std::size_t d : cell.deps) {
+      CellState ds = reports[d].state;
+      if (ds == CellState::kFailed || ds == CellState::kSkipped) {
+        r.state = CellState::kSkipped;
+        r.reasons = {"upstream '" + reports[d].id + "' " +
+                     (ds == CellState::kFailed ? "failed" : "was skipped")};
+        return false;
+      }
+      if (ds == CellState::kStale || ds == CellState::kBlocked) {
+        r.state = CellState::kBlocked;
+        r.reasons = {"upstream '" + reports[d].id + "' must run first"};
+        return false;
+      }
+    }
+    try {
+      records[i] = record_of(i);
+    } catch (const Error& e) {
+      r.state = CellState::kFailed;
+      r.error = e.what();
+      r.error_code = e.exit_code();
+      return false;
+    }
+    r.key = key_of(records[i]);
+    if (!forced[i]) {
+      if (auto m = ex.store_.lookup(r.key)) {
+        r.state = CellState::kCached;
+        r.output_dir = ex.store_.output_dir(r.key);
+        r.wall_seconds = m->meta.value("wall_seconds", 0.0);
+        r.peak_rss_mb = m->meta.value("peak_rss_mb", 0.0);
+        output_digest[i] = m->output_digest;
+        if (!opt.dry_run) save_state(i, r.key, records[i]);
+        return false;
+      }
+    }
+    r.reasons = reasons_for(i, r.key, records[i]);
+    r.state = CellState::kStale;
+    return !opt.dry_run;
+  }
+
+  InputArtifact input_of(std::size_t d) {
+    const std::string& key = reports[d].key;
+    auto m = ex.store_.lookup(key);
+    if (!m) throw StageError("the output of upstream '" + reports[d].id + "' vanished from the cache");
+    InputArtifact in;
+    in.stage_id = reports[d].id;
+    in.stage_name = m->meta.value("stage_name", "");
+    in.component = m->meta.value("component", "");
+    in.component_version = m->meta.value("component_version", "");
+    in.matrix = m->meta.value("matrix", std::map<std::string, std::string>{});
+    in.params_json = m->meta.value("params", json::object()).dump();
+    in.cache_key = key;
+    in.dir = ex.store_.output_dir(key);
+    in.wall_seconds = m->meta.value("wall_seconds", 0.0);
+    in.peak_rss_mb = m->meta.value("peak_rss_mb", 0.0);
+    if (fs::exists(in.dir / "results.json")) in.results = ResultSet::load(in.dir / "results.json");
+    return in;
+  }
+
+  // Runs on a worker thread.
+  void compute(std::size_t i, std::shared_ptr<StageComponent> component) {
+    const StageCell& cell = ex.pipeline_.cells[i];
+    CellReport r = reports[i];
+    try {
+      ArtifactStore::Lock lock = ex.store_.lock(r.key, [&] {
+        for (auto* o : ex.observers_) o->on_cell_waiting(cell);
+      });
+      std::optional<Manifest> done = forced[i] ? std::nullopt : ex.store_.lookup(r.key);
+      if (done) {
+        // Another process computed it while we waited for the lock.
+        r.state = CellState::kCached;
+        r.reasons = {"computed by a concurrent run"};
+        r.output_dir = ex.store_.output_dir(r.key);
+        finish(i, r, done->output_digest);
+        return;
+      }
+      ArtifactStore::Transaction tx(ex.store_, r.key);
+      StageContext ctx;
+      ctx.pipeline_name = ex.pipeline_.name;
+      ctx.stage_id = cell.id;
+      ctx.stage_name = ex.pipeline_.stages[cell.stage].name;
+      ctx.pipeline_dir = ex.pipeline_.dir;
+      ctx.params = cell.params;
+      for (std::size_t d : cell.deps) ctx.inputs.push_back(input_of(d));
+      ctx.output_dir = tx.out_dir();
+      ctx.log = named_logger(cell.component->info.name);
+      ctx.run_info = ex.run_info_;
+      ctx.cache_key = r.key;
+      for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
+
+      const std::string started = utc_now();
+      reset_peak_rss();
+      auto t0 = std::chrono::steady_clock::now();
+      component->run(ctx);
+      r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      r.peak_rss_mb = peak_rss_mb();
+      ctx.results.save(tx.out_dir() / "results.json");
+
+      json meta = {{"pipeline", ex.pipeline_.name}, {"stage_id", cell.id},
+                   {"stage_name", ctx.stage_name},
+                   {"component", cell.component->info.qualified_name()},
+                   {"component_version", cell.component->info.version},
+                   {"matrix", cell.matrix}, {"params", params_json(cell.params)},
+                   {"started", started}, {"finished", utc_now()},
+                   {"wall_seconds", r.wall_seconds}, {"peak_rss_mb", r.peak_rss_mb},
+                   {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
+                   {"device", ex.run_info_.device_fingerprint}, {"commit", ex.run_info_.commit}};
+      Manifest m = tx.commit(records[i], meta);
+      r.state = CellState::kRan;
+      r.output_dir = ex.store_.output_dir(r.key);
+      finish(i, r, m.output_digest);
+    } catch (const Error& e) {
+      r.state = CellState::kFailed;
+      r.error = e.what();
+      r.error_code = e.exit_code();
+      finish(i, r, "");
+    } catch (const std::exception& e) {
+      r.state = CellState::kFailed;
+      r.error = std::string("unexpected error: ") + e.what();
+      r.error_code = ExitCode::kStageFailed;
+      finish(i, r, "");
+    }
+  }
+
+  void finish(std::size_t i, const CellReport& r, const std::string& digest) {
+    if (r.state == CellState::kRan || r.state == CellState::kCached) save_state(i, r.key, records[i]);
+    for (auto* o : ex.observers_) o->on_cell_end(ex.pipeline_.cells[i], r);
+    std::lock_guard<std::mutex> guard(mutex);
+    reports[i] = r;
+    output_digest[i] = digest;
+    phase[i] = Phase::kDone;
+    --running;
+    if (r.state == CellState::kFailed && opt.fail_fast) stop_launching = true;
+    cv.notify_all();
+  }
+
+  std::vector<CellReport> run() {
+    const auto& cells = ex.pipeline_.cells;
+    const int jobs = std::max(1, opt.jobs);
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      bool progressed = false;
+      for (std::size_t i = 0; i < cells.size(); ++i) {
+        if (phase[i] != Phase::kPending) continue;
+        bool ready = true;
+        for (std::size_t d : cells[i].deps) ready = ready && phase[d] == Phase::kDone;
+        if (!ready) continue;
+        if (stop_launching) {
+          reports[i].state = CellState::kSkipped;
+          reports[i].reasons = {"not started: an earlier stage failed (--fail-fast)"};
+          phase[i] = Phase::kDone;
+          notify_decided(i);
+          progressed = true;
+          continue;
+        }
+        if (running >= jobs) break;
+        lock.unlock();
+        bool must_run = decide(i);
+        std::shared_ptr<StageComponent> component;
+        if (must_run) {
+          try {
+            component = std::dynamic_pointer_cast<StageComponent>(ex.host_.instantiate(*cells[i].component));
+            if (!component) {
+              throw ConfigError(cells[i].component->info.qualified_name() +
+                                " cannot run as a pipeline stage (it is used by other stages)");
+            }
+          } catch (const Error& e) {
+            reports[i].state = CellState::kFailed;
+            reports[i].error = e.what();
+            reports[i].error_code = e.exit_code();
+            must_run = false;
+          }
+        }
+        lock.lock();
+        progressed = true;
+        if (!must_run) {
+          phase[i] = Phase::kDone;
+          if (reports[i].state == CellState::kFailed && opt.fail_fast) stop_launching = true;
+          lock.unlock();
+          notify_decided(i);
+          if (reports[i].state == CellState::kFailed) {
+            for (auto* o : ex.observers_) o->on_cell_end(cells[i], reports[i]);
+          }
+          lock.lock();
+          continue;
+        }
+        phase[i] = Phase::kRunning;
+        ++running;
+        lock.unlock();
+        notify_decided(i);
+        threads.emplace_back([this, i, component] { compute(i, component); });
+        lock.lock();
+      }
+      bool all_done = true;
+      for (auto p : phase) all_done = all_done && p == Phase::kDone;
+      if (all_done) break;
+      if (!progressed || running >= jobs) cv.wait(lock);
+    }
+    lock.unlock();
+    for (auto& t : threads) t.join();
+    ex.store_.save_digest_cache();
+    return reports;
+  }
+};
+
+Executor::Executor(const Pipeline& pipeline, PluginHost& host, ArtifactStore& store, RunInfo run_info)
+    : pipeline_(pipeline), host_(host), store_(store), run_info_(std::move(run_info)) {}
+
+std::vector<CellReport> Executor::run(const RunOptions& options) {
+  Impl impl(*this, options);
+  return impl.run();
+}
+
+ExitCode Executor::exit_code(const std::vector<CellReport>& reports) {
+  ExitCode code = ExitCode::kOk;
+  for (const auto& r : reports) {
+    if (r.state != CellState::kFailed) continue;
+    if (r.error_code == ExitCode::kConfig || r.error_code == ExitCode::kPluginLoad) return r.error_code;
+    code = ExitCode::kStageFailed;
+  }
+  return code;
+}
+
+}  // namespace asaflow

@@ -1,0 +1,577 @@
+// YAML -> typed Pipeline. The only file that includes yaml-cpp.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+#include "asaflow/dag.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/pipeline.hpp"
+#include "asaflow/plugin_host.hpp"
+#include "asaflow/text_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow {
+
+std::string SourceLocation::format(const std::string& message) const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": " + message;
+  if (!yaml_path.empty()) out += " [" + yaml_path + "]";
+  return out;
+}
+
+std::string cell_id(const std::string& stage, const std::map<std::string, std::string>& matrix) {
+  if (matrix.empty()) return stage;
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : matrix) parts.push_back(k + "=" + v);
+  return stage + "[" + join(parts, ",") + "]";
+}
+
+const StageCell* Pipeline::find_cell(const std::string& id) const {
+  for (const auto& c : cells) {
+    if (c.id == id) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<std::vector<std::size_t>> Pipeline::dependency_lists() const {
+  std::vector<std::vector<std::size_t>> deps;
+  for (const auto& c : cells) deps.push_back(c.deps);
+  return deps;
+}
+
+namespace {
+
+const std::vector<std::string> kRootKeys = {"pipeline", "desc", "vars", "stages"};
+const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix", "desc"};
+
+class Loader {
+ public:
+  Loader(fs::path file, const PluginHost& host, const PipelineVars& vars)
+      : file_(std::move(file)), host_(host), vars_(vars.builtin) {}
+
+  Pipeline load();
+
+ private:
+  SourceLocation at(const YAML::Node& node, const std::string& path) const {
+    SourceLocation loc;
+    loc.file = file_.string();
+    const YAML::Mark m = node.Mark();
+    if (m.line >= 0) {
+      loc.line = m.line + 1;
+      loc.column = m.column + 1;
+    }
+    loc.yaml_path = path;
+    return loc;
+  }
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    diagnostics_.push_back(at(node, path).format(message));
+  }
+  static std::string node_kind(const YAML::Node& n) {
+    switch (n.Type()) {
+      case YAML::NodeType::Map: return "a mapping";
+      case YAML::NodeType::Sequence: return "a list";
+      case YAML::NodeType::Null: return "nothing";
+      default: return "'" + n.Scalar() + "'";
+    }
+  }
+  // Checks a mapping for unknown and duplicate keys.
+  void check_keys(const YAML::Node& map, const std::string& path,
+                  const std::vector<std::string>& allowed, const std::string& what);
+  bool substitute(const YAML::Node& node, const std::string& path, std::string& text);
+  bool convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
+               ParamValue& out);
+  bool convert_scalar(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
+                      const std::string& text, ParamValue& out);
+  void parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p);
+  void expand_cells(Pipeline& p);
+
+  // Relative paths resolve against the pipeline's directory; a missing one is an error.
+  bool resolve_path(const YAML::Node& node, const std::string& path, std::string& text) {
+    fs::path p(text);
+    if (p.is_relative()) p = (dir_ / p).lexically_normal();
+    text = p.string();
+    std::error_code ec;
+    if (!fs::exists(p, ec)) {
+      error(node, path, "path '" + text + "' does not exist");
+      return false;
+    }
+    return true;
+  }
+
+  fs::path file_;
+  fs::path dir_;
+  const PluginHost& host_;
+  std::map<std::string, std::string> vars_;
+  std::vector<std::string> diagnostics_;
+  std::map<std::string, YAML::Node> stage_nodes_;
+  std::map<std::string, const ComponentEntry*> components_;
+};
+
+void Loader::check_keys(const YAML::Node& map, const std::string& path,
+                        const std::vector<std::string>& allowed, const std::string& what) {
+  std::set<std::string> seen;
+  for (const auto& kv : map) {
+    const std::string key = kv.first.Scalar();
+    const std::string key_path = path.empty() ? key : path + "." + key;
+    if (!seen.insert(key).second) {
+      error(kv.first, key_path, "duplicate key '" + key + "' in " + what);
+      continue;
+    }
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string msg = "unknown key '" + key + "' in " + what;
+    if (auto guess = did_you_mean(key, allowed)) msg += " (did you mean '" + *guess + "'?)";
+    else msg += "; allowed keys: " + join(allowed, ", ");
+    error(kv.first, key_path, msg);
+  }
+}
+
+// Replaces ${name}, ${env:NAME} in `text`. Returns false (after reporting) on an unknown name.
+bool Loader::substitute(const YAML::Node& node, const std::string& path, std::string& text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t open = text.find("${", i);
+    if (open == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    std::size_t close = text.find('}', open);
+    if (close == std::string::npos) {
+      error(node, path, "unterminated '${' in '" + text + "'");
+      return false;
+    }
+    out += text.substr(i, open - i);
+    std::string name = text.substr(open + 2, close - open - 2);
+    if (name.rfind("env:", 0) == 0) {
+      const char* value = std::getenv(name.substr(4).c_str());
+      if (!value) {
+        error(node, path, "environment variable '" + name.substr(4) + "' is not set");
+        return false;
+      }
+      out += value;
+    } else {
+      auto it = vars_.find(name);
+      if (it == vars_.end()) {
+        std::vector<std::string> names;
+        for (const auto& [k, v] : vars_) names.push_back(k);
+        std::string msg = "unknown variable '${" + name + "}'";
+        if (auto guess = did_you_mean(name, names)) msg += " (did you mean '${" + *guess + "}'?)";
+        else msg += "; defined: " + join(names, ", ");
+        error(node, path, msg);
+        return false;
+      }
+      out += it->second;
+    }
+    i = close + 1;
+  }
+  text = out;
+  return true;
+}
+
+bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
+                            const ParamSpec& spec, const std::string& text, ParamValue& out) {
+  auto bad_type = [&](const char* expected) {
+    error(node, path, "parameter '" + spec.name + "' expects " + expected + ", got '" + text + "'");
+    return false;
+  };
+  auto check_range = [&](double v) {
+    if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
+      error(node, path, "parameter '" + spec.name + "' = " + text + " is out of range (" +
+                            spec.describe() + ")");
+      return false;
+    }
+    return true;
+  };
+  switch (spec.type) {
+    case ParamType::kBool: {
+      static const std::set<std::string> yes = {"true", "True", "TRUE", "yes", "on"};
+      static const std::set<std::string> no = {"false", "False", "FALSE", "no", "off"};
+      if (yes.count(text)) { out = true; return true; }
+      if (no.count(text)) { out = false; return true; }
+      return bad_type("a boolean (true or false)");
+    }
+    case ParamType::kInt: {
+      char* end = nullptr;
+      errno = 0;
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || errno != 0) return bad_type("an integer");
+      if (!check_range(double(v))) return false;
+      out = std::int64_t(v);
+      return true;
+    }
+    case ParamType::kDouble: {
+      char* end = nullptr;
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0') return bad_type("a number");
+      if (!check_range(v)) return false;
+      out = v;
+      return true;
+    }
+    case ParamType::kPath: {
+      std::string resolved = text;
+      if (!resolve_path(node, path, resolved)) return false;
+      out = resolved;
+      return true;
+    }
+    case ParamType::kString: {
+      if (!spec.choices.empty() &&
+          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
+        std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " +
+                          join(spec.choices, ", ");
+        if (auto guess = did_you_mean(text, spec.choices)) msg += " (did you mean '" + *guess + "'?)";
+        error(node, path, msg);
+        return false;
+      }
+      out = text;
+      return true;
+    }
+    case ParamType::kStringList:
+      out = std::vector<std::string>{text};
+      return true;
+    case ParamType::kPathList: {
+      std::string resolved = text;
+      if (!resolve_path(node, path, resolved)) return false;
+      out = std::vector<std::string>{resolved};
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Loader::convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
+                     ParamValue& out) {
+  const bool list = spec.type == ParamType::kStringList || spec.type == ParamType::kPathList;
+  if (node.IsSequence() && list) {
+    std::vector<std::string> items;
+    bool ok = true;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      if (!item.IsScalar()) {
+        error(item, item_path, "parameter '" + spec.name + "' expects a list of strings, got " +
+                                   node_kind(item) + " as item " + std::to_string(i));
+        ok = false;
+        continue;
+      }
+      std::string text = item.Scalar();
+      if (!substitute(item, item_path, text)) { ok = false; continue; }
+      if (spec.type == ParamType::kPathList && !resolve_path(item, item_path, text)) { ok = false; continue; }
+      items.push_back(text);
+    }
+    if (ok) out = items;
+    return ok;
+  }
+  if (!node.IsScalar()) {
+    error(node, path, "parameter '" + spec.name + "' expects " +
+                          std::string(list ? "a list of strings" : to_string(spec.type)) +
+                          ", got " + node_kind(node));
+    return false;
+  }
+  std::string text = node.Scalar();
+  if (!substitute(node, path, text)) return false;
+  return convert_scalar(node, path, spec, text, out);
+}
+
+void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p) {
+  const std::string path = "stages." + name;
+  if (!node.IsMap()) {
+    error(node, path, "stage '" + name + "' must be a mapping with 'uses', got " + node_kind(node));
+    return;
+  }
+  check_keys(node, path, kStageKeys, "stage '" + name + "'");
+  StageSpec spec;
+  spec.name = name;
+  spec.where = at(node, path);
+
+  const YAML::Node uses = node["uses"];
+  if (!uses) {
+    error(node, path, "stage '" + name + "' has no 'uses' (a component such as metric/corpus_stats)");
+    return;
+  }
+  if (!uses.IsScalar()) {
+    error(uses, path + ".uses", "'uses' must be kind/name or a stage type, got " + node_kind(uses));
+    return;
+  }
+  const std::string u = uses.Scalar();
+  auto slash = u.find('/');
+  spec.kind = slash == std::string::npos ? "stage" : u.substr(0, slash);
+  spec.component = slash == std::string::npos ? u : u.substr(slash + 1);
+  const ComponentEntry* entry = nullptr;
+  try {
+    entry = &host_.require(spec.kind, spec.component);
+  } catch (const ConfigError& e) {
+    error(uses, path + ".uses", e.what());
+  }
+  if (const YAML::Node d = node["desc"]) spec.desc = d.IsScalar() ? d.Scalar() : "";
+
+  if (const YAML::Node needs = node["needs"]) {
+    if (needs.IsScalar()) {
+      spec.needs.push_back(needs.Scalar());
+    } else if (needs.IsSequence()) {
+      for (const auto& n : needs) {
+        if (n.IsScalar()) spec.needs.push_back(n.Scalar());
+        else error(n, path + ".needs", "'needs' lists stage names, got " + node_kind(n));
+      }
+    } else {
+      error(needs, path + ".needs", "'needs' must be a stage name or a list of them, got " + node_kind(needs));
+    }
+  }
+
+  auto find_spec = [&](const std::string& key) -> const ParamSpec* {
+    if (!entry) return nullptr;
+    for (const auto& s : entry->info.params) {
+      if (s.name == key) return &s;
+    }
+    return nullptr;
+  };
+  auto unknown_param = [&](const YAML::Node& key_node, const std::string& key_path,
+                           const std::string& key) {
+    std::vector<std::string> names;
+    for (const auto& s : entry->info.params) names.push_back(s.name);
+    std::string msg = "unknown parameter '" + key + "' for " + entry->info.qualified_name();
+    if (auto guess = did_you_mean(key, names)) msg += " (did you mean '" + *guess + "'?)";
+    else msg += names.empty() ? "; it takes no parameters" : "; parameters: " + join(names, ", ");
+    error(key_node, key_path, msg);
+  };
+
+  if (const YAML::Node params = node["params"]) {
+    if (!params.IsMap()) {
+      error(params, path + ".params", "'params' must be a mapping, got " + node_kind(params));
+    } else {
+      std::set<std::string> seen;
+      for (const auto& kv : params) {
+        const std::string key = kv.first.Scalar();
+        const std::string key_path = path + ".params." + key;
+        if (!seen.insert(key).second) {
+          error(kv.first, key_path, "duplicate key '" + key + "' in params of stage '" + name + "'");
+          continue;
+        }
+        if (!entry) continue;
+        const ParamSpec* ps = find_spec(key);
+        if (!ps) { unknown_param(kv.first, key_path, key); continue; }
+        ParamValue v;
+        if (convert(kv.second, key_path, *ps, v)) spec.params[key] = v;
+      }
+    }
+  }
+
+  if (const YAML::Node matrix = node["matrix"]) {
+    if (!matrix.IsMap()) {
+      error(matrix, path + ".matrix", "'matrix' must map parameter names to lists of values, got " +
+                                          node_kind(matrix));
+    } else {
+      for (const auto& kv : matrix) {
+        const std::string key = kv.first.Scalar();
+        const std::string key_path = path + ".matrix." + key;
+        if (!entry) continue;
+        const ParamSpec* ps = find_spec(key);
+        if (!ps) { unknown_param(kv.first, key_path, key); continue; }
+        if (spec.params.count(key)) {
+          error(kv.first, key_path, "parameter '" + key + "' is set in both params and matrix of stage '" + name + "'");
+          continue;
+        }
+        if (!kv.second.IsSequence() || kv.second.size() == 0) {
+          error(kv.second, key_path, "matrix values of '" + key + "' must be a non-empty list, got " +
+                                         node_kind(kv.second));
+          continue;
+        }
+        std::vector<ParamValue> values;
+        std::set<std::string> distinct;
+        for (std::size_t i = 0; i < kv.second.size(); ++i) {
+          ParamValue v;
+          const std::string item_path = key_path + "[" + std::to_string(i) + "]";
+          if (!convert(kv.second[i], item_path, *ps, v)) continue;
+          if (!distinct.insert(format_param_value(v)).second) {
+            error(kv.second[i], item_path, "matrix value " + format_param_value(v) + " of '" + key + "' is repeated");
+            continue;
+          }
+          values.push_back(v);
+        }
+        spec.matrix.emplace_back(key, std::move(values));
+      }
+      std::sort(spec.matrix.begin(), spec.matrix.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+  }
+
+  if (entry) {
+    for (const auto& s : entry->info.params) {
+      bool in_matrix = std::any_of(spec.matrix.begin(), spec.matrix.end(),
+                                   [&](const auto& m) { return m.first == s.name; });
+      if (!s.default_value && !spec.params.count(s.name) && !in_matrix &&
+          !(node["params"] && node["params"].IsMap() && node["params"][s.name])) {
+        error(node, path, "stage '" + name + "' is missing required parameter '" + s.name +
+                              "' of " + entry->info.qualified_name() + " (" + s.help + ")");
+      }
+    }
+    components_[name] = entry;
+  }
+  stage_nodes_[name] = node;
+  p.stages.push_back(std::move(spec));
+}
+
+void Loader::expand_cells(Pipeline& p) {
+  std::map<std::string, std::size_t> stage_index;
+  for (std::size_t i = 0; i < p.stages.size(); ++i) stage_index[p.stages[i].name] = i;
+
+  // Stage-level graph first: unknown needs and cycles are named by stage.
+  std::vector<std::vector<std::size_t>> stage_deps(p.stages.size());
+  std::vector<std::string> names;
+  for (const auto& s : p.stages) names.push_back(s.name);
+  for (std::size_t i = 0; i < p.stages.size(); ++i) {
+    const YAML::Node node = stage_nodes_[p.stages[i].name];
+    for (const auto& need : p.stages[i].needs) {
+      auto it = stage_index.find(need);
+      const std::string need_path = "stages." + p.stages[i].name + ".needs";
+      if (it == stage_index.end()) {
+        std::string msg = "stage '" + p.stages[i].name + "' needs unknown stage '" + need + "'";
+        if (auto guess = did_you_mean(need, names)) msg += " (did you mean '" + *guess + "'?)";
+        error(node["needs"] ? node["needs"] : node, need_path, msg);
+      } else if (it->second == i) {
+        error(node["needs"], need_path, "stage '" + need + "' needs itself");
+      } else {
+        stage_deps[i].push_back(it->second);
+      }
+    }
+  }
+  std::vector<std::size_t> cycle;
+  std::vector<std::size_t> stage_order = topological_order(stage_deps, &cycle);
+  if (stage_order.empty() && !p.stages.empty()) {
+    std::vector<std::string> path;
+    for (std::size_t s : cycle) path.push_back(p.stages[s].name);
+    const StageSpec& first = p.stages[cycle.front()];
+    diagnostics_.push_back(first.where.format("dependency cycle: " + join(path, " -> ")));
+  }
+  if (!diagnostics_.empty()) return;
+
+  // Cells: the cartesian product of each stage's matrix.
+  std::vector<std::vector<std::size_t>> cells_of(p.stages.size());
+  std::vector<StageCell> cells;
+  for (std::size_t s : stage_order) {
+    const StageSpec& spec = p.stages[s];
+    const ComponentEntry* entry = components_[spec.name];
+    std::vector<std::map<std::string, ParamValue>> combos(1);
+    for (const auto& [key, values] : spec.matrix) {
+      std::vector<std::map<std::string, ParamValue>> next;
+      for (const auto& combo : combos) {
+        for (const auto& v : values) {
+          auto c = combo;
+          c[key] = v;
+          next.push_back(std::move(c));
+        }
+      }
+      combos = std::move(next);
+    }
+    for (const auto& combo : combos) {
+      StageCell cell;
+      cell.stage = s;
+      cell.component = entry;
+      std::map<std::string, ParamValue> values;
+      for (const auto& ps : entry->info.params) {
+        if (ps.default_value) values[ps.name] = *ps.default_value;
+      }
+      for (const auto& [k, v] : spec.params) values[k] = v;
+      for (const auto& [k, v] : combo) {
+        values[k] = v;
+        cell.matrix[k] = format_param_value(v);
+      }
+      cell.params = Params(std::move(values));
+      cell.id = cell_id(spec.name, cell.matrix);
+      // Depend on the upstream cells that agree on every shared matrix key.
+      for (std::size_t d : stage_deps[s]) {
+        for (std::size_t uc : cells_of[d]) {
+          bool agree = true;
+          for (const auto& [k, v] : cells[uc].matrix) {
+            auto it = cell.matrix.find(k);
+            if (it != cell.matrix.end() && it->second != v) { agree = false; break; }
+          }
+          if (agree) cell.deps.push_back(uc);
+        }
+      }
+      cells_of[s].push_back(cells.size());
+      cells.push_back(std::move(cell));
+    }
+  }
+  p.cells = std::move(cells);
+}
+
+Pipeline Loader::load() {
+  YAML::Node loaded;
+  try {
+    loaded = YAML::LoadFile(file_.string());
+  } catch (const YAML::BadFile&) {
+    throw ConfigError("cannot read pipeline file '" + file_.string() + "': " +
+                      (fs::exists(file_) ? "permission denied" : "no such file"));
+  } catch (const YAML::ParserException& e) {
+    SourceLocation loc{file_.string(), e.mark.line + 1, e.mark.column + 1, ""};
+    throw ConfigError(loc.format("YAML syntax error: " + e.msg));
+  }
+  const YAML::Node root = loaded;  // const: lookups never insert
+  Pipeline p;
+  p.file = fs::absolute(file_);
+  p.dir = p.file.parent_path();
+  dir_ = p.dir;
+  p.name = file_.stem().string();
+  vars_["pipeline_dir"] = p.dir.string();
+
+  if (!root.IsMap()) {
+    error(root, "", "a pipeline must be a mapping with 'stages', got " + node_kind(root));
+    throw ConfigError(diagnostics_);
+  }
+  check_keys(root, "", kRootKeys, "the pipeline");
+  if (const YAML::Node name = root["pipeline"]) {
+    if (name.IsScalar() && !name.Scalar().empty()) p.name = name.Scalar();
+    else error(name, "pipeline", "'pipeline' must be a name, got " + node_kind(name));
+  }
+  if (const YAML::Node vars = root["vars"]) {
+    if (!vars.IsMap()) {
+      error(vars, "vars", "'vars' must be a mapping of names to values, got " + node_kind(vars));
+    } else {
+      for (const auto& kv : vars) {
+        const std::string key = kv.first.Scalar();
+        if (!kv.second.IsScalar()) {
+          error(kv.second, "vars." + key, "variable '" + key + "' must be a scalar, got " + node_kind(kv.second));
+          continue;
+        }
+        std::string value = kv.second.Scalar();
+        if (substitute(kv.second, "vars." + key, value)) vars_[key] = value;
+      }
+    }
+  }
+  const YAML::Node stages = root["stages"];
+  if (!stages) {
+    error(root, "", "the pipeline has no 'stages'");
+  } else if (!stages.IsMap()) {
+    error(stages, "stages", "'stages' must map stage names to stages, got " + node_kind(stages));
+  } else {
+    std::set<std::string> seen;
+    for (const auto& kv : stages) {
+      const std::string name = kv.first.Scalar();
+      if (!seen.insert(name).second) {
+        error(kv.first, "stages." + name, "duplicate stage name '" + name + "'");
+        continue;
+      }
+      if (name.empty() || name.find_first_of("[]/=, \t") != std::string::npos) {
+        error(kv.first, "stages." + name, "stage name '" + name +
+                                              "' may not be empty or contain '[', ']', '/', '=', ',' or spaces");
+        continue;
+      }
+      parse_stage(name, kv.second, p);
+    }
+  }
+  if (diagnostics_.empty()) expand_cells(p);
+  if (!diagnostics_.empty()) throw ConfigError(diagnostics_);
+  return p;
+}
+
+}  // namespace
+
+Pipeline load_pipeline(const fs::path& file, const PluginHost& host, const PipelineVars& vars) {
+  return Loader(file, host, vars).load();
+}
+
+}  // namespace asaflow

@@ -1,0 +1,119 @@
+#include "asaflow/run_info.hpp"
+
+#include <sys/utsname.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "asaflow/hash.hpp"
+#include "asaflow/plugin_api.hpp"
+#include "asaflow/version.hpp"
+
+namespace asaflow {
+namespace {
+
+std::string run_command(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
+  ::pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string read_first_line(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string cpuinfo_field(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+double mem_total_gib() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  while (in >> key) {
+    if (key == "MemTotal:") { in >> kib; break; }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return kib / (1024.0 * 1024.0);
+}
+
+std::string os_name() {
+  std::ifstream in("/etc/os-release");
+  std::string line, pretty = "Linux";
+  while (std::getline(in, line)) {
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      pretty = line.substr(12);
+      if (pretty.size() >= 2 && pretty.front() == '"') pretty = pretty.substr(1, pretty.size() - 2);
+    }
+  }
+  struct utsname u {};
+  if (::uname(&u) == 0) pretty += std::string(", kernel ") + u.release;
+  return pretty;
+}
+
+}  // namespace
+
+RunInfo RunInfo::collect(int threads, const std::string& data_dir) {
+  RunInfo info;
+  std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  info.date_utc = date;
+
+  const std::string src = kSourceDir;
+  std::string head = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
+  if (head.size() != 40) {
+    info.commit = "unknown (not a git checkout)";
+  } else {
+    std::string dirty = run_command("git -C '" + src + "' status --porcelain 2>/dev/null | head -n 1");
+    info.commit = head + (dirty.empty() ? "" : " (dirty)");
+  }
+
+  info.cpu_model = cpuinfo_field("model name");
+  info.cpu_cores = int(std::thread::hardware_concurrency());
+  info.ram_gib = mem_total_gib();
+  info.os = os_name();
+  info.compiler = std::string("g++ ") + __VERSION__;
+  info.torch_version = ASAFLOW_TORCH_VERSION;
+  info.asaflow_version = kVersion;
+  info.threads = threads;
+  info.data_dir = data_dir;
+
+  std::ostringstream machine;
+  machine << info.cpu_model << "|" << info.cpu_cores << "|" << int(info.ram_gib + 0.5) << "|"
+          << read_first_line("/etc/machine-id");
+  info.device_fingerprint = "cpu:" + sha256_hex(machine.str()).substr(0, 16);
+
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir, ec)) {
+    if (!std::filesystem::exists(entry.path() / ".asaflow-verified")) continue;
+    std::string dir = entry.path().filename().string();
+    auto dash = dir.rfind('-');
+    if (dash != std::string::npos) info.data_packages[dir.substr(0, dash)] = dir.substr(dash + 1);
+  }
+  return info;
+}
+
+}  // namespace asaflow

@@ -1,0 +1,55 @@
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "asaflow/error.hpp"
+#include "report_data.hpp"
+#include "reporters.hpp"
+
+using nlohmann::json;
+
+namespace asaflow::plugins {
+namespace {
+
+class JsonReporter : public StageComponent {
+ public:
+  JsonReporter()
+      : StageComponent(ComponentInfo{
+            "reporter", "json", "1.0.0", "report.json: every figure of the needed stages, with the run's facts",
+            {ParamSpec::string("title", "", "report title (default: the pipeline name)")}, false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    ReportData d = ReportData::gather(ctx);
+    json sources = json::array();
+    for (const auto& s : d.sources) {
+      json records = json::array();
+      for (const auto& r : s.results.records()) {
+        json jr = {{"metric", r.metric}, {"value", r.value}, {"unit", r.unit}, {"n", r.n}, {"labels", r.labels}};
+        jr["sd"] = r.sd ? json(*r.sd) : json(nullptr);
+        records.push_back(jr);
+      }
+      sources.push_back({{"stage", s.stage_id}, {"component", s.component}, {"version", s.version},
+                         {"params", json::parse(s.params_json)}, {"results_file", s.results_file},
+                         {"wall_seconds", s.wall_seconds}, {"peak_rss_mb", s.peak_rss_mb},
+                         {"records", records}});
+    }
+    const RunInfo& r = d.run;
+    json report = {
+        {"experiment", d.experiment}, {"title", d.title}, {"date", r.date_utc},
+        {"cache_key", d.cache_key}, {"commit", r.commit},
+        {"hardware", {{"cpu", r.cpu_model}, {"cores", r.cpu_cores}, {"ram_gib", r.ram_gib}, {"os", r.os},
+                      {"device_fingerprint", r.device_fingerprint}}},
+        {"software", {{"compiler", r.compiler}, {"libtorch", r.torch_version}, {"asaflow", r.asaflow_version},
+                      {"data_packages", r.data_packages}}},
+        {"threads", r.threads}, {"stages", sources}, {"notes", d.notes}};
+    std::ofstream out(ctx.output_dir / "report.json");
+    out << report.dump(2) << "\n";
+    if (!out) throw StageError("cannot write report.json");
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_json_reporter() { return std::make_shared<JsonReporter>(); }
+
+}  // namespace asaflow::plugins

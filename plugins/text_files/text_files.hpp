@@ -1,0 +1,17 @@
+// dataset/text_files: plain UTF-8 text files, or whitespace-tokenised "word/TAG" files such
+// as the Brown corpus with its tags stripped, read into a Corpus (corpus.tsv).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "asaflow/component.hpp"
+
+namespace asaflow::plugins {
+
+void register_text_files(Registrar& registrar);
+
+// Exposed for tests: sentence splitting and tokenisation of plain text.
+std::vector<std::vector<std::string>> split_plain_text(const std::string& text);
+
+}  // namespace asaflow::plugins
