@@ -319,6 +319,13 @@ struct Executor::Impl {
         if (stop_launching) {
           reports[i].state = CellState::kSkipped;
           reports[i].reasons = {"not started: an earlier stage failed (--fail-fast)"};
+          for (std::size_t d : cells[i].deps) {
+            if (reports[d].state == CellState::kFailed || reports[d].state == CellState::kSkipped) {
+              reports[i].reasons = {"upstream '" + reports[d].id + "' " +
+                                    (reports[d].state == CellState::kFailed ? "failed" : "was skipped")};
+              break;
+            }
+          }
           phase[i] = Phase::kDone;
           notify_decided(i);
           progressed = true;

@@ -414,6 +414,18 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
   p.stages.push_back(std::move(spec));
 }
 
+// The node of one entry of a stage's `needs` (for error locations).
+YAML::Node need_node(const YAML::Node& stage, const std::string& need) {
+  const YAML::Node needs = stage["needs"];
+  if (!needs) return stage;
+  if (needs.IsSequence()) {
+    for (std::size_t k = 0; k < needs.size(); ++k) {
+      if (needs[k].IsScalar() && needs[k].Scalar() == need) return needs[k];
+    }
+  }
+  return needs;
+}
+
 void Loader::expand_cells(Pipeline& p) {
   std::map<std::string, std::size_t> stage_index;
   for (std::size_t i = 0; i < p.stages.size(); ++i) stage_index[p.stages[i].name] = i;
@@ -430,7 +442,7 @@ void Loader::expand_cells(Pipeline& p) {
       if (it == stage_index.end()) {
         std::string msg = "stage '" + p.stages[i].name + "' needs unknown stage '" + need + "'";
         if (auto guess = did_you_mean(need, names)) msg += " (did you mean '" + *guess + "'?)";
-        error(node["needs"] ? node["needs"] : node, need_path, msg);
+        error(need_node(node, need), need_path, msg);
       } else if (it->second == i) {
         error(node["needs"], need_path, "stage '" + need + "' needs itself");
       } else {
@@ -440,7 +452,7 @@ void Loader::expand_cells(Pipeline& p) {
   }
   std::vector<std::size_t> cycle;
   std::vector<std::size_t> stage_order = topological_order(stage_deps, &cycle);
-  if (stage_order.empty() && !p.stages.empty()) {
+  if (stage_order.empty() && !p.stages.empty() && !cycle.empty()) {
     std::vector<std::string> path;
     for (std::size_t s : cycle) path.push_back(p.stages[s].name);
     const StageSpec& first = p.stages[cycle.front()];
@@ -563,7 +575,7 @@ Pipeline Loader::load() {
       parse_stage(name, kv.second, p);
     }
   }
-  if (diagnostics_.empty()) expand_cells(p);
+  expand_cells(p);
   if (!diagnostics_.empty()) throw ConfigError(diagnostics_);
   return p;
 }

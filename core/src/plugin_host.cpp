@@ -234,8 +234,11 @@ void PluginHost::load_library(const fs::path& library) {
     auto at = reason.find(marker);
     if (at != std::string::npos) {
       reason = reason.substr(at + marker.size());
-      if (!reason.empty() && reason.back() == ')') reason.pop_back();
+      auto close = reason.rfind("): ");
+      if (close != std::string::npos) reason = reason.substr(0, close);
+      else if (!reason.empty() && reason.back() == ')') reason.pop_back();
     }
+    if (reason.rfind(path + ": ", 0) == 0) reason = reason.substr(path.size() + 2);
     throw PluginError("cannot load plugin library '" + path + "': " + reason);
   }
   if (!lib.has(ASAFLOW_PLUGIN_ENTRY_SYMBOL)) {

