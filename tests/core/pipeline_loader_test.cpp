@@ -106,7 +106,7 @@ TEST_F(Loader, ReportsEveryErrorAtOnceWithLocations) {
   const std::string f = (dir.path / "p.yaml").string();
   ASSERT_EQ(errs.size(), 3u);
   EXPECT_EQ(errs[0], f + ":2:61: unknown parameter 'formt' for dataset/text_files (did you mean 'format'?) [stages.words.params.formt]");
-  EXPECT_EQ(errs[1], f + ":3:76: parameter 'lowercase' expects a boolean (true or false), got '7' [stages.stats.params.lowercase]");
+  EXPECT_EQ(errs[1], f + ":3:73: parameter 'lowercase' expects a boolean (true or false), got '7' [stages.stats.params.lowercase]");
   EXPECT_EQ(errs[2], f + ":3:46: stage 'stats' needs unknown stage 'wrds' (did you mean 'words'?) [stages.stats.needs]");
 }
 
