@@ -112,7 +112,7 @@ fs::path find_output(const fs::path& cache, const std::string& name) {
 
 TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
   ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
-  fs::path corpus = find_output(dir.path / ".asaflow", "corpus.tsv");
+  fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");
   ASSERT_FALSE(corpus.empty());
   std::string text = read_file(corpus);
   text[text.size() - 2] = 'X';  // same size: only re-hashing notices
@@ -121,7 +121,7 @@ TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
 
   auto verify = asaflow("cache verify p.yaml");
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("tampered: entry [0-9a-f]{12} \\(stage words\\): corpus.tsv was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("tampered: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
       << verify.out;
   EXPECT_NE(verify.out.find("1 evicted"), std::string::npos);
 
@@ -275,7 +275,7 @@ TEST_F(E2E, DryRunComputesNothing) {
   ASSERT_EQ(dry.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("never run words"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.path / ".asaflow/state/e2e"));
-  EXPECT_TRUE(find_output(dir.path / ".asaflow", "corpus.tsv").empty());
+  EXPECT_TRUE(find_output(dir.path / ".asaflow", "corpus.conllu").empty());
 }
 
 TEST_F(E2E, MatrixCellsHaveStableIds) {

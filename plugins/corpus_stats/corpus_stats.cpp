@@ -45,7 +45,8 @@ void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& d
     sentences += doc.sentences.size();
     for (const auto& s : doc.sentences) {
       tokens += s.size();
-      for (const auto& t : s) {
+      for (const auto& tok : s) {
+        const std::string& t = tok.form;
         if (!lowercase) {
           types.insert(t);
           continue;

@@ -62,7 +62,7 @@ class TextFiles : public StageComponent {
   TextFiles()
       : StageComponent(ComponentInfo{
             "dataset", "text_files", "1.0.0",
-            "UTF-8 text files or directories -> corpus.tsv (documents, sentences, tokens)",
+            "UTF-8 text files or directories -> corpus.conllu (documents, sentences, tokens)",
             {ParamSpec::paths("paths", "files or directories to read (directories recursively)"),
              ParamSpec::string("format", "plain", "plain: sentence-split and tokenise; word_tag: one "
                                "sentence per line of word/TAG tokens, tags stripped")
@@ -115,18 +115,28 @@ class TextFiles : public StageComponent {
         std::istringstream lines(text);
         std::string line;
         while (std::getline(lines, line)) {
-          std::vector<std::string> sentence;
+          Sentence sentence;
           std::istringstream words(line);
           std::string item;
           while (words >> item) {
             auto slash = item.rfind('/');
-            std::string word = slash == std::string::npos || slash == 0 ? item : item.substr(0, slash);
-            sentence.push_back(word);
+            Token t;
+            if (slash == std::string::npos || slash == 0) {
+              t.form = item;
+            } else {
+              t.form = item.substr(0, slash);
+              t.xpos = item.substr(slash + 1);
+            }
+            sentence.push_back(std::move(t));
           }
           if (!sentence.empty()) doc.sentences.push_back(std::move(sentence));
         }
       } else {
-        doc.sentences = split_plain_text(text);
+        for (auto& words : split_plain_text(text)) {
+          Sentence sentence;
+          for (auto& w : words) sentence.push_back(Token{std::move(w), "", "", -1});
+          doc.sentences.push_back(std::move(sentence));
+        }
       }
       for (const auto& s : doc.sentences) tokens += s.size();
       corpus.documents.push_back(std::move(doc));

@@ -1,5 +1,5 @@
 // dataset/text_files: plain UTF-8 text files, or whitespace-tokenised "word/TAG" files such
-// as the Brown corpus with its tags stripped, read into a Corpus (corpus.tsv).
+// as the Brown corpus with its tags stripped, read into a Corpus (corpus.conllu).
 #pragma once
 
 #include <string>

@@ -10,10 +10,16 @@ using namespace asaflow;
 
 namespace {
 
+Sentence words(std::initializer_list<const char*> forms) {
+  Sentence s;
+  for (const char* f : forms) s.push_back(Token{f, "", "", -1});
+  return s;
+}
+
 Corpus small_corpus() {
   Corpus c;
-  c.documents.push_back({"d1", "", {{"The", "cat", "sat", "."}, {"the", "cat"}}});
-  c.documents.push_back({"d2", "", {{"A", "dog", "."}}});
+  c.documents.push_back({"d1", "", "", {words({"The", "cat", "sat", "."}), words({"the", "cat"})}});
+  c.documents.push_back({"d2", "", "", {words({"A", "dog", "."})}});
   return c;
 }
 

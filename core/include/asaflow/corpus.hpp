@@ -1,13 +1,18 @@
-// A tokenised corpus as stages exchange it: documents of sentences of tokens. Dataset
-// stages write it as corpus.tsv, metric stages read it. The file format is line based:
+// A tokenised corpus as stages exchange it: documents of sentences of tokens, each token
+// with its form and, where known, lemma, UPOS tag and source tag (e.g. the Brown tag).
+// Dataset stages write it as corpus.conllu, in CoNLL-U:
 //
-//   #doc<TAB>id<TAB>genre        starts a document
-//   tok tok tok ...              one sentence per line, tokens separated by one space
+//   # newdoc id = ca01
+//   # genre = news
+//   # split = train
+//   1<TAB>The<TAB>the<TAB>DET<TAB>at<TAB>_<TAB>_<TAB>_<TAB>_<TAB>_
+//   (blank line after each sentence; "_" for an unknown lemma or tag)
 //
-// Tokens never contain whitespace (datasets split on it), ids and genres never contain
-// tabs or newlines.
+// Forms never contain whitespace. Multiword-token ranges and empty nodes are not written;
+// the conllu dataset reads them from external files (see plugins/datasets).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,19 +21,37 @@
 
 namespace asaflow {
 
+struct ASAFLOW_API Token {
+  std::string form;
+  std::string lemma;  // empty: unknown
+  std::string xpos;   // source tag, empty: none
+  std::int8_t upos = -1;  // index into kUposNames, -1: unknown
+};
+
+using Sentence = std::vector<Token>;
+
 struct ASAFLOW_API Corpus {
   struct Document {
     std::string id;
     std::string genre;
-    std::vector<std::vector<std::string>> sentences;
+    std::string split;  // "train", "valid", "test" or empty
+    std::vector<Sentence> sentences;
   };
   std::vector<Document> documents;
 
-  static constexpr const char* kFileName = "corpus.tsv";
+  static constexpr const char* kFileName = "corpus.conllu";
 
+  std::size_t token_count() const;
   void save(const std::filesystem::path& file) const;  // throws StageError
-  // Throws InputError naming the file and line of a malformed entry.
+  // Reads what save() writes; throws InputError naming file and line of a malformed entry.
   static Corpus load(const std::filesystem::path& file);
 };
+
+// The 17 UD UPOS tags in ASA's id order (spec §2.3): NOUN 0 ... X 16.
+inline constexpr int kUposCount = 17;
+ASAFLOW_API extern const char* const kUposNames[kUposCount];
+// Id of a tag name, or -1.
+ASAFLOW_API int upos_id(const std::string& name);
+inline constexpr int kUposX = 16;
 
 }  // namespace asaflow

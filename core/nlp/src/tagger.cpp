@@ -1,0 +1,283 @@
+#include "asaflow/nlp/tagger.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <string_view>
+
+#include "asaflow/error.hpp"
+#include "asaflow/hash.hpp"
+
+namespace asaflow::nlp {
+namespace {
+
+constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};
+constexpr int kStart = PerceptronTagger::kClasses;       // "-START-"
+constexpr int kStart2 = PerceptronTagger::kClasses + 1;  // "-START2-"
+
+// FNV-1a over a feature template id and its string arguments.
+struct FeatureHash {
+  std::uint64_t h = 1469598103934665603ull;
+  FeatureHash& add(std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // argument separator
+    h *= 1099511628211ull;
+    return *this;
+  }
+  FeatureHash& add(int v) {
+    h ^= std::uint64_t(v + 1) * 0x9e3779b97f4a7c15ull;
+    h *= 1099511628211ull;
+    return *this;
+  }
+};
+
+std::string_view suffix3(const std::string& s) {
+  return s.size() > 3 ? std::string_view(s).substr(s.size() - 3) : std::string_view(s);
+}
+
+}  // namespace
+
+std::string PerceptronTagger::normalize(const std::string& word) {
+  if (word.find('-') != std::string::npos && word[0] != '-') return "!HYPHEN";
+  if (word.size() == 4 && std::all_of(word.begin(), word.end(), ::isdigit)) return "!YEAR";
+  if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) return "!DIGITS";
+  std::string lower = word;
+  for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+void PerceptronTagger::features(const std::vector<std::string>& ctx, std::size_t i, const std::string& word,
+                                int prev, int prev2, std::vector<std::uint64_t>& out) const {
+  i += 2;  // two start symbols precede the words in ctx
+  out.clear();
+  out.push_back(FeatureHash().add(0).h);  // bias
+  out.push_back(FeatureHash().add(1).add(suffix3(word)).h);
+  out.push_back(FeatureHash().add(2).add(std::string_view(word).substr(0, word.empty() ? 0 : 1)).h);
+  out.push_back(FeatureHash().add(3).add(prev).h);
+  out.push_back(FeatureHash().add(4).add(prev2).h);
+  out.push_back(FeatureHash().add(5).add(prev).add(prev2).h);
+  out.push_back(FeatureHash().add(6).add(ctx[i]).h);
+  out.push_back(FeatureHash().add(7).add(prev).add(ctx[i]).h);
+  out.push_back(FeatureHash().add(8).add(ctx[i - 1]).h);
+  out.push_back(FeatureHash().add(9).add(suffix3(ctx[i - 1])).h);
+  out.push_back(FeatureHash().add(10).add(ctx[i - 2]).h);
+  out.push_back(FeatureHash().add(11).add(ctx[i + 1]).h);
+  out.push_back(FeatureHash().add(12).add(suffix3(ctx[i + 1])).h);
+  out.push_back(FeatureHash().add(13).add(ctx[i + 2]).h);
+}
+
+int PerceptronTagger::predict(const std::vector<std::uint64_t>& feats) const {
+  float scores[kClasses] = {};
+  for (std::uint64_t f : feats) {
+    auto it = weights_.find(f);
+    if (it == weights_.end()) continue;
+    for (int c = 0; c < kClasses; ++c) scores[c] += it->second.w[c];
+  }
+  return int(std::max_element(scores, scores + kClasses) - scores);
+}
+
+void PerceptronTagger::train(const std::vector<TaggedSentence>& sentences, int iterations, std::uint64_t seed,
+                             const std::function<void(int)>& on_iteration) {
+  weights_.clear();
+  tagdict_.clear();
+  known_words_.clear();
+  // Tag dictionary: words seen >= 20 times with one tag >= 97% of the time.
+  std::unordered_map<std::string, std::array<int, kClasses>> counts;
+  for (const auto& s : sentences) {
+    for (std::size_t i = 0; i < s.words.size(); ++i) {
+      counts[s.words[i]][std::size_t(s.tags[i])]++;
+      known_words_[s.words[i]] = true;
+    }
+  }
+  for (const auto& [word, c] : counts) {
+    const int n = std::accumulate(c.begin(), c.end(), 0);
+    const auto mode = std::max_element(c.begin(), c.end());
+    if (n >= 20 && double(*mode) / n >= 0.97) tagdict_[word] = int(mode - c.begin());
+  }
+
+  struct Averaged {
+    float w[kClasses] = {};
+    double total[kClasses] = {};
+    std::int64_t stamp[kClasses] = {};
+  };
+  std::unordered_map<std::uint64_t, Averaged> train;
+  std::int64_t instance = 0;
+  auto update = [&](std::uint64_t f, int c, float v) {
+    Averaged& a = train[f];
+    a.total[c] += double(instance - a.stamp[c]) * a.w[c];
+    a.stamp[c] = instance;
+    a.w[c] += v;
+  };
+  auto predict_train = [&](const std::vector<std::uint64_t>& feats) {
+    float scores[kClasses] = {};
+    for (std::uint64_t f : feats) {
+      auto it = train.find(f);
+      if (it == train.end()) continue;
+      for (int c = 0; c < kClasses; ++c) scores[c] += it->second.w[c];
+    }
+    return int(std::max_element(scores, scores + kClasses) - scores);
+  };
+
+  std::vector<std::size_t> order(sentences.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint64_t> feats;
+  std::vector<std::string> ctx;
+  for (int it = 0; it < iterations; ++it) {
+    for (std::size_t si : order) {
+      const TaggedSentence& s = sentences[si];
+      ctx.assign({"-START-", "-START2-"});
+      for (const auto& w : s.words) ctx.push_back(normalize(w));
+      ctx.push_back("-END-");
+      ctx.push_back("-END2-");
+      int prev = kStart, prev2 = kStart2;
+      for (std::size_t i = 0; i < s.words.size(); ++i) {
+        int guess;
+        auto td = tagdict_.find(s.words[i]);
+        if (td != tagdict_.end()) {
+          guess = td->second;
+        } else {
+          features(ctx, i, s.words[i], prev, prev2, feats);
+          guess = predict_train(feats);
+          ++instance;
+          if (guess != s.tags[i]) {
+            for (std::uint64_t f : feats) {
+              update(f, s.tags[i], 1.0f);
+              update(f, guess, -1.0f);
+            }
+          }
+        }
+        prev2 = prev;
+        prev = guess;
+      }
+    }
+    std::shuffle(order.begin(), order.end(), rng);
+    if (on_iteration) on_iteration(it);
+  }
+  for (auto& [f, a] : train) {
+    Weights w;
+    bool any = false;
+    for (int c = 0; c < kClasses; ++c) {
+      double total = a.total[c] + double(instance - a.stamp[c]) * a.w[c];
+      w.w[c] = float(total / double(std::max<std::int64_t>(instance, 1)));
+      any = any || w.w[c] != 0.0f;
+    }
+    if (any) weights_.emplace(f, w);
+  }
+}
+
+std::vector<int> PerceptronTagger::tag(const std::vector<std::string>& words) const {
+  std::vector<std::string> ctx{"-START-", "-START2-"};
+  for (const auto& w : words) ctx.push_back(normalize(w));
+  ctx.push_back("-END-");
+  ctx.push_back("-END2-");
+  std::vector<int> out;
+  std::vector<std::uint64_t> feats;
+  int prev = kStart, prev2 = kStart2;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    int t;
+    auto td = tagdict_.find(words[i]);
+    if (td != tagdict_.end()) {
+      t = td->second;
+    } else {
+      features(ctx, i, words[i], prev, prev2, feats);
+      t = predict(feats);
+    }
+    out.push_back(t);
+    prev2 = prev;
+    prev = t;
+  }
+  return out;
+}
+
+void PerceptronTagger::save(const std::filesystem::path& file) const {
+  std::string buf(kMagic, 8);
+  auto put = [&](const void* p, std::size_t n) { buf.append(static_cast<const char*>(p), n); };
+  auto put_string = [&](const std::string& s) {
+    std::uint32_t n = std::uint32_t(s.size());
+    put(&n, 4);
+    put(s.data(), s.size());
+  };
+  // Sorted, so the same model always gives the same bytes (and cache digest).
+  std::map<std::uint64_t, Weights> w(weights_.begin(), weights_.end());
+  std::map<std::string, int> td(tagdict_.begin(), tagdict_.end());
+  std::vector<std::string> known;
+  for (const auto& [k, v] : known_words_) known.push_back(k);
+  std::sort(known.begin(), known.end());
+  std::uint64_t n = w.size();
+  put(&n, 8);
+  for (const auto& [f, ws] : w) {
+    put(&f, 8);
+    put(ws.w, sizeof ws.w);
+  }
+  n = td.size();
+  put(&n, 8);
+  for (const auto& [word, tag] : td) {
+    put_string(word);
+    std::int32_t t = tag;
+    put(&t, 4);
+  }
+  n = known.size();
+  put(&n, 8);
+  for (const auto& k : known) put_string(k);
+  const std::string digest = sha256_hex(buf);
+  std::ofstream out(file, std::ios::binary);
+  out << buf << digest;
+  if (!out) throw StageError("cannot write tagger model '" + file.string() + "'");
+}
+
+PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError("cannot read tagger model '" + file.string() + "'");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto corrupt = [&](const std::string& why) {
+    return InputError("corrupt tagger model '" + file.string() + "': " + why);
+  };
+  if (all.size() < 8 + 64 || std::memcmp(all.data(), kMagic, 8) != 0) throw corrupt("not an asaflow tagger model");
+  const std::string body = all.substr(0, all.size() - 64);
+  if (sha256_hex(body) != all.substr(all.size() - 64)) throw corrupt("checksum mismatch");
+  std::size_t pos = 8;
+  auto get = [&](void* p, std::size_t n) {
+    if (pos + n > body.size()) throw corrupt("truncated");
+    std::memcpy(p, body.data() + pos, n);
+    pos += n;
+  };
+  auto get_string = [&] {
+    std::uint32_t n = 0;
+    get(&n, 4);
+    if (pos + n > body.size()) throw corrupt("truncated");
+    std::string s = body.substr(pos, n);
+    pos += n;
+    return s;
+  };
+  PerceptronTagger t;
+  std::uint64_t n = 0;
+  get(&n, 8);
+  t.weights_.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t f = 0;
+    Weights w;
+    get(&f, 8);
+    get(w.w, sizeof w.w);
+    t.weights_.emplace(f, w);
+  }
+  get(&n, 8);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string word = get_string();
+    std::int32_t tag = 0;
+    get(&tag, 4);
+    t.tagdict_[word] = tag;
+  }
+  get(&n, 8);
+  for (std::uint64_t i = 0; i < n; ++i) t.known_words_[get_string()] = true;
+  return t;
+}
+
+}  // namespace asaflow::nlp
