@@ -33,6 +33,7 @@ const char* kUsage =
     "  plugins             list plugin components, their libraries and parameters\n"
     "  cache verify PIPELINE   re-hash every cache entry; evict the ones that were modified\n"
     "  gc PIPELINE         delete cache entries no stage refers to any more\n"
+    "  annotate TEXT ...   (plugin command) per-word UPOS, lemma, features, requirements and bonding mask\n"
     "\n"
     "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
 
@@ -302,6 +303,27 @@ int cmd_gc(const Common& c) {
   return 0;
 }
 
+// Commands plugins add (kind "command"), e.g. `asaflow annotate`. Options before the
+// command's own arguments are not parsed here: the plugin gets every word after its name.
+int dispatch_plugin_command(const std::string& command, const std::vector<std::string>& args) {
+  init_logging(LogOptions{});
+  PluginHost host(plugin_index_file());
+  host.discover(PluginHost::search_path({}));
+  std::vector<std::string> names = kCommands;
+  for (const auto& n : host.names_of_kind("command")) names.push_back(n);
+  const ComponentEntry* entry = host.find("command", command);
+  if (!entry) {
+    std::string msg = "unknown command '" + command + "'";
+    if (auto guess = did_you_mean(command, names)) msg += " (did you mean '" + *guess + "'?)";
+    throw ConfigError(msg + "; commands: " + join(names, ", "));
+  }
+  auto component = std::dynamic_pointer_cast<CommandComponent>(host.instantiate(*entry));
+  if (!component) throw PluginError("command/" + command + " does not implement a command");
+  const char* env = std::getenv("ASAFLOW_DATA_DIR");
+  const std::string data_dir = env && *env ? env : user_cache_dir() + "/data";
+  return component->run(args, RunInfo::collect(int(std::max(1u, std::thread::hardware_concurrency())), data_dir));
+}
+
 }  // namespace
 
 int dispatch(const std::vector<std::string>& args) {
@@ -315,9 +337,7 @@ int dispatch(const std::vector<std::string>& args) {
   }
   const std::string command = args[0];
   if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
-    std::string msg = "unknown command '" + command + "'";
-    if (auto guess = did_you_mean(command, kCommands)) msg += " (did you mean '" + *guess + "'?)";
-    throw ConfigError(msg + "; commands: " + join(kCommands, ", "));
+    return dispatch_plugin_command(command, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   Common c = parse(command, std::vector<std::string>(args.begin() + 1, args.end()));
   if (command == "run") return cmd_run(c, false);

@@ -37,6 +37,7 @@ void Corpus::save(const std::filesystem::path& file) const {
     if (!doc.genre.empty()) buf += "# genre = " + doc.genre + "\n";
     if (!doc.split.empty()) buf += "# split = " + doc.split + "\n";
     for (const auto& sentence : doc.sentences) {
+      if (!sentence.text.empty()) buf += "# text = " + sentence.text + "\n";
       for (std::size_t i = 0; i < sentence.size(); ++i) {
         const Token& t = sentence[i];
         buf += std::to_string(i + 1);
@@ -76,7 +77,7 @@ Corpus Corpus::load(const std::filesystem::path& file) {
     if (current.empty()) return;
     if (corpus.documents.empty()) corpus.documents.emplace_back();
     corpus.documents.back().sentences.push_back(std::move(current));
-    current.clear();
+    current = Sentence();
   };
   std::vector<std::string> cols;
   while (std::getline(in, line)) {
@@ -95,6 +96,8 @@ Corpus Corpus::load(const std::filesystem::path& file) {
         if (!corpus.documents.empty()) corpus.documents.back().genre = g;
       } else if (const char* s = value_of("# split = ")) {
         if (!corpus.documents.empty()) corpus.documents.back().split = s;
+      } else if (const char* t = value_of("# text = ")) {
+        current.text = t;
       }
       continue;
     }
@@ -107,6 +110,10 @@ Corpus Corpus::load(const std::filesystem::path& file) {
       start = tab + 1;
     }
     if (cols.size() != 10) throw bad("expected 10 tab-separated columns, found " + std::to_string(cols.size()));
+    const std::string& id = cols[0];
+    if (id.find('-') != std::string::npos || id.find('.') != std::string::npos) continue;  // MWT range, empty node
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) throw bad("invalid ID '" + id + "'");
+    if (cols[1].empty()) throw bad("empty FORM");
     Token t;
     t.form = cols[1];
     t.lemma = cols[2] == "_" ? "" : cols[2];

@@ -136,7 +136,8 @@ struct Executor::Impl {
     for (std::size_t d : cell.deps) in.upstream[ex.pipeline_.cells[d].id] = output_digest[d];
     for (const auto& spec : cell.component->info.params) {
       if (spec.type == ParamType::kPath) {
-        in.data[spec.name] = ex.store_.path_digest(cell.params.get_string(spec.name));
+        const std::string& path = cell.params.get_string(spec.name);
+        if (!path.empty()) in.data[spec.name] = ex.store_.path_digest(path);
       } else if (spec.type == ParamType::kPathList) {
         Sha256 combined;
         for (const auto& p : cell.params.get_strings(spec.name)) {

@@ -11,7 +11,4 @@ namespace asaflow::plugins {
 
 void register_text_files(Registrar& registrar);
 
-// Exposed for tests: sentence splitting and tokenisation of plain text.
-std::vector<std::vector<std::string>> split_plain_text(const std::string& text);
-
 }  // namespace asaflow::plugins

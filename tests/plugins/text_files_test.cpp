@@ -1,4 +1,5 @@
 #include "text_files.hpp"
+#include "asaflow/nlp/sentence_split.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -13,11 +14,11 @@ using namespace asaflow;
 using Sentences = std::vector<std::vector<std::string>>;
 
 TEST(TextFiles, SplitsSentencesAndTokens) {
-  EXPECT_EQ(plugins::split_plain_text("The cat sat. It didn't move!\n\nNew U.S. paragraph"),
+  EXPECT_EQ(nlp::split_plain_text("The cat sat. It didn't move!\n\nNew U.S. paragraph"),
             (Sentences{{"The", "cat", "sat", "."}, {"It", "didn't", "move", "!"}, {"New", "U.S.", "paragraph"}}));
-  EXPECT_EQ(plugins::split_plain_text("He said \"stop.\" Then, 3.5 (roughly) left?"),
+  EXPECT_EQ(nlp::split_plain_text("He said \"stop.\" Then, 3.5 (roughly) left?"),
             (Sentences{{"He", "said", "\"", "stop", ".", "\""}, {"Then", ",", "3.5", "(", "roughly", ")", "left", "?"}}));
-  EXPECT_TRUE(plugins::split_plain_text(" \n\t ").empty());
+  EXPECT_TRUE(nlp::split_plain_text(" \n\t ").empty());
 }
 
 namespace {

@@ -55,6 +55,17 @@ class ASAFLOW_API StageComponent : public Component {
   virtual void execute(StageContext& ctx) const = 0;
 };
 
+struct RunInfo;
+
+// A subcommand a plugin adds to the CLI (kind "command"): `asaflow NAME ARGS...`.
+class ASAFLOW_API CommandComponent : public Component {
+ public:
+  using Component::Component;
+  // `args` are the words after the command name. Returns the exit code; throws
+  // asaflow::Error (ConfigError for bad arguments) like any stage.
+  virtual int run(const std::vector<std::string>& args, const RunInfo& run_info) const = 0;
+};
+
 // What a plugin's registration callback receives.
 class ASAFLOW_API Registrar {
  public:

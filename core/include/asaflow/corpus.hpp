@@ -8,8 +8,7 @@
 //   1<TAB>The<TAB>the<TAB>DET<TAB>at<TAB>_<TAB>_<TAB>_<TAB>_<TAB>_
 //   (blank line after each sentence; "_" for an unknown lemma or tag)
 //
-// Forms never contain whitespace. Multiword-token ranges and empty nodes are not written;
-// the conllu dataset reads them from external files (see plugins/datasets).
+// Forms never contain whitespace. Multiword-token ranges and empty nodes are never written.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +27,12 @@ struct ASAFLOW_API Token {
   std::int8_t upos = -1;  // index into kUposNames, -1: unknown
 };
 
-using Sentence = std::vector<Token>;
+// The tokens of a sentence, and its raw text when the source had one (CoNLL-U "# text",
+// a WikiText line); empty text means "the forms joined by single spaces".
+struct ASAFLOW_API Sentence : std::vector<Token> {
+  using std::vector<Token>::vector;
+  std::string text;
+};
 
 struct ASAFLOW_API Corpus {
   struct Document {
@@ -43,7 +47,10 @@ struct ASAFLOW_API Corpus {
 
   std::size_t token_count() const;
   void save(const std::filesystem::path& file) const;  // throws StageError
-  // Reads what save() writes; throws InputError naming file and line of a malformed entry.
+  // Reads CoNLL-U: what save() writes and files of external taggers (spaCy, Stanza,
+  // UDPipe). Uses ID, FORM, LEMMA, UPOS, XPOS; skips multiword-token ranges ("1-2") and
+  // empty nodes ("8.1"); reads "# newdoc id", "# genre", "# split" and "# text". Throws
+  // InputError naming file and line of a malformed entry.
   static Corpus load(const std::filesystem::path& file);
 };
 

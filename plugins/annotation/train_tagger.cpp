@@ -1,0 +1,85 @@
+#include <spdlog/spdlog.h>
+
+#include "annotation.hpp"
+#include "asaflow/corpus.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/nlp/tagger.hpp"
+#include "asaflow/stage_context.hpp"
+
+namespace asaflow::plugins {
+namespace {
+
+std::vector<nlp::TaggedSentence> sentences_of(const Corpus& corpus, const std::string& split) {
+  std::vector<nlp::TaggedSentence> out;
+  for (const auto& d : corpus.documents) {
+    if (d.split != split) continue;
+    for (const auto& s : d.sentences) {
+      nlp::TaggedSentence t;
+      for (const auto& tok : s) {
+        if (tok.upos < 0) throw InputError("document " + d.id + " has untagged tokens: the tagger needs gold UPOS tags");
+        t.words.push_back(tok.form);
+        t.tags.push_back(tok.upos);
+      }
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+class TrainTagger : public StageComponent {
+ public:
+  TrainTagger()
+      : StageComponent(ComponentInfo{
+            "stage", "train_tagger", "1.0.0",
+            "averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its test split",
+            {ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
+             ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
+             ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
+             ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"})},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    auto datasets = ctx.inputs_of_kind("dataset");
+    if (datasets.size() != 1) throw StageError("train_tagger needs exactly one dataset stage with gold UPOS tags");
+    const Corpus corpus = Corpus::load(datasets[0]->dir / Corpus::kFileName);
+    const auto train = sentences_of(corpus, ctx.params.get_string("train_split"));
+    const auto eval = sentences_of(corpus, ctx.params.get_string("eval_split"));
+    if (train.empty()) throw InputError("the dataset has no '" + ctx.params.get_string("train_split") + "' split");
+    const int iterations = int(ctx.params.get_int("iterations"));
+    ctx.progress.set_total(iterations, "passes");
+    nlp::PerceptronTagger tagger;
+    tagger.train(train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); });
+    tagger.save(ctx.output_dir / "tagger.bin");
+
+    std::size_t correct = 0, total = 0, unknown = 0, unknown_correct = 0;
+    for (const auto& s : eval) {
+      auto predicted = tagger.tag(s.words);
+      for (std::size_t i = 0; i < s.words.size(); ++i) {
+        const bool ok = predicted[i] == s.tags[i];
+        ++total;
+        correct += ok;
+        if (!tagger.knows(s.words[i])) {
+          ++unknown;
+          unknown_correct += ok;
+        }
+      }
+    }
+    const std::string split = ctx.params.get_string("eval_split");
+    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%");
+    acc.labels = {{"split", split}};
+    acc.n = std::int64_t(total);
+    auto& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");
+    unk.labels = {{"split", split}};
+    unk.n = std::int64_t(unknown);
+    ctx.results.add("training_sentences", double(train.size()));
+    ctx.log->info("tagger accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}", split, acc.value, total,
+                  unk.value, unknown);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_train_tagger() { return std::make_shared<TrainTagger>(); }
+
+}  // namespace asaflow::plugins

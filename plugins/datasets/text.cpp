@@ -1,0 +1,54 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "asaflow/error.hpp"
+#include "asaflow/nlp/sentence_split.hpp"
+#include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
+#include "datasets.hpp"
+
+namespace asaflow::plugins {
+namespace {
+
+// Plain UTF-8 text: sentence-split and tokenised here, tagged by the preprocess stage.
+class Text : public StageComponent {
+ public:
+  Text()
+      : StageComponent(ComponentInfo{
+            "dataset", "text", "1.0.0", "plain UTF-8 text files, sentence-split; tagged later by the tagger",
+            {ParamSpec::paths("paths", "text files"),
+             ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    Corpus corpus;
+    for (const auto& path : ctx.params.get_strings("paths")) {
+      std::ifstream in(path, std::ios::binary);
+      if (!in) throw InputError("cannot read '" + path + "'");
+      std::ostringstream s;
+      s << in.rdbuf();
+      const std::string text = s.str();
+      if (auto bad = find_invalid_utf8(text)) {
+        throw InputError(path + ": invalid UTF-8 at byte offset " + std::to_string(*bad));
+      }
+      Corpus::Document doc{std::filesystem::path(path).filename().string(), "", ctx.params.get_string("split"), {}};
+      for (auto& words : nlp::split_plain_text(text)) {
+        Sentence sentence;
+        for (auto& w : words) sentence.push_back(Token{std::move(w), "", "", -1});
+        doc.sentences.push_back(std::move(sentence));
+      }
+      corpus.documents.push_back(std::move(doc));
+    }
+    corpus.save(ctx.output_dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.results);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_text_dataset() { return std::make_shared<Text>(); }
+
+}  // namespace asaflow::plugins

@@ -1,0 +1,85 @@
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "asaflow/error.hpp"
+#include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
+#include "datasets.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow::plugins {
+namespace {
+
+// One example per raw line, filtered as the reference does (spec 3.3): kept when the
+// stripped line is non-empty and has at least 5 whitespace-separated words. The line's
+// text (leading space included, newline excluded) is kept for the BPE tokenizer; its words
+// are the whitespace-separated tokens (WikiText is already tokenised: "@-@", "'s").
+class WikiText : public StageComponent {
+ public:
+  WikiText()
+      : StageComponent(ComponentInfo{
+            "dataset", "wikitext", "1.0.0",
+            "WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one example per line",
+            {ParamSpec::path("dir", "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
+             ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
+             ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)").at_least(0)},
+            false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    const fs::path dir = ctx.params.get_string("dir");
+    Corpus corpus;
+    int found = 0;
+    for (const char* split : {"train", "valid", "test"}) {
+      fs::path file;
+      for (const char* ext : {".raw", ".tokens"}) {
+        if (fs::exists(dir / (std::string("wiki.") + split + ext))) {
+          file = dir / (std::string("wiki.") + split + ext);
+          break;
+        }
+      }
+      if (file.empty()) continue;
+      ++found;
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw InputError("cannot read '" + file.string() + "'");
+      std::string line;
+      std::size_t line_no = 0, offset = 0, kept = 0;
+      const auto max_lines = std::size_t(ctx.params.get_int("max_lines"));
+      while (std::getline(in, line)) {
+        ++line_no;
+        if (auto bad = find_invalid_utf8(line)) {
+          throw InputError(file.string() + ": invalid UTF-8 at byte offset " + std::to_string(offset + *bad) +
+                           " (line " + std::to_string(line_no) + ")");
+        }
+        offset += line.size() + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        std::istringstream words(line);
+        Sentence sentence;
+        std::string w;
+        while (words >> w) sentence.push_back(Token{w, "", "", -1});
+        if (sentence.size() < std::size_t(ctx.params.get_int("min_words"))) continue;
+        if (max_lines > 0 && kept >= max_lines) break;
+        sentence.text = line;
+        Corpus::Document doc{std::string(split) + ":" + std::to_string(line_no), "wikitext", split, {}};
+        doc.sentences.push_back(std::move(sentence));
+        corpus.documents.push_back(std::move(doc));
+        ++kept;
+      }
+      ctx.log->info("{}: {} examples from {}", split, kept, file.string());
+    }
+    if (found == 0) {
+      throw InputError("no WikiText files in '" + dir.string() + "': expected wiki.train.raw, wiki.valid.raw, wiki.test.raw");
+    }
+    corpus.save(ctx.output_dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.results);
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Component> make_wikitext_dataset() { return std::make_shared<WikiText>(); }
+
+}  // namespace asaflow::plugins
