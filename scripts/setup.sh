@@ -13,6 +13,7 @@ packages=(
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS: ~8x faster than reference BLAS
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libspdlog-dev
   nlohmann-json3-dev                      # JSON for manifests, results and reports
+  libpcre2-dev wordnet-base               # GPT-2 pre-tokenisation pattern; WordNet 3.0 database
   libgtest-dev
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
