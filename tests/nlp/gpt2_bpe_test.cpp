@@ -76,6 +76,16 @@ TEST_F(Gpt2, KnownIds) {
   EXPECT_THROW(bpe()->encode("bad \xff byte"), InputError);
 }
 
+TEST_F(Gpt2, CharacterOffsets) {
+  const std::string text = "naïve 😀!";  // ï is 2 bytes, the emoji 4 (BPE splits it)
+  auto tokens = bpe()->encode(text);
+  auto chars = char_offsets(text, tokens);
+  ASSERT_EQ(chars.size(), tokens.size());
+  EXPECT_EQ(chars.front().first, 0u);
+  EXPECT_EQ(chars.back().second, 8u);  // n a ï v e ' ' 😀 !
+  for (std::size_t i = 0; i < chars.size(); ++i) EXPECT_LE(chars[i].first, chars[i].second);
+}
+
 TEST_F(Gpt2, CorruptTokenizerFilesAreClearErrors) {
   test::TempDir dir;
   fs::copy_file(package_dir() / "vocab.bpe", dir.path / "vocab.bpe");

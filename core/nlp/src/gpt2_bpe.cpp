@@ -202,6 +202,25 @@ std::vector<BpeToken> Gpt2Bpe::encode(std::string_view text) {
   return out;
 }
 
+std::vector<std::pair<std::uint32_t, std::uint32_t>> char_offsets(std::string_view text,
+                                                                  const std::vector<BpeToken>& tokens) {
+  // char_at[b]: index of the character containing byte b; char_at[size]: character count.
+  std::vector<std::uint32_t> char_at(text.size() + 1);
+  std::uint32_t chars = 0;
+  for (std::size_t b = 0; b < text.size(); ++b) {
+    if ((static_cast<unsigned char>(text[b]) & 0xC0) != 0x80 && b > 0) ++chars;
+    char_at[b] = chars;
+  }
+  char_at[text.size()] = text.empty() ? 0 : chars + 1;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
+  for (const auto& t : tokens) {
+    const std::uint32_t begin = char_at[t.begin];
+    const std::uint32_t end = t.end >= text.size() ? char_at[text.size()] : char_at[t.end - 1] + 1;
+    out.emplace_back(begin, end);
+  }
+  return out;
+}
+
 std::vector<std::int32_t> Gpt2Bpe::encode_ids(std::string_view text) {
   std::vector<std::int32_t> ids;
   for (const auto& t : encode(text)) ids.push_back(t.id);

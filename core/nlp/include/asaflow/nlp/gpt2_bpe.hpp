@@ -21,6 +21,12 @@ struct BpeToken {
   std::uint32_t end;
 };
 
+// Character (code point) offsets of tokens given by byte offsets into `text`: a token that
+// starts or ends inside a multi-byte character (byte-level BPE can split one) is widened
+// to the whole character.
+std::vector<std::pair<std::uint32_t, std::uint32_t>> char_offsets(std::string_view text,
+                                                                  const std::vector<BpeToken>& tokens);
+
 class Gpt2Bpe {
  public:
   // `dir` holds encoder.json and vocab.bpe. Throws InputError for missing or corrupt files.
