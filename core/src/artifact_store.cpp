@@ -85,6 +85,12 @@ fs::path ArtifactStore::entry_dir(const std::string& key) const {
   return root_ / "objects" / key.substr(0, 2) / key;
 }
 
+fs::path ArtifactStore::scratch_dir(const std::string& key) const {
+  fs::path dir = root_ / "scratch" / key;
+  fs::create_directories(dir);
+  return dir;
+}
+
 std::optional<Manifest> ArtifactStore::read_manifest(const fs::path& dir) {
   std::ifstream in(dir / "manifest.json");
   if (!in) return std::nullopt;

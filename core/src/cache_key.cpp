@@ -59,6 +59,11 @@ json key_record(const KeyInputs& in) {
       {"data", in.data},
   };
   if (!in.device.empty()) record["device"] = in.device;
+  if (!in.uses.empty()) {
+    json uses = json::object();
+    for (const auto& [name, vd] : in.uses) uses[name] = vd.first + " " + vd.second;
+    record["uses"] = uses;
+  }
   return record;
 }
 
@@ -89,6 +94,7 @@ std::vector<std::string> explain_changes(const json& before, const json& after) 
   diff_map(part(before, "params"), part(after, "params"), "parameter", false, out);
   diff_map(part(before, "data"), part(after, "data"), "data of parameter", true, out);
   diff_map(part(before, "inputs"), part(after, "inputs"), "output of input", true, out);
+  diff_map(part(before, "uses"), part(after, "uses"), "used component", false, out);
   if (before.value("device", "") != after.value("device", "")) {
     out.push_back("device changed: " + before.value("device", "none") + " -> " +
                   after.value("device", "none") + " (device-dependent results are not reused)");

@@ -16,7 +16,10 @@ void StageComponent::run(StageContext& ctx) const {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw StageError(info().qualified_name() + ": " + e.what());
+    // One line: libraries such as LibTorch append backtraces after the first.
+    std::string message = e.what();
+    message = message.substr(0, message.find('\n'));
+    throw StageError(info().qualified_name() + ": " + message);
   }
 }
 

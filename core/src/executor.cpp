@@ -88,6 +88,7 @@ struct Executor::Impl {
   std::vector<bool> forced;
   std::vector<json> records;
   std::mutex mutex;
+  std::mutex host_mutex;  // PluginHost is not thread-safe
   std::condition_variable cv;
   int running = 0;
   bool stop_launching = false;
@@ -147,6 +148,12 @@ struct Executor::Impl {
       }
     }
     if (cell.component->info.device_dependent) in.device = ex.run_info_.device_fingerprint;
+    std::lock_guard<std::mutex> guard(host_mutex);
+    for (const auto& spec : cell.component->info.params) {
+      if (spec.component_kind.empty()) continue;
+      const ComponentEntry& used = ex.host_.require(spec.component_kind, cell.params.get_string(spec.name));
+      in.uses[used.info.qualified_name()] = {used.info.version, used.library_digest};
+    }
     return key_record(in);
   }
 
@@ -258,6 +265,11 @@ struct Executor::Impl {
       ctx.log = named_logger(cell.component->info.name);
       ctx.run_info = ex.run_info_;
       ctx.cache_key = r.key;
+      ctx.resume_dir = ex.store_.scratch_dir(r.key);
+      ctx.resolve = [this](const std::string& kind, const std::string& name) {
+        std::lock_guard<std::mutex> guard(host_mutex);
+        return ex.host_.instantiate(ex.host_.require(kind, name));
+      };
       for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
 
       const std::string started = utc_now();
@@ -278,6 +290,8 @@ struct Executor::Impl {
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
                    {"device", ex.run_info_.device_fingerprint}, {"commit", ex.run_info_.commit}};
       Manifest m = tx.commit(records[i], meta);
+      std::error_code ec;
+      std::filesystem::remove_all(ctx.resume_dir, ec);  // committed: nothing left to resume
       r.state = CellState::kRan;
       r.output_dir = ex.store_.output_dir(r.key);
       finish(i, r, m.output_digest);
@@ -338,6 +352,7 @@ struct Executor::Impl {
         std::shared_ptr<StageComponent> component;
         if (must_run) {
           try {
+            std::lock_guard<std::mutex> guard(host_mutex);
             component = std::dynamic_pointer_cast<StageComponent>(ex.host_.instantiate(*cells[i].component));
             if (!component) {
               throw ConfigError(cells[i].component->info.qualified_name() +

@@ -74,6 +74,12 @@ ParamSpec ParamSpec::strings(std::string name, std::vector<std::string> def, std
   return ParamSpec{std::move(name), ParamType::kStringList, ParamValue(std::move(def)), {}, {}, {},
                    std::move(help)};
 }
+ParamSpec ParamSpec::component(std::string name, std::string kind, std::string def, std::string help) {
+  ParamSpec p = string(std::move(name), std::move(def), std::move(help));
+  p.component_kind = std::move(kind);
+  return p;
+}
+
 ParamSpec ParamSpec::path(std::string name, std::string help) {
   return ParamSpec{std::move(name), ParamType::kPath, std::nullopt, {}, {}, {}, std::move(help)};
 }
@@ -92,6 +98,7 @@ std::string ParamSpec::describe() const {
   else if (min) out += ", at least " + num(*min);
   else if (max) out += ", at most " + num(*max);
   if (!choices.empty()) out += ", one of: " + join(choices, ", ");
+  if (!component_kind.empty()) out += ", a " + component_kind + " component";
   return out;
 }
 

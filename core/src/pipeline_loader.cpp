@@ -218,6 +218,14 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
       return true;
     }
     case ParamType::kString: {
+      if (!spec.component_kind.empty()) {
+        try {
+          host_.require(spec.component_kind, text);
+        } catch (const ConfigError& e) {
+          error(node, path, "parameter '" + spec.name + "': " + e.what());
+          return false;
+        }
+      }
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " +

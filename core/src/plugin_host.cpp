@@ -81,7 +81,8 @@ ParamValue param_value_from_json(const json& j) {
 json info_to_json(const ComponentInfo& info) {
   json params = json::array();
   for (const auto& p : info.params) {
-    json jp = {{"name", p.name}, {"type", int(p.type)}, {"choices", p.choices}, {"help", p.help}};
+    json jp = {{"name", p.name}, {"type", int(p.type)}, {"choices", p.choices}, {"help", p.help},
+               {"component_kind", p.component_kind}};
     jp["default"] = p.default_value ? param_value_to_json(*p.default_value) : json(nullptr);
     jp["min"] = p.min ? json(*p.min) : json(nullptr);
     jp["max"] = p.max ? json(*p.max) : json(nullptr);
@@ -105,6 +106,7 @@ ComponentInfo info_from_json(const json& j) {
     p.type = ParamType(jp.at("type").get<int>());
     p.choices = jp.at("choices").get<std::vector<std::string>>();
     p.help = jp.at("help");
+    p.component_kind = jp.value("component_kind", "");
     if (!jp.at("default").is_null()) p.default_value = param_value_from_json(jp.at("default"));
     if (!jp.at("min").is_null()) p.min = jp.at("min").get<double>();
     if (!jp.at("max").is_null()) p.max = jp.at("max").get<double>();

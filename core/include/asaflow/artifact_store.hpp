@@ -49,6 +49,8 @@ class ASAFLOW_API ArtifactStore {
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path entry_dir(const std::string& key) const;
   std::filesystem::path output_dir(const std::string& key) const { return entry_dir(key) / "out"; }
+  // Per-key directory that survives crashes (resumable checkpoints); created on demand.
+  std::filesystem::path scratch_dir(const std::string& key) const;
 
   // The committed entry, when its manifest and every listed file (with its size) exist.
   std::optional<Manifest> lookup(const std::string& key) const;

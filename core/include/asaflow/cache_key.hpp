@@ -24,6 +24,8 @@ struct ASAFLOW_API KeyInputs {
   std::map<std::string, std::string> upstream;  // upstream cell id -> its output digest
   std::map<std::string, std::string> data;      // path parameter name -> content digest
   std::string device;                           // empty unless the component is device-dependent
+  // Components named by parameters ("model_mode/full") -> (version, library digest).
+  std::map<std::string, std::pair<std::string, std::string>> uses;
 };
 
 ASAFLOW_API nlohmann::json key_record(const KeyInputs& inputs);

@@ -32,6 +32,9 @@ struct ASAFLOW_API ParamSpec {
   std::optional<double> max;
   std::vector<std::string> choices;  // allowed values of a string parameter
   std::string help;
+  // Non-empty: the value names a component of this kind (e.g. "model_mode"); the host
+  // checks it exists and puts that component's version and library digest in the key.
+  std::string component_kind;
 
   static ParamSpec boolean(std::string name, bool def, std::string help);
   static ParamSpec integer(std::string name, std::int64_t def, std::string help);
@@ -40,6 +43,7 @@ struct ASAFLOW_API ParamSpec {
   static ParamSpec strings(std::string name, std::vector<std::string> def, std::string help);
   static ParamSpec path(std::string name, std::string help);  // required file or directory
   static ParamSpec paths(std::string name, std::string help);  // required list
+  static ParamSpec component(std::string name, std::string kind, std::string def, std::string help);
   ParamSpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
   ParamSpec& at_least(double lo) { min = lo; return *this; }
   ParamSpec& one_of(std::vector<std::string> values) { choices = std::move(values); return *this; }

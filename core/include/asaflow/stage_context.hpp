@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,12 @@ struct ASAFLOW_API StageContext {
   ResultSet results;
   RunInfo run_info;
   std::string cache_key;
+  // A directory that survives a crash of this stage (same key): checkpoints to resume
+  // from. The host deletes it once the stage's output is committed.
+  std::filesystem::path resume_dir;
+  // The live component of another kind by name, e.g. ("model_mode", "full"). Throws
+  // ConfigError (unknown, with did-you-mean) or PluginError.
+  std::function<std::shared_ptr<class Component>(const std::string& kind, const std::string& name)> resolve;
 
   // Inputs produced by stages of this component kind ("dataset", "metric"...).
   std::vector<const InputArtifact*> inputs_of_kind(const std::string& kind) const;

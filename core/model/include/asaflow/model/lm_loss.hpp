@@ -1,0 +1,18 @@
+// The language-model loss without materialising the [N, V] logits of a whole batch: the
+// tied output projection, log-softmax and cross-entropy run chunk by chunk (`chunk_rows`
+// rows at a time), and when gradients are needed they are computed in the same pass
+// (softmax - one-hot), so the 50,257-way output layer costs the three matrix products it
+// must and little memory traffic besides.
+#pragma once
+
+#include <torch/types.h>
+
+namespace asaflow::model {
+
+// Sum over rows with include > 0 of include * -log softmax(hidden W^T)[target].
+// hidden [N, C], weight [V, C], targets [N] int64 (any value where include == 0),
+// include [N] float. Differentiable in hidden and weight.
+torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
+                          const torch::Tensor& include, std::int64_t chunk_rows = 128);
+
+}  // namespace asaflow::model

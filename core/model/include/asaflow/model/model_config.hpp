@@ -1,0 +1,34 @@
+// Size presets of the ASA language model (spec section 1.2) and its exact parameter count.
+// No LibTorch here: stages that only describe a model (reports) include this alone.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace asaflow::model {
+
+struct ModelConfig {
+  std::string size = "tiny";
+  std::int64_t vocab = 50257;
+  std::int64_t layers = 2;
+  std::int64_t heads = 2;
+  std::int64_t d_model = 128;
+  std::int64_t d_ff = 512;
+  std::int64_t max_len = 512;   // sinusoidal positions (the reference passes 512)
+  double dropout = 0.1;
+  std::int64_t pad_id = 50256;  // embedding padding_idx (the reference: GPT-2's eos)
+
+  // tiny / small / medium / large; throws ConfigError for another name (the reference
+  // silently fell back to small).
+  static ModelConfig preset(const std::string& size, std::int64_t vocab = 50257);
+  static std::vector<std::string> sizes() { return {"tiny", "small", "medium", "large"}; }
+
+  // Parameters with the output projection tied to the embedding, positions excluded:
+  // V*d + layers*(4(d^2+d) + 4d + 2*d*d_ff + d_ff + d) + 2d.
+  std::int64_t parameter_count() const;
+  std::int64_t embedding_parameters() const { return vocab * d_model; }
+  std::int64_t d_head() const { return d_model / heads; }
+};
+
+}  // namespace asaflow::model

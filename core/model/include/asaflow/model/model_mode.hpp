@@ -1,0 +1,20 @@
+// Model-mode components (kind "model_mode"): how ASA restricts attention. A mode turns a
+// batch's token annotations into bonding tensors (mask and scores) once per batch; the
+// model adds the resulting bias in every layer and head. none / pos_only / features_only /
+// full live in plugins/modes; a new mode is a new plugin.
+#pragma once
+
+#include "asaflow/component.hpp"
+#include "asaflow/model/attention_bias.hpp"
+
+namespace asaflow::model {
+
+class ModelMode : public Component {
+ public:
+  using Component::Component;
+  // `pos_matrix`: [17, 17] bool on the batch's device. Undefined tensors mean "no
+  // restriction" / "no scores" (the none mode returns both undefined).
+  virtual BondingTensors bonding(const TokenAnnotations& tokens, const torch::Tensor& pos_matrix) const = 0;
+};
+
+}  // namespace asaflow::model

@@ -1,0 +1,109 @@
+// Training of the ASA language model (spec section 4) with crash safety. AdamW, cosine
+// schedule stepped per batch (optional linear warmup), global grad-norm clipping, periodic
+// evaluation, best/last weights, and a training checkpoint (model, optimizer, schedule
+// position, RNG state, data position, curves) written atomically every N steps: a rerun
+// after a crash resumes from it and, on CPU with the same seed and threads, ends with the
+// same weights as an uninterrupted run.
+//
+// Presets: `faithful` reproduces the reference (pads of id 0 counted in the loss,
+// batch-mean perplexity, no warmup, weight decay on every parameter); `corrected` ignores
+// padding, reports token-weighted perplexity, warms up, and exempts biases and LayerNorm
+// from weight decay.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "asaflow/model/attention_bias.hpp"
+#include "asaflow/model/model_config.hpp"
+#include "asaflow/model/model_mode.hpp"
+#include "asaflow/model/transformer.hpp"
+#include "asaflow/nlp/preprocessed.hpp"
+
+namespace torch::optim {
+class AdamW;
+}
+
+namespace asaflow::model {
+
+struct TrainOptions {
+  std::string preset = "corrected";  // faithful | corrected
+  std::int64_t batch_size = 4;
+  std::int64_t epochs = 10;
+  std::int64_t max_steps = 0;        // 0: epochs * steps per epoch
+  std::int64_t eval_every = 500;
+  std::int64_t eval_batches = 0;     // 0: the whole validation split
+  std::int64_t log_every = 100;
+  std::int64_t checkpoint_every = 200;
+  double lr = 3e-4;
+  double weight_decay = 0.1;
+  double grad_clip = 1.0;
+  std::int64_t warmup_steps = -1;    // -1: the preset's (faithful 0; corrected min(500, 10% of steps))
+  std::uint64_t seed = 42;
+  double target_ppl = 0;             // > 0: record the first eval step at or below it
+  std::int64_t inject_nan_at_step = 0;  // fault injection for tests: the loss of this step is NaN
+  BiasOptions bias;
+  std::string device = "auto";       // auto | cpu | cuda
+};
+
+struct TrainResult {
+  std::vector<std::pair<std::int64_t, double>> train_loss;  // (step, running mean loss)
+  std::vector<std::pair<std::int64_t, double>> val_ppl;     // (step, val PPL)
+  double final_val_ppl = 0, best_val_ppl = 0, final_train_loss = 0;
+  std::int64_t best_step = 0, steps = 0, steps_per_epoch = 0;
+  std::int64_t target_step = -1;     // first eval step with val PPL <= target; -1: never
+  std::int64_t resumed_from_step = 0;
+  std::int64_t train_tokens = 0;     // real (non-pad) input tokens seen
+  double train_seconds = 0;          // training steps only (evaluation excluded), this process
+  double tokens_per_second = 0;
+  std::string device;
+};
+
+struct TrainHooks {
+  std::function<void(std::int64_t step, std::int64_t total)> on_step;
+  std::function<void(const std::string&)> log;
+};
+
+class Trainer {
+ public:
+  // `work_dir` holds the resumable checkpoint (train_state.pt) and the best weights; it
+  // must survive a crash (the stage's resume directory).
+  Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const ModelMode> mode,
+          torch::Tensor pos_matrix, const nlp::PreprocessedSplit& train, const nlp::PreprocessedSplit& valid,
+          std::filesystem::path work_dir, TrainHooks hooks = {});
+  ~Trainer();
+  TrainResult run();
+  AsaTransformer& model() { return model_; }
+
+  // One optimizer step on `batch` at learning rate `lr`: bias, forward, fused loss,
+  // backward, clipping, AdamW. Returns the loss (before the step). Used by run() and by
+  // the step benchmark. Throws StageError on a non-finite loss.
+  double train_step(const struct Batch& batch, double lr, bool inject_nan = false);
+  // The attention bias of a batch (mode bonding + padding + causal), [B,1,T,T].
+  torch::Tensor bias_for(const struct Batch& batch) const;
+
+  // Validation perplexity with the preset's averaging (batch-mean or token-weighted).
+  double evaluate();
+  static torch::Device resolve_device(const std::string& device);
+
+ private:
+  std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
+
+  ModelConfig config_;
+  TrainOptions options_;
+  std::shared_ptr<const ModelMode> mode_;
+  torch::Tensor pos_matrix_;
+  const nlp::PreprocessedSplit& train_;
+  const nlp::PreprocessedSplit& valid_;
+  std::filesystem::path work_dir_;
+  TrainHooks hooks_;
+  torch::Device device_;
+  AsaTransformer model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+};
+
+}  // namespace asaflow::model

@@ -1,0 +1,71 @@
+// The ASA language model (spec section 1.1): decoder-only, sinusoidal positions, post-LN
+// blocks (x = LN1(x + Attn(x)); x = LN2(x + FF(x))), separate q/k/v/o projections with
+// bias, GELU feed-forward, dropout 0.1, a final LayerNorm, and the output projection tied
+// to the token embedding. Xavier-uniform init of every parameter with >= 2 dimensions.
+// ASA and the baseline differ only in the additive attention bias passed in.
+//
+// Shapes: B batch, T sequence, C d_model, H heads, D d_head, V vocabulary.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "asaflow/model/model_config.hpp"
+
+namespace asaflow::model {
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  AttentionImpl(std::int64_t d_model, std::int64_t heads, double dropout);
+  // x [B,T,C], bias [B,1,T,T] (-inf where masked) -> [B,T,C]. When `probs` is given, the
+  // post-softmax probabilities [B,H,T,T] (before dropout) are appended to it.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs);
+
+ private:
+  std::int64_t heads_, d_head_;
+  torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, o_{nullptr};
+  torch::nn::Dropout drop_{nullptr};
+};
+TORCH_MODULE(Attention);
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  explicit BlockImpl(const ModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs);
+
+ private:
+  Attention attn_{nullptr};
+  torch::nn::LayerNorm ln1_{nullptr}, ln2_{nullptr};
+  torch::nn::Linear ff1_{nullptr}, ff2_{nullptr};
+  torch::nn::Dropout drop1_{nullptr}, drop2_{nullptr};
+};
+TORCH_MODULE(Block);
+
+class AsaTransformerImpl : public torch::nn::Module {
+ public:
+  explicit AsaTransformerImpl(const ModelConfig& config);
+  // ids [B,T] int64, bias [B,1,T,T] -> hidden states [B,T,C] after the final LayerNorm.
+  torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& bias,
+                       std::vector<torch::Tensor>* probs = nullptr);
+  // hidden [.., C] -> logits [.., V] through the tied embedding matrix.
+  torch::Tensor logits(const torch::Tensor& hidden);
+  const torch::Tensor& output_weight() { return embedding_->weight; }  // [V, C]
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  ModelConfig config_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::Tensor positions_;  // [max_len, C] buffer
+  torch::nn::Dropout drop_{nullptr};
+  std::vector<Block> blocks_;
+  torch::nn::LayerNorm final_ln_{nullptr};
+};
+TORCH_MODULE(AsaTransformer);
+
+}  // namespace asaflow::model

@@ -1,0 +1,62 @@
+#include "asaflow/model/lm_loss.hpp"
+
+#include <torch/autograd.h>
+
+namespace asaflow::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
+                               const torch::Tensor& targets, const torch::Tensor& include, std::int64_t chunk) {
+    const bool need_grad = hidden.requires_grad() || weight.requires_grad();
+    const auto N = hidden.size(0);
+    auto h_all = hidden.contiguous();
+    auto w = weight.contiguous();
+    auto t_all = torch::where(include > 0, targets, torch::zeros_like(targets));  // valid gather index
+    auto loss = torch::zeros({}, hidden.options());
+    torch::Tensor grad_h, grad_w;
+    if (need_grad) {
+      grad_h = torch::empty_like(h_all);
+      grad_w = torch::zeros_like(w);
+    }
+    for (std::int64_t s = 0; s < N; s += chunk) {
+      const auto n = std::min(chunk, N - s);
+      auto h = h_all.narrow(0, s, n);                                  // [n,C]
+      auto t = t_all.narrow(0, s, n).unsqueeze(1);                     // [n,1]
+      auto inc = include.narrow(0, s, n);                              // [n]
+      auto logits = torch::mm(h, w.t());                               // [n,V]
+      auto lse = torch::logsumexp(logits, 1);                          // [n]
+      auto target_logit = logits.gather(1, t).squeeze(1);              // [n]
+      loss.add_(((lse - target_logit) * inc).sum());
+      if (need_grad) {
+        auto& g = logits.sub_(lse.unsqueeze(1)).exp_();                // softmax, in place
+        g.scatter_add_(1, t, -torch::ones({n, 1}, g.options()));       // softmax - one-hot
+        g.mul_(inc.unsqueeze(1));
+        grad_h.narrow(0, s, n).copy_(torch::mm(g, w));                 // [n,C]
+        grad_w.addmm_(g.t(), h);                                       // [V,C]
+      }
+    }
+    ctx->save_for_backward({grad_h, grad_w});
+    return loss;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grad_outputs) {
+    auto saved = ctx->get_saved_variables();
+    const auto& g = grad_outputs[0];
+    torch::Tensor gh = saved[0].defined() ? saved[0] * g : torch::Tensor();
+    torch::Tensor gw = saved[1].defined() ? saved[1] * g : torch::Tensor();
+    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
+                          const torch::Tensor& include, std::int64_t chunk_rows) {
+  return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows);
+}
+
+}  // namespace asaflow::model

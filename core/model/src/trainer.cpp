@@ -1,0 +1,321 @@
+#include "asaflow/model/trainer.hpp"
+
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "asaflow/error.hpp"
+#include "asaflow/model/batches.hpp"
+#include "asaflow/model/lm_loss.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow::model {
+namespace {
+
+constexpr const char* kStateFile = "train_state.pt";
+
+torch::Tensor curve_tensor(const std::vector<std::pair<std::int64_t, double>>& c) {
+  auto t = torch::zeros({std::int64_t(c.size()), 2}, torch::kFloat64);
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    t[std::int64_t(i)][0] = double(c[i].first);
+    t[std::int64_t(i)][1] = c[i].second;
+  }
+  return t;
+}
+
+std::vector<std::pair<std::int64_t, double>> curve_from(const torch::Tensor& t) {
+  std::vector<std::pair<std::int64_t, double>> c;
+  auto a = t.accessor<double, 2>();
+  for (std::int64_t i = 0; i < t.size(0); ++i) c.emplace_back(std::int64_t(a[i][0]), a[i][1]);
+  return c;
+}
+
+// Saves through a temporary file and a rename, so a crash never leaves half a file.
+template <typename WriteFn>
+void save_atomically(const fs::path& file, WriteFn&& write) {
+  fs::path tmp = file;
+  tmp += ".tmp";
+  write(tmp.string());
+  fs::rename(tmp, file);
+}
+
+}  // namespace
+
+torch::Device Trainer::resolve_device(const std::string& device) {
+  if (device == "cpu") return torch::kCPU;
+  if (device == "cuda") {
+    if (!torch::cuda::is_available()) throw ConfigError("device cuda requested, but no CUDA device is available");
+    return torch::kCUDA;
+  }
+  if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  throw ConfigError("unknown device '" + device + "'; devices: auto, cpu, cuda");
+}
+
+Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const ModelMode> mode,
+                 torch::Tensor pos_matrix, const nlp::PreprocessedSplit& train, const nlp::PreprocessedSplit& valid,
+                 fs::path work_dir, TrainHooks hooks)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      mode_(std::move(mode)),
+      train_(train),
+      valid_(valid),
+      work_dir_(std::move(work_dir)),
+      hooks_(std::move(hooks)),
+      device_(resolve_device(options_.device)) {
+  if (options_.preset != "faithful" && options_.preset != "corrected") {
+    throw ConfigError("unknown preset '" + options_.preset + "'; presets: faithful, corrected");
+  }
+  if (train_.examples.empty()) throw InputError("the training split is empty");
+  if (valid_.examples.empty()) throw InputError("the validation split is empty");
+  torch::manual_seed(options_.seed);
+  model_ = AsaTransformer(config_);
+  model_->to(device_);
+  pos_matrix_ = pos_matrix.to(device_);
+  // Parameter groups: faithful decays everything; corrected exempts biases and LayerNorm.
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& p : model_->named_parameters()) {
+    const bool exempt = options_.preset != "faithful" && (p.value().dim() < 2);
+    (exempt ? no_decay : decay).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
+                                 torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay)));
+  if (!no_decay.empty()) {
+    groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
+                                      torch::optim::AdamWOptions(options_.lr).weight_decay(0.0)));
+  }
+  optimizer_ = std::make_unique<torch::optim::AdamW>(
+      groups, torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
+}
+
+Trainer::~Trainer() = default;
+
+double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  optimizer_->zero_grad();
+  auto hidden = model_->hidden(batch.ids, bias_for(batch));                               // [B,T,C]
+  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});          // [B*(T-1),C]
+  auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include) /
+              double(std::max<std::int64_t>(batch.loss_targets, 1));
+  if (inject_nan) loss = loss * NAN;
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) return value;  // the caller reports it, with the checkpoint it keeps
+  loss.backward();
+  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  optimizer_->step();
+  return value;
+}
+
+torch::Tensor Trainer::bias_for(const Batch& batch) const {
+  BondingTensors bonding;
+  if (mode_) bonding = mode_->bonding(batch.tokens, pos_matrix_);
+  return attention_bias(bonding, batch.key_valid, options_.bias);
+}
+
+std::vector<std::size_t> Trainer::epoch_order(std::int64_t epoch) const {
+  std::vector<std::size_t> order(train_.examples.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::mt19937_64 rng(options_.seed * 1000003ull + std::uint64_t(epoch));
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
+double Trainer::evaluate() {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  const bool faithful = options_.preset == "faithful";
+  BatchOptions bo{faithful, config_.pad_id};
+  double sum = 0, count = 0, batch_mean_sum = 0;
+  std::int64_t batches = 0;
+  const auto bs = std::size_t(options_.batch_size);
+  for (std::size_t s = 0; s < valid_.examples.size(); s += bs) {
+    if (options_.eval_batches > 0 && batches >= options_.eval_batches) break;
+    std::vector<std::size_t> idx;
+    for (std::size_t i = s; i < std::min(s + bs, valid_.examples.size()); ++i) idx.push_back(i);
+    Batch b = make_batch(valid_, idx, bo, device_);
+    auto hidden = model_->hidden(b.ids, bias_for(b));
+    auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
+    const double loss = lm_loss_sum(h, model_->output_weight(), b.targets, b.include).item<double>();
+    const double n = double(std::max<std::int64_t>(b.loss_targets, 1));
+    sum += loss;
+    count += n;
+    batch_mean_sum += loss / n;
+    ++batches;
+  }
+  model_->train();
+  // faithful: exp of the mean of batch means; corrected: exp of the token-weighted mean.
+  return faithful ? std::exp(batch_mean_sum / double(std::max<std::int64_t>(batches, 1)))
+                  : std::exp(sum / std::max(count, 1.0));
+}
+
+TrainResult Trainer::run() {
+  const bool faithful = options_.preset == "faithful";
+  const auto bs = std::int64_t(options_.batch_size);
+  const std::int64_t n = std::int64_t(train_.examples.size());
+  TrainResult r;
+  r.steps_per_epoch = (n + bs - 1) / bs;
+  const std::int64_t total = options_.max_steps > 0 ? options_.max_steps : options_.epochs * r.steps_per_epoch;
+  std::int64_t warmup = options_.warmup_steps;
+  if (warmup < 0) warmup = faithful ? 0 : std::min<std::int64_t>(500, total / 10);
+  r.device = device_.str();
+
+  auto lr_at = [&](std::int64_t t) {
+    if (t < warmup) return options_.lr * double(t + 1) / double(warmup);
+    const double span = double(std::max<std::int64_t>(total - warmup, 1));
+    return 0.5 * options_.lr * (1.0 + std::cos(M_PI * double(t - warmup) / span));
+  };
+
+  std::int64_t step = 0, epoch = 0, next_batch = 0;
+  double epoch_loss_sum = 0;
+  std::int64_t epoch_batches = 0;
+  r.best_val_ppl = std::numeric_limits<double>::infinity();
+  auto generator = at::detail::getDefaultCPUGenerator();
+  fs::create_directories(work_dir_);
+  const fs::path state_file = work_dir_ / kStateFile;
+
+  auto save_state = [&] {
+    save_atomically(state_file, [&](const std::string& path) {
+      torch::serialize::OutputArchive archive, model_ar, optim_ar;
+      model_->save(model_ar);
+      optimizer_->save(optim_ar);
+      archive.write("model", model_ar);
+      archive.write("optimizer", optim_ar);
+      auto scalar = [&](const char* k, double v) { archive.write(k, torch::tensor(v, torch::kFloat64)); };
+      scalar("step", double(step));
+      scalar("epoch", double(epoch));
+      scalar("next_batch", double(next_batch));
+      scalar("epoch_loss_sum", epoch_loss_sum);
+      scalar("epoch_batches", double(epoch_batches));
+      scalar("best_val_ppl", r.best_val_ppl);
+      scalar("best_step", double(r.best_step));
+      scalar("target_step", double(r.target_step));
+      scalar("train_tokens", double(r.train_tokens));
+      archive.write("train_loss", curve_tensor(r.train_loss));
+      archive.write("val_ppl", curve_tensor(r.val_ppl));
+      archive.write("rng", generator.get_state());
+      archive.save_to(path);
+    });
+  };
+
+  if (fs::exists(state_file)) {
+    torch::serialize::InputArchive archive, model_ar, optim_ar;
+    try {
+      archive.load_from(state_file.string(), device_);
+      archive.read("model", model_ar);
+      archive.read("optimizer", optim_ar);
+      model_->load(model_ar);
+      optimizer_->load(optim_ar);
+    } catch (const c10::Error& e) {
+      throw InputError("cannot resume from '" + state_file.string() + "' (" + e.what_without_backtrace() +
+                       "): delete it to start over");
+    }
+    auto scalar = [&](const char* k) {
+      torch::Tensor t;
+      archive.read(k, t);
+      return t.item<double>();
+    };
+    step = std::int64_t(scalar("step"));
+    epoch = std::int64_t(scalar("epoch"));
+    next_batch = std::int64_t(scalar("next_batch"));
+    epoch_loss_sum = scalar("epoch_loss_sum");
+    epoch_batches = std::int64_t(scalar("epoch_batches"));
+    r.best_val_ppl = scalar("best_val_ppl");
+    r.best_step = std::int64_t(scalar("best_step"));
+    r.target_step = std::int64_t(scalar("target_step"));
+    r.train_tokens = std::int64_t(scalar("train_tokens"));
+    torch::Tensor curve, rng;
+    archive.read("train_loss", curve);
+    r.train_loss = curve_from(curve);
+    archive.read("val_ppl", curve);
+    r.val_ppl = curve_from(curve);
+    archive.read("rng", rng);
+    generator.set_state(rng);
+    r.resumed_from_step = step;
+    if (hooks_.log) hooks_.log("resuming from the checkpoint at step " + std::to_string(step));
+  }
+
+  BatchOptions bo{faithful, config_.pad_id};
+  model_->train();
+  double last_eval_ppl = -1;
+  std::int64_t last_eval_step = -1;
+  if (!r.val_ppl.empty()) {
+    last_eval_ppl = r.val_ppl.back().second;
+    last_eval_step = r.val_ppl.back().first;
+  }
+  auto record_eval = [&] {
+    const double ppl = evaluate();
+    r.val_ppl.emplace_back(step, ppl);
+    last_eval_ppl = ppl;
+    last_eval_step = step;
+    if (ppl < r.best_val_ppl) {
+      r.best_val_ppl = ppl;
+      r.best_step = step;
+      save_atomically(work_dir_ / "best_model.pt", [&](const std::string& path) {
+        torch::serialize::OutputArchive a;
+        model_->save(a);
+        a.save_to(path);
+      });
+    }
+    if (options_.target_ppl > 0 && r.target_step < 0 && ppl <= options_.target_ppl) r.target_step = step;
+    if (hooks_.log) {
+      char line[128];
+      std::snprintf(line, sizeof line, "step %lld: val PPL %.3f", static_cast<long long>(step), ppl);
+      hooks_.log(line);
+    }
+  };
+
+  const auto started = std::chrono::steady_clock::now();
+  double eval_seconds = 0;
+  while (step < total) {
+    const auto order = epoch_order(epoch);
+    for (std::int64_t b = next_batch; b < r.steps_per_epoch && step < total; ++b) {
+      std::vector<std::size_t> idx;
+      for (std::int64_t i = b * bs; i < std::min(n, (b + 1) * bs); ++i) idx.push_back(order[std::size_t(i)]);
+      Batch batch = make_batch(train_, idx, bo, device_);
+      const double loss_value = train_step(batch, lr_at(step),
+                                           options_.inject_nan_at_step > 0 && step + 1 == options_.inject_nan_at_step);
+      if (!std::isfinite(loss_value)) {
+        throw StageError("training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
+                         " at step " + std::to_string(step + 1) + "; the last good checkpoint" +
+                         (fs::exists(state_file) ? " is kept in '" + state_file.string() + "'" : " does not exist yet") +
+                         " (lower lr or check the data)");
+      }
+      ++step;
+      next_batch = b + 1;
+      r.train_tokens += batch.real_tokens;
+      epoch_loss_sum += loss_value;
+      ++epoch_batches;
+      if (step % options_.log_every == 0) r.train_loss.emplace_back(step, epoch_loss_sum / double(epoch_batches));
+      if (step % options_.eval_every == 0) {
+        const auto e0 = std::chrono::steady_clock::now();
+        record_eval();
+        eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+      }
+      if (next_batch == r.steps_per_epoch) {  // the epoch is over: the checkpoint points at the next one
+        ++epoch;
+        next_batch = 0;
+        epoch_loss_sum = 0;
+        epoch_batches = 0;
+      }
+      if (options_.checkpoint_every > 0 && step % options_.checkpoint_every == 0) save_state();
+      if (hooks_.on_step) hooks_.on_step(step, total);
+      if (next_batch == 0) break;  // start the next epoch with its own order
+    }
+  }
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() - eval_seconds;
+  if (last_eval_step != step) record_eval();
+  r.final_val_ppl = last_eval_ppl;
+  r.steps = step;
+  r.final_train_loss = r.train_loss.empty() ? 0.0 : r.train_loss.back().second;
+  r.tokens_per_second = r.train_seconds > 0 ? double(r.train_tokens) / r.train_seconds : 0.0;
+  return r;
+}
+
+}  // namespace asaflow::model

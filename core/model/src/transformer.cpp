@@ -1,0 +1,88 @@
+#include "asaflow/model/transformer.hpp"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+
+#include "asaflow/error.hpp"
+
+namespace asaflow::model {
+
+AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t heads, double dropout)
+    : heads_(heads), d_head_(d_model / heads) {
+  ASAFLOW_CHECK(d_model % heads == 0, "d_model must be divisible by heads");
+  q_ = register_module("q", torch::nn::Linear(d_model, d_model));
+  k_ = register_module("k", torch::nn::Linear(d_model, d_model));
+  v_ = register_module("v", torch::nn::Linear(d_model, d_model));
+  o_ = register_module("o", torch::nn::Linear(d_model, d_model));
+  drop_ = register_module("drop", torch::nn::Dropout(dropout));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,
+                                     std::vector<torch::Tensor>* probs) {
+  const auto B = x.size(0), T = x.size(1);
+  auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, d_head_}).transpose(1, 2); };  // [B,H,T,D]
+  auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(double(d_head_)));  // [B,H,T,T]
+  scores.add_(bias);                                          // ASA bias, mask, padding, causal
+  auto p = torch::softmax(scores, -1).nan_to_num(0.0);       // fully masked rows -> zeros
+  if (probs) probs->push_back(p.detach());
+  auto out = torch::matmul(drop_(p), v);                      // [B,H,T,D]
+  return o_(out.transpose(1, 2).reshape({B, T, heads_ * d_head_}));  // [B,T,C]
+}
+
+BlockImpl::BlockImpl(const ModelConfig& c) {
+  attn_ = register_module("attn", Attention(c.d_model, c.heads, c.dropout));
+  ln1_ = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  ln2_ = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  ff1_ = register_module("ff1", torch::nn::Linear(c.d_model, c.d_ff));
+  ff2_ = register_module("ff2", torch::nn::Linear(c.d_ff, c.d_model));
+  drop1_ = register_module("drop1", torch::nn::Dropout(c.dropout));
+  drop2_ = register_module("drop2", torch::nn::Dropout(c.dropout));
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs) {
+  auto h = ln1_(x + attn_(x, bias, probs));  // post-LN; no dropout on the attention branch
+  auto ff = drop2_(ff2_(drop1_(torch::gelu(ff1_(h)))));
+  return ln2_(h + ff);
+}
+
+AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
+  embedding_ = register_module(
+      "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab, c.d_model).padding_idx(c.pad_id)));
+  // PE[p, 2k] = sin(p w_k), PE[p, 2k+1] = cos(p w_k), w_k = exp(-2k ln(10000) / d).
+  auto position = torch::arange(c.max_len, torch::kFloat32).unsqueeze(1);                      // [L,1]
+  auto rate = torch::exp(torch::arange(0, c.d_model, 2, torch::kFloat32) * (-std::log(10000.0) / double(c.d_model)));
+  auto pe = torch::zeros({c.max_len, c.d_model});
+  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)}, torch::sin(position * rate));
+  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)}, torch::cos(position * rate));
+  positions_ = register_buffer("positions", pe);
+  drop_ = register_module("drop", torch::nn::Dropout(c.dropout));
+  for (std::int64_t i = 0; i < c.layers; ++i) {
+    blocks_.push_back(register_module("block" + std::to_string(i), Block(c)));
+  }
+  final_ln_ = register_module("final_ln", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  torch::NoGradGuard no_grad;
+  for (auto& p : parameters()) {
+    if (p.dim() >= 2) torch::nn::init::xavier_uniform_(p);  // includes the (tied) embedding, padding row too
+  }
+}
+
+torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const torch::Tensor& bias,
+                                         std::vector<torch::Tensor>* probs) {
+  const auto T = ids.size(1);
+  if (T > config_.max_len) {
+    throw ConfigError("sequence length " + std::to_string(T) + " exceeds the model's " +
+                      std::to_string(config_.max_len) + " positions");
+  }
+  auto x = drop_(embedding_(ids) + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
+  for (auto& block : blocks_) x = block(x, bias, probs);
+  return final_ln_(x);
+}
+
+torch::Tensor AsaTransformerImpl::logits(const torch::Tensor& hidden) {
+  return torch::matmul(hidden, embedding_->weight.t());  // tied output projection, no bias
+}
+
+}  // namespace asaflow::model
