@@ -8,6 +8,7 @@ ModelConfig ModelConfig::preset(const std::string& size, std::int64_t vocab) {
   ModelConfig c;
   c.size = size;
   c.vocab = vocab;
+  c.pad_id = vocab == 50257 ? 50256 : 0;  // GPT-2's eos, or <pad> of a word vocabulary
   if (size == "tiny") { c.layers = 2; c.heads = 2; c.d_model = 128; c.d_ff = 512; }
   else if (size == "small") { c.layers = 4; c.heads = 4; c.d_model = 256; c.d_ff = 1024; }
   else if (size == "medium") { c.layers = 6; c.heads = 8; c.d_model = 512; c.d_ff = 2048; }

@@ -113,7 +113,7 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   return value;
 }
 
-torch::Tensor Trainer::bias_for(const Batch& batch) const {
+AttentionBias Trainer::bias_for(const Batch& batch) const {
   BondingTensors bonding;
   if (mode_) bonding = mode_->bonding(batch.tokens, pos_matrix_);
   return attention_bias(bonding, batch.key_valid, options_.bias);
@@ -204,6 +204,9 @@ TrainResult Trainer::run() {
     });
   };
 
+  // Dropout draws from the default generator: seed it here, so a run depends only on its
+  // seed, not on what else ran in the process. A resume restores the saved state instead.
+  torch::manual_seed(options_.seed + 1);
   if (fs::exists(state_file)) {
     torch::serialize::InputArchive archive, model_ar, optim_ar;
     try {

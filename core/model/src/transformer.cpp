@@ -19,14 +19,15 @@ AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t heads, double dr
   drop_ = register_module("drop", torch::nn::Dropout(dropout));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionBias& bias,
                                      std::vector<torch::Tensor>* probs) {
   const auto B = x.size(0), T = x.size(1);
   auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, d_head_}).transpose(1, 2); };  // [B,H,T,D]
   auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
   auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(double(d_head_)));  // [B,H,T,T]
-  scores.add_(bias);                                          // ASA bias, mask, padding, causal
-  auto p = torch::softmax(scores, -1).nan_to_num(0.0);       // fully masked rows -> zeros
+  scores.add_(bias.additive);                                 // ASA bias, mask, padding, causal
+  auto p = torch::softmax(scores, -1);                        // [B,H,T,T]
+  if (bias.keep_rows.defined()) p = p * bias.keep_rows;       // fully masked rows -> zeros
   if (probs) probs->push_back(p.detach());
   auto out = torch::matmul(drop_(p), v);                      // [B,H,T,D]
   return o_(out.transpose(1, 2).reshape({B, T, heads_ * d_head_}));  // [B,T,C]
@@ -42,7 +43,7 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
   drop2_ = register_module("drop2", torch::nn::Dropout(c.dropout));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs) {
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const AttentionBias& bias, std::vector<torch::Tensor>* probs) {
   auto h = ln1_(x + attn_(x, bias, probs));  // post-LN; no dropout on the attention branch
   auto ff = drop2_(ff2_(drop1_(torch::gelu(ff1_(h)))));
   return ln2_(h + ff);
@@ -69,7 +70,7 @@ AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
   }
 }
 
-torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const torch::Tensor& bias,
+torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const AttentionBias& bias,
                                          std::vector<torch::Tensor>* probs) {
   const auto T = ids.size(1);
   if (T > config_.max_len) {

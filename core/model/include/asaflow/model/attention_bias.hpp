@@ -39,10 +39,17 @@ struct BiasOptions {
   double penalty = 10.0;
 };
 
-// The one additive bias every layer uses: alpha*scores, the mode's mask (hard or soft),
-// key padding and causality, as [B, 1, T, T] float (-inf where masked).
+// What every layer adds to its attention logits, built once per batch.
+struct AttentionBias {
+  torch::Tensor additive;   // [B,1,T,T] float: alpha*scores, mask (-inf or -penalty), padding, causal
+  // [B,1,T,1] float, 0 on query rows where every key is masked, else 1; undefined when the
+  // batch has no such row. Those rows get zero attention (the reference's NaN -> 0)
+  // without the NaN, whose gradient would poison every parameter.
+  torch::Tensor keep_rows;
+};
+
 // `key_valid`: [B, T] bool, true on real tokens.
-torch::Tensor attention_bias(const BondingTensors& bonding, const torch::Tensor& key_valid,
+AttentionBias attention_bias(const BondingTensors& bonding, const torch::Tensor& key_valid,
                              const BiasOptions& options);
 
 }  // namespace asaflow::model

@@ -20,7 +20,7 @@ struct ModelConfig {
   std::int64_t pad_id = 50256;  // embedding padding_idx (the reference: GPT-2's eos)
 
   // tiny / small / medium / large; throws ConfigError for another name (the reference
-  // silently fell back to small).
+  // silently fell back to small). pad_id: 50256 for the GPT-2 vocabulary, else 0.
   static ModelConfig preset(const std::string& size, std::int64_t vocab = 50257);
   static std::vector<std::string> sizes() { return {"tiny", "small", "medium", "large"}; }
 

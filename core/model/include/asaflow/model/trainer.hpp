@@ -84,7 +84,7 @@ class Trainer {
   // the step benchmark. Throws StageError on a non-finite loss.
   double train_step(const struct Batch& batch, double lr, bool inject_nan = false);
   // The attention bias of a batch (mode bonding + padding + causal), [B,1,T,T].
-  torch::Tensor bias_for(const struct Batch& batch) const;
+  AttentionBias bias_for(const struct Batch& batch) const;
 
   // Validation perplexity with the preset's averaging (batch-mean or token-weighted).
   double evaluate();

@@ -16,6 +16,7 @@
 
 #include <vector>
 
+#include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/model_config.hpp"
 
 namespace asaflow::model {
@@ -23,9 +24,9 @@ namespace asaflow::model {
 class AttentionImpl : public torch::nn::Module {
  public:
   AttentionImpl(std::int64_t d_model, std::int64_t heads, double dropout);
-  // x [B,T,C], bias [B,1,T,T] (-inf where masked) -> [B,T,C]. When `probs` is given, the
+  // x [B,T,C], bias (additive [B,1,T,T], -inf where masked) -> [B,T,C]. When `probs` is given, the
   // post-softmax probabilities [B,H,T,T] (before dropout) are appended to it.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionBias& bias, std::vector<torch::Tensor>* probs);
 
  private:
   std::int64_t heads_, d_head_;
@@ -37,7 +38,7 @@ TORCH_MODULE(Attention);
 class BlockImpl : public torch::nn::Module {
  public:
   explicit BlockImpl(const ModelConfig& c);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, std::vector<torch::Tensor>* probs);
+  torch::Tensor forward(const torch::Tensor& x, const AttentionBias& bias, std::vector<torch::Tensor>* probs);
 
  private:
   Attention attn_{nullptr};
@@ -50,8 +51,8 @@ TORCH_MODULE(Block);
 class AsaTransformerImpl : public torch::nn::Module {
  public:
   explicit AsaTransformerImpl(const ModelConfig& config);
-  // ids [B,T] int64, bias [B,1,T,T] -> hidden states [B,T,C] after the final LayerNorm.
-  torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& bias,
+  // ids [B,T] int64, the batch's attention bias -> hidden states [B,T,C] after the final LayerNorm.
+  torch::Tensor hidden(const torch::Tensor& ids, const AttentionBias& bias,
                        std::vector<torch::Tensor>* probs = nullptr);
   // hidden [.., C] -> logits [.., V] through the tied embedding matrix.
   torch::Tensor logits(const torch::Tensor& hidden);

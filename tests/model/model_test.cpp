@@ -1,0 +1,320 @@
+// The LibTorch model: exact parameter counts (spec 1.2), the bonding tensors against the
+// worked example of spec 2.12, plain attention in mode none, attention probabilities, the
+// fused loss against cross_entropy, and the trainer's determinism, resume and NaN stop.
+#include <gtest/gtest.h>
+#include <torch/nn/functional/loss.h>
+
+#include <cmath>
+
+#include "asaflow/corpus.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/model/batches.hpp"
+#include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/trainer.hpp"
+#include "asaflow/nlp/annotator.hpp"
+#include "asaflow/nlp/bonding.hpp"
+#include "modes.hpp"
+#include "test_support.hpp"
+
+using namespace asaflow;
+using namespace asaflow::model;
+
+namespace {
+
+class Modes : public Registrar {
+ public:
+  Modes() { plugins::register_modes(*this); }
+  void add(std::shared_ptr<Component> c) override { all[c->info().name] = std::dynamic_pointer_cast<ModelMode>(c); }
+  std::map<std::string, std::shared_ptr<ModelMode>> all;
+};
+
+const nlp::AsaTables& tables() {
+  static nlp::AsaTables t = nlp::AsaTables::load(nlp::AsaTables::default_dir());
+  return t;
+}
+
+torch::Tensor pos_matrix() {
+  auto p = torch::zeros({17, 17}, torch::kBool);
+  for (int i = 0; i < 17; ++i)
+    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables().pos_matrix[std::size_t(i)][std::size_t(j)]);
+  return p;
+}
+
+std::int64_t count_parameters(AsaTransformer& m) {
+  std::int64_t n = 0;
+  for (const auto& p : m->parameters()) n += p.numel();
+  return n;
+}
+
+TEST(Model, ExactParameterCountsOfSpec12) {
+  const std::map<std::string, std::pair<std::int64_t, std::int64_t>> spec = {
+      {"tiny", {6829696, 6432896}}, {"small", {16025344, 12865792}},
+      {"medium", {44646912, 25731584}}, {"large", {123653376, 38597376}}};
+  for (const auto& [size, counts] : spec) {
+    ModelConfig c = ModelConfig::preset(size);
+    EXPECT_EQ(c.parameter_count(), counts.first) << size;
+    EXPECT_EQ(c.embedding_parameters(), counts.second) << size;
+    EXPECT_EQ(c.d_head(), 64) << size;
+    AsaTransformer m(c);
+    EXPECT_EQ(count_parameters(m), counts.first) << size;  // tied output: the embedding counts once
+  }
+  EXPECT_THROW(ModelConfig::preset("huge"), ConfigError);
+}
+
+TEST(Model, OutputProjectionIsTiedAndInitIsXavier) {
+  torch::manual_seed(3);
+  AsaTransformer m(ModelConfig::preset("tiny"));
+  auto h = torch::randn({1, 2, 128});
+  EXPECT_TRUE(torch::allclose(m->logits(h), torch::matmul(h, m->output_weight().t())));
+  // Xavier-uniform bound for the [V, d] embedding: sqrt(6 / (V + d)).
+  const double bound = std::sqrt(6.0 / (50257.0 + 128.0));
+  EXPECT_LE(m->output_weight().abs().max().item<double>(), bound);
+  EXPECT_GT(m->output_weight().abs().max().item<double>(), 0.9 * bound);
+  EXPECT_NE(m->output_weight()[50256].abs().sum().item<double>(), 0.0);  // the padding row is overwritten too
+}
+
+// Spec 2.12 in tensor form: the full-mode mask and compat equal the word-level rules.
+TEST(Bonding, WorkedExampleAsTensors) {
+  static auto wn = nlp::WordNet::load(nlp::WordNet::default_dir());
+  nlp::Annotator annotator(wn, std::make_shared<nlp::AsaTables>(tables()));
+  const std::vector<std::string> words = {"The", "company", "said", "it", "hired", "John", "and", "he", "ate", "bread", "."};
+  const std::vector<std::string> tags = {"DET", "NOUN", "VERB", "PRON", "VERB", "PROPN", "CCONJ", "PRON", "VERB", "NOUN", "PUNCT"};
+  const auto T = std::int64_t(words.size());
+  std::vector<int> pos;
+  std::vector<nlp::FeatureSet> feat, req;
+  auto pos_t = torch::zeros({1, T}, torch::kInt64);
+  auto feat_t = torch::zeros({1, T, 15}), req_t = torch::zeros({1, T, 15});
+  for (std::int64_t i = 0; i < T; ++i) {
+    pos.push_back(upos_id(tags[std::size_t(i)]));
+    const auto& a = annotator.annotate(words[std::size_t(i)], pos.back());
+    feat.push_back(a.features);
+    req.push_back(a.requirements);
+    pos_t[0][i] = pos.back();
+    for (int f = 0; f < 15; ++f) {
+      feat_t[0][i][f] = (a.features >> f) & 1;
+      req_t[0][i][f] = (a.requirements >> f) & 1;
+    }
+  }
+  TokenAnnotations tokens{pos_t, feat_t, req_t};
+  Modes modes;
+  for (const char* mode : {"full", "pos_only", "features_only"}) {
+    BondingTensors b = modes.all.at(mode)->bonding(tokens, pos_matrix());
+    nlp::Bonding expected = nlp::bonding(mode, pos, feat, req, tables());
+    for (std::int64_t i = 0; i < T; ++i) {
+      for (std::int64_t j = 0; j < T; ++j) {
+        const bool allowed = b.allowed.defined() ? b.allowed[0][i][j].item<bool>() : true;
+        EXPECT_EQ(allowed, expected.allowed(std::size_t(i), std::size_t(j))) << mode << " " << i << "," << j;
+        const float score = b.scores.defined() ? b.scores[0][i][j].item<float>() : 0.0f;
+        EXPECT_FLOAT_EQ(score, expected.score(std::size_t(i), std::size_t(j))) << mode << " " << i << "," << j;
+      }
+    }
+  }
+  BondingTensors none = modes.all.at("none")->bonding(tokens, pos_matrix());
+  EXPECT_FALSE(none.allowed.defined());
+  EXPECT_FALSE(none.scores.defined());
+  // pos_only is exactly the POS matrix plus the diagonal.
+  auto p = modes.all.at("pos_only")->bonding(tokens, pos_matrix()).allowed[0];
+  for (std::int64_t i = 0; i < T; ++i)
+    for (std::int64_t j = 0; j < T; ++j)
+      EXPECT_EQ(p[i][j].item<bool>(), i == j || tables().pos_matrix[std::size_t(pos[std::size_t(i)])][std::size_t(pos[std::size_t(j)])]);
+}
+
+TEST(Bonding, BiasAppliesScoresMaskPaddingAndCausalityInOrder) {
+  auto allowed = torch::ones({1, 3, 3}, torch::kBool);
+  allowed[0][2][0] = false;
+  auto scores = torch::full({1, 3, 3}, 0.5);
+  auto valid = torch::tensor({true, true, false}).unsqueeze(0);
+  auto hard = attention_bias({allowed, scores}, valid, BiasOptions{2.0, true, 10.0}).additive[0][0];  // [3,3]
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(hard[0][0].item<float>(), 1.0f);   // alpha * score
+  EXPECT_EQ(hard[0][1].item<float>(), -inf);   // causal
+  EXPECT_EQ(hard[2][0].item<float>(), -inf);   // hard block
+  EXPECT_EQ(hard[2][2].item<float>(), -inf);   // key padding
+  // A query row with every key masked gets a finite bias and a zero keep factor.
+  auto dead = allowed.clone();
+  dead[0][1][0] = false;
+  dead[0][1][1] = false;  // row 1: key 0 blocked, key 1 itself blocked (no diagonal here), key 2 causal
+  auto b = attention_bias({dead, torch::Tensor()}, torch::ones({1, 3}, torch::kBool), BiasOptions{});
+  ASSERT_TRUE(b.keep_rows.defined());
+  EXPECT_EQ(b.keep_rows[0][0][1][0].item<float>(), 0.0f);
+  EXPECT_EQ(b.keep_rows[0][0][0][0].item<float>(), 1.0f);
+  EXPECT_TRUE(torch::isfinite(b.additive[0][0][1]).all().item<bool>());
+  auto soft = attention_bias({allowed, scores}, valid, BiasOptions{1.0, false, 10.0}).additive[0][0];
+  EXPECT_FLOAT_EQ(soft[2][0].item<float>(), 0.5f - 10.0f);  // soft penalty
+  auto none = attention_bias({}, valid, BiasOptions{}).additive[0][0];
+  EXPECT_EQ(none[1][0].item<float>(), 0.0f);
+  EXPECT_EQ(none[1][2].item<float>(), -inf);
+}
+
+TEST(Model, ModeNoneIsPlainCausalAttentionAndProbabilitiesAreReturned) {
+  torch::manual_seed(5);
+  Attention attn(8, 2, 0.0);
+  attn->eval();
+  auto x = torch::randn({2, 5, 8});
+  auto valid = torch::ones({2, 5}, torch::kBool);
+  std::vector<torch::Tensor> probs;
+  auto out = attn(x, attention_bias({}, valid, BiasOptions{}), &probs);
+  // The same attention written out by hand.
+  auto params = attn->named_parameters();
+  auto lin = [&](const char* n, const torch::Tensor& t) {
+    return torch::matmul(t, params[std::string(n) + ".weight"].t()) + params[std::string(n) + ".bias"];
+  };
+  auto heads = [](const torch::Tensor& t) { return t.view({2, 5, 2, 4}).transpose(1, 2); };
+  auto s = torch::matmul(heads(lin("q", x)), heads(lin("k", x)).transpose(-2, -1)) / 2.0;
+  s = s.masked_fill(torch::ones({5, 5}, torch::kBool).triu(1), -std::numeric_limits<float>::infinity());
+  auto p = torch::softmax(s, -1);
+  auto expected = lin("o", torch::matmul(p, heads(lin("v", x))).transpose(1, 2).reshape({2, 5, 8}));
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-6));
+  ASSERT_EQ(probs.size(), 1u);
+  EXPECT_EQ(probs[0].sizes(), (std::vector<std::int64_t>{2, 2, 5, 5}));
+  EXPECT_TRUE(torch::allclose(probs[0].sum(-1), torch::ones({2, 2, 5})));
+  EXPECT_TRUE(torch::allclose(probs[0], p, 1e-5, 1e-6));
+  // A whole model returns one [B,H,T,T] tensor per layer.
+  AsaTransformer m(ModelConfig::preset("tiny", 100));
+  m->eval();
+  std::vector<torch::Tensor> layers;
+  m->hidden(torch::randint(0, 100, {1, 7}), attention_bias({}, torch::ones({1, 7}, torch::kBool), BiasOptions{}), &layers);
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[1].sizes(), (std::vector<std::int64_t>{1, 2, 7, 7}));
+}
+
+TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
+  torch::manual_seed(7);
+  const std::int64_t N = 37, C = 16, V = 301;
+  auto h1 = torch::randn({N, C}, torch::requires_grad());
+  auto w1 = torch::randn({V, C}, torch::requires_grad());
+  auto h2 = h1.detach().clone().requires_grad_(true);
+  auto w2 = w1.detach().clone().requires_grad_(true);
+  auto targets = torch::randint(0, V, {N});
+  auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
+  auto fused = lm_loss_sum(h1, w1, targets, include, /*chunk_rows=*/8) / include.sum();
+  auto ce = torch::nn::functional::cross_entropy(torch::matmul(h2, w2.t()), targets,
+                                                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto reference = (ce * include).sum() / include.sum();
+  EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-5);
+  (fused * 3.0).backward();
+  (reference * 3.0).backward();
+  EXPECT_TRUE(torch::allclose(h1.grad(), h2.grad(), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(w1.grad(), w2.grad(), 1e-5, 1e-6));
+}
+
+TEST(Batches, FaithfulPaddingCountsPadTargetsCorrectedIgnoresThem) {
+  nlp::PreprocessedSplit s;
+  s.examples.push_back(nlp::Example{{5, 6, 7, 8}, {0, 1, 0, 14}, {1, 0, 0, 0}, {0, 2, 0, 0}, {0, 1, 2, 3}});
+  s.examples.push_back(nlp::Example{{9, 10}, {0, 0}, {0, 0}, {0, 0}, {0, 1}});
+  auto faithful = make_batch(s, {0, 1}, BatchOptions{true, 50256}, torch::kCPU);
+  EXPECT_EQ(faithful.ids[1][3].item<std::int64_t>(), 0);  // pads are id 0 ("!")
+  EXPECT_EQ(faithful.loss_targets, 6);                    // the 2 pad targets are counted
+  auto corrected = make_batch(s, {0, 1}, BatchOptions{false, 50256}, torch::kCPU);
+  EXPECT_EQ(corrected.loss_targets, 4);                   // 3 + 1 real targets
+  EXPECT_EQ(corrected.tokens.pos[1][3].item<std::int64_t>(), 16);  // pad UPOS is X
+  EXPECT_EQ(corrected.tokens.features[0][0][0].item<float>(), 1.0f);
+  EXPECT_EQ(corrected.tokens.requirements[0][1][1].item<float>(), 1.0f);
+  EXPECT_FALSE(corrected.key_valid[1][2].item<bool>());
+}
+
+nlp::PreprocessedSplit synthetic(std::size_t n, std::uint64_t seed) {
+  torch::manual_seed(std::int64_t(seed));
+  nlp::PreprocessedSplit s;
+  s.max_length = 12;
+  for (std::size_t e = 0; e < n; ++e) {
+    const std::size_t len = 6 + e % 7;
+    nlp::Example x;
+    auto ids = torch::randint(0, 200, {std::int64_t(len)});
+    auto pos = torch::randint(0, 17, {std::int64_t(len)});
+    for (std::size_t t = 0; t < len; ++t) {
+      x.ids.push_back(std::int32_t(ids[std::int64_t(t)].item<std::int64_t>()));
+      x.pos.push_back(std::uint8_t(pos[std::int64_t(t)].item<std::int64_t>()));
+      x.features.push_back(std::uint16_t(1u << (t % 15)));
+      x.requirements.push_back(std::uint16_t(t % 3 == 0 ? 1u << 4 : 0));
+      x.word_index.push_back(std::int32_t(t));
+    }
+    s.examples.push_back(std::move(x));
+  }
+  return s;
+}
+
+TrainOptions small_options() {
+  TrainOptions o;
+  o.batch_size = 3;
+  o.max_steps = 12;
+  o.eval_every = 6;
+  o.log_every = 2;
+  o.checkpoint_every = 4;
+  o.seed = 11;
+  o.device = "cpu";
+  return o;
+}
+
+void expect_same_weights(AsaTransformer& a, AsaTransformer& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+}
+
+TEST(Trainer, ResumeAfterACrashEndsWithTheSameWeights) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  Modes modes;
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir a_dir, b_dir;
+  Trainer a(c, small_options(), modes.all.at("full"), pos_matrix(), train, valid, a_dir.path);
+  TrainResult ra = a.run();
+  EXPECT_EQ(ra.steps, 12);
+  EXPECT_EQ(ra.steps_per_epoch, 7);
+  ASSERT_EQ(ra.val_ppl.size(), 2u);
+  EXPECT_EQ(ra.train_loss.size(), 6u);
+
+  TrainOptions crash = small_options();
+  crash.inject_nan_at_step = 10;
+  Trainer b(c, crash, modes.all.at("full"), pos_matrix(), train, valid, b_dir.path);
+  try {
+    b.run();
+    FAIL() << "the injected NaN must stop training";
+  } catch (const StageError& e) {
+    EXPECT_EQ(std::string(e.what()), "training loss became NaN at step 10; the last good checkpoint is kept in '" +
+                                         (b_dir.path / "train_state.pt").string() + "' (lower lr or check the data)");
+  }
+  Trainer resumed(c, small_options(), modes.all.at("full"), pos_matrix(), train, valid, b_dir.path);
+  TrainResult rb = resumed.run();
+  EXPECT_EQ(rb.resumed_from_step, 8);
+  expect_same_weights(a.model(), resumed.model());
+  EXPECT_EQ(ra.val_ppl, rb.val_ppl);
+  EXPECT_EQ(ra.train_loss, rb.train_loss);
+  EXPECT_EQ(ra.final_val_ppl, rb.final_val_ppl);
+}
+
+TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  Modes modes;
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir d1, d2, d3;
+  TrainOptions o = small_options();
+  o.checkpoint_every = 0;
+  Trainer a(c, o, modes.all.at("none"), pos_matrix(), train, valid, d1.path);
+  Trainer b(c, o, modes.all.at("none"), pos_matrix(), train, valid, d2.path);
+  auto ra = a.run(), rb = b.run();
+  expect_same_weights(a.model(), b.model());
+  EXPECT_EQ(ra.final_val_ppl, rb.final_val_ppl);
+  o.seed = 12;
+  Trainer c3(c, o, modes.all.at("none"), pos_matrix(), train, valid, d3.path);
+  EXPECT_NE(c3.run().final_val_ppl, ra.final_val_ppl);
+}
+
+TEST(Trainer, LearnsAndPresetsAverageDifferently) {
+  const auto train = synthetic(20, 1);
+  Modes modes;
+  test::TempDir d1, d2;
+  TrainOptions o = small_options();
+  o.max_steps = 40;
+  o.eval_every = 40;
+  o.lr = 3e-3;
+  o.checkpoint_every = 0;
+  Trainer t(ModelConfig::preset("tiny", 200), o, modes.all.at("full"), pos_matrix(), train, train, d1.path);
+  const double before = t.evaluate();
+  const double after = t.run().final_val_ppl;
+  EXPECT_LT(after, 0.5 * before);  // it learns the training data
+  o.preset = "faithful";
+  Trainer f(ModelConfig::preset("tiny", 200), o, modes.all.at("full"), pos_matrix(), train, train, d2.path);
+  EXPECT_NE(f.evaluate(), before);  // batch-mean over pad-including batches differs
+}
+
+}  // namespace
