@@ -1,0 +1,117 @@
+// stage/train through the asaflow executable: kill -9 in the middle of training, rerun,
+// and the resumed run ends exactly where an uninterrupted one does; a NaN stops the stage
+// with the step named; target_from takes the target from a baseline stage.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace asaflow::test;
+
+namespace {
+
+std::string pipeline(int steps, const std::string& extra = "") {
+  return "stages:\n"
+         "  wiki: {uses: dataset/wikitext, params: {dir: '" + (source_dir() / "tests/nlp/data/wikitext").string() + "'}}\n"
+         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" + (source_dir() / "tests/nlp/data/conllu/good.conllu").string() + "']}}\n"
+         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
+         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
+         "  train: {uses: train, needs: [prep], params: {size: tiny, batch_size: 2, max_steps: " + std::to_string(steps) +
+         ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra + "}}\n";
+}
+
+fs::path find_file(const fs::path& root, const std::string& name) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() == name) return it->path();
+  }
+  return {};
+}
+
+TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
+  TempDir a, b;
+  write_file(a.path / "p.yaml", pipeline(1500));
+  write_file(b.path / "p.yaml", pipeline(1500));
+  auto uninterrupted = run_asaflow("run p.yaml --quiet --threads 1", a.path);
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.err;
+
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::chdir(b.path.c_str());
+    ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
+    ::execl(asaflow_binary().c_str(), "asaflow", "run", "p.yaml", "--quiet", "--threads", "1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool checkpointed = false;
+  for (int i = 0; i < 3000 && !checkpointed; ++i) {
+    checkpointed = !find_file(b.path / ".asaflow/scratch", "train_state.pt").empty();
+    if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(checkpointed);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+
+  auto resumed = run_asaflow("run p.yaml --threads 1", b.path);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming from the checkpoint at step "), std::string::npos) << resumed.err;
+  const fs::path ca = find_file(a.path / ".asaflow/objects", "curves.json");
+  const fs::path cb = find_file(b.path / ".asaflow/objects", "curves.json");
+  ASSERT_FALSE(ca.empty());
+  ASSERT_FALSE(cb.empty());
+  EXPECT_EQ(read_file(ca), read_file(cb));  // every loss and PPL point identical
+  EXPECT_EQ(read_file(find_file(a.path / ".asaflow/objects", "model.pt")).size(),
+            read_file(find_file(b.path / ".asaflow/objects", "model.pt")).size());
+  // The committed stage leaves no resume state behind.
+  EXPECT_TRUE(find_file(b.path / ".asaflow/scratch", "train_state.pt").empty());
+}
+
+TEST(TrainStage, NanLossStopsWithTheStepNamed) {
+  TempDir d;
+  write_file(d.path / "p.yaml", pipeline(120, ", inject_nan_at_step: 77"));
+  auto r = run_asaflow("run p.yaml --quiet", d.path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("error: stage train failed: training loss became NaN at step 77; the last good checkpoint is kept in '"),
+            std::string::npos) << r.err;
+  EXPECT_FALSE(find_file(d.path / ".asaflow/scratch", "train_state.pt").empty());  // kept
+}
+
+TEST(TrainStage, TargetFromABaselineStage) {
+  TempDir d;
+  std::string p = pipeline(100);
+  p.replace(p.find("  train: {uses: train"), 8, "  base:");
+  p += "  asa: {uses: train, needs: [prep, base], params: {size: tiny, mode: full, batch_size: 2, max_steps: 100, "
+       "eval_every: 20, checkpoint_every: 0, target_from: base}}\n";
+  write_file(d.path / "p.yaml", p);
+  auto r = run_asaflow("run p.yaml --quiet", d.path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool found = false;
+  for (const auto& e : fs::recursive_directory_iterator(d.path / ".asaflow/objects")) {
+    if (e.path().filename() != "results.json") continue;
+    auto j = nlohmann::json::parse(read_file(e.path()));
+    for (const auto& rec : j["records"]) {
+      if (rec["metric"] == "target_ppl") found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  auto bad = run_asaflow("validate p.yaml", d.path);
+  EXPECT_EQ(bad.exit_code, 0);
+  write_file(d.path / "q.yaml", pipeline(10, ", mode: fulll"));
+  auto unknown = run_asaflow("validate q.yaml", d.path);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("parameter 'mode': unknown model_mode 'fulll' (did you mean 'full'?); available model_modes: "
+                             "features_only, full, none, pos_only"),
+            std::string::npos) << unknown.err;
+}
+
+}  // namespace
