@@ -13,6 +13,6 @@ namespace asaflow::model {
 // hidden [N, C], weight [V, C], targets [N] int64 (any value where include == 0),
 // include [N] float. Differentiable in hidden and weight.
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
-                          const torch::Tensor& include, std::int64_t chunk_rows = 128);
+                          const torch::Tensor& include, std::int64_t chunk_rows = 64);
 
 }  // namespace asaflow::model
