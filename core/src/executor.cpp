@@ -19,6 +19,7 @@
 #include "asaflow/logging.hpp"
 #include "asaflow/plugin_host.hpp"
 #include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -134,7 +135,12 @@ struct Executor::Impl {
     KeyInputs in;
     in.component = cell.component;
     in.params = &cell.params;
-    for (std::size_t d : cell.deps) in.upstream[ex.pipeline_.cells[d].id] = output_digest[d];
+    for (std::size_t d : cell.deps) {
+      // A failed input (for tolerant components) enters the key as such, so the stage
+      // reruns once that input succeeds.
+      const bool failed = reports[d].state == CellState::kFailed || reports[d].state == CellState::kSkipped;
+      in.upstream[ex.pipeline_.cells[d].id] = failed ? "failed" : output_digest[d];
+    }
     for (const auto& spec : cell.component->info.params) {
       if (spec.type == ParamType::kPath) {
         const std::string& path = cell.params.get_string(spec.name);
@@ -178,8 +184,10 @@ struct Executor::Impl {
   bool decide(std::size_t i) {
     const StageCell& cell = ex.pipeline_.cells[i];
     CellReport& r = reports[i];
+    const bool tolerant = cell.component->info.accepts_failed_inputs;
     for (std::size_t d : cell.deps) {
       CellState ds = reports[d].state;
+      if ((ds == CellState::kFailed || ds == CellState::kSkipped) && tolerant) continue;
       if (ds == CellState::kFailed || ds == CellState::kSkipped) {
         r.state = CellState::kSkipped;
         r.reasons = {"upstream '" + reports[d].id + "' " +
@@ -260,7 +268,15 @@ struct Executor::Impl {
       ctx.stage_name = ex.pipeline_.stages[cell.stage].name;
       ctx.pipeline_dir = ex.pipeline_.dir;
       ctx.params = cell.params;
-      for (std::size_t d : cell.deps) ctx.inputs.push_back(input_of(d));
+      for (std::size_t d : cell.deps) {
+        const CellReport& up = reports[d];
+        if (up.state == CellState::kFailed || up.state == CellState::kSkipped) {
+          ctx.failed_inputs.push_back(FailedInput{up.id, ex.pipeline_.cells[d].component->info.qualified_name(),
+                                                  up.state == CellState::kFailed ? up.error : join(up.reasons, "; ")});
+        } else {
+          ctx.inputs.push_back(input_of(d));
+        }
+      }
       ctx.output_dir = tx.out_dir();
       ctx.log = named_logger(cell.component->info.name);
       ctx.run_info = ex.run_info_;

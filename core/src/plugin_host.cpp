@@ -90,6 +90,7 @@ json info_to_json(const ComponentInfo& info) {
   }
   return {{"kind", info.kind}, {"name", info.name}, {"version", info.version},
           {"summary", info.summary}, {"device_dependent", info.device_dependent},
+          {"accepts_failed_inputs", info.accepts_failed_inputs},
           {"params", params}};
 }
 
@@ -100,6 +101,7 @@ ComponentInfo info_from_json(const json& j) {
   info.version = j.at("version");
   info.summary = j.at("summary");
   info.device_dependent = j.at("device_dependent");
+  info.accepts_failed_inputs = j.value("accepts_failed_inputs", false);
   for (const auto& jp : j.at("params")) {
     ParamSpec p;
     p.name = jp.at("name");

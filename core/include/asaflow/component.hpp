@@ -26,6 +26,9 @@ struct ASAFLOW_API ComponentInfo {
   // Results depend on the machine (timings, memory): the cache key then includes the
   // device fingerprint, so these results are never reused on another machine.
   bool device_dependent = false;
+  // Runs even when some needed stages failed or were skipped (reporters: a report names the
+  // runs it had to exclude); those inputs are listed in StageContext::failed_inputs.
+  bool accepts_failed_inputs = false;
 
   std::string qualified_name() const { return kind + "/" + name; }
 };

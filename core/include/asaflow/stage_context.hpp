@@ -38,6 +38,13 @@ struct ASAFLOW_API InputArtifact {
   double peak_rss_mb = 0.0;
 };
 
+// A needed stage that failed or was skipped (only for components that accept them).
+struct ASAFLOW_API FailedInput {
+  std::string stage_id;
+  std::string component;
+  std::string reason;
+};
+
 struct ASAFLOW_API StageContext {
   std::string pipeline_name;
   std::string stage_id;
@@ -45,6 +52,7 @@ struct ASAFLOW_API StageContext {
   std::filesystem::path pipeline_dir;  // relative paths in params resolve against it
   Params params;
   std::vector<InputArtifact> inputs;
+  std::vector<FailedInput> failed_inputs;
   std::filesystem::path output_dir;
   std::shared_ptr<spdlog::logger> log;
   Progress progress;
