@@ -14,7 +14,8 @@ packages=(
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libspdlog-dev
   nlohmann-json3-dev                      # JSON for manifests, results and reports
   libpcre2-dev wordnet-base               # GPT-2 pre-tokenisation pattern; WordNet 3.0 database
-  libgtest-dev
+  libgtest-dev libsqlite3-dev            # tests; the metrics history
+  chromium                                # the html report's test opens it headless
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

@@ -8,18 +8,32 @@
 using nlohmann::json;
 
 namespace asaflow::plugins {
+
+ComponentInfo reporter_info(const char* name, const char* summary) {
+  ComponentInfo info{"reporter", name, "1.1.0", summary,
+                     {ParamSpec::string("title", "", "report title (default: the pipeline name)"),
+                      ParamSpec::string("asa_mode", "full", "the mode reported as ASA"),
+                      ParamSpec::string("baseline_mode", "none", "the mode reported as the baseline")},
+                     false};
+  info.accepts_failed_inputs = true;
+  return info;
+}
+
 namespace {
+
+json tables_json(const ReportData& d) {
+  json tables = json::array();
+  for (const auto& t : d.tables) tables.push_back({{"id", t.id}, {"title", t.title}, {"columns", t.columns}, {"rows", t.rows}, {"notes", t.notes}});
+  return tables;
+}
 
 class JsonReporter : public StageComponent {
  public:
-  JsonReporter()
-      : StageComponent(ComponentInfo{
-            "reporter", "json", "1.0.0", "report.json: every figure of the needed stages, with the run's facts",
-            {ParamSpec::string("title", "", "report title (default: the pipeline name)")}, false}) {}
+  JsonReporter() : StageComponent(reporter_info("json", "report.json: every figure of the needed stages, with the run's facts")) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx);
+    ReportData d = ReportData::gather(ctx, ctx.params.get_string("asa_mode"), ctx.params.get_string("baseline_mode"));
     json sources = json::array();
     for (const auto& s : d.sources) {
       json records = json::array();
@@ -30,20 +44,23 @@ class JsonReporter : public StageComponent {
       }
       sources.push_back({{"stage", s.stage_id}, {"component", s.component}, {"version", s.version},
                          {"params", json::parse(s.params_json)}, {"results_file", s.results_file},
-                         {"wall_seconds", s.wall_seconds}, {"peak_rss_mb", s.peak_rss_mb},
-                         {"records", records}});
+                         {"wall_seconds", s.wall_seconds}, {"peak_rss_mb", s.peak_rss_mb}, {"records", records}});
     }
+    json verdicts = json::array();
+    for (const auto& v : d.verdicts) verdicts.push_back({{"claim", v.claim}, {"verdict", v.verdict}, {"rule", v.rule}, {"evidence", v.evidence}});
+    json failed = json::array();
+    for (const auto& f : d.failed) failed.push_back({{"stage", f.stage_id}, {"component", f.component}, {"reason", f.reason}});
     const RunInfo& r = d.run;
     json report = {
-        {"experiment", d.experiment}, {"title", d.title}, {"date", r.date_utc},
-        {"cache_key", d.cache_key}, {"commit", r.commit},
+        {"experiment", d.experiment}, {"title", d.title}, {"date", r.date_utc}, {"cache_key", d.cache_key}, {"commit", r.commit},
         {"hardware", {{"cpu", r.cpu_model}, {"cores", r.cpu_cores}, {"ram_gib", r.ram_gib}, {"os", r.os},
                       {"device_fingerprint", r.device_fingerprint}}},
         {"software", {{"compiler", r.compiler}, {"libtorch", r.torch_version}, {"asaflow", r.asaflow_version},
                       {"data_packages", r.data_packages}}},
-        {"threads", r.threads}, {"stages", sources}, {"notes", d.notes}};
+        {"threads", r.threads}, {"configuration", d.configuration}, {"tables", tables_json(d)}, {"verdicts", verdicts},
+        {"stages", sources}, {"excluded", failed}, {"notes", d.notes}, {"plots", d.plots}};
     std::ofstream out(ctx.output_dir / "report.json");
-    out << report.dump(2) << "\n";
+    out << report.dump(1) << "\n";
     if (!out) throw StageError("cannot write report.json");
   }
 };

@@ -1,14 +1,35 @@
-// What every report holds, gathered once from a reporter's StageContext so the json and
-// markdown renderers (and later ones) format the same facts.
+// What every report holds, gathered once from a reporter's StageContext so the json,
+// markdown, csv and html renderers format the same facts: the run's facts, the sources
+// (needed stages and their records), the runs that failed, and the ReportModel: typed
+// comparison tables (ASA vs baseline with mean ± sd, Welch CI and p), H6, sparsity and
+// profiling tables, verdicts with their rules, and plot data.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "asaflow/results.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
+
+struct Table {
+  std::string id;     // file-safe: "training", "h6", ...
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> notes;
+};
+
+struct Verdict {
+  std::string claim;
+  std::string verdict;  // supported / not supported / inconclusive
+  std::string rule;
+  std::string evidence;
+};
 
 struct ReportData {
   std::string experiment;  // "pipeline / stage"
@@ -21,17 +42,24 @@ struct ReportData {
     std::string version;
     std::string params_json;
     std::string results_file;
+    std::filesystem::path dir;
+    std::map<std::string, std::string> matrix;
     double wall_seconds = 0;
     double peak_rss_mb = 0;
     ResultSet results;
   };
   std::vector<Source> sources;
+  std::vector<FailedInput> failed;
   std::vector<std::string> notes;  // anomalies and remarks, one sentence each
 
-  static ReportData gather(const StageContext& ctx);
-};
+  // Built from the sources by build_model().
+  std::vector<Table> tables;
+  std::vector<Verdict> verdicts;
+  nlohmann::json plots = nlohmann::json::object();
+  nlohmann::json configuration = nlohmann::json::object();  // the trained model's setup, when there is one
 
-// "1160964", "0.0425", "26.33": integers without decimals, others to 4 significant digits.
-std::string format_number(double v);
+  static ReportData gather(const StageContext& ctx, const std::string& asa_mode = "full",
+                           const std::string& baseline_mode = "none");
+};
 
 }  // namespace asaflow::plugins

@@ -1,0 +1,97 @@
+// The experiment stages end to end on small real inputs: two seeds of baseline and ASA
+// training, H6 per baseline seed, sparsity, profiling, and all four reporters, one needed
+// run failing on purpose. The html page is opened in headless Chromium when installed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace asaflow::test;
+
+namespace {
+
+std::string pipeline() {
+  const std::string data = (source_dir() / "tests/nlp/data").string();
+  const std::string train = "size: tiny, batch_size: 2, max_steps: 30, eval_every: 10, log_every: 5, checkpoint_every: 0, device: cpu";
+  return "stages:\n"
+         "  wiki: {uses: dataset/wikitext, params: {dir: '" + data + "/wikitext'}}\n"
+         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" + data + "/conllu/good.conllu']}}\n"
+         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
+         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
+         "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " + train + "}}\n"
+         "  asa: {uses: train, needs: [prep, base], matrix: {seed: [1, 2]}, params: {mode: full, target_from: base, " + train + "}}\n"
+         "  broken: {uses: train, needs: [prep], params: {mode: full, inject_nan_at_step: 3, " + train + "}}\n"
+         "  h6: {uses: h6, needs: [base, prep], matrix: {seed: [1, 2]}, params: {num_samples: 5, draws: 3}}\n"
+         "  sparsity: {uses: sparsity, needs: [prep, wiki], params: {split: valid}}\n"
+         "  profile: {uses: profile, matrix: {mode: [none, full]}, params: {seq_lengths: ['16', '32'], warmup: 1, repeats: 3, device: cpu}}\n"
+         "  md: {uses: reporter/markdown, needs: [base, asa, broken, h6, sparsity, profile], params: {title: 'Small ASA experiment'}}\n"
+         "  html: {uses: reporter/html, needs: [base, asa, h6, sparsity, profile]}\n"
+         "  json: {uses: reporter/json, needs: [base, asa, h6, sparsity, profile]}\n"
+         "  csv: {uses: reporter/csv, needs: [base, asa, h6, sparsity, profile]}\n";
+}
+
+std::map<std::string, fs::path> reports(const CommandResult& r) {
+  std::map<std::string, fs::path> out;
+  for (const auto& l : lines_of(r.out)) {
+    if (l.rfind("report: ", 0) == 0) out[fs::path(l.substr(8)).filename().string()] = l.substr(8);
+  }
+  return out;
+}
+
+TEST(Experiment, StagesAndReportsEndToEnd) {
+  TempDir d;
+  write_file(d.path / "p.yaml", pipeline());
+  auto r = run_asaflow("run p.yaml --quiet", d.path);
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // 'broken' fails on purpose; everything else completes
+  EXPECT_NE(r.err.find("error: stage broken failed: training loss became NaN at step 3"), std::string::npos) << r.err;
+  auto files = reports(r);
+  ASSERT_TRUE(files.count("report.md")) << r.out;
+  const std::string md = read_file(files["report.md"]);
+  for (const char* needle :
+       {"# Small ASA experiment", "- Commit: ", "- Hardware: ", "- Software: ", "## Configuration", "- Seeds: 1, 2",
+        "### Training: full vs none", "| Val PPL (final) | ", "(n=2) |", "95% CI [", "p = ",
+        "| Steps to the baseline's final PPL (steps) |", "| Step reduction vs total steps (%) |",
+        "### H6: baseline attention mass on ASA-allowed pairs", "| Mass overlap (%) |", "| Mass overlap, layer 1 (%) |",
+        "### Sparsity: share of pairs the mask blocks", "| POS matrix, weighted by the fixed frequencies of spec 6.1 (the \"35%\") | 35.11% |",
+        "### Profiling: one training step", "| Step time (ms), seq 32 |", "### Verdicts", "## Raw output",
+        "## Notes and anomalies", "excluded: broken (stage/train) did not produce results: training loss became NaN at step 3"}) {
+    EXPECT_NE(md.find(needle), std::string::npos) << needle << "\n" << md;
+  }
+  EXPECT_TRUE(std::regex_search(md, std::regex("- \\*\\*(supported|not supported|inconclusive)\\*\\*: ASA reaches a lower validation PPL")));
+  EXPECT_NE(md.find("| POS matrix, raw (1 - 101/289) | 65.05% |"), std::string::npos);
+
+  const auto report = nlohmann::json::parse(read_file(files["report.json"]));
+  EXPECT_EQ(report["stages"].size(), 9u);  // 2 base, 2 asa, 2 h6, sparsity, 2 profile
+  EXPECT_FALSE(report["verdicts"].empty());
+  EXPECT_TRUE(report["plots"].contains("curves"));
+  EXPECT_TRUE(report["plots"].contains("heatmap"));
+
+  const fs::path csv_dir = files.count("records.csv") ? files["records.csv"].parent_path() : fs::path();
+  ASSERT_FALSE(csv_dir.empty()) << r.out;
+  for (const char* f : {"training.csv", "h6.csv", "sparsity.csv", "profile.csv", "records.csv"}) {
+    EXPECT_TRUE(fs::exists(csv_dir / f)) << f;
+  }
+  EXPECT_EQ(lines_of(read_file(csv_dir / "training.csv"))[0], "Metric,ASA (full),Baseline (none),Delta");
+
+  // The page draws its plots in a real browser.
+  ASSERT_TRUE(files.count("report.html"));
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium not installed";
+  const std::string cmd = "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                          "--disable-component-update --disable-sync --no-first-run --user-data-dir='" +
+                          (d.path / "chrome").string() + "' --virtual-time-budget=5000 --dump-dom 'file://" +
+                          files["report.html"].string() + "' > '" + (d.path / "dom.html").string() + "' 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string dom = read_file(d.path / "dom.html");
+  for (const char* id : {"plot-loss", "plot-ppl", "plot-h6", "plot-h6-curve", "plot-sparsity", "plot-heatmap"}) {
+    EXPECT_TRUE(std::regex_search(dom, std::regex(std::string("id=\"") + id + "\"[^>]*data-rendered=\"true\"")))
+        << id << " was not drawn";
+  }
+  EXPECT_NE(dom.find("<polyline"), std::string::npos);
+  EXPECT_NE(dom.find("data-plots=\"6\""), std::string::npos);
+}
+
+}  // namespace
