@@ -1,0 +1,295 @@
+#include "history.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "asaflow/error.hpp"
+#include "asaflow/run_info.hpp"
+#include "asaflow/stage_context.hpp"
+#include "asaflow/text_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace asaflow::plugins {
+namespace {
+
+const char* kSchema =
+    "CREATE TABLE IF NOT EXISTS metrics ("
+    " run TEXT NOT NULL, metric TEXT NOT NULL, value REAL, sd REAL, n INTEGER, unit TEXT, labels TEXT NOT NULL,"
+    " pipeline TEXT, stage TEXT NOT NULL, preset TEXT, commit_id TEXT, date TEXT, hardware TEXT,"
+    " UNIQUE(run, stage, metric, labels));"
+    "CREATE INDEX IF NOT EXISTS metrics_by_metric ON metrics(metric, labels);";
+
+class Db {
+ public:
+  Db(const fs::path& file, bool create) {
+    if (create) fs::create_directories(fs::absolute(file).parent_path());
+    else if (!fs::exists(file)) throw ConfigError("no metrics history at '" + file.string() + "' (a pipeline with reporter/history writes it)");
+    if (sqlite3_open_v2(file.c_str(), &db_, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw InputError("cannot open metrics history '" + file.string() + "': " + why);
+    }
+    sqlite3_busy_timeout(db_, 10000);
+    if (create) exec(kSchema);
+  }
+  ~Db() { sqlite3_close(db_); }
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string why = err ? err : "?";
+      sqlite3_free(err);
+      throw StageError("metrics history: " + why);
+    }
+  }
+  sqlite3* get() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+  std::string s;
+  for (const auto& [k, v] : labels) s += (s.empty() ? "" : ",") + k + "=" + v;
+  return s;
+}
+
+class HistoryReporter : public StageComponent {
+ public:
+  HistoryReporter() : StageComponent(make_info()) {}
+
+ private:
+  static ComponentInfo make_info() {
+    ComponentInfo info{"reporter", "history", "1.0.0",
+                       "appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)",
+                       {ParamSpec::string("db", "../reports/metrics.sqlite",
+                                          "database file, relative to the pipeline's directory")},
+                       false};
+    info.accepts_failed_inputs = true;
+    return info;
+  }
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    fs::path file = ctx.params.get_string("db");
+    if (file.is_relative()) file = ctx.pipeline_dir / file;
+    Db db(file, true);
+    const std::string run = ctx.cache_key.substr(0, 12);
+    const RunInfo& ri = ctx.run_info;
+    const std::string hardware = ri.cpu_model + ", " + std::to_string(ri.cpu_cores) + " cores";
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db.get(),
+                       "INSERT OR IGNORE INTO metrics(run, metric, value, sd, n, unit, labels, pipeline, stage, preset,"
+                       " commit_id, date, hardware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       -1, &st, nullptr);
+    db.exec("BEGIN");
+    std::size_t rows = 0;
+    for (const auto& in : ctx.inputs) {
+      for (const auto& r : in.results.records()) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, run.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, r.metric.c_str(), -1, SQLITE_TRANSIENT);
+        if (std::isfinite(r.value)) sqlite3_bind_double(st, 3, r.value); else sqlite3_bind_null(st, 3);
+        if (r.sd) sqlite3_bind_double(st, 4, *r.sd); else sqlite3_bind_null(st, 4);
+        sqlite3_bind_int64(st, 5, r.n);
+        sqlite3_bind_text(st, 6, r.unit.c_str(), -1, SQLITE_TRANSIENT);
+        const std::string labels = labels_text(r.labels);
+        sqlite3_bind_text(st, 7, labels.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 8, ctx.pipeline_name.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 9, in.stage_id.c_str(), -1, SQLITE_TRANSIENT);
+        const std::string preset = r.labels.count("preset") ? r.labels.at("preset") : "";
+        sqlite3_bind_text(st, 10, preset.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, ri.commit.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 12, ri.date_utc.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 13, hardware.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+          const std::string why = sqlite3_errmsg(db.get());
+          sqlite3_finalize(st);
+          throw StageError("metrics history: " + why);
+        }
+        rows += std::size_t(sqlite3_changes(db.get()));
+      }
+    }
+    sqlite3_finalize(st);
+    db.exec("COMMIT");
+    std::ofstream(ctx.output_dir / "history.txt") << "run " << run << ": " << rows << " rows appended to " << file.string() << "\n";
+    ctx.log->info("run {}: {} rows appended to {}", run, rows, file.string());
+  }
+};
+
+struct Row {
+  std::string run, metric, labels, date, unit;
+  double value = NAN;
+};
+
+std::vector<Row> query(Db& db, const std::string& sql, const std::vector<std::string>& args = {}) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK) throw StageError(sqlite3_errmsg(db.get()));
+  for (std::size_t i = 0; i < args.size(); ++i) sqlite3_bind_text(st, int(i + 1), args[i].c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<Row> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    Row r;
+    auto text = [&](int c) { const unsigned char* t = sqlite3_column_text(st, c); return t ? std::string(reinterpret_cast<const char*>(t)) : std::string(); };
+    r.run = text(0);
+    r.metric = text(1);
+    r.labels = text(2);
+    r.value = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
+    r.date = text(4);
+    r.unit = text(5);
+    out.push_back(r);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "n/a";
+  char b[32];
+  std::snprintf(b, sizeof b, std::fabs(v) >= 1000 ? "%.0f" : "%.4g", v);
+  return b;
+}
+
+struct Target {
+  std::string metric, labels, direction;  // lower | higher
+  double value = NAN;
+};
+
+std::vector<Target> read_targets(const fs::path& file) {
+  std::vector<Target> out;
+  std::ifstream in(file);
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) cols.push_back(c);
+    if (cols.size() < 4 || (cols[2] != "lower" && cols[2] != "higher")) {
+      throw InputError(file.string() + ":" + std::to_string(n) + ": expected 'metric<TAB>labels<TAB>lower|higher<TAB>target'");
+    }
+    out.push_back({cols[0], cols[1] == "-" ? "" : cols[1], cols[2], cols[3] == "-" ? NAN : std::stod(cols[3])});
+  }
+  return out;
+}
+
+// "--db FILE" style options; returns the positional words.
+std::vector<std::string> options(const std::vector<std::string>& args, std::map<std::string, std::string>& opts,
+                                 const std::string& command) {
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--", 0) == 0) {
+      if (!opts.count(args[i])) {
+        std::vector<std::string> names;
+        for (const auto& [k, v] : opts) names.push_back(k);
+        std::string msg = "asaflow " + command + ": unknown option '" + args[i] + "'";
+        if (auto g = did_you_mean(args[i], names)) msg += " (did you mean '" + *g + "'?)";
+        throw ConfigError(msg);
+      }
+      if (i + 1 >= args.size()) throw ConfigError("asaflow " + command + ": " + args[i] + " needs a value");
+      const std::string key = args[i];
+      opts[key] = args[++i];
+    } else {
+      words.push_back(args[i]);
+    }
+  }
+  return words;
+}
+
+class MetricsCommand : public CommandComponent {
+ public:
+  MetricsCommand()
+      : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
+                                       "asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric", {}, false}) {}
+  int run(const std::vector<std::string>& args, const RunInfo&) const override {
+    std::map<std::string, std::string> o = {{"--db", "reports/metrics.sqlite"}, {"--targets", "reports/targets.tsv"}};
+    options(args, o, "metrics");
+    Db db(o["--db"], false);
+    std::vector<Target> targets = fs::exists(o["--targets"]) ? read_targets(o["--targets"]) : std::vector<Target>{};
+    auto rows = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
+    // Per (metric, labels): the first value recorded (baseline), the best, the target.
+    std::map<std::pair<std::string, std::string>, std::vector<Row>> series;
+    for (const auto& r : rows) series[{r.metric, r.labels}].push_back(r);
+    std::printf("%-34s %-34s %12s %12s %12s  %s\n", "Metric", "Labels", "Baseline", "Best", "Target", "Runs");
+    for (const auto& [key, values] : series) {
+      const Target* t = nullptr;
+      for (const auto& tg : targets)
+        if (tg.metric == key.first && (tg.labels.empty() || key.second.find(tg.labels) != std::string::npos)) t = &tg;
+      const bool lower = t ? t->direction == "lower" :
+          (key.first.find("ppl") != std::string::npos || key.first.find("loss") != std::string::npos ||
+           key.first.find("_ms") != std::string::npos || key.first.find("seconds") != std::string::npos ||
+           key.first.find("rss") != std::string::npos);
+      double best = NAN;
+      for (const auto& v : values)
+        if (std::isfinite(v.value) && (std::isnan(best) || (lower ? v.value < best : v.value > best))) best = v.value;
+      std::string labels = key.second.size() > 34 ? key.second.substr(0, 31) + "..." : key.second;
+      std::printf("%-34s %-34s %12s %12s %12s  %zu\n", key.first.c_str(), labels.c_str(), fmt(values.front().value).c_str(),
+                  fmt(best).c_str(), t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
+    }
+    return 0;
+  }
+};
+
+class CompareCommand : public CommandComponent {
+ public:
+  CompareCommand()
+      : CommandComponent(ComponentInfo{"command", "compare", "1.0.0",
+                                       "asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)", {}, false}) {}
+  int run(const std::vector<std::string>& args, const RunInfo&) const override {
+    std::map<std::string, std::string> o = {{"--db", "reports/metrics.sqlite"}};
+    auto words = options(args, o, "compare");
+    Db db(o["--db"], false);
+    auto all = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
+    std::vector<std::string> runs;
+    std::map<std::string, std::string> dates;
+    for (const auto& r : all) {
+      if (!dates.count(r.run)) runs.push_back(r.run);
+      dates[r.run] = r.date;
+    }
+    if (words.empty()) {
+      for (const auto& r : runs) std::printf("%s  %s\n", r.c_str(), dates[r].c_str());
+      return 0;
+    }
+    if (words.size() != 2) throw ConfigError("asaflow compare: usage: asaflow compare RUN RUN [--db FILE]");
+    for (const auto& w : words) {
+      if (!dates.count(w)) {
+        std::string msg = "asaflow compare: no run '" + w + "' in " + o["--db"];
+        if (auto g = did_you_mean(w, runs)) msg += " (did you mean '" + *g + "'?)";
+        throw ConfigError(msg + "; `asaflow compare` lists the runs");
+      }
+    }
+    std::map<std::pair<std::string, std::string>, std::pair<double, double>> both;
+    for (const auto& r : all) {
+      auto& cell = both.try_emplace({r.metric, r.labels}, NAN, NAN).first->second;
+      if (r.run == words[0]) cell.first = r.value;
+      if (r.run == words[1]) cell.second = r.value;
+    }
+    std::printf("%-34s %-40s %12s %12s %12s\n", "Metric", "Labels", words[0].c_str(), words[1].c_str(), "Delta");
+    for (const auto& [key, v] : both) {
+      if (std::isnan(v.first) && std::isnan(v.second)) continue;
+      std::string labels = key.second.size() > 40 ? key.second.substr(0, 37) + "..." : key.second;
+      std::printf("%-34s %-40s %12s %12s %12s\n", key.first.c_str(), labels.c_str(), fmt(v.first).c_str(),
+                  fmt(v.second).c_str(), fmt(v.second - v.first).c_str());
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+void register_history(Registrar& registrar) {
+  registrar.add(std::make_shared<HistoryReporter>());
+  registrar.add(std::make_shared<MetricsCommand>());
+  registrar.add(std::make_shared<CompareCommand>());
+}
+
+}  // namespace asaflow::plugins
