@@ -10,6 +10,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/nlp/bonding.hpp"
+#include "asaflow/nlp/gpt2_bpe.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
 #include "asaflow/stage_context.hpp"
 #include "model_io.hpp"
@@ -84,7 +85,12 @@ class H6 : public StageComponent {
     const InputArtifact* model_in = nullptr;
     const InputArtifact* data_in = nullptr;
     for (const auto& in : ctx.inputs) {
-      if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) model_in = &in;
+      if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) {
+        // Several trained models (a mode sweep): H6 asks about the baseline's attention.
+        std::ifstream c(in.dir / "config.json");
+        const bool baseline = json::parse(c).value("mode", "") == "none";
+        if (!model_in || baseline) model_in = &in;
+      }
       if (fs::exists(in.dir / (p.get_string("split") + ".bin"))) data_in = &in;
     }
     if (!model_in || !data_in) throw StageError("h6 needs a train stage (mode none) and a preprocess stage in 'needs'");
@@ -103,6 +109,8 @@ class H6 : public StageComponent {
     const auto k = p.get_int("top_k");
     const int draws = int(p.get_int("draws"));
     const std::vector<double> grid = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
+    std::shared_ptr<nlp::Gpt2Bpe> bpe;
+    if (!p.get_string("tokenizer_dir").empty()) bpe = nlp::Gpt2Bpe::load(p.get_string("tokenizer_dir"));
 
     Stats asa_mass, asa_count, asa_topk, ref_mass, ref_count, matched_mass, matched_count, density, diff;
     std::vector<Stats> layer_mass;
@@ -166,7 +174,7 @@ class H6 : public StageComponent {
       }
       if (heatmap.is_null() && T >= 12 && T <= 40) {
         std::vector<std::string> tokens;
-        for (auto id : x.ids) tokens.push_back(std::to_string(id));
+        for (auto id : x.ids) tokens.push_back(bpe ? bpe->decode({id}) : std::to_string(id));
         heatmap = {{"example", e}, {"ids", x.ids}, {"tokens", tokens}, {"attention", json::array()}, {"mask", json::array()}};
         auto avg = mean_a.mean(0);  // [T,T] mean over heads too
         for (std::int64_t i = 0; i < T; ++i) {
