@@ -1,0 +1,65 @@
+// The metrics history: reporter/history appends each run once; asaflow metrics and
+// asaflow compare read it.
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+using namespace asaflow::test;
+
+TEST(History, AppendsOncePerRunAndCommandsReadIt) {
+  TempDir d;
+  write_file(d.path / "corpus/a.txt", "The cat sat. Then the dog ran away quickly.\n");
+  const char* yaml = R"(stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  stats: {uses: metric/corpus_stats, needs: [words], params: {lowercase: LOWER}}
+  history: {uses: reporter/history, needs: [stats], params: {db: metrics.sqlite}}
+)";
+  auto pipeline = [&](const char* lower) {
+    std::string y = yaml;
+    y.replace(y.find("LOWER"), 5, lower);
+    write_file(d.path / "p.yaml", y);
+  };
+  pipeline("false");
+  ASSERT_EQ(run_asaflow("run p.yaml --quiet", d.path).exit_code, 0);
+  ASSERT_EQ(run_asaflow("run p.yaml --quiet --force history", d.path).exit_code, 0);  // same run: nothing added
+  pipeline("true");
+  ASSERT_EQ(run_asaflow("run p.yaml --quiet", d.path).exit_code, 0);
+
+  auto runs = run_asaflow("compare --db metrics.sqlite", d.path);
+  ASSERT_EQ(runs.exit_code, 0) << runs.err;
+  auto ids = lines_of(runs.out);
+  ASSERT_EQ(ids.size(), 2u) << runs.out;
+  const std::string a = ids[0].substr(0, 12), b = ids[1].substr(0, 12);
+
+  auto metrics = run_asaflow("metrics --db metrics.sqlite", d.path);
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_NE(metrics.out.find("types "), std::string::npos) << metrics.out;
+  // types: 10 case-sensitive ("The", "the"), 9 lower-cased; both runs are in the history.
+  bool found = false;
+  for (const auto& l : lines_of(metrics.out)) {
+    if (l.rfind("types ", 0) == 0) {
+      found = true;
+      EXPECT_NE(l.find(" 2"), std::string::npos) << l;  // two runs
+    }
+  }
+  EXPECT_TRUE(found);
+
+  auto diff = run_asaflow("compare --db metrics.sqlite " + a + " " + b, d.path);
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  bool types_row = false;
+  for (const auto& l : lines_of(diff.out)) {
+    if (l.rfind("types ", 0) == 0) {
+      types_row = true;
+      EXPECT_NE(l.find("-1"), std::string::npos) << l;
+    }
+  }
+  EXPECT_TRUE(types_row) << diff.out;
+
+  auto bad = run_asaflow("compare --db metrics.sqlite " + a.substr(0, 11) + "x " + b, d.path);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: asaflow compare: no run '" + a.substr(0, 11) + "x' in metrics.sqlite (did you mean '" + a +
+                         "'?); `asaflow compare` lists the runs\n");
+  auto missing = run_asaflow("metrics --db nowhere.sqlite", d.path);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err, "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
+}
