@@ -17,6 +17,7 @@
 #include "asaflow/dag.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/logging.hpp"
+#include "asaflow/memory_usage.hpp"
 #include "asaflow/plugin_host.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/text_util.hpp"
@@ -47,26 +48,6 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return buf;
-}
-
-// Peak resident set of this process since the last reset, in MiB. Linux resets VmHWM when
-// "5" is written to clear_refs; with -j > 1 the figure covers all stages running at once.
-void reset_peak_rss() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
-double peak_rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      double kb = 0;
-      in >> kb;
-      return kb / 1024.0;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return 0.0;
 }
 
 json params_json(const Params& params) {

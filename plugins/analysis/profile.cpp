@@ -13,6 +13,7 @@
 
 #include "analysis.hpp"
 #include "asaflow/error.hpp"
+#include "asaflow/memory_usage.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/model_mode.hpp"
@@ -25,22 +26,6 @@ namespace {
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-double peak_rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      double kb = 0;
-      in >> kb;
-      return kb / 1024.0;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return 0;
 }
 
 struct Series {

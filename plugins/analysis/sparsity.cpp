@@ -8,6 +8,7 @@
 #include "analysis.hpp"
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
+#include "asaflow/nlp/annotation_params.hpp"
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
@@ -43,13 +44,10 @@ class Sparsity : public StageComponent {
       : StageComponent(ComponentInfo{
             "stage", "sparsity", "1.0.0",
             "blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the full square (spec 6)",
-            {ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
+            nlp::with_annotation_params({ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
              ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
              ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)").at_least(0),
-             ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1),
-             ParamSpec::path("wordnet_dir", "WordNet 3.0 database").optional_with(nlp::WordNet::default_dir().string()),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string()),
-             ParamSpec::string("verb_table", "effective", "T-VERB variant").one_of({"effective", "fixed"})},
+             ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1)}),
             false}) {}
 
  protected:

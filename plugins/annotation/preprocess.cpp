@@ -9,6 +9,7 @@
 #include "annotation_pipeline.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/hash.hpp"
+#include "asaflow/nlp/annotation_params.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace fs = std::filesystem;
@@ -39,7 +40,7 @@ class Preprocess : public StageComponent {
       : StageComponent(ComponentInfo{
             "stage", "preprocess", "1.0.0",
             "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)",
-            {ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
+            nlp::with_annotation_params({ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
                  .one_of({"gpt2", "word"}),
              ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)").optional_with(std::string("")),
              ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
@@ -49,10 +50,7 @@ class Preprocess : public StageComponent {
                                "(contiguous pieces, nothing thrown away)").one_of({"truncate", "chunk"}),
              ParamSpec::string("unit", "document", "one example per sentence or per document (a WikiText line is a "
                                "document)").one_of({"sentence", "document"}),
-             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1),
-             ParamSpec::path("wordnet_dir", "WordNet 3.0 database").optional_with(nlp::WordNet::default_dir().string()),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string()),
-             ParamSpec::string("verb_table", "effective", "T-VERB variant").one_of({"effective", "fixed"})},
+             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1)}),
             false}) {}
 
  protected:
