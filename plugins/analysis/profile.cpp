@@ -21,8 +21,35 @@
 #include "asaflow/stage_context.hpp"
 #include "model_io.hpp"
 
+#ifdef ASAFLOW_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 namespace asaflow::plugins {
 namespace {
+
+// Peak memory of the step: the CUDA caching allocator's peak on a GPU, host RSS otherwise.
+void reset_peak_memory(const torch::Device& device) {
+#ifdef ASAFLOW_WITH_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+    return;
+  }
+#endif
+  (void)device;
+  reset_peak_rss();
+}
+
+double peak_memory_mb(const torch::Device& device) {
+#ifdef ASAFLOW_WITH_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+    return double(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0]: StatType::AGGREGATE
+  }
+#endif
+  (void)device;
+  return peak_rss_mb();
+}
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -109,7 +136,7 @@ class Profile : public StageComponent {
       torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
       const auto data = synthetic(std::size_t(B) * std::size_t(warmup + repeats), std::size_t(T), std::uint64_t(T));
       Series mask_ms, fwd_ms, bwd_ms, opt_ms, step_ms;
-      reset_peak_rss();
+      reset_peak_memory(device);
       for (int s = 0; s < warmup + repeats; ++s) {
         std::vector<std::size_t> idx;
         for (std::int64_t i = 0; i < B; ++i) idx.push_back(std::size_t(s * B + i));
@@ -141,7 +168,7 @@ class Profile : public StageComponent {
         }
         ctx.progress.advance();
       }
-      const double peak = peak_rss_mb();
+      const double peak = peak_memory_mb(device);
       const std::map<std::string, std::string> labels = {{"mode", p.get_string("mode")}, {"seq_len", std::to_string(T)},
                                                          {"batch", std::to_string(B)}, {"device", device.str()},
                                                          {"threads", std::to_string(ctx.run_info.threads)}};
@@ -157,7 +184,7 @@ class Profile : public StageComponent {
       Series tps;
       for (double ms : step_ms.v) tps.v.push_back(double(B * T) / (ms / 1000.0));
       add("profile_tokens_per_s", tps, "tokens/s");
-      MetricRecord mem{"profile_peak_rss", peak, "MB", std::nullopt, 1, labels};
+      MetricRecord mem{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss", peak, "MB", std::nullopt, 1, labels};
       ctx.results.add(mem);
       ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
                     "{:.0f} tokens/s, peak RSS {:.0f} MB",

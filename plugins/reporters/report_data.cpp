@@ -404,7 +404,8 @@ void build_profile(ReportData& d, const std::string& asa_mode, const std::string
   const std::vector<std::pair<std::string, std::string>> metrics = {
       {"profile_step_ms", "Step time (ms)"}, {"profile_forward_ms", "Forward (ms)"}, {"profile_backward_ms", "Backward (ms)"},
       {"profile_optimizer_ms", "Optimizer step (ms)"}, {"profile_mask_ms", "Bonding mask + bias construction (ms)"},
-      {"profile_tokens_per_s", "Throughput (tokens/s)"}, {"profile_peak_rss", "Peak host RSS (MB)"}};
+      {"profile_tokens_per_s", "Throughput (tokens/s)"}, {"profile_peak_rss", "Peak host RSS (MB)"},
+      {"profile_peak_cuda_allocated", "Peak CUDA allocated (MB)"}};
   bool all_within = true, any = false;
   std::string ratios;
   for (int len : lengths) {
