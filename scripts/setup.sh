@@ -16,6 +16,7 @@ packages=(
   libpcre2-dev wordnet-base               # GPT-2 pre-tokenisation pattern; WordNet 3.0 database
   libgtest-dev libsqlite3-dev            # tests; the metrics history
   chromium                                # the html report's test opens it headless
+  python3-torch                           # the eager-PyTorch golden reference and step comparison
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
