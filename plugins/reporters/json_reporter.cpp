@@ -13,7 +13,8 @@ ComponentInfo reporter_info(const char* name, const char* summary) {
   ComponentInfo info{"reporter", name, "1.1.0", summary,
                      {ParamSpec::string("title", "", "report title (default: the pipeline name)"),
                       ParamSpec::string("asa_mode", "full", "the mode reported as ASA"),
-                      ParamSpec::string("baseline_mode", "none", "the mode reported as the baseline")},
+                      ParamSpec::string("baseline_mode", "none", "the mode reported as the baseline"),
+                      ParamSpec::strings("notes", {}, "remarks to add to the notes and anomalies, one sentence each")},
                      false};
   info.accepts_failed_inputs = true;
   return info;

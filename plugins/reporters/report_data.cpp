@@ -437,7 +437,8 @@ void build_profile(ReportData& d, const std::string& asa_mode, const std::string
   t.notes.push_back("Batch " + (srcs.front()->results.records().empty() ? std::string("?") : srcs.front()->results.records().front().labels.at("batch")) +
                     ", synthetic token ids and annotations (dense attention costs the same for any values), warm-up steps "
                     "excluded; device and threads in the records' labels. Peak RSS is the process's resident peak during "
-                    "that length's steps.");
+                    "that length's steps. Forward includes the output layer's gradient: the fused loss computes it in the "
+                    "same pass, so backward is the smaller part.");
   d.tables.push_back(t);
   if (any) {
     d.verdicts.push_back({"ASA's training step costs at most 5% more than the baseline's (goal; the reference was 1.40x slower)",
@@ -499,6 +500,9 @@ ReportData ReportData::gather(const StageContext& ctx, const std::string& asa_mo
       }
     }
     d.sources.push_back(std::move(s));
+  }
+  if (ctx.params.has("notes")) {
+    for (const auto& n : ctx.params.get_strings("notes")) d.notes.push_back(n);
   }
   for (const auto& f : d.failed) {
     d.notes.push_back("excluded: " + f.stage_id + " (" + f.component + ") did not produce results: " + f.reason + ".");
