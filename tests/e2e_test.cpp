@@ -147,13 +147,17 @@ std::string slow_pipeline(int sleep_ms) {
   return p;
 }
 
+// Waits until the slow stage is mid-computation: its temporary entry holds INCOMPLETE and
+// the partial output slow_copy writes before sleeping (earlier stages have INCOMPLETE too).
 bool wait_for_incomplete(const fs::path& cache, double seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(cache / "tmp", ec); it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-      if (it->path().filename() == "INCOMPLETE") return true;
+      if (it->path().filename() == "partial.txt" && fs::exists(it->path().parent_path().parent_path() / "INCOMPLETE")) {
+        return true;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -39,7 +39,7 @@ TEST(PluginHost, UnknownComponentMessage) {
     host.require("reporter", "markdwn");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "unknown reporter 'markdwn' (did you mean 'markdown'?); available reporters: json, markdown");
+    EXPECT_EQ(std::string(e.what()), "unknown reporter 'markdwn' (did you mean 'markdown'?); available reporters: csv, history, html, json, markdown");
   }
 }
 
