@@ -25,10 +25,12 @@ std::string pipeline() {
          "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " + train + "}}\n"
          "  asa: {uses: train, needs: [prep, base], matrix: {seed: [1, 2]}, params: {mode: full, target_from: base, " + train + "}}\n"
          "  broken: {uses: train, needs: [prep], params: {mode: full, inject_nan_at_step: 3, " + train + "}}\n"
+         "  abl: {uses: train, needs: [prep, base], matrix: {mode: [pos_only, features_only], seed: [1, 2]}, params: {target_from: base, " + train + "}}\n"
          "  h6: {uses: h6, needs: [base, prep], matrix: {seed: [1, 2]}, params: {num_samples: 5, draws: 3}}\n"
          "  sparsity: {uses: sparsity, needs: [prep, wiki], params: {split: valid}}\n"
          "  profile: {uses: profile, matrix: {mode: [none, full]}, params: {seq_lengths: ['16', '32'], warmup: 1, repeats: 3, device: cpu}}\n"
          "  md: {uses: reporter/markdown, needs: [base, asa, broken, h6, sparsity, profile], params: {title: 'Small ASA experiment'}}\n"
+         "  ablations: {uses: reporter/markdown, needs: [base, asa, abl], params: {title: 'Ablations'}}\n"
          "  html: {uses: reporter/html, needs: [base, asa, h6, sparsity, profile]}\n"
          "  json: {uses: reporter/json, needs: [base, asa, h6, sparsity, profile]}\n"
          "  csv: {uses: reporter/csv, needs: [base, asa, h6, sparsity, profile]}\n";
@@ -37,7 +39,11 @@ std::string pipeline() {
 std::map<std::string, fs::path> reports(const CommandResult& r) {
   std::map<std::string, fs::path> out;
   for (const auto& l : lines_of(r.out)) {
-    if (l.rfind("report: ", 0) == 0) out[fs::path(l.substr(8)).filename().string()] = l.substr(8);
+    if (l.rfind("report: ", 0) != 0) continue;
+    const fs::path file = l.substr(8);
+    std::string name = file.filename().string();
+    if (name == "report.md" && read_file(file).rfind("# Ablations", 0) == 0) name = "ablations.md";
+    out[name] = file;
   }
   return out;
 }
@@ -63,6 +69,13 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
   }
   EXPECT_TRUE(std::regex_search(md, std::regex("- \\*\\*(supported|not supported|inconclusive)\\*\\*: ASA reaches a lower validation PPL")));
   EXPECT_NE(md.find("| POS matrix, raw (1 - 101/289) | 65.05% |"), std::string::npos);
+
+  ASSERT_TRUE(files.count("ablations.md")) << r.out;
+  const std::string ablations = read_file(files["ablations.md"]);
+  for (const char* needle : {"### Training: full vs none", "### Training: pos_only vs none", "### Training: features_only vs none",
+                             "### Contribution of each component", "| pos_only | ", "| features_only | ", "| full | "}) {
+    EXPECT_NE(ablations.find(needle), std::string::npos) << needle << "\n" << ablations;
+  }
 
   const auto report = nlohmann::json::parse(read_file(files["report.json"]));
   EXPECT_EQ(report["stages"].size(), 9u);  // 2 base, 2 asa, 2 h6, sparsity, 2 profile
