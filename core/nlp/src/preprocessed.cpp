@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "asaflow/error.hpp"
-#include "asaflow/hash.hpp"
+#include "asaflow/nlp/sealed_file.hpp"
 
 namespace asaflow::nlp {
 namespace {
@@ -18,72 +18,54 @@ std::size_t PreprocessedSplit::token_count() const {
 }
 
 void PreprocessedSplit::save(const std::filesystem::path& file) const {
-  std::string buf(kMagic, 8);
-  auto put = [&](const void* p, std::size_t n) { buf.append(static_cast<const char*>(p), n); };
+  SealedWriter w(kMagic);
   const std::uint32_t version = kVersion;
   const std::uint64_t examples_n = examples.size(), tokens_n = token_count();
-  put(&version, 4);
-  put(&max_length, 4);
-  put(&examples_n, 8);
-  put(&tokens_n, 8);
+  w.put(&version, 4);
+  w.put(&max_length, 4);
+  w.put(&examples_n, 8);
+  w.put(&tokens_n, 8);
   for (const auto& e : examples) {
     const std::uint32_t n = std::uint32_t(e.size());
-    put(&n, 4);
-    put(e.ids.data(), 4 * n);
-    put(e.pos.data(), n);
-    put(e.features.data(), 2 * n);
-    put(e.requirements.data(), 2 * n);
-    put(e.word_index.data(), 4 * n);
+    w.put(&n, 4);
+    w.put(e.ids.data(), 4 * n);
+    w.put(e.pos.data(), n);
+    w.put(e.features.data(), 2 * n);
+    w.put(e.requirements.data(), 2 * n);
+    w.put(e.word_index.data(), 4 * n);
   }
-  const std::string digest = sha256_hex(buf);
-  std::ofstream out(file, std::ios::binary);
-  out << buf << digest;
-  if (!out) throw StageError("cannot write '" + file.string() + "'");
+  w.save(file, "preprocessed file");
 }
 
 PreprocessedSplit PreprocessedSplit::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError("cannot read preprocessed file '" + file.string() + "'");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto corrupt = [&](const std::string& why) {
-    return InputError("corrupt preprocessed file '" + file.string() + "': " + why);
-  };
-  if (all.size() < 32 + 64 || std::memcmp(all.data(), kMagic, 8) != 0) throw corrupt("not an asaflow preprocessed file");
-  const std::string_view body(all.data(), all.size() - 64);
-  if (sha256_hex(body) != all.substr(all.size() - 64)) throw corrupt("checksum mismatch");
-  std::size_t pos = 8;
-  auto get = [&](void* p, std::size_t n) {
-    if (pos + n > body.size()) throw corrupt("truncated");
-    std::memcpy(p, body.data() + pos, n);
-    pos += n;
-  };
+  SealedReader r(file, kMagic, "preprocessed file");
   std::uint32_t version = 0;
-  get(&version, 4);
+  r.get(&version, 4);
   if (version != kVersion) {
-    throw corrupt("format version " + std::to_string(version) + ", this asaflow reads version " +
-                  std::to_string(kVersion) + " (rerun the preprocess stage)");
+    throw r.corrupt("format version " + std::to_string(version) + ", this asaflow reads version " +
+                    std::to_string(kVersion) + " (rerun the preprocess stage)");
   }
   PreprocessedSplit split;
   std::uint64_t examples_n = 0, tokens_n = 0;
-  get(&split.max_length, 4);
-  get(&examples_n, 8);
-  get(&tokens_n, 8);
+  r.get(&split.max_length, 4);
+  r.get(&examples_n, 8);
+  r.get(&tokens_n, 8);
   split.examples.resize(examples_n);
   for (auto& e : split.examples) {
     std::uint32_t n = 0;
-    get(&n, 4);
+    r.get(&n, 4);
     e.ids.resize(n);
     e.pos.resize(n);
     e.features.resize(n);
     e.requirements.resize(n);
     e.word_index.resize(n);
-    get(e.ids.data(), 4 * std::size_t(n));
-    get(e.pos.data(), n);
-    get(e.features.data(), 2 * std::size_t(n));
-    get(e.requirements.data(), 2 * std::size_t(n));
-    get(e.word_index.data(), 4 * std::size_t(n));
+    r.get(e.ids.data(), 4 * std::size_t(n));
+    r.get(e.pos.data(), n);
+    r.get(e.features.data(), 2 * std::size_t(n));
+    r.get(e.requirements.data(), 2 * std::size_t(n));
+    r.get(e.word_index.data(), 4 * std::size_t(n));
   }
-  if (split.token_count() != tokens_n) throw corrupt("token count does not match its header");
+  if (split.token_count() != tokens_n) throw r.corrupt("token count does not match its header");
   return split;
 }
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "asaflow/error.hpp"
-#include "asaflow/hash.hpp"
+#include "asaflow/nlp/sealed_file.hpp"
 
 namespace asaflow::nlp {
 namespace {
@@ -198,85 +198,54 @@ std::vector<int> PerceptronTagger::tag(const std::vector<std::string>& words) co
 }
 
 void PerceptronTagger::save(const std::filesystem::path& file) const {
-  std::string buf(kMagic, 8);
-  auto put = [&](const void* p, std::size_t n) { buf.append(static_cast<const char*>(p), n); };
-  auto put_string = [&](const std::string& s) {
-    std::uint32_t n = std::uint32_t(s.size());
-    put(&n, 4);
-    put(s.data(), s.size());
-  };
+  SealedWriter w(kMagic);
   // Sorted, so the same model always gives the same bytes (and cache digest).
-  std::map<std::uint64_t, Weights> w(weights_.begin(), weights_.end());
-  std::map<std::string, int> td(tagdict_.begin(), tagdict_.end());
+  std::map<std::uint64_t, Weights> weights(weights_.begin(), weights_.end());
+  std::map<std::string, int> tagdict(tagdict_.begin(), tagdict_.end());
   std::vector<std::string> known;
   for (const auto& [k, v] : known_words_) known.push_back(k);
   std::sort(known.begin(), known.end());
-  std::uint64_t n = w.size();
-  put(&n, 8);
-  for (const auto& [f, ws] : w) {
-    put(&f, 8);
-    put(ws.w, sizeof ws.w);
+  std::uint64_t n = weights.size();
+  w.put(&n, 8);
+  for (const auto& [f, ws] : weights) {
+    w.put(&f, 8);
+    w.put(ws.w, sizeof ws.w);
   }
-  n = td.size();
-  put(&n, 8);
-  for (const auto& [word, tag] : td) {
-    put_string(word);
-    std::int32_t t = tag;
-    put(&t, 4);
+  n = tagdict.size();
+  w.put(&n, 8);
+  for (const auto& [word, tag] : tagdict) {
+    w.put_string(word);
+    const std::int32_t t = tag;
+    w.put(&t, 4);
   }
   n = known.size();
-  put(&n, 8);
-  for (const auto& k : known) put_string(k);
-  const std::string digest = sha256_hex(buf);
-  std::ofstream out(file, std::ios::binary);
-  out << buf << digest;
-  if (!out) throw StageError("cannot write tagger model '" + file.string() + "'");
+  w.put(&n, 8);
+  for (const auto& k : known) w.put_string(k);
+  w.save(file, "tagger model");
 }
 
 PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError("cannot read tagger model '" + file.string() + "'");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto corrupt = [&](const std::string& why) {
-    return InputError("corrupt tagger model '" + file.string() + "': " + why);
-  };
-  if (all.size() < 8 + 64 || std::memcmp(all.data(), kMagic, 8) != 0) throw corrupt("not an asaflow tagger model");
-  const std::string body = all.substr(0, all.size() - 64);
-  if (sha256_hex(body) != all.substr(all.size() - 64)) throw corrupt("checksum mismatch");
-  std::size_t pos = 8;
-  auto get = [&](void* p, std::size_t n) {
-    if (pos + n > body.size()) throw corrupt("truncated");
-    std::memcpy(p, body.data() + pos, n);
-    pos += n;
-  };
-  auto get_string = [&] {
-    std::uint32_t n = 0;
-    get(&n, 4);
-    if (pos + n > body.size()) throw corrupt("truncated");
-    std::string s = body.substr(pos, n);
-    pos += n;
-    return s;
-  };
+  SealedReader r(file, kMagic, "tagger model");
   PerceptronTagger t;
   std::uint64_t n = 0;
-  get(&n, 8);
+  r.get(&n, 8);
   t.weights_.reserve(n);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::uint64_t f = 0;
     Weights w;
-    get(&f, 8);
-    get(w.w, sizeof w.w);
+    r.get(&f, 8);
+    r.get(w.w, sizeof w.w);
     t.weights_.emplace(f, w);
   }
-  get(&n, 8);
+  r.get(&n, 8);
   for (std::uint64_t i = 0; i < n; ++i) {
-    std::string word = get_string();
+    std::string word = r.get_string();
     std::int32_t tag = 0;
-    get(&tag, 4);
+    r.get(&tag, 4);
     t.tagdict_[word] = tag;
   }
-  get(&n, 8);
-  for (std::uint64_t i = 0; i < n; ++i) t.known_words_[get_string()] = true;
+  r.get(&n, 8);
+  for (std::uint64_t i = 0; i < n; ++i) t.known_words_[r.get_string()] = true;
   return t;
 }
 

@@ -1,0 +1,53 @@
+#include "asaflow/nlp/sealed_file.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "asaflow/hash.hpp"
+
+namespace asaflow::nlp {
+
+void SealedWriter::put_string(const std::string& s) {
+  const std::uint32_t n = std::uint32_t(s.size());
+  put(&n, 4);
+  put(s.data(), s.size());
+}
+
+void SealedWriter::save(const std::filesystem::path& file, const std::string& what) const {
+  std::ofstream out(file, std::ios::binary);
+  out << buf_ << sha256_hex(buf_);
+  if (!out) throw StageError("cannot write " + what + " '" + file.string() + "'");
+}
+
+SealedReader::SealedReader(const std::filesystem::path& file, const char (&magic)[8], const std::string& what)
+    : file_(file), what_(what) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError("cannot read " + what + " '" + file.string() + "'");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (all.size() < 8 + 64 || std::memcmp(all.data(), magic, 8) != 0) throw corrupt("not an asaflow " + what);
+  body_ = all.substr(0, all.size() - 64);
+  if (sha256_hex(body_) != all.substr(all.size() - 64)) throw corrupt("checksum mismatch");
+}
+
+InputError SealedReader::corrupt(const std::string& why) const {
+  return InputError("corrupt " + what_ + " '" + file_.string() + "': " + why);
+}
+
+void SealedReader::get(void* p, std::size_t n) {
+  if (pos_ + n > body_.size()) throw corrupt("truncated");
+  std::memcpy(p, body_.data() + pos_, n);
+  pos_ += n;
+}
+
+std::string SealedReader::get_string() {
+  std::uint32_t n = 0;
+  get(&n, 4);
+  if (pos_ + n > body_.size()) throw corrupt("truncated");
+  std::string s = body_.substr(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+}  // namespace asaflow::nlp
