@@ -4,6 +4,7 @@
 
 #include "annotation.hpp"
 #include "annotation_pipeline.hpp"
+#include "asaflow/command_options.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/nlp/bonding.hpp"
 #include "asaflow/nlp/sentence_split.hpp"
@@ -32,33 +33,18 @@ class Annotate : public CommandComponent {
                                        "asaflow annotate TEXT: ASA annotations and bonding mask of one sentence", {}, false}) {}
 
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    std::string text, tags_csv, tagger_file, mode = "full", verb_table = "effective";
-    std::string wordnet_dir = nlp::WordNet::default_dir().string(), tables_dir = nlp::AsaTables::default_dir().string();
-    const std::vector<std::string> options = {"--tags", "--tagger", "--mode", "--verb-table", "--wordnet-dir", "--tables-dir"};
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "-h" || a == "--help") {
-        std::cout << kUsage;
-        return 0;
-      }
-      if (a.rfind("--", 0) == 0) {
-        if (std::find(options.begin(), options.end(), a) == options.end()) {
-          std::string msg = "asaflow annotate: unknown option '" + a + "'";
-          if (auto g = did_you_mean(a, options)) msg += " (did you mean '" + *g + "'?)";
-          throw ConfigError(msg);
-        }
-        if (i + 1 >= args.size()) throw ConfigError("asaflow annotate: " + a + " needs a value");
-        const std::string& v = args[++i];
-        if (a == "--tags") tags_csv = v;
-        else if (a == "--tagger") tagger_file = v;
-        else if (a == "--mode") mode = v;
-        else if (a == "--verb-table") verb_table = v;
-        else if (a == "--wordnet-dir") wordnet_dir = v;
-        else tables_dir = v;
-        continue;
-      }
-      text += (text.empty() ? "" : " ") + a;
+    const CommandOptions o = parse_command_options(
+        "annotate", args,
+        {{"--tags", ""}, {"--tagger", ""}, {"--mode", "full"}, {"--verb-table", "effective"},
+         {"--wordnet-dir", nlp::WordNet::default_dir().string()}, {"--tables-dir", nlp::AsaTables::default_dir().string()}});
+    if (o.help) {
+      std::cout << kUsage;
+      return 0;
     }
+    const std::string text = join(o.positional, " ");
+    const std::string& tags_csv = o.values.at("--tags");
+    const std::string& tagger_file = o.values.at("--tagger");
+    const std::string& mode = o.values.at("--mode");
     if (text.empty()) throw ConfigError("asaflow annotate: give the text to annotate\n" + std::string(kUsage));
 
     Sentence sentence;
@@ -83,8 +69,8 @@ class Annotate : public CommandComponent {
     }
     nlp::PerceptronTagger tagger;
     if (!tagger_file.empty()) tagger = nlp::PerceptronTagger::load(tagger_file);
-    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(tables_dir, verb_table));
-    nlp::Annotator annotator(nlp::WordNet::load(wordnet_dir), tables);
+    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(o.values.at("--tables-dir"), o.values.at("--verb-table")));
+    nlp::Annotator annotator(nlp::WordNet::load(o.values.at("--wordnet-dir")), tables);
     AnnotatedWords w = annotate_words({&sentence}, annotator, tagger_file.empty() ? nullptr : &tagger);
 
     std::size_t width = 6;

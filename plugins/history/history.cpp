@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "asaflow/command_options.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/run_info.hpp"
 #include "asaflow/stage_context.hpp"
@@ -182,37 +183,13 @@ std::vector<Target> read_targets(const fs::path& file) {
   return out;
 }
 
-// "--db FILE" style options; returns the positional words.
-std::vector<std::string> options(const std::vector<std::string>& args, std::map<std::string, std::string>& opts,
-                                 const std::string& command) {
-  std::vector<std::string> words;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i].rfind("--", 0) == 0) {
-      if (!opts.count(args[i])) {
-        std::vector<std::string> names;
-        for (const auto& [k, v] : opts) names.push_back(k);
-        std::string msg = "asaflow " + command + ": unknown option '" + args[i] + "'";
-        if (auto g = did_you_mean(args[i], names)) msg += " (did you mean '" + *g + "'?)";
-        throw ConfigError(msg);
-      }
-      if (i + 1 >= args.size()) throw ConfigError("asaflow " + command + ": " + args[i] + " needs a value");
-      const std::string key = args[i];
-      opts[key] = args[++i];
-    } else {
-      words.push_back(args[i]);
-    }
-  }
-  return words;
-}
-
 class MetricsCommand : public CommandComponent {
  public:
   MetricsCommand()
       : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
                                        "asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    std::map<std::string, std::string> o = {{"--db", "reports/metrics.sqlite"}, {"--targets", "reports/targets.tsv"}};
-    options(args, o, "metrics");
+    auto o = parse_command_options("metrics", args, {{"--db", "reports/metrics.sqlite"}, {"--targets", "reports/targets.tsv"}}).values;
     Db db(o["--db"], false);
     std::vector<Target> targets = fs::exists(o["--targets"]) ? read_targets(o["--targets"]) : std::vector<Target>{};
     auto rows = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
@@ -245,8 +222,9 @@ class CompareCommand : public CommandComponent {
       : CommandComponent(ComponentInfo{"command", "compare", "1.0.0",
                                        "asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    std::map<std::string, std::string> o = {{"--db", "reports/metrics.sqlite"}};
-    auto words = options(args, o, "compare");
+    const CommandOptions parsed = parse_command_options("compare", args, {{"--db", "reports/metrics.sqlite"}});
+    auto o = parsed.values;
+    const auto& words = parsed.positional;
     Db db(o["--db"], false);
     auto all = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
     std::vector<std::string> runs;
