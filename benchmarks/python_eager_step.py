@@ -5,8 +5,11 @@ reference): the ASA model of spec 1.1 with the bonding mask recomputed in every 
 Run with Debian's python3-torch (same LibTorch 1.13, /usr/bin/python3) and the same thread
 count as asaflow's benchmarks/train_step, on synthetic batches of the same shapes.
 
+On a GPU (--device cuda) it is the same-machine eager baseline for the CUDA figures; it
+runs under any torch >= 1.13 (the GPU machine's Python torch 2.x too).
+
 usage: /usr/bin/python3 python_eager_step.py [--batch 4] [--seq 256] [--steps 10]
-       [--warmup 3] [--threads N] [--modes none,full]
+       [--warmup 3] [--threads N] [--modes none,full] [--device cpu|cuda]
 """
 import argparse
 import math
@@ -56,7 +59,7 @@ class AsaAttention(nn.Module):
         sat2 = (req.unsqueeze(2) * feat.unsqueeze(1)).sum(-1)
         block = (pos == 4).unsqueeze(2) & ((pos == 0) | (pos == 5)).unsqueeze(1) & (r > 0) & (sat2 < r)
         n = pos.size(1)
-        mask = (allowed & ~block) | torch.eye(n, dtype=torch.bool)
+        mask = (allowed & ~block) | torch.eye(n, dtype=torch.bool, device=pos.device)
         return mask, compat * mask
 
     def forward(self, x, pos, feat, req, key_valid):
@@ -70,7 +73,7 @@ class AsaAttention(nn.Module):
             s = s + scores.unsqueeze(1)
             s = s.masked_fill(~mask.unsqueeze(1), float("-inf"))
         s = s.masked_fill(~key_valid[:, None, None, :], float("-inf"))
-        causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+        causal = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
         s = s.masked_fill(causal, float("-inf"))
         a = torch.nan_to_num(F.softmax(s, -1), 0.0)
         out = (self.drop(a) @ v).transpose(1, 2).reshape(B, T, C)
@@ -118,6 +121,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--modes", default="none,full")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -128,12 +132,19 @@ def main():
     feat = (torch.rand(n, B, T, 15) < 0.05).float()
     req = (torch.rand(n, B, T, 15) < 0.02).float()
     key_valid = torch.ones(B, T, dtype=torch.bool)
+    dev = torch.device(args.device)
+    ids, pos, feat, req, key_valid = (t.to(dev) for t in (ids, pos, feat, req, key_valid))
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
     result = {}
     for mode in args.modes.split(","):
-        model = AsaLM(mode)
+        model = AsaLM(mode).to(dev)
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
         times = []
         for s in range(n):
+            sync()
             t0 = time.perf_counter()
             opt.zero_grad()
             logits = model(ids[s], pos[s], feat[s], req[s], key_valid)
@@ -142,11 +153,12 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            sync()
             if s >= args.warmup:
                 times.append((time.perf_counter() - t0) * 1000)
         med = statistics.median(times)
         result[mode] = med
-        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, cpu: "
+        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, {args.device}: "
               f"median {med:.1f} ms/step (min {min(times):.1f}, max {max(times):.1f}), {B * T / (med / 1000):.0f} tokens/s")
     if "none" in result and "full" in result:
         print(f"train_step: python eager full/none = {result['full'] / result['none']:.3f}")

@@ -1,14 +1,25 @@
 // Benchmark: one training step of the ASA model (forward, fused loss, backward, clip,
 // AdamW), per mode, on synthetic batches (ids, UPOS and feature bits drawn with a fixed
 // seed; the cost of dense attention does not depend on the values). Reports the median
-// step time over RUNS timed steps after WARMUP steps, tokens/s, and full/none.
+// step time over STEPS timed steps after WARMUP steps, tokens/s, and full/none.
+//
+// --impl eager:  Trainer::train_step, the step training runs;
+//        static: StaticStep without a graph (device scalars, no host reads);
+//        graph:  StaticStep captured in a CUDA graph and replayed (CUDA builds only).
+// --check 1: instead of timing, runs eager and --impl side by side from the same weights
+//   with dropout off for STEPS steps, prints the largest loss and weight differences and
+//   exits 1 when they exceed 1e-3 (relative): the correctness check of a graph on a GPU.
+// --tf32 1: let CUDA matrix products use TF32 (torch's "high" float32 matmul precision).
 //
 // usage: train_step [--size tiny] [--batch 4] [--seq 256] [--steps 10] [--warmup 3]
 //                   [--threads N] [--device cpu|cuda] [--modes none,full]
+//                   [--impl eager|static|graph] [--check 0|1] [--tf32 0|1] [--chunk ROWS]
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +30,8 @@
 #include <thread>
 
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/device_memory.hpp"
+#include "asaflow/model/static_step.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "modes.hpp"
@@ -53,21 +66,29 @@ nlp::PreprocessedSplit synthetic(std::size_t examples, std::size_t length, std::
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   std::map<std::string, std::string> a = {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "10"},
                                           {"--warmup", "3"}, {"--threads", std::to_string(std::thread::hardware_concurrency())},
-                                          {"--device", "cpu"}, {"--modes", "none,full"}};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!a.count(argv[i])) {
-      std::fprintf(stderr, "train_step: unknown option %s\n", argv[i]);
+                                          {"--device", "cpu"}, {"--modes", "none,full"}, {"--impl", "eager"},
+                                          {"--check", "0"}, {"--tf32", "0"}, {"--chunk", "0"}};
+  for (int i = 1; i < argc; i += 2) {
+    if (!a.count(argv[i]) || i + 1 >= argc) {
+      std::fprintf(stderr, "train_step: unknown option or missing value: %s\n", argv[i]);
       return 2;
     }
     a[argv[i]] = argv[i + 1];
   }
+  const std::string impl = a["--impl"];
+  if (impl != "eager" && impl != "static" && impl != "graph") {
+    std::fprintf(stderr, "train_step: --impl must be eager, static or graph, not %s\n", impl.c_str());
+    return 2;
+  }
   const int threads = std::atoi(a["--threads"].c_str());
   at::set_num_threads(threads);
+  if (a["--tf32"] == "1") at::globalContext().setFloat32MatmulPrecision("high");
   const auto batch = std::atoll(a["--batch"].c_str()), seq = std::atoll(a["--seq"].c_str());
   const int steps = std::atoi(a["--steps"].c_str()), warmup = std::atoi(a["--warmup"].c_str());
+  const bool check = a["--check"] == "1";
   ModeCollector collector;
   plugins::register_modes(collector);
   const auto tables = nlp::AsaTables::load(nlp::AsaTables::default_dir());
@@ -76,36 +97,89 @@ int main(int argc, char** argv) {
     for (int j = 0; j < 17; ++j) p[i][j] = bool(tables.pos_matrix[std::size_t(i)][std::size_t(j)]);
   const auto data = synthetic(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 50257, 1);
   const auto device = model::Trainer::resolve_device(a["--device"]);
+  auto config = model::ModelConfig::preset(a["--size"]);
+  config.max_len = std::max<std::int64_t>(config.max_len, seq);
+  if (check) config.dropout = 0;  // both sides see the same computation
+  model::TrainOptions o;
+  o.device = a["--device"];
+  o.loss_chunk_rows = std::atoll(a["--chunk"].c_str());
+  auto batch_at = [&](int s) {
+    std::vector<std::size_t> idx;
+    for (std::int64_t i = 0; i < batch; ++i) idx.push_back(std::size_t(s * batch + i));
+    return model::make_batch(data, idx, model::BatchOptions{false, config.pad_id}, device);
+  };
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
 
   std::map<std::string, double> median_ms;
   std::stringstream modes(a["--modes"]);
   std::string mode;
+  int status = 0;
   while (std::getline(modes, mode, ',')) {
     auto m = std::dynamic_pointer_cast<model::ModelMode>(collector.modes.at(mode));
-    model::TrainOptions o;
-    o.device = a["--device"];
-    model::Trainer trainer(model::ModelConfig::preset(a["--size"]), o, m, p, data, data, "/tmp/asaflow-train-step-bench");
+    model::Trainer trainer(config, o, m, p.to(device), data, data, "/tmp/asaflow-train-step-bench");
+    std::unique_ptr<model::StaticStep> fast;
+    model::AsaTransformer twin_model{nullptr};
+    if (impl != "eager" || check) {
+      model::Trainer twin(config, o, m, p.to(device), data, data, "/tmp/asaflow-train-step-bench");  // same seed: same init
+      twin_model = twin.model();
+      fast = std::make_unique<model::StaticStep>(twin_model, m, p.to(device), o, impl == "graph", warmup);
+    }
+    if (check) {
+      double worst_loss = 0;
+      for (int s = 0; s < warmup + steps; ++s) {
+        auto b = batch_at(s);
+        const double eager = trainer.train_step(b, 3e-4);
+        const double other = fast->step(b, 3e-4).item<double>();
+        worst_loss = std::max(worst_loss, std::abs(eager - other) / std::max(1.0, std::abs(eager)));
+      }
+      double worst_weight = 0;
+      const auto reference = trainer.model()->parameters(), stepped = twin_model->parameters();
+      for (std::size_t i = 0; i < reference.size(); ++i) {
+        const double scale = std::max(1.0, reference[i].abs().max().item<double>());
+        worst_weight = std::max(worst_weight, (reference[i] - stepped[i]).abs().max().item<double>() / scale);
+      }
+      const bool pass = worst_loss <= 1e-3 && worst_weight <= 1e-3;
+      std::printf("train_step check: %s %s vs eager, %d steps on %s%s: max relative difference of losses %.3g, "
+                  "of weights %.3g -> %s\n",
+                  mode.c_str(), impl.c_str(), warmup + steps, device.str().c_str(),
+                  fast->graphed() ? " (graph replayed)" : "", worst_loss, worst_weight, pass ? "ok" : "FAILED");
+      if (!pass) status = 1;
+      continue;
+    }
     std::vector<double> ms;
+    model::reset_peak_memory(device);
     for (int s = 0; s < warmup + steps; ++s) {
-      std::vector<std::size_t> idx;
-      for (std::int64_t i = 0; i < batch; ++i) idx.push_back(std::size_t(s * batch + i));
-      auto b = model::make_batch(data, idx, model::BatchOptions{false, 50256}, device);
-      if (device.is_cuda()) torch::cuda::synchronize();
+      auto b = batch_at(s);
+      sync();
       const auto t0 = std::chrono::steady_clock::now();
-      trainer.train_step(b, 3e-4);
-      if (device.is_cuda()) torch::cuda::synchronize();
+      if (fast) fast->step(b, 3e-4);
+      else trainer.train_step(b, 3e-4);
+      sync();
       const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (s >= warmup) ms.push_back(elapsed);
     }
     std::sort(ms.begin(), ms.end());
     median_ms[mode] = ms[ms.size() / 2];
-    std::printf("train_step: asaflow %s %s batch %lld seq %lld, %d threads, %s: median %.1f ms/step (min %.1f, max %.1f), "
-                "%.0f tokens/s\n",
-                a["--size"].c_str(), mode.c_str(), static_cast<long long>(batch), static_cast<long long>(seq), threads,
-                device.str().c_str(), median_ms[mode], ms.front(), ms.back(), double(batch * seq) / (median_ms[mode] / 1000.0));
+    std::printf("train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s: median %.2f ms/step (min %.2f, max %.2f), "
+                "%.0f tokens/s, peak %s %.0f MB\n",
+                impl.c_str(), a["--size"].c_str(), mode.c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
+                threads, device.str().c_str(), a["--tf32"] == "1" ? ", tf32" : "", median_ms[mode], ms.front(), ms.back(),
+                double(batch * seq) / (median_ms[mode] / 1000.0), model::peak_memory_kind(device),
+                model::peak_memory_mb(device));
   }
   if (median_ms.count("none") && median_ms.count("full")) {
     std::printf("train_step: full/none = %.3f (goal <= 1.05; the reference: 1.40)\n", median_ms["full"] / median_ms["none"]);
   }
-  return 0;
+  return status;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_step: %s\n", e.what());
+    return 2;
+  }
 }

@@ -13,43 +13,17 @@
 
 #include "analysis.hpp"
 #include "asaflow/error.hpp"
-#include "asaflow/memory_usage.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/model_mode.hpp"
+#include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/stage_context.hpp"
 #include "model_io.hpp"
 
-#ifdef ASAFLOW_WITH_CUDA
-#include <c10/cuda/CUDACachingAllocator.h>
-#endif
 
 namespace asaflow::plugins {
 namespace {
-
-// Peak memory of the step: the CUDA caching allocator's peak on a GPU, host RSS otherwise.
-void reset_peak_memory(const torch::Device& device) {
-#ifdef ASAFLOW_WITH_CUDA
-  if (device.is_cuda()) {
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
-    return;
-  }
-#endif
-  (void)device;
-  reset_peak_rss();
-}
-
-double peak_memory_mb(const torch::Device& device) {
-#ifdef ASAFLOW_WITH_CUDA
-  if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    return double(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);  // [0]: StatType::AGGREGATE
-  }
-#endif
-  (void)device;
-  return peak_rss_mb();
-}
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -136,7 +110,7 @@ class Profile : public StageComponent {
       torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
       const auto data = synthetic(std::size_t(B) * std::size_t(warmup + repeats), std::size_t(T), std::uint64_t(T));
       Series mask_ms, fwd_ms, bwd_ms, opt_ms, step_ms;
-      reset_peak_memory(device);
+      model::reset_peak_memory(device);
       for (int s = 0; s < warmup + repeats; ++s) {
         std::vector<std::size_t> idx;
         for (std::int64_t i = 0; i < B; ++i) idx.push_back(std::size_t(s * B + i));
@@ -149,7 +123,9 @@ class Profile : public StageComponent {
         opt.zero_grad();
         auto hidden = net->hidden(batch.ids, bias);
         auto h = hidden.slice(1, 0, T - 1).reshape({-1, c.d_model});
-        auto loss = model::lm_loss_sum(h, net->output_weight(), batch.targets, batch.include) / double(batch.loss_targets);
+        auto loss = model::lm_loss_sum(h, net->output_weight(), batch.targets, batch.include,
+                                         model::default_loss_chunk_rows(device)) /
+                    double(batch.loss_targets);
         sync();
         const double t2 = now_ms();
         loss.backward();
@@ -168,7 +144,7 @@ class Profile : public StageComponent {
         }
         ctx.progress.advance();
       }
-      const double peak = peak_memory_mb(device);
+      const double peak = model::peak_memory_mb(device);
       const std::map<std::string, std::string> labels = {{"mode", p.get_string("mode")}, {"seq_len", std::to_string(T)},
                                                          {"batch", std::to_string(B)}, {"device", device.str()},
                                                          {"threads", std::to_string(ctx.run_info.threads)}};
@@ -187,9 +163,9 @@ class Profile : public StageComponent {
       MetricRecord mem{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss", peak, "MB", std::nullopt, 1, labels};
       ctx.results.add(mem);
       ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
-                    "{:.0f} tokens/s, peak RSS {:.0f} MB",
+                    "{:.0f} tokens/s, peak {} {:.0f} MB",
                     p.get_string("mode"), T, step_ms.median(), mask_ms.median(), fwd_ms.median(), bwd_ms.median(),
-                    opt_ms.median(), tps.median(), peak);
+                    opt_ms.median(), tps.median(), model::peak_memory_kind(device), peak);
     }
   }
 };

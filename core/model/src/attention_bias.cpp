@@ -35,7 +35,8 @@ torch::Tensor with_diagonal(const torch::Tensor& allowed) {
   return allowed | eye;
 }
 
-AttentionBias attention_bias(const BondingTensors& b, const torch::Tensor& key_valid, const BiasOptions& o) {
+AttentionBias attention_bias(const BondingTensors& b, const torch::Tensor& key_valid, const BiasOptions& o,
+                             bool sync_free) {
   const auto B = key_valid.size(0), T = key_valid.size(1);
   const auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(key_valid.device());
   const float neg_inf = -std::numeric_limits<float>::infinity();
@@ -49,7 +50,7 @@ AttentionBias attention_bias(const BondingTensors& b, const torch::Tensor& key_v
   bias = bias.masked_fill(masked, neg_inf);                                       // [B,T,T]
   AttentionBias out;
   auto dead = torch::isneginf(bias).all(-1, /*keepdim=*/true);                     // [B,T,1]
-  if (dead.any().item<bool>()) {
+  if (sync_free || dead.any().item<bool>()) {
     bias = bias.masked_fill(dead, 0.0f);                    // finite, so softmax stays finite
     out.keep_rows = dead.logical_not().to(torch::kFloat32).unsqueeze(1);           // [B,1,T,1]
   }

@@ -59,4 +59,6 @@ torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weig
   return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows);
 }
 
+std::int64_t default_loss_chunk_rows(const torch::Device& device) { return device.is_cuda() ? 4096 : 64; }
+
 }  // namespace asaflow::model

@@ -68,7 +68,8 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
       valid_(valid),
       work_dir_(std::move(work_dir)),
       hooks_(std::move(hooks)),
-      device_(resolve_device(options_.device)) {
+      device_(resolve_device(options_.device)),
+      loss_chunk_rows_(options_.loss_chunk_rows > 0 ? options_.loss_chunk_rows : default_loss_chunk_rows(device_)) {
   if (options_.preset != "faithful" && options_.preset != "corrected") {
     throw ConfigError("unknown preset '" + options_.preset + "'; presets: faithful, corrected");
   }
@@ -102,7 +103,7 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   optimizer_->zero_grad();
   auto hidden = model_->hidden(batch.ids, bias_for(batch));                               // [B,T,C]
   auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});          // [B*(T-1),C]
-  auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include) /
+  auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include, loss_chunk_rows_) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
   if (inject_nan) loss = loss * NAN;
   const double value = loss.item<double>();
@@ -142,7 +143,7 @@ double Trainer::evaluate() {
     Batch b = make_batch(valid_, idx, bo, device_);
     auto hidden = model_->hidden(b.ids, bias_for(b));
     auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
-    const double loss = lm_loss_sum(h, model_->output_weight(), b.targets, b.include).item<double>();
+    const double loss = lm_loss_sum(h, model_->output_weight(), b.targets, b.include, loss_chunk_rows_).item<double>();
     const double n = double(std::max<std::int64_t>(b.loss_targets, 1));
     sum += loss;
     count += n;

@@ -70,6 +70,16 @@ AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
   }
 }
 
+torch::Tensor AsaTransformerImpl::embed(const torch::Tensor& ids) {
+  // The lookup as index_select, whose backward is an index_add (no host synchronisation,
+  // unlike CUDA's sorting embedding backward, so a CUDA graph can capture it). Pad tokens
+  // read their row but send it no gradient, as nn.Embedding's padding_idx does.
+  const auto B = ids.size(0), T = ids.size(1);
+  auto rows = embedding_->weight.index_select(0, ids.reshape({-1})).view({B, T, -1});  // [B,T,C]
+  auto learn = (ids != config_.pad_id).unsqueeze(-1).to(rows.scalar_type());           // [B,T,1]
+  return rows * learn + rows.detach() * (1 - learn);  // the same values; gradient off on pads
+}
+
 torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const AttentionBias& bias,
                                          std::vector<torch::Tensor>* probs) {
   const auto T = ids.size(1);
@@ -77,7 +87,7 @@ torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const Attenti
     throw ConfigError("sequence length " + std::to_string(T) + " exceeds the model's " +
                       std::to_string(config_.max_len) + " positions");
   }
-  auto x = drop_(embedding_(ids) + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
+  auto x = drop_(embed(ids) + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
   for (auto& block : blocks_) x = block(x, bias, probs);
   return final_ln_(x);
 }

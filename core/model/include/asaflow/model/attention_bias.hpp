@@ -43,13 +43,14 @@ struct BiasOptions {
 struct AttentionBias {
   torch::Tensor additive;   // [B,1,T,T] float: alpha*scores, mask (-inf or -penalty), padding, causal
   // [B,1,T,1] float, 0 on query rows where every key is masked, else 1; undefined when the
-  // batch has no such row. Those rows get zero attention (the reference's NaN -> 0)
+  // batch has no such row (unless built sync-free). Those rows get zero attention (the reference's NaN -> 0)
   // without the NaN, whose gradient would poison every parameter.
   torch::Tensor keep_rows;
 };
 
-// `key_valid`: [B, T] bool, true on real tokens.
+// `key_valid`: [B, T] bool, true on real tokens. `sync_free`: never read a value back to
+// the host (a step captured in a CUDA graph must not); keep_rows is then always set.
 AttentionBias attention_bias(const BondingTensors& bonding, const torch::Tensor& key_valid,
-                             const BiasOptions& options);
+                             const BiasOptions& options, bool sync_free = false);
 
 }  // namespace asaflow::model

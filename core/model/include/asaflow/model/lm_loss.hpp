@@ -15,4 +15,8 @@ namespace asaflow::model {
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
                           const torch::Tensor& include, std::int64_t chunk_rows = 64);
 
+// Rows per chunk by device: 64 on a CPU (a [64, V] block of logits stays in cache); 4,096
+// on a GPU, where small chunks would mean many small kernels (about 0.8 GB of logits).
+std::int64_t default_loss_chunk_rows(const torch::Device& device);
+
 }  // namespace asaflow::model

@@ -48,6 +48,7 @@ struct TrainOptions {
   std::int64_t inject_nan_at_step = 0;  // fault injection for tests: the loss of this step is NaN
   BiasOptions bias;
   std::string device = "auto";       // auto | cpu | cuda
+  std::int64_t loss_chunk_rows = 0;  // rows per chunk of the fused loss; 0: by device (lm_loss.hpp)
 };
 
 struct TrainResult {
@@ -102,6 +103,7 @@ class Trainer {
   std::filesystem::path work_dir_;
   TrainHooks hooks_;
   torch::Device device_;
+  std::int64_t loss_chunk_rows_;
   AsaTransformer model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
 };

@@ -54,6 +54,8 @@ class AsaTransformerImpl : public torch::nn::Module {
   // ids [B,T] int64, the batch's attention bias -> hidden states [B,T,C] after the final LayerNorm.
   torch::Tensor hidden(const torch::Tensor& ids, const AttentionBias& bias,
                        std::vector<torch::Tensor>* probs = nullptr);
+  // ids [B,T] int64 -> token embeddings [B,T,C]; pads get no gradient (padding_idx).
+  torch::Tensor embed(const torch::Tensor& ids);
   // hidden [.., C] -> logits [.., V] through the tied embedding matrix.
   torch::Tensor logits(const torch::Tensor& hidden);
   const torch::Tensor& output_weight() { return embedding_->weight; }  // [V, C]

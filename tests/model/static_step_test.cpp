@@ -1,0 +1,174 @@
+// StaticStep, the capture-ready training step: on the CPU it must follow Trainer::train_step
+// (same losses and weights, dropout on, both presets' weight-decay groups), refuse a batch
+// of another shape, and refuse a CUDA graph it cannot have. The embedding lookup that makes
+// the backward capture-safe must keep nn.Embedding's padding_idx behaviour. The graph itself
+// is checked on a GPU (skipped here when CUDA is absent).
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+
+#include "asaflow/error.hpp"
+#include "asaflow/model/batches.hpp"
+#include "asaflow/model/static_step.hpp"
+#include "asaflow/model/trainer.hpp"
+#include "asaflow/nlp/asa_tables.hpp"
+#include "modes.hpp"
+#include "test_support.hpp"
+
+using namespace asaflow;
+using namespace asaflow::model;
+
+namespace {
+
+class Modes : public Registrar {
+ public:
+  Modes() { plugins::register_modes(*this); }
+  void add(std::shared_ptr<Component> c) override { all[c->info().name] = std::dynamic_pointer_cast<ModelMode>(c); }
+  std::map<std::string, std::shared_ptr<ModelMode>> all;
+};
+
+torch::Tensor pos_matrix() {
+  const auto t = nlp::AsaTables::load(nlp::AsaTables::default_dir());
+  auto p = torch::zeros({17, 17}, torch::kBool);
+  for (int i = 0; i < 17; ++i)
+    for (int j = 0; j < 17; ++j) p[i][j] = bool(t.pos_matrix[std::size_t(i)][std::size_t(j)]);
+  return p;
+}
+
+// Examples of lengths 6..12 (example e has 6 + e % 7 tokens), ids below 200, some pads.
+nlp::PreprocessedSplit examples(std::size_t n) {
+  torch::manual_seed(5);
+  nlp::PreprocessedSplit s;
+  s.max_length = 12;
+  for (std::size_t e = 0; e < n; ++e) {
+    nlp::Example x;
+    const auto len = std::int64_t(6 + e % 7);
+    auto ids = torch::randint(1, 200, {len});
+    auto pos = torch::randint(0, 17, {len});
+    for (std::int64_t t = 0; t < len; ++t) {
+      x.ids.push_back(std::int32_t(ids[t].item<std::int64_t>()));
+      x.pos.push_back(std::uint8_t(pos[t].item<std::int64_t>()));
+      x.features.push_back(std::uint16_t(1u << (t % 15)));
+      x.requirements.push_back(std::uint16_t(t % 3 == 0 ? 1u << 4 : 0));
+      x.word_index.push_back(std::int32_t(t));
+    }
+    s.examples.push_back(std::move(x));
+  }
+  return s;
+}
+
+// Every batch holds one 12-token example (e % 7 == 6), so all have shape [3, 12].
+const std::vector<std::vector<std::size_t>> kBatches = {{0, 1, 6}, {2, 3, 13}, {4, 5, 6}, {7, 8, 13}};
+
+void expect_step_follows_trainer(const std::string& mode, const std::string& preset) {
+  SCOPED_TRACE(mode + " " + preset);
+  Modes modes;
+  const auto data = examples(14);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);  // dropout 0.1 stays on
+  TrainOptions o;
+  o.device = "cpu";
+  o.preset = preset;
+  o.seed = 3;
+  o.loss_chunk_rows = 8;
+  test::TempDir d1, d2;
+  Trainer eager(c, o, modes.all.at(mode), pos_matrix(), data, data, d1.path);
+  Trainer twin(c, o, modes.all.at(mode), pos_matrix(), data, data, d2.path);  // same seed: same weights
+  StaticStep fast(twin.model(), modes.all.at(mode), pos_matrix(), o);
+  const BatchOptions bo{preset == "faithful", c.pad_id};
+  for (std::size_t s = 0; s < kBatches.size(); ++s) {
+    const auto batch = make_batch(data, kBatches[s], bo, torch::kCPU);
+    const double lr = 1e-3 * double(s + 1);  // a changing lr must reach the device scalar
+    torch::manual_seed(100 + std::int64_t(s));
+    const double expected = eager.train_step(batch, lr);
+    torch::manual_seed(100 + std::int64_t(s));  // the same dropout masks
+    const double got = fast.step(batch, lr).item<double>();
+    EXPECT_NEAR(got, expected, 1e-5 * std::abs(expected)) << "step " << s;
+  }
+  EXPECT_EQ(fast.steps(), 4);
+  // The key projection's bias cannot change any softmax, so its true gradient is zero and
+  // what it gets is rounding noise, which AdamW turns into steps of about lr in random
+  // directions: it is held only to the sum of the learning rates (0.01).
+  auto a = eager.model()->named_parameters(), b = twin.model()->named_parameters();
+  for (const auto& item : a) {
+    const double diff = (item.value() - b[item.key()]).abs().max().item<double>();
+    const bool noise_driven = item.key().find("attn.k.bias") != std::string::npos;
+    EXPECT_LT(diff, noise_driven ? 1e-2 : 2e-6) << item.key();
+  }
+  // The steps moved the weights: the comparison above is not between two untouched models.
+  Trainer fresh(c, o, modes.all.at(mode), pos_matrix(), data, data, d1.path / "fresh");
+  EXPECT_FALSE(torch::allclose(fresh.model()->output_weight(), twin.model()->output_weight()));
+}
+
+}  // namespace
+
+TEST(StaticStep, FollowsTheTrainersStepInModeFullCorrected) { expect_step_follows_trainer("full", "corrected"); }
+TEST(StaticStep, FollowsTheTrainersStepInModeNoneFaithful) { expect_step_follows_trainer("none", "faithful"); }
+
+TEST(StaticStep, RefusesABatchOfAnotherShape) {
+  Modes modes;
+  const auto data = examples(14);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  TrainOptions o;
+  o.device = "cpu";
+  test::TempDir d;
+  Trainer t(c, o, modes.all.at("none"), pos_matrix(), data, data, d.path);
+  StaticStep fast(t.model(), modes.all.at("none"), pos_matrix(), o);
+  const BatchOptions bo{false, c.pad_id};
+  fast.step(make_batch(data, {0, 1, 6}, bo, torch::kCPU), 1e-3);
+  try {
+    fast.step(make_batch(data, {0, 1, 2}, bo, torch::kCPU), 1e-3);  // longest: 8 tokens
+    FAIL() << "a [3, 8] batch after a [3, 12] one must be refused";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "a static training step needs batches of one shape: [3, 12] first, then [3, 8] (pad every batch to the "
+              "same length)");
+  }
+}
+
+TEST(StaticStep, RefusesACudaGraphForACpuModel) {
+  Modes modes;
+  const auto data = examples(7);
+  TrainOptions o;
+  o.device = "cpu";
+  test::TempDir d;
+  Trainer t(ModelConfig::preset("tiny", 200), o, modes.all.at("none"), pos_matrix(), data, data, d.path);
+  EXPECT_THROW(StaticStep(t.model(), modes.all.at("none"), pos_matrix(), o, /*cuda_graph=*/true), ConfigError);
+}
+
+TEST(StaticStep, CudaGraphReplaysTheEagerStep) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  Modes modes;
+  const auto data = examples(14);
+  ModelConfig c = ModelConfig::preset("tiny", 200);
+  c.dropout = 0;  // a graph's RNG offsets need not match eager draws; the arithmetic must
+  TrainOptions o;
+  o.device = "cuda";
+  test::TempDir d1, d2;
+  Trainer eager(c, o, modes.all.at("full"), pos_matrix().cuda(), data, data, d1.path);
+  Trainer twin(c, o, modes.all.at("full"), pos_matrix().cuda(), data, data, d2.path);
+  StaticStep graph(twin.model(), modes.all.at("full"), pos_matrix().cuda(), o, /*cuda_graph=*/true, /*warmup_steps=*/1);
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& idx : kBatches) {
+      const auto batch = make_batch(data, idx, BatchOptions{false, c.pad_id}, torch::kCUDA);
+      const double expected = eager.train_step(batch, 1e-3);
+      EXPECT_NEAR(graph.step(batch, 1e-3).item<double>(), expected, 1e-4 * std::abs(expected));
+    }
+  }
+  EXPECT_TRUE(graph.graphed());
+}
+
+TEST(Embedding, PadTokensReadTheirRowButSendItNoGradient) {
+  ModelConfig c = ModelConfig::preset("tiny", 200);
+  ASSERT_EQ(c.pad_id, 0);
+  AsaTransformer m(c);
+  auto ids = torch::tensor({3, 0, 3, 7}, torch::kInt64).view({1, 4});
+  auto x = m->embed(ids);                                          // [1,4,C]
+  const auto& w = m->output_weight();
+  EXPECT_TRUE(torch::equal(x[0][1], w[0]));                        // the pad's row is read
+  EXPECT_TRUE(torch::equal(x[0][0], w[3]));
+  x.sum().backward();
+  const auto g = w.grad();
+  EXPECT_EQ(g[0].abs().sum().item<float>(), 0.0f);                 // ... but gets no gradient
+  EXPECT_TRUE(torch::allclose(g[3], torch::full({c.d_model}, 2.0f)));  // two occurrences
+  EXPECT_TRUE(torch::allclose(g[7], torch::ones({c.d_model})));
+  EXPECT_EQ(g[5].abs().sum().item<float>(), 0.0f);
+}
