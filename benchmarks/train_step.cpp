@@ -134,11 +134,15 @@ int run(int argc, char** argv) {
         const double other = fast->step(b, 3e-4).item<double>();
         worst_loss = std::max(worst_loss, std::abs(eager - other) / std::max(1.0, std::abs(eager)));
       }
+      // Every weight but the key projections' biases: those cannot change a softmax, so their
+      // gradient is rounding noise (atomic adds on a GPU differ run to run) that AdamW turns
+      // into steps of about lr in random directions.
       double worst_weight = 0;
-      const auto reference = trainer.model()->parameters(), stepped = twin_model->parameters();
-      for (std::size_t i = 0; i < reference.size(); ++i) {
-        const double scale = std::max(1.0, reference[i].abs().max().item<double>());
-        worst_weight = std::max(worst_weight, (reference[i] - stepped[i]).abs().max().item<double>() / scale);
+      auto reference = trainer.model()->named_parameters(), stepped = twin_model->named_parameters();
+      for (const auto& item : reference) {
+        if (item.key().find("attn.k.bias") != std::string::npos) continue;
+        const double scale = std::max(1.0, item.value().abs().max().item<double>());
+        worst_weight = std::max(worst_weight, (item.value() - stepped[item.key()]).abs().max().item<double>() / scale);
       }
       const bool pass = worst_loss <= 1e-3 && worst_weight <= 1e-3;
       std::printf("train_step check: %s %s vs eager, %d steps on %s%s: max relative difference of losses %.3g, "
