@@ -91,10 +91,7 @@ int run(int argc, char** argv) {
   const bool check = a["--check"] == "1";
   ModeCollector collector;
   plugins::register_modes(collector);
-  const auto tables = nlp::AsaTables::load(nlp::AsaTables::default_dir());
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables.pos_matrix[std::size_t(i)][std::size_t(j)]);
+  const auto p = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir()));
   const auto data = synthetic(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 50257, 1);
   const auto device = model::Trainer::resolve_device(a["--device"]);
   auto config = model::ModelConfig::preset(a["--size"]);

@@ -31,11 +31,4 @@ model::AsaTransformer load_trained_model(const fs::path& dir, const std::string&
   return m;
 }
 
-torch::Tensor pos_matrix_tensor(const nlp::AsaTables& tables) {
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables.pos_matrix[std::size_t(i)][std::size_t(j)]);
-  return p;
-}
-
 }  // namespace asaflow::plugins

@@ -1,5 +1,5 @@
-// Loading what a train stage produced (config.json + model.pt / best_model.pt), and the
-// POS matrix as a tensor, for the analysis stages.
+// Loading what a train stage produced (config.json + model.pt / best_model.pt), for the
+// analysis stages.
 #pragma once
 
 #include <filesystem>
@@ -12,6 +12,5 @@ namespace asaflow::plugins {
 
 // `which`: "final" (model.pt) or "best" (best_model.pt, as the reference's H6 used).
 model::AsaTransformer load_trained_model(const std::filesystem::path& train_dir, const std::string& which);
-torch::Tensor pos_matrix_tensor(const nlp::AsaTables& tables);
 
 }  // namespace asaflow::plugins

@@ -86,7 +86,7 @@ class Profile : public StageComponent {
     const auto device = model::Trainer::resolve_device(p.get_string("device"));
     auto mode = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", p.get_string("mode")));
     if (!mode) throw PluginError("model_mode/" + p.get_string("mode") + " does not implement a model mode");
-    const auto pos_matrix = pos_matrix_tensor(nlp::AsaTables::load(p.get_string("tables_dir"))).to(device);
+    const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(p.get_string("tables_dir"))).to(device);
     const auto B = p.get_int("batch_size");
     const int warmup = int(p.get_int("warmup")), repeats = int(p.get_int("repeats"));
     std::vector<std::int64_t> lengths;

@@ -16,13 +16,6 @@ using nlohmann::json;
 namespace asaflow::plugins {
 namespace {
 
-torch::Tensor pos_matrix_tensor(const nlp::AsaTables& tables) {
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables.pos_matrix[std::size_t(i)][std::size_t(j)]);
-  return p;
-}
-
 json curve_json(const std::vector<std::pair<std::int64_t, double>>& c) {
   json a = json::array();
   for (const auto& [s, v] : c) a.push_back({s, v});
@@ -118,7 +111,7 @@ class TrainStage : public StageComponent {
       ctx.progress.set_done(step);
     };
     hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
-    model::Trainer trainer(config, o, mode, pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
+    model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
     ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} threads, {} training examples",
                   config.size, config.parameter_count(), p.get_string("mode"), o.preset,
                   model::Trainer::resolve_device(o.device).str(), ctx.run_info.threads, train.examples.size());

@@ -11,20 +11,13 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
-#include "modes.hpp"
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
 using nlohmann::json;
 
 namespace {
-
-class Modes : public Registrar {
- public:
-  Modes() { plugins::register_modes(*this); }
-  void add(std::shared_ptr<Component> c) override { all[c->info().name] = std::dynamic_pointer_cast<model::ModelMode>(c); }
-  std::map<std::string, std::shared_ptr<model::ModelMode>> all;
-};
 
 // The batch of golden_reference.py: 2 x 16 tokens from formulas, no RNG.
 nlp::PreprocessedSplit golden_batch() {
@@ -45,11 +38,8 @@ nlp::PreprocessedSplit golden_batch() {
 
 std::vector<double> asaflow_losses(const std::string& mode) {
   at::set_num_threads(1);
-  const auto tables = nlp::AsaTables::load(nlp::AsaTables::default_dir());
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables.pos_matrix[std::size_t(i)][std::size_t(j)]);
-  Modes modes;
+  const auto p = test::pos_matrix();
+  test::Modes modes;
   const auto data = golden_batch();
   model::TrainOptions o;
   o.preset = "faithful";  // one AdamW group, weight decay on everything, as the script

@@ -13,7 +13,7 @@
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
-#include "modes.hpp"
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
@@ -21,24 +21,10 @@ using namespace asaflow::model;
 
 namespace {
 
-class Modes : public Registrar {
- public:
-  Modes() { plugins::register_modes(*this); }
-  void add(std::shared_ptr<Component> c) override { all[c->info().name] = std::dynamic_pointer_cast<ModelMode>(c); }
-  std::map<std::string, std::shared_ptr<ModelMode>> all;
-};
+using test::Modes;
+using test::pos_matrix;
 
-const nlp::AsaTables& tables() {
-  static nlp::AsaTables t = nlp::AsaTables::load(nlp::AsaTables::default_dir());
-  return t;
-}
-
-torch::Tensor pos_matrix() {
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(tables().pos_matrix[std::size_t(i)][std::size_t(j)]);
-  return p;
-}
+const nlp::AsaTables& tables() { return test::asa_tables(); }
 
 std::int64_t count_parameters(AsaTransformer& m) {
   std::int64_t n = 0;

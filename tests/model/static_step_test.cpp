@@ -10,8 +10,7 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/static_step.hpp"
 #include "asaflow/model/trainer.hpp"
-#include "asaflow/nlp/asa_tables.hpp"
-#include "modes.hpp"
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
@@ -19,20 +18,8 @@ using namespace asaflow::model;
 
 namespace {
 
-class Modes : public Registrar {
- public:
-  Modes() { plugins::register_modes(*this); }
-  void add(std::shared_ptr<Component> c) override { all[c->info().name] = std::dynamic_pointer_cast<ModelMode>(c); }
-  std::map<std::string, std::shared_ptr<ModelMode>> all;
-};
-
-torch::Tensor pos_matrix() {
-  const auto t = nlp::AsaTables::load(nlp::AsaTables::default_dir());
-  auto p = torch::zeros({17, 17}, torch::kBool);
-  for (int i = 0; i < 17; ++i)
-    for (int j = 0; j < 17; ++j) p[i][j] = bool(t.pos_matrix[std::size_t(i)][std::size_t(j)]);
-  return p;
-}
+using test::Modes;
+using test::pos_matrix;
 
 // Examples of lengths 6..12 (example e has 6 + e % 7 tokens), ids below 200, some pads.
 nlp::PreprocessedSplit examples(std::size_t n) {

@@ -2,10 +2,20 @@
 
 #include <limits>
 
+#include "asaflow/nlp/asa_tables.hpp"
+
 namespace asaflow::model {
 
 namespace {
 constexpr std::int64_t kNoun = 0, kPron = 4, kPropn = 5;
+}
+
+torch::Tensor pos_matrix_tensor(const nlp::AsaTables& tables) {
+  auto p = torch::zeros({17, 17}, torch::kBool);
+  auto a = p.accessor<bool, 2>();
+  for (std::size_t i = 0; i < 17; ++i)
+    for (std::size_t j = 0; j < 17; ++j) a[std::int64_t(i)][std::int64_t(j)] = tables.pos_matrix[i][j];
+  return p;
 }
 
 torch::Tensor pos_allowed(const torch::Tensor& pos, const torch::Tensor& pos_matrix) {

@@ -74,7 +74,8 @@ StaticStep::StaticStep(AsaTransformer model, std::shared_ptr<const ModelMode> mo
   fused_ = kHaveFusedAdamW && device.is_cuda();
   if (fused_) {
     lr_f32_ = torch::zeros({}, scalar.dtype(torch::kFloat32));
-    for (const auto& p : params_) state_steps_.push_back(torch::zeros({}, scalar.dtype(torch::kFloat32)));
+    state_steps_.resize(params_.size());
+    for (auto& t : state_steps_) t = torch::zeros({}, scalar.dtype(torch::kFloat32));
   }
 }
 

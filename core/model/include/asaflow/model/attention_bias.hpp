@@ -7,7 +7,14 @@
 
 #include <torch/types.h>
 
+namespace asaflow::nlp {
+struct AsaTables;
+}
+
 namespace asaflow::model {
+
+// The POS compatibility matrix P of `tables` (spec 2.4) as a [17, 17] bool tensor on the CPU.
+torch::Tensor pos_matrix_tensor(const nlp::AsaTables& tables);
 
 // Per-token annotations of a batch.
 struct TokenAnnotations {

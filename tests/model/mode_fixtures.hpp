@@ -1,0 +1,32 @@
+// What the model tests share: the four model_mode plugins, registered statically, and the
+// POS matrix of the checked-in ASA tables.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "asaflow/model/attention_bias.hpp"
+#include "asaflow/model/model_mode.hpp"
+#include "asaflow/nlp/asa_tables.hpp"
+#include "modes.hpp"
+
+namespace asaflow::test {
+
+class Modes : public Registrar {
+ public:
+  Modes() { plugins::register_modes(*this); }
+  void add(std::shared_ptr<Component> c) override {
+    all[c->info().name] = std::dynamic_pointer_cast<model::ModelMode>(c);
+  }
+  std::map<std::string, std::shared_ptr<model::ModelMode>> all;
+};
+
+inline const nlp::AsaTables& asa_tables() {
+  static const nlp::AsaTables t = nlp::AsaTables::load(nlp::AsaTables::default_dir());
+  return t;
+}
+
+inline torch::Tensor pos_matrix() { return model::pos_matrix_tensor(asa_tables()); }
+
+}  // namespace asaflow::test
