@@ -20,7 +20,7 @@ class CsvReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx, ctx.params.get_string("asa_mode"), ctx.params.get_string("baseline_mode"));
+    ReportData d = ReportData::gather(ctx);
     for (const auto& t : d.tables) {
       std::ofstream out(ctx.output_dir / (t.id + ".csv"));
       for (std::size_t i = 0; i < t.columns.size(); ++i) out << (i ? "," : "") << csv_field(t.columns[i]);

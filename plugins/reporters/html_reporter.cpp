@@ -136,7 +136,7 @@ class HtmlReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx, ctx.params.get_string("asa_mode"), ctx.params.get_string("baseline_mode"));
+    ReportData d = ReportData::gather(ctx);
     std::ostringstream h;
     h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html_escape(d.title) << "</title>\n"
       << "<style>body{font-family:sans-serif;max-width:1180px;margin:1em auto;color:#222}table{border-collapse:collapse;"

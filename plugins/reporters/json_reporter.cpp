@@ -34,7 +34,7 @@ class JsonReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx, ctx.params.get_string("asa_mode"), ctx.params.get_string("baseline_mode"));
+    ReportData d = ReportData::gather(ctx);
     json sources = json::array();
     for (const auto& s : d.sources) {
       json records = json::array();

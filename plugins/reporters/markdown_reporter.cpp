@@ -38,7 +38,7 @@ class MarkdownReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx, ctx.params.get_string("asa_mode"), ctx.params.get_string("baseline_mode"));
+    ReportData d = ReportData::gather(ctx);
     const RunInfo& r = d.run;
     std::ostringstream md;
     md << "# " << d.title << "\n\n";

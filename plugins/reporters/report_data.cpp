@@ -468,7 +468,8 @@ void build_generic(ReportData& d) {
 
 }  // namespace
 
-ReportData ReportData::gather(const StageContext& ctx, const std::string& asa_mode, const std::string& baseline_mode) {
+ReportData ReportData::gather(const StageContext& ctx) {
+  const std::string asa_mode = ctx.params.get_string("asa_mode"), baseline_mode = ctx.params.get_string("baseline_mode");
   ReportData d;
   d.experiment = ctx.pipeline_name + " / " + ctx.stage_id;
   d.title = ctx.params.has("title") ? ctx.params.get_string("title") : "";

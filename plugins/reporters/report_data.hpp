@@ -58,8 +58,8 @@ struct ReportData {
   nlohmann::json plots = nlohmann::json::object();
   nlohmann::json configuration = nlohmann::json::object();  // the trained model's setup, when there is one
 
-  static ReportData gather(const StageContext& ctx, const std::string& asa_mode = "full",
-                           const std::string& baseline_mode = "none");
+  // The needed stages' results, compared as the reporter's asa_mode / baseline_mode params say.
+  static ReportData gather(const StageContext& ctx);
 };
 
 }  // namespace asaflow::plugins

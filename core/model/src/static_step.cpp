@@ -196,15 +196,15 @@ void StaticStep::clip_gradients() {
 
 void StaticStep::fused_adamw_update() {
 #ifdef ASAFLOW_HAVE_FUSED_ADAMW
-  step_count_.add_(1);  // kept for steps' bookkeeping; the fused kernel reads state_steps_
-  at::_foreach_add_(state_steps_, 1);
+  at::_foreach_add_(state_steps_, 1);  // the fused kernel reads its step counts from these
   // Two calls: the parameters that decay and those that do not (the preset's groups).
+  const auto grads = gradients();
   for (const bool decay : {true, false}) {
     std::vector<torch::Tensor> p, g, m, v, t;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       if (decays_[i] != decay) continue;
       p.push_back(params_[i]);
-      g.push_back(params_[i].grad().defined() ? params_[i].grad() : torch::zeros_like(params_[i]));
+      g.push_back(grads[i]);
       m.push_back(exp_avg_[i]);
       v.push_back(exp_avg_sq_[i]);
       t.push_back(state_steps_[i]);
