@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>

@@ -1,5 +1,6 @@
 #include "asaflow/hash.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <vector>

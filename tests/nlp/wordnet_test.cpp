@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "asaflow/nlp/annotator.hpp"
 
 using namespace asaflow::nlp;

@@ -2,6 +2,8 @@
 
 #include <torch/autograd.h>
 
+#include <algorithm>
+
 namespace asaflow::model {
 namespace {
 

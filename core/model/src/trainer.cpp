@@ -6,6 +6,7 @@
 #include <torch/serialize.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
