@@ -19,9 +19,19 @@ function(_asaflow_torch_library var name)
   endif()
 endfunction()
 
+# LibTorch 2.13 and later need C++20 of everything that includes ATen; earlier ones build with
+# the project's C++17.
+macro(_asaflow_torch_standard)
+  if(ASAFLOW_TORCH_VERSION VERSION_GREATER_EQUAL 2.13 AND CMAKE_CXX_STANDARD LESS 20)
+    message(STATUS "asaflow: LibTorch ${ASAFLOW_TORCH_VERSION} needs C++20: building as C++20")
+    set(CMAKE_CXX_STANDARD 20)
+  endif()
+endmacro()
+
 if(NOT ASAFLOW_TORCH_PACKAGE)
   find_package(Torch REQUIRED)
   set(ASAFLOW_TORCH_VERSION "${Torch_VERSION}")
+  _asaflow_torch_standard()
   return()
 endif()
 
@@ -38,6 +48,7 @@ foreach(_part MAJOR MINOR PATCH)
   string(APPEND ASAFLOW_TORCH_VERSION "${_number}.")
 endforeach()
 string(REGEX REPLACE "\\.$" "" ASAFLOW_TORCH_VERSION "${ASAFLOW_TORCH_VERSION}")
+_asaflow_torch_standard()
 
 foreach(_lib torch torch_cpu c10)
   _asaflow_torch_library(ASAFLOW_TORCH_LIB_${_lib} ${_lib})

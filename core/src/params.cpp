@@ -58,21 +58,21 @@ std::string format_param_value(const ParamValue& value) {
 }
 
 ParamSpec ParamSpec::boolean(std::string name, bool def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kBool, ParamValue(def), {}, {}, {}, std::move(help)};
+  return ParamSpec{std::move(name), ParamType::kBool, ParamValue(def), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::integer(std::string name, std::int64_t def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kInt, ParamValue(def), {}, {}, {}, std::move(help)};
+  return ParamSpec{std::move(name), ParamType::kInt, ParamValue(def), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::real(std::string name, double def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kDouble, ParamValue(def), {}, {}, {}, std::move(help)};
+  return ParamSpec{std::move(name), ParamType::kDouble, ParamValue(def), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::string(std::string name, std::string def, std::string help) {
   return ParamSpec{std::move(name), ParamType::kString, ParamValue(std::move(def)), {}, {}, {},
-                   std::move(help)};
+                   std::move(help), {}};
 }
 ParamSpec ParamSpec::strings(std::string name, std::vector<std::string> def, std::string help) {
   return ParamSpec{std::move(name), ParamType::kStringList, ParamValue(std::move(def)), {}, {}, {},
-                   std::move(help)};
+                   std::move(help), {}};
 }
 ParamSpec ParamSpec::component(std::string name, std::string kind, std::string def, std::string help) {
   ParamSpec p = string(std::move(name), std::move(def), std::move(help));
@@ -81,10 +81,10 @@ ParamSpec ParamSpec::component(std::string name, std::string kind, std::string d
 }
 
 ParamSpec ParamSpec::path(std::string name, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kPath, std::nullopt, {}, {}, {}, std::move(help)};
+  return ParamSpec{std::move(name), ParamType::kPath, std::nullopt, {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::paths(std::string name, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kPathList, std::nullopt, {}, {}, {}, std::move(help)};
+  return ParamSpec{std::move(name), ParamType::kPathList, std::nullopt, {}, {}, {}, std::move(help), {}};
 }
 
 std::string ParamSpec::describe() const {
