@@ -60,9 +60,9 @@ endforeach()
 # The C++ ABI must match LibTorch's: read from its CMake files, which set it even where they
 # cannot be used as a whole; the compiler's default (the new ABI) otherwise.
 set(_abi 1)
-file(GLOB _configs "${_pkg}/share/cmake/Torch/TorchConfig.cmake")
-if(_configs)
-  file(STRINGS "${_configs}" _abi_line REGEX "_GLIBCXX_USE_CXX11_ABI=[01]")
+set(_config "${_pkg}/share/cmake/Torch/TorchConfig.cmake")
+if(EXISTS "${_config}")
+  file(STRINGS "${_config}" _abi_line REGEX "_GLIBCXX_USE_CXX11_ABI=[01]")
   if(_abi_line)
     string(REGEX REPLACE ".*_GLIBCXX_USE_CXX11_ABI=([01]).*" "\\1" _abi "${_abi_line}")
   endif()

@@ -31,7 +31,9 @@ fi
 # What lets the chroot reach the registries as this machine does: DNS, npm's configuration and
 # any local certificate authorities (update-ca-certificates in the chroot keeps them).
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-for f in /etc/npmrc /root/.npmrc; do [[ -f $f ]] && cp "$f" "$ROOT$f"; done
+for f in /etc/npmrc /root/.npmrc; do
+  if [[ -f $f ]]; then cp "$f" "$ROOT$f"; fi
+done
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
   mkdir -p "$ROOT/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/* "$ROOT/usr/local/share/ca-certificates/"
@@ -39,6 +41,8 @@ fi
 [[ -f $ROOT/etc/ssl/certs/ca-certificates.crt ]] ||
   { mkdir -p "$ROOT/etc/ssl/certs"; cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/"; }
 
+# proc, dev and sys are mounted for the run and unmounted on exit; after a kill -9, unmount
+# them (umount -R ROOT/dev ...) before deleting ROOT, or the deletion reaches this machine's.
 mounted=()
 cleanup() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -R "${mounted[$i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
