@@ -33,9 +33,9 @@ const char* kUsage =
     "  why STAGE -p PIPELINE   why a stage would rerun: which input, parameter or component changed\n"
     "  plugins             list plugin components, their libraries and parameters\n"
     "  cache verify PIPELINE   re-hash every cache entry; evict the ones that were modified\n"
-    "  gc PIPELINE         delete cache entries no stage refers to any more\n"
-    "  annotate TEXT ...   (plugin command) per-word UPOS, lemma, features, requirements and bonding mask\n"
-    "\n"
+    "  gc PIPELINE         delete cache entries no stage refers to any more\n";
+
+const char* kExitCodes =
     "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
 
 const std::vector<std::string> kCommands = {"run", "validate", "status", "why", "plugins", "cache", "gc"};
@@ -96,7 +96,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
     throw ConfigError("asaflow " + command + ": " + e.what() + "; see asaflow --help");
   }
   if (vm.count("help")) {
-    std::cout << kUsage << "\n" << opts;
+    std::cout << kUsage << "\n" << opts << "\n" << kExitCodes;
     std::exit(0);
   }
   if (c.jobs < 1) throw ConfigError("asaflow " + command + ": --jobs must be at least 1");
@@ -113,6 +113,30 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
 std::string plugin_index_file() {
   if (const char* env = std::getenv("ASAFLOW_PLUGIN_INDEX")) return env;  // "" disables it
   return user_cache_dir() + "/plugin-index.json";
+}
+
+// The usage text: the built-in commands, then the commands the plugins found on the default
+// search path add, each with its plugin's own summary ("asaflow NAME ARGS: what it does").
+void print_usage(std::ostream& out) {
+  out << kUsage;
+  try {
+    PluginHost host(plugin_index_file());
+    host.discover(PluginHost::search_path({}));
+    const auto names = host.names_of_kind("command");
+    if (!names.empty()) out << "\nplugin commands (asaflow COMMAND --help for their options):\n";
+    for (const auto& name : names) {
+      std::string summary = host.find("command", name)->info.summary;
+      if (summary.rfind("asaflow ", 0) == 0) summary.erase(0, 8);
+      const auto colon = summary.find(": ");
+      std::string head = colon == std::string::npos ? name : summary.substr(0, colon);
+      const std::string text = colon == std::string::npos ? summary : summary.substr(colon + 2);
+      head.resize(head.size() < 18 ? 20 : head.size() + 3, ' ');  // as the built-in lines
+      out << "  " << head << text << "\n";
+    }
+  } catch (const std::exception& e) {
+    out << "\nplugin commands: unavailable (" << e.what() << ")\n";
+  }
+  out << "\n" << kExitCodes;
 }
 
 std::unique_ptr<PluginHost> make_host(const Common& c) {
@@ -329,7 +353,7 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
 
 int dispatch(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::cout << kUsage;
+    print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "--version" || args[0] == "version") {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -183,20 +184,42 @@ std::vector<Target> read_targets(const fs::path& file) {
   return out;
 }
 
+const std::map<std::string, std::string> kMetricsOptions = {{"--db", "reports/metrics.sqlite"},
+                                                             {"--targets", "reports/targets.tsv"}};
+const std::map<std::string, std::string> kCompareOptions = {{"--db", "reports/metrics.sqlite"}};
+
+int print_help(const ComponentInfo& info, const std::map<std::string, std::string>& options) {
+  std::cout << "usage: " << info.summary << "\n\noptions:\n";
+  for (const auto& [name, value] : options) std::cout << "  " << name << " (default " << value << ")\n";
+  return 0;
+}
+
+// The width of a table column of (metric, labels) keys: the longest entry, never truncated
+// (labels tell the seeds and modes apart).
+template <typename Map>
+int column_width(const std::string& title, const Map& rows, bool metric) {
+  std::size_t w = title.size();
+  for (const auto& [key, value] : rows) w = std::max(w, (metric ? key.first : key.second).size());
+  return int(w);
+}
+
 class MetricsCommand : public CommandComponent {
  public:
   MetricsCommand()
       : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
                                        "asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    auto o = parse_command_options("metrics", args, {{"--db", "reports/metrics.sqlite"}, {"--targets", "reports/targets.tsv"}}).values;
+    const CommandOptions parsed = parse_command_options("metrics", args, kMetricsOptions);
+    if (parsed.help) return print_help(info(), kMetricsOptions);
+    auto o = parsed.values;
     Db db(o["--db"], false);
     std::vector<Target> targets = fs::exists(o["--targets"]) ? read_targets(o["--targets"]) : std::vector<Target>{};
     auto rows = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
     // Per (metric, labels): the first value recorded (baseline), the best, the target.
     std::map<std::pair<std::string, std::string>, std::vector<Row>> series;
     for (const auto& r : rows) series[{r.metric, r.labels}].push_back(r);
-    std::printf("%-34s %-34s %12s %12s %12s  %s\n", "Metric", "Labels", "Baseline", "Best", "Target", "Runs");
+    const int mw = column_width("Metric", series, true), lw = column_width("Labels", series, false);
+    std::printf("%-*s  %-*s %12s %12s %12s  %s\n", mw, "Metric", lw, "Labels", "Baseline", "Best", "Target", "Runs");
     for (const auto& [key, values] : series) {
       const Target* t = nullptr;
       for (const auto& tg : targets)
@@ -208,8 +231,7 @@ class MetricsCommand : public CommandComponent {
       double best = NAN;
       for (const auto& v : values)
         if (std::isfinite(v.value) && (std::isnan(best) || (lower ? v.value < best : v.value > best))) best = v.value;
-      std::string labels = key.second.size() > 34 ? key.second.substr(0, 31) + "..." : key.second;
-      std::printf("%-34s %-34s %12s %12s %12s  %zu\n", key.first.c_str(), labels.c_str(), fmt(values.front().value).c_str(),
+      std::printf("%-*s  %-*s %12s %12s %12s  %zu\n", mw, key.first.c_str(), lw, key.second.c_str(), fmt(values.front().value).c_str(),
                   fmt(best).c_str(), t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
     }
     return 0;
@@ -222,7 +244,8 @@ class CompareCommand : public CommandComponent {
       : CommandComponent(ComponentInfo{"command", "compare", "1.0.0",
                                        "asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    const CommandOptions parsed = parse_command_options("compare", args, {{"--db", "reports/metrics.sqlite"}});
+    const CommandOptions parsed = parse_command_options("compare", args, kCompareOptions);
+    if (parsed.help) return print_help(info(), kCompareOptions);
     auto o = parsed.values;
     const auto& words = parsed.positional;
     Db db(o["--db"], false);
@@ -251,11 +274,13 @@ class CompareCommand : public CommandComponent {
       if (r.run == words[0]) cell.first = r.value;
       if (r.run == words[1]) cell.second = r.value;
     }
-    std::printf("%-34s %-40s %12s %12s %12s\n", "Metric", "Labels", words[0].c_str(), words[1].c_str(), "Delta");
+    for (auto it = both.begin(); it != both.end();) {  // neither run has it
+      it = std::isnan(it->second.first) && std::isnan(it->second.second) ? both.erase(it) : std::next(it);
+    }
+    const int mw = column_width("Metric", both, true), lw = column_width("Labels", both, false);
+    std::printf("%-*s  %-*s %12s %12s %12s\n", mw, "Metric", lw, "Labels", words[0].c_str(), words[1].c_str(), "Delta");
     for (const auto& [key, v] : both) {
-      if (std::isnan(v.first) && std::isnan(v.second)) continue;
-      std::string labels = key.second.size() > 40 ? key.second.substr(0, 37) + "..." : key.second;
-      std::printf("%-34s %-40s %12s %12s %12s\n", key.first.c_str(), labels.c_str(), fmt(v.first).c_str(),
+      std::printf("%-*s  %-*s %12s %12s %12s\n", mw, key.first.c_str(), lw, key.second.c_str(), fmt(v.first).c_str(),
                   fmt(v.second).c_str(), fmt(v.second - v.first).c_str());
     }
     return 0;

@@ -33,6 +33,7 @@ TEST(History, AppendsOncePerRunAndCommandsReadIt) {
 
   auto metrics = run_asaflow("metrics --db metrics.sqlite", d.path);
   ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_EQ(metrics.out.find("..."), std::string::npos) << metrics.out;  // labels are never cut
   EXPECT_NE(metrics.out.find("types "), std::string::npos) << metrics.out;
   // types: 10 case-sensitive ("The", "the"), 9 lower-cased; both runs are in the history.
   bool found = false;
@@ -62,4 +63,37 @@ TEST(History, AppendsOncePerRunAndCommandsReadIt) {
   auto missing = run_asaflow("metrics --db nowhere.sqlite", d.path);
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_EQ(missing.err, "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
+}
+
+TEST(History, CommandsPrintTheirHelpWithoutAHistory) {
+  TempDir d;  // no metrics.sqlite here: help must not need one
+  auto metrics = run_asaflow("metrics --help", d.path);
+  EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_EQ(metrics.out,
+            "usage: asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric\n\n"
+            "options:\n  --db (default reports/metrics.sqlite)\n  --targets (default reports/targets.tsv)\n");
+  auto compare = run_asaflow("compare -h --db x.sqlite", d.path);
+  EXPECT_EQ(compare.exit_code, 0) << compare.err;
+  EXPECT_EQ(compare.out.rfind("usage: asaflow compare RUN RUN [--db FILE]: ", 0), 0u) << compare.out;
+}
+
+TEST(History, UsageListsThePluginCommands) {
+  TempDir d;
+  auto help = run_asaflow("--help", d.path);
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  const auto lines = lines_of(help.out);
+  auto line_of = [&](const std::string& start) {
+    for (const auto& l : lines)
+      if (l.rfind(start, 0) == 0) return l;
+    return std::string();
+  };
+  // Each plugin command with its plugin's own summary, under the built-in commands.
+  EXPECT_EQ(line_of("  metrics "), "  metrics [--db FILE] [--targets FILE]   baseline / current best / target per metric")
+      << help.out;
+  EXPECT_EQ(line_of("  compare "), "  compare RUN RUN [--db FILE]   two runs side by side (no RUN: list runs)") << help.out;
+  EXPECT_LT(help.out.find("  gc PIPELINE"), help.out.find("plugin commands")) << help.out;
+  auto bare = run_asaflow("", d.path);  // no command: the usage goes to stderr, exit 2
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_TRUE(bare.out.empty()) << bare.out;
+  EXPECT_NE(bare.err.find("  metrics [--db FILE]"), std::string::npos) << bare.err;
 }
