@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,6 +31,7 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/static_step.hpp"
+#include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "modes.hpp"
@@ -45,24 +45,6 @@ class ModeCollector : public Registrar {
   void add(std::shared_ptr<Component> c) override { modes[c->info().name] = c; }
   std::map<std::string, std::shared_ptr<Component>> modes;
 };
-
-nlp::PreprocessedSplit synthetic(std::size_t examples, std::size_t length, std::int32_t vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  nlp::PreprocessedSplit s;
-  s.max_length = std::uint32_t(length);
-  for (std::size_t e = 0; e < examples; ++e) {
-    nlp::Example x;
-    for (std::size_t t = 0; t < length; ++t) {
-      x.ids.push_back(std::int32_t(rng() % std::uint64_t(vocab - 1)));
-      x.pos.push_back(std::uint8_t(rng() % 17));
-      x.features.push_back(std::uint16_t(rng() % 3 == 0 ? (1u << (rng() % 15)) : 0));
-      x.requirements.push_back(std::uint16_t(rng() % 5 == 0 ? (1u << (rng() % 15)) : 0));
-      x.word_index.push_back(std::int32_t(t));
-    }
-    s.examples.push_back(std::move(x));
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -92,7 +74,7 @@ int run(int argc, char** argv) {
   ModeCollector collector;
   plugins::register_modes(collector);
   const auto p = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir()));
-  const auto data = synthetic(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 50257, 1);
+  const auto data = model::synthetic_split(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 1);
   const auto device = model::Trainer::resolve_device(a["--device"]);
   auto config = model::ModelConfig::preset(a["--size"]);
   config.max_len = std::max<std::int64_t>(config.max_len, seq);

@@ -5,9 +5,11 @@
 # configuration (README "Building on a CUDA machine"), check that a CUDA-graph step follows
 # the eager step, then time the tiny model's step at batch 4 and 32 (seq 256): asaflow
 # eager, asaflow CUDA graph, each with and without TF32, and the eager Python version of
-# the same model on the same GPU. Everything lands in $OUT (default /tmp/asaflow-gpu), in
-# four files (the device tool returns at most eight): summary.txt, configure.log,
-# build.log and runs.log (every run's whole output, one after another).
+# the same model on the same GPU; last, the profile stage's measurement (phase times and
+# the CUDA allocator's peak) at sequence lengths 128 to 2048. Everything lands in $OUT
+# (default /tmp/asaflow-gpu), in four files (the device tool returns at most eight):
+# summary.txt, configure.log, build.log and runs.log (every run's whole output, one after
+# another).
 #
 # usage: bash benchmarks/gpu/device_checks.sh            (from the repository root)
 #   DEVICE=cpu STEPS=3 ... runs the same script on a CPU (a dry run of its logic; graphs
@@ -43,7 +45,7 @@ fi
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 # shellcheck disable=SC2206
 cmake_args+=(${EXTRA_CMAKE_ARGS:-})
-say "== configure and build train_step ($BUILD)"
+say "== configure and build train_step and profile_steps ($BUILD)"
 if ! cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" >"$OUT/configure.log" 2>&1; then
   # LibTorch's own CMake files fail where the CUDA toolkit, NVTX or cuDNN are missing or of
   # another version: build against the package's headers and libraries without them.
@@ -59,7 +61,7 @@ if ! cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" >"$OUT/configur
 fi
 grep -E "Found Torch|CUDA|asaflow:" "$OUT/configure.log" | tail -5 | sed 's/^/   /' | tee -a "$SUMMARY"
 t0=$(date +%s)
-if ! cmake --build "$BUILD" --target train_step -j "$(nproc)" >"$OUT/build.log" 2>&1; then
+if ! cmake --build "$BUILD" --target train_step profile_steps -j "$(nproc)" >"$OUT/build.log" 2>&1; then
   say "build FAILED: first errors in $OUT/build.log:"; grep -m 20 -E "error|Error" "$OUT/build.log" | tee -a "$SUMMARY"; exit 1
 fi
 say "   built in $(( $(date +%s) - t0 )) s"
@@ -71,7 +73,7 @@ run() {  # name, then a command; its output goes to runs.log, its result lines t
   timeout 240 "$@" >"$TMP/log" 2>&1 || rc=$?
   { echo "=== $name: $*"; cat "$TMP/log"; echo "=== $name: exit $rc"; } >>"$RUNS"
   if [[ $rc -eq 0 ]]; then
-    grep -E "^train_step" "$TMP/log" | sed 's/^/   /' | tee -a "$SUMMARY"
+    grep -E "^(train_step|profile_steps)" "$TMP/log" | sed 's/^/   /' | tee -a "$SUMMARY"
   else
     status=1; say "   $name FAILED (exit $rc):"; tail -15 "$TMP/log" | sed 's/^/     /' | tee -a "$SUMMARY"
   fi
@@ -98,5 +100,8 @@ for batch in 4 32; do
   run "python-eager-b$batch" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
     --batch "$batch" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
 done
+say "== the profile stage's measurement (issue 5): phases, tokens/s and peak memory, seq 128-2048"
+run "profile-steps" "$BUILD/benchmarks/profile_steps" --device "$DEVICE" --threads "$(nproc)" --modes none,full \
+  --batch 4 --seqs "${PROFILE_SEQS:-128,256,512,1024,2048}" --warmup 3 --repeats "${PROFILE_REPEATS:-10}"
 say "== done in $(( $(date +%s) - started )) s, status $status"
 exit $status

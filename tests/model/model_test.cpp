@@ -10,6 +10,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
@@ -301,6 +302,53 @@ TEST(Trainer, LearnsAndPresetsAverageDifferently) {
   o.preset = "faithful";
   Trainer f(ModelConfig::preset("tiny", 200), o, modes.all.at("full"), pos_matrix(), train, train, d2.path);
   EXPECT_NE(f.evaluate(), before);  // batch-mean over pad-including batches differs
+}
+
+}  // namespace
+
+namespace {
+
+TEST(StepProfile, TimesEveryPhaseOfTheTimedStepsOnly) {
+  Modes modes;
+  int calls = 0;
+  const StepProfileOptions o{2, 16, /*warmup=*/2, /*repeats=*/3};
+  const auto p = profile_steps(ModelConfig::preset("tiny"), *modes.all.at("full"), pos_matrix(), o, torch::kCPU,
+                               [&] { ++calls; });
+  EXPECT_EQ(calls, 5);  // every step, warm-up included, reports progress
+  for (const auto* series : {&p.mask_ms, &p.forward_ms, &p.backward_ms, &p.optimizer_ms, &p.step_ms}) {
+    ASSERT_EQ(series->size(), 3u);  // the warm-up steps are not timed
+    for (double ms : *series) EXPECT_GE(ms, 0.0);
+  }
+  for (std::size_t i = 0; i < 3; ++i) {  // a step is its four phases, back to back
+    const double phases = p.mask_ms[i] + p.forward_ms[i] + p.backward_ms[i] + p.optimizer_ms[i];
+    EXPECT_NEAR(p.step_ms[i], phases, 1e-6 * p.step_ms[i]);
+    EXPECT_GT(p.forward_ms[i], 0.0);
+  }
+  EXPECT_GT(p.peak_memory_mb, 0.0);
+}
+
+TEST(StepProfile, SyntheticBatchesAreSeededAndInRange) {
+  const auto a = synthetic_split(3, 20, 7), b = synthetic_split(3, 20, 7), c = synthetic_split(3, 20, 8);
+  ASSERT_EQ(a.examples.size(), 3u);
+  EXPECT_EQ(a.max_length, 20u);
+  EXPECT_EQ(a.examples[2].ids, b.examples[2].ids);
+  EXPECT_NE(a.examples[0].ids, c.examples[0].ids);
+  for (const auto& x : a.examples) {
+    ASSERT_EQ(x.ids.size(), 20u);
+    for (std::size_t t = 0; t < 20; ++t) {
+      EXPECT_LT(x.ids[t], 50257);
+      EXPECT_LT(x.pos[t], 17);
+      EXPECT_EQ(x.word_index[t], std::int32_t(t));
+    }
+  }
+}
+
+TEST(StepProfile, MedianAndSampleSd) {
+  EXPECT_EQ(median_of({}), 0.0);
+  EXPECT_EQ(median_of({3, 1, 2}), 2.0);
+  EXPECT_EQ(median_of({4, 1, 3, 2}), 2.5);
+  EXPECT_EQ(sample_sd({5}), 0.0);
+  EXPECT_NEAR(sample_sd({2, 4, 4, 4, 5, 5, 7, 9}), std::sqrt(32.0 / 7.0), 1e-12);
 }
 
 }  // namespace
