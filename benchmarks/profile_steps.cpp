@@ -27,12 +27,6 @@ using namespace asaflow;
 
 namespace {
 
-class ModeCollector : public Registrar {
- public:
-  void add(std::shared_ptr<Component> c) override { modes[c->info().name] = c; }
-  std::map<std::string, std::shared_ptr<Component>> modes;
-};
-
 std::vector<std::string> split(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream ss(list);
@@ -56,19 +50,17 @@ int run(int argc, char** argv) {
   at::set_num_threads(threads);
   const auto device = model::Trainer::resolve_device(a["--device"]);
   const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir())).to(device);
-  ModeCollector collector;
-  plugins::register_modes(collector);
+  const auto modes = plugins::all_modes();
   for (const auto& mode_name : split(a["--modes"])) {
-    auto found = collector.modes.find(mode_name);
-    auto mode = found == collector.modes.end() ? nullptr : std::dynamic_pointer_cast<model::ModelMode>(found->second);
-    if (!mode) {
+    const auto found = modes.find(mode_name);
+    if (found == modes.end()) {
       std::fprintf(stderr, "profile_steps: unknown mode '%s' (none, pos_only, features_only, full)\n", mode_name.c_str());
       return 2;
     }
     for (const auto& seq : split(a["--seqs"])) {
       const model::StepProfileOptions o{std::stoll(a["--batch"]), std::stoll(seq), std::stoi(a["--warmup"]),
                                         std::stoi(a["--repeats"])};
-      const auto p = model::profile_steps(model::ModelConfig::preset(a["--size"]), *mode, pos_matrix, o, device);
+      const auto p = model::profile_steps(model::ModelConfig::preset(a["--size"]), *found->second, pos_matrix, o, device);
       const double step = model::median_of(p.step_ms);
       std::printf("profile_steps: %s %s batch %lld seq %lld, %d threads, %s: step %.2f ms (mask %.3f, forward %.2f, "
                   "backward %.2f, optimizer %.2f; sd of step %.2f, n %zu), %.0f tokens/s, peak %s %.0f MB\n",

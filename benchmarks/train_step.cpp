@@ -38,16 +38,6 @@
 
 using namespace asaflow;
 
-namespace {
-
-class ModeCollector : public Registrar {
- public:
-  void add(std::shared_ptr<Component> c) override { modes[c->info().name] = c; }
-  std::map<std::string, std::shared_ptr<Component>> modes;
-};
-
-}  // namespace
-
 int run(int argc, char** argv) {
   std::map<std::string, std::string> a = {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "10"},
                                           {"--warmup", "3"}, {"--threads", std::to_string(std::thread::hardware_concurrency())},
@@ -71,8 +61,7 @@ int run(int argc, char** argv) {
   const auto batch = std::atoll(a["--batch"].c_str()), seq = std::atoll(a["--seq"].c_str());
   const int steps = std::atoi(a["--steps"].c_str()), warmup = std::atoi(a["--warmup"].c_str());
   const bool check = a["--check"] == "1";
-  ModeCollector collector;
-  plugins::register_modes(collector);
+  const auto all_modes = plugins::all_modes();
   const auto p = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir()));
   const auto data = model::synthetic_split(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 1);
   const auto device = model::Trainer::resolve_device(a["--device"]);
@@ -96,7 +85,11 @@ int run(int argc, char** argv) {
   std::string mode;
   int status = 0;
   while (std::getline(modes, mode, ',')) {
-    auto m = std::dynamic_pointer_cast<model::ModelMode>(collector.modes.at(mode));
+    if (!all_modes.count(mode)) {
+      std::fprintf(stderr, "train_step: unknown mode '%s' (none, pos_only, features_only, full)\n", mode.c_str());
+      return 2;
+    }
+    const auto m = all_modes.at(mode);
     model::Trainer trainer(config, o, m, p.to(device), data, data, "/tmp/asaflow-train-step-bench");
     std::unique_ptr<model::StaticStep> fast;
     model::AsaTransformer twin_model{nullptr};

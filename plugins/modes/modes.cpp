@@ -54,4 +54,15 @@ void register_modes(Registrar& registrar) {
   registrar.add(std::make_shared<FullMode>());
 }
 
+std::map<std::string, std::shared_ptr<model::ModelMode>> all_modes() {
+  struct Collector : Registrar {
+    void add(std::shared_ptr<Component> c) override {
+      modes[c->info().name] = std::dynamic_pointer_cast<model::ModelMode>(c);
+    }
+    std::map<std::string, std::shared_ptr<model::ModelMode>> modes;
+  } collector;
+  register_modes(collector);
+  return collector.modes;
+}
+
 }  // namespace asaflow::plugins

@@ -5,10 +5,18 @@
 //   full          (P and not Block) or i = j; scores = compat * mask
 #pragma once
 
+#include <map>
+#include <memory>
+#include <string>
+
 #include "asaflow/component.hpp"
+#include "asaflow/model/model_mode.hpp"
 
 namespace asaflow::plugins {
 
 void register_modes(Registrar& registrar);
+
+// The four modes by name, for code that links them statically (tests, benchmarks).
+std::map<std::string, std::shared_ptr<model::ModelMode>> all_modes();
 
 }  // namespace asaflow::plugins

@@ -13,13 +13,8 @@
 
 namespace asaflow::test {
 
-class Modes : public Registrar {
- public:
-  Modes() { plugins::register_modes(*this); }
-  void add(std::shared_ptr<Component> c) override {
-    all[c->info().name] = std::dynamic_pointer_cast<model::ModelMode>(c);
-  }
-  std::map<std::string, std::shared_ptr<model::ModelMode>> all;
+struct Modes {
+  std::map<std::string, std::shared_ptr<model::ModelMode>> all = plugins::all_modes();
 };
 
 inline const nlp::AsaTables& asa_tables() {
