@@ -269,13 +269,11 @@ class CompareCommand : public CommandComponent {
       }
     }
     std::map<std::pair<std::string, std::string>, std::pair<double, double>> both;
-    for (const auto& r : all) {
+    for (const auto& r : all) {  // only the rows of the two runs
+      if (r.run != words[0] && r.run != words[1]) continue;
       auto& cell = both.try_emplace({r.metric, r.labels}, NAN, NAN).first->second;
       if (r.run == words[0]) cell.first = r.value;
-      if (r.run == words[1]) cell.second = r.value;
-    }
-    for (auto it = both.begin(); it != both.end();) {  // neither run has it
-      it = std::isnan(it->second.first) && std::isnan(it->second.second) ? both.erase(it) : std::next(it);
+      if (r.run == words[1]) cell.second = r.value;  // both, when a run is compared with itself
     }
     const int mw = column_width("Metric", both, true), lw = column_width("Labels", both, false);
     std::printf("%-*s  %-*s %12s %12s %12s\n", mw, "Metric", lw, "Labels", words[0].c_str(), words[1].c_str(), "Delta");
