@@ -11,11 +11,16 @@
 # summary.txt, configure.log, build.log and runs.log (every run's whole output, one after
 # another).
 #
+# It builds with the machine's yaml-cpp, spdlog and Boost headers, or with the Debian 12
+# builds of them that `bash benchmarks/gpu/make_carry.sh` puts into third_party/carry (carry
+# that folder: nlohmann-json's headers are there too). It builds with LibTorch's CMake files,
+# else against the torch package's directory (ASAFLOW_TORCH_PACKAGE), as C++20 where the
+# headers ask for it. It ends within BUDGET_S seconds (default 520): the runs go in order of
+# importance, and those left when the time is up are named as skipped.
+#
 # usage: bash benchmarks/gpu/device_checks.sh            (from the repository root)
 #   DEVICE=cpu STEPS=3 ... runs the same script on a CPU (a dry run of its logic; graphs
 #   are then skipped). EXTRA_CMAKE_ARGS adds configure options.
-# nlohmann-json: if /usr/include/nlohmann is absent, copy it to third_party/carry/include
-# (git-ignored) on the machine that sends the work tree, and carry that folder.
 set -uo pipefail
 
 OUT=${OUT:-/tmp/asaflow-gpu}
@@ -38,70 +43,115 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
 
 cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_APP=OFF -DASAFLOW_WITH_PCRE2=OFF)
-[[ $DEVICE == cuda && -n $TORCH_PREFIX ]] && cmake_args+=("-DCMAKE_PREFIX_PATH=$TORCH_PREFIX")
 if [[ ! -f /usr/include/nlohmann/json.hpp && -f third_party/carry/include/nlohmann/json.hpp ]]; then
   cmake_args+=("-DASAFLOW_NLOHMANN_INCLUDE=$PWD/third_party/carry/include")
 fi
+# yaml-cpp, spdlog (with fmt) and the Boost headers: the machine's own where it has all three,
+# else the Debian 12 builds that benchmarks/gpu/make_carry.sh put in third_party/carry/usr.
+missing=()
+for dep in yaml-cpp/yaml.h spdlog/spdlog.h boost/dll/shared_library.hpp; do
+  [[ -f /usr/include/$dep || -f /usr/local/include/$dep ]] || missing+=("${dep%%/*}")
+done
+prefixes=()
+[[ $DEVICE == cuda && -n $TORCH_PREFIX ]] && prefixes+=("$TORCH_PREFIX")
+if (( ${#missing[@]} )); then
+  if [[ -d third_party/carry/usr ]]; then
+    say "   the machine lacks ${missing[*]}: using the carried prefix third_party/carry/usr"
+    prefixes+=("$PWD/third_party/carry/usr")
+  else
+    say "   the machine lacks ${missing[*]} and nothing was carried (benchmarks/gpu/make_carry.sh)"
+  fi
+fi
+(( ${#prefixes[@]} )) && cmake_args+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 # shellcheck disable=SC2206
 cmake_args+=(${EXTRA_CMAKE_ARGS:-})
 say "== configure and build train_step and profile_steps ($BUILD)"
-if ! cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" >"$OUT/configure.log" 2>&1; then
-  # LibTorch's own CMake files fail where the CUDA toolkit, NVTX or cuDNN are missing or of
-  # another version: build against the package's headers and libraries without them.
-  say "   configure with LibTorch's CMake files failed; its last lines:"
-  grep -E -A4 "CMake Error" "$OUT/configure.log" | head -12 | sed 's/^/     /' | tee -a "$SUMMARY"
-  TORCH_PACKAGE=$("$PY" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
-  say "   retrying with -DASAFLOW_TORCH_PACKAGE=$TORCH_PACKAGE"
-  rm -rf "$BUILD"
-  if [[ -z $TORCH_PACKAGE ]] || ! cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" \
-      "-DASAFLOW_TORCH_PACKAGE=$TORCH_PACKAGE" >>"$OUT/configure.log" 2>&1; then
-    say "configure FAILED: tail of $OUT/configure.log:"; tail -30 "$OUT/configure.log" | tee -a "$SUMMARY"; exit 1
+: >"$OUT/configure.log"; : >"$OUT/build.log"
+configure() { rm -rf "$BUILD"; cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" "$@" >>"$OUT/configure.log" 2>&1; }
+build() { cmake --build "$BUILD" --target train_step profile_steps -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
+attempt() {  # what, then extra configure options: configure and build, once more as C++20 if asked
+  local what=$1 from; shift
+  say "   $what"
+  if ! configure "$@"; then
+    say "   configure failed:"; grep -E -A4 "CMake Error" "$OUT/configure.log" | tail -12 | sed 's/^/     /' | tee -a "$SUMMARY"
+    return 1
   fi
-fi
-grep -E "Found Torch|CUDA|asaflow:" "$OUT/configure.log" | tail -5 | sed 's/^/   /' | tee -a "$SUMMARY"
+  grep -E "Found Torch|CUDA|asaflow:" "$OUT/configure.log" | tail -4 | sed 's/^/     /' | tee -a "$SUMMARY"
+  from=$(( $(wc -l <"$OUT/build.log") + 1 ))
+  build && return 0
+  # The LibTorch versions that need C++20 say so in their first header (#error).
+  if tail -n "+$from" "$OUT/build.log" | grep -q "C++20 or later"; then
+    say "   this LibTorch needs C++20: reconfiguring with -DCMAKE_CXX_STANDARD=20"
+    cmake -S . -B "$BUILD" -DCMAKE_CXX_STANDARD=20 >>"$OUT/configure.log" 2>&1 && build && return 0
+  fi
+  say "   build failed; its first errors:"
+  tail -n "+$from" "$OUT/build.log" | grep -m 12 -E "error|Error" | sed 's/^/     /' | tee -a "$SUMMARY"
+  return 1
+}
+# LibTorch's own CMake files fail where the CUDA toolkit, NVTX or cuDNN are missing or of
+# another version than LibTorch's; then build against the package's headers and libraries.
+TORCH_PACKAGE=$("$PY" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
 t0=$(date +%s)
-if ! cmake --build "$BUILD" --target train_step profile_steps -j "$(nproc)" >"$OUT/build.log" 2>&1; then
-  say "build FAILED: first errors in $OUT/build.log:"; grep -m 20 -E "error|Error" "$OUT/build.log" | tee -a "$SUMMARY"; exit 1
+if ! attempt "with LibTorch's CMake files"; then
+  if [[ -n $TORCH_PACKAGE && -d $TORCH_PACKAGE/include ]] &&
+     attempt "against the torch package $TORCH_PACKAGE, without LibTorch's CMake files" "-DASAFLOW_TORCH_PACKAGE=$TORCH_PACKAGE"; then
+    :
+  else
+    say "configure or build FAILED: see configure.log and build.log"; exit 1
+  fi
 fi
 say "   built in $(( $(date +%s) - t0 )) s"
 BIN=$BUILD/benchmarks/train_step
 
 status=0
+# The whole script keeps inside BUDGET_S seconds (the device tool's call limit, less the
+# machine's start): a run starts only with at least 20 s left and is stopped at its share;
+# what did not run is named in the summary. The runs go in order of importance.
+budget=${BUDGET_S:-520}
 run() {  # name, then a command; its output goes to runs.log, its result lines to the summary
-  local name=$1 rc=0; shift
-  timeout 240 "$@" >"$TMP/log" 2>&1 || rc=$?
+  local name=$1 rc=0 left; shift
+  left=$(( budget - ($(date +%s) - started) ))
+  if (( left < 20 )); then say "   $name SKIPPED: out of time (BUDGET_S=$budget)"; status=1; return; fi
+  timeout $(( left - 10 < 180 ? left - 10 : 180 )) "$@" >"$TMP/log" 2>&1 || rc=$?
   { echo "=== $name: $*"; cat "$TMP/log"; echo "=== $name: exit $rc"; } >>"$RUNS"
   if [[ $rc -eq 0 ]]; then
     grep -E "^(train_step|profile_steps)" "$TMP/log" | sed 's/^/   /' | tee -a "$SUMMARY"
   else
-    status=1; say "   $name FAILED (exit $rc):"; tail -15 "$TMP/log" | sed 's/^/     /' | tee -a "$SUMMARY"
+    status=1
+    if (( rc == 124 )); then say "   $name STOPPED at its time limit; its last lines:"; else say "   $name FAILED (exit $rc):"; fi
+    tail -15 "$TMP/log" | sed 's/^/     /' | tee -a "$SUMMARY"
   fi
 }
 step() { run "$1" "$BIN" --device "$DEVICE" --threads "$(nproc)" "${@:2}"; }
+timed() {  # impl, batch, tf32
+  step "time-$1-b$2-tf32$3" --impl "$1" --tf32 "$3" --batch "$2" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
+}
+python_eager() {  # batch
+  run "python-eager-b$1" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
+    --batch "$1" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
+}
 
-impls=(eager static)
-[[ $DEVICE == cuda ]] && impls+=(graph)
-say "== correctness: each implementation against the eager step, dropout off"
-for impl in "${impls[@]:1}"; do
-  step "check-$impl-b4" --check 1 --impl "$impl" --batch 4 --seq 256 --steps 5 --warmup 3
-  step "check-$impl-b32" --check 1 --impl "$impl" --batch 32 --seq 256 --steps 5 --warmup 3
-done
+fast=static
+[[ $DEVICE == cuda ]] && fast=graph
+say "== correctness: $fast against the eager step, dropout off"
+step "check-$fast-b4" --check 1 --impl "$fast" --batch 4 --seq 256 --steps 5 --warmup 3
+step "check-$fast-b32" --check 1 --impl "$fast" --batch 32 --seq 256 --steps 5 --warmup 3
 
 say "== timings: tiny, seq 256, $STEPS timed steps after $WARMUP (median)"
 for batch in 4 32; do
-  for impl in "${impls[@]}"; do
-    for tf32 in 0 1; do
-      [[ $DEVICE == cpu && $tf32 == 1 ]] && continue
-      step "time-$impl-b$batch-tf32$tf32" --impl "$impl" --tf32 "$tf32" --batch "$batch" --seq 256 \
-        --steps "$STEPS" --warmup "$WARMUP"
-    done
-  done
-  run "python-eager-b$batch" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
-    --batch "$batch" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
+  timed eager "$batch" 0
+  timed "$fast" "$batch" 0
+  [[ $DEVICE == cuda ]] && timed "$fast" "$batch" 1
+  python_eager "$batch"
 done
 say "== the profile stage's measurement (issue 5): phases, tokens/s and peak memory, seq 128-2048"
 run "profile-steps" "$BUILD/benchmarks/profile_steps" --device "$DEVICE" --threads "$(nproc)" --modes none,full \
   --batch 4 --seqs "${PROFILE_SEQS:-128,256,512,1024,2048}" --warmup 3 --repeats "${PROFILE_REPEATS:-10}"
+if [[ $DEVICE == cuda ]]; then
+  say "== the rest: static (no graph) and eager with TF32"
+  step "check-static-b4" --check 1 --impl static --batch 4 --seq 256 --steps 5 --warmup 3
+  for batch in 4 32; do timed static "$batch" 0; timed eager "$batch" 1; done
+fi
 say "== done in $(( $(date +%s) - started )) s, status $status"
 exit $status
