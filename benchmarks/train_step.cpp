@@ -138,10 +138,11 @@ int run(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     median_ms[mode] = ms[ms.size() / 2];
-    std::printf("train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s: median %.2f ms/step (min %.2f, max %.2f), "
+    const std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
+    std::printf("train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max %.2f), "
                 "%.0f tokens/s, peak %s %.0f MB\n",
                 impl.c_str(), a["--size"].c_str(), mode.c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
-                threads, device.str().c_str(), a["--tf32"] == "1" ? ", tf32" : "", median_ms[mode], ms.front(), ms.back(),
+                threads, device.str().c_str(), a["--tf32"] == "1" ? ", tf32" : "", chunk.c_str(), median_ms[mode], ms.front(), ms.back(),
                 double(batch * seq) / (median_ms[mode] / 1000.0), model::peak_memory_kind(device),
                 model::peak_memory_mb(device));
   }

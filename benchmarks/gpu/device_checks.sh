@@ -20,7 +20,9 @@
 #
 # usage: bash benchmarks/gpu/device_checks.sh            (from the repository root)
 #   DEVICE=cpu STEPS=3 ... runs the same script on a CPU (a dry run of its logic; graphs
-#   are then skipped). EXTRA_CMAKE_ARGS adds configure options.
+#   are then skipped). EXTRA_CMAKE_ARGS adds configure options. CHUNK_SWEEP=512,1024,...
+#   also times the step at each number of rows per chunk of the fused loss; REST=0 leaves
+#   out the static and eager-TF32 timings at the end.
 set -uo pipefail
 
 OUT=${OUT:-/tmp/asaflow-gpu}
@@ -124,8 +126,9 @@ run() {  # name, then a command; its output goes to runs.log, its result lines t
   fi
 }
 step() { run "$1" "$BIN" --device "$DEVICE" --threads "$(nproc)" "${@:2}"; }
-timed() {  # impl, batch, tf32
-  step "time-$1-b$2-tf32$3" --impl "$1" --tf32 "$3" --batch "$2" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
+timed() {  # impl, batch, tf32[, loss chunk rows]
+  step "time-$1-b$2-tf32$3${4:+-chunk$4}" --impl "$1" --tf32 "$3" --batch "$2" --seq 256 --steps "$STEPS" \
+    --warmup "$WARMUP" ${4:+--chunk "$4"}
 }
 python_eager() {  # batch
   run "python-eager-b$1" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
@@ -145,10 +148,16 @@ for batch in 4 32; do
   [[ $DEVICE == cuda ]] && timed "$fast" "$batch" 1
   python_eager "$batch"
 done
+if [[ -n ${CHUNK_SWEEP:-} ]]; then
+  say "== the fused loss's rows per chunk: $CHUNK_SWEEP ($fast, TF32 where CUDA)"
+  for batch in 4 32; do
+    for chunk in ${CHUNK_SWEEP//,/ }; do timed "$fast" "$batch" "$([[ $DEVICE == cuda ]] && echo 1 || echo 0)" "$chunk"; done
+  done
+fi
 say "== the profile stage's measurement (issue 5): phases, tokens/s and peak memory, seq 128-2048"
 run "profile-steps" "$BUILD/benchmarks/profile_steps" --device "$DEVICE" --threads "$(nproc)" --modes none,full \
   --batch 4 --seqs "${PROFILE_SEQS:-128,256,512,1024,2048}" --warmup 3 --repeats "${PROFILE_REPEATS:-10}"
-if [[ $DEVICE == cuda ]]; then
+if [[ $DEVICE == cuda && ${REST:-1} == 1 ]]; then
   say "== the rest: static (no graph) and eager with TF32"
   step "check-static-b4" --check 1 --impl static --batch 4 --seq 256 --steps 5 --warmup 3
   for batch in 4 32; do timed static "$batch" 0; timed eager "$batch" 1; done

@@ -24,21 +24,23 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       grad_h = torch::empty_like(h_all);
       grad_w = torch::zeros_like(w);
     }
+    // Per chunk, the [n,V] logits make four passes through memory (written by the product,
+    // log_softmax reads them and writes log-probabilities, exp_ turns those into softmax in
+    // place) and two more reads by the gradient products. The include weights scale the
+    // [n,C] sides instead of the [n,V] gradient: row i of softmax - one-hot times inc_i gives
+    // the same grad_h = inc * (g w) and grad_w = g^T (inc * h), without a pass over g.
     for (std::int64_t s = 0; s < N; s += chunk) {
       const auto n = std::min(chunk, N - s);
       auto h = h_all.narrow(0, s, n);                                  // [n,C]
       auto t = t_all.narrow(0, s, n).unsqueeze(1);                     // [n,1]
-      auto inc = include.narrow(0, s, n);                              // [n]
-      auto logits = torch::mm(h, w.t());                               // [n,V]
-      auto lse = torch::logsumexp(logits, 1);                          // [n]
-      auto target_logit = logits.gather(1, t).squeeze(1);              // [n]
-      loss.add_(((lse - target_logit) * inc).sum());
+      auto inc = include.narrow(0, s, n).unsqueeze(1);                 // [n,1]
+      auto logp = torch::log_softmax(torch::mm(h, w.t()), 1);          // [n,V]
+      loss.sub_((logp.gather(1, t) * inc).sum());
       if (need_grad) {
-        auto& g = logits.sub_(lse.unsqueeze(1)).exp_();                // softmax, in place
+        auto& g = logp.exp_();                                         // softmax, in place
         g.scatter_add_(1, t, -torch::ones({n, 1}, g.options()));       // softmax - one-hot
-        g.mul_(inc.unsqueeze(1));
-        grad_h.narrow(0, s, n).copy_(torch::mm(g, w));                 // [n,C]
-        grad_w.addmm_(g.t(), h);                                       // [V,C]
+        grad_h.narrow(0, s, n).copy_(torch::mm(g, w).mul_(inc));       // [n,C]
+        grad_w.addmm_(g.t(), h * inc);                                 // [V,C]
       }
     }
     ctx->save_for_backward({grad_h, grad_w});
