@@ -9,7 +9,7 @@ On a GPU (--device cuda) it is the same-machine eager baseline for the CUDA figu
 runs under any torch >= 1.13 (the GPU machine's Python torch 2.x too).
 
 usage: /usr/bin/python3 python_eager_step.py [--batch 4] [--seq 256] [--steps 10]
-       [--warmup 3] [--threads N] [--modes none,full] [--device cpu|cuda]
+       [--warmup 3] [--threads N] [--modes none,full] [--device cpu|cuda] [--tf32 0|1]
 """
 import argparse
 import math
@@ -122,7 +122,11 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--modes", default="none,full")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--tf32", type=int, default=0, choices=[0, 1],
+                    help="let CUDA matrix products use TF32 (as train_step --tf32 1)")
     args = ap.parse_args()
+    if args.tf32:
+        torch.set_float32_matmul_precision("high")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     B, T = args.batch, args.seq
@@ -158,7 +162,7 @@ def main():
                 times.append((time.perf_counter() - t0) * 1000)
         med = statistics.median(times)
         result[mode] = med
-        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, {args.device}: "
+        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, {args.device}{', tf32' if args.tf32 else ''}: "
               f"median {med:.1f} ms/step (min {min(times):.1f}, max {max(times):.1f}), {B * T / (med / 1000):.0f} tokens/s")
     if "none" in result and "full" in result:
         print(f"train_step: python eager full/none = {result['full'] / result['none']:.3f}")

@@ -4,8 +4,8 @@
 # Boost.Program_options, maybe no SQLite or nlohmann-json): build the model-only
 # configuration (README "Building on a CUDA machine"), check that a CUDA-graph step follows
 # the eager step, then time the tiny model's step at batch 4 and 32 (seq 256): asaflow
-# eager, asaflow CUDA graph, each with and without TF32, and the eager Python version of
-# the same model on the same GPU; last, the profile stage's measurement (phase times and
+# eager, asaflow CUDA graph and the eager Python version of the same model on the same GPU,
+# in float32 and (graph and Python) with TF32; last, the profile stage's measurement (phase times and
 # the CUDA allocator's peak) at sequence lengths 128 to 2048. Everything lands in $OUT
 # (default /tmp/asaflow-gpu), in four files (the device tool returns at most eight):
 # summary.txt, configure.log, build.log and runs.log (every run's whole output, one after
@@ -130,9 +130,9 @@ timed() {  # impl, batch, tf32[, loss chunk rows]
   step "time-$1-b$2-tf32$3${4:+-chunk$4}" --impl "$1" --tf32 "$3" --batch "$2" --seq 256 --steps "$STEPS" \
     --warmup "$WARMUP" ${4:+--chunk "$4"}
 }
-python_eager() {  # batch
-  run "python-eager-b$1" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
-    --batch "$1" --seq 256 --steps "$STEPS" --warmup "$WARMUP"
+python_eager() {  # batch, tf32
+  run "python-eager-b$1-tf32$2" "$PY" benchmarks/python_eager_step.py --device "$DEVICE" --threads "$(nproc)" \
+    --batch "$1" --seq 256 --steps "$STEPS" --warmup "$WARMUP" --tf32 "$2"
 }
 
 fast=static
@@ -145,8 +145,8 @@ say "== timings: tiny, seq 256, $STEPS timed steps after $WARMUP (median)"
 for batch in 4 32; do
   timed eager "$batch" 0
   timed "$fast" "$batch" 0
-  [[ $DEVICE == cuda ]] && timed "$fast" "$batch" 1
-  python_eager "$batch"
+  python_eager "$batch" 0
+  if [[ $DEVICE == cuda ]]; then timed "$fast" "$batch" 1; python_eager "$batch" 1; fi
 done
 if [[ -n ${CHUNK_SWEEP:-} ]]; then
   say "== the fused loss's rows per chunk: $CHUNK_SWEEP ($fast, TF32 where CUDA)"
