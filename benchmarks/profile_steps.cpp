@@ -10,8 +10,6 @@
 #include <ATen/Parallel.h>
 
 #include <cstdio>
-#include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,43 +19,33 @@
 #include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
+#include "bench_options.hpp"
 #include "modes.hpp"
 
 using namespace asaflow;
 
 namespace {
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
-  return out;
-}
-
 int run(int argc, char** argv) {
-  std::map<std::string, std::string> a = {{"--size", "tiny"}, {"--batch", "4"}, {"--seqs", "128,256,512,1024,2048"},
-                                          {"--warmup", "2"}, {"--repeats", "5"},
-                                          {"--threads", std::to_string(std::thread::hardware_concurrency())},
-                                          {"--device", "cpu"}, {"--modes", "none,full"}};
-  for (int i = 1; i < argc; i += 2) {
-    if (!a.count(argv[i]) || i + 1 >= argc) {
-      std::fprintf(stderr, "profile_steps: unknown option or missing value: %s\n", argv[i]);
-      return 2;
-    }
-    a[argv[i]] = argv[i + 1];
-  }
+  const auto parsed = bench::parse_options(
+      argc, argv,
+      {{"--size", "tiny"}, {"--batch", "4"}, {"--seqs", "128,256,512,1024,2048"}, {"--warmup", "2"}, {"--repeats", "5"},
+       {"--threads", std::to_string(std::thread::hardware_concurrency())}, {"--device", "cpu"}, {"--modes", "none,full"}},
+      "profile_steps");
+  if (!parsed) return 2;
+  auto a = *parsed;
   const int threads = std::stoi(a["--threads"]);
   at::set_num_threads(threads);
   const auto device = model::Trainer::resolve_device(a["--device"]);
   const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir())).to(device);
   const auto modes = plugins::all_modes();
-  for (const auto& mode_name : split(a["--modes"])) {
+  for (const auto& mode_name : bench::split_list(a["--modes"])) {
     const auto found = modes.find(mode_name);
     if (found == modes.end()) {
       std::fprintf(stderr, "profile_steps: unknown mode '%s' (none, pos_only, features_only, full)\n", mode_name.c_str());
       return 2;
     }
-    for (const auto& seq : split(a["--seqs"])) {
+    for (const auto& seq : bench::split_list(a["--seqs"])) {
       const model::StepProfileOptions o{std::stoll(a["--batch"]), std::stoll(seq), std::stoi(a["--warmup"]),
                                         std::stoi(a["--repeats"])};
       const auto p = model::profile_steps(model::ModelConfig::preset(a["--size"]), *found->second, pos_matrix, o, device);

@@ -34,22 +34,20 @@
 #include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
+#include "bench_options.hpp"
 #include "modes.hpp"
 
 using namespace asaflow;
 
 int run(int argc, char** argv) {
-  std::map<std::string, std::string> a = {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "10"},
-                                          {"--warmup", "3"}, {"--threads", std::to_string(std::thread::hardware_concurrency())},
-                                          {"--device", "cpu"}, {"--modes", "none,full"}, {"--impl", "eager"},
-                                          {"--check", "0"}, {"--tf32", "0"}, {"--chunk", "0"}};
-  for (int i = 1; i < argc; i += 2) {
-    if (!a.count(argv[i]) || i + 1 >= argc) {
-      std::fprintf(stderr, "train_step: unknown option or missing value: %s\n", argv[i]);
-      return 2;
-    }
-    a[argv[i]] = argv[i + 1];
-  }
+  const auto parsed = bench::parse_options(
+      argc, argv,
+      {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "10"}, {"--warmup", "3"},
+       {"--threads", std::to_string(std::thread::hardware_concurrency())}, {"--device", "cpu"}, {"--modes", "none,full"},
+       {"--impl", "eager"}, {"--check", "0"}, {"--tf32", "0"}, {"--chunk", "0"}},
+      "train_step");
+  if (!parsed) return 2;
+  auto a = *parsed;
   const std::string impl = a["--impl"];
   if (impl != "eager" && impl != "static" && impl != "graph") {
     std::fprintf(stderr, "train_step: --impl must be eager, static or graph, not %s\n", impl.c_str());
@@ -81,10 +79,8 @@ int run(int argc, char** argv) {
   };
 
   std::map<std::string, double> median_ms;
-  std::stringstream modes(a["--modes"]);
-  std::string mode;
   int status = 0;
-  while (std::getline(modes, mode, ',')) {
+  for (const auto& mode : bench::split_list(a["--modes"])) {
     if (!all_modes.count(mode)) {
       std::fprintf(stderr, "train_step: unknown mode '%s' (none, pos_only, features_only, full)\n", mode.c_str());
       return 2;

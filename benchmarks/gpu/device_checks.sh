@@ -5,7 +5,8 @@
 # configuration (README "Building on a CUDA machine"), check that a CUDA-graph step follows
 # the eager step, then time the tiny model's step at batch 4 and 32 (seq 256): asaflow
 # eager, asaflow CUDA graph and the eager Python version of the same model on the same GPU,
-# in float32 and (graph and Python) with TF32; last, the profile stage's measurement (phase times and
+# in float32 and (graph and Python) with TF32; the train stage's loop (Trainer::run) with
+# the eager and the graph step, checked against each other and timed; last, the profile stage's measurement (phase times and
 # the CUDA allocator's peak) at sequence lengths 128 to 2048. Everything lands in $OUT
 # (default /tmp/asaflow-gpu), in four files (the device tool returns at most eight):
 # summary.txt, configure.log, build.log and runs.log (every run's whole output, one after
@@ -68,10 +69,10 @@ fi
 generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
 # shellcheck disable=SC2206
 cmake_args+=(${EXTRA_CMAKE_ARGS:-})
-say "== configure and build train_step and profile_steps ($BUILD)"
+say "== configure and build train_step, profile_steps and train_run ($BUILD)"
 : >"$OUT/configure.log"; : >"$OUT/build.log"
 configure() { rm -rf "$BUILD"; cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" "$@" >>"$OUT/configure.log" 2>&1; }
-build() { cmake --build "$BUILD" --target train_step profile_steps -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
+build() { cmake --build "$BUILD" --target train_step profile_steps train_run -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
 attempt() {  # what, then extra configure options: configure and build, once more as C++20 if asked
   local what=$1 from; shift
   say "   $what"
@@ -118,7 +119,7 @@ run() {  # name, then a command; its output goes to runs.log, its result lines t
   timeout $(( left - 10 < 180 ? left - 10 : 180 )) "$@" >"$TMP/log" 2>&1 || rc=$?
   { echo "=== $name: $*"; cat "$TMP/log"; echo "=== $name: exit $rc"; } >>"$RUNS"
   if [[ $rc -eq 0 ]]; then
-    grep -E "^(train_step|profile_steps)" "$TMP/log" | sed 's/^/   /' | tee -a "$SUMMARY"
+    grep -E "^(train_step|profile_steps|train_run)" "$TMP/log" | sed 's/^/   /' | tee -a "$SUMMARY"
   else
     status=1
     if (( rc == 124 )); then say "   $name STOPPED at its time limit; its last lines:"; else say "   $name FAILED (exit $rc):"; fi
@@ -141,6 +142,12 @@ say "== correctness: $fast against the eager step, dropout off"
 step "check-$fast-b4" --check 1 --impl "$fast" --batch 4 --seq 256 --steps 5 --warmup 3
 step "check-$fast-b32" --check 1 --impl "$fast" --batch 32 --seq 256 --steps 5 --warmup 3
 
+say "== the train stage's loop (Trainer::run: batching, steps, evaluation), seq 256"
+loop_kinds=eager,static
+[[ $DEVICE == cuda ]] && loop_kinds=eager,graph
+train_run() { run "$1" "$BUILD/benchmarks/train_run" --device "$DEVICE" --threads "$(nproc)" --kinds "$loop_kinds" "${@:2}"; }
+train_run "loop-check" --check 1 --dropout 0 --batch 4 --seq 256 --steps "$((STEPS * 2))" --eval-every "$STEPS"
+for batch in 4 32; do train_run "loop-b$batch" --batch "$batch" --seq 256 --steps "$((STEPS * 4))" --eval-every "$((STEPS * 4))"; done
 say "== timings: tiny, seq 256, $STEPS timed steps after $WARMUP (median)"
 for batch in 4 32; do
   timed eager "$batch" 0

@@ -51,6 +51,9 @@ class TrainStage : public StageComponent {
              ParamSpec::real("target_ppl", 0.0, "record the first eval step at or below this PPL (0: none)").at_least(0),
              ParamSpec::string("target_from", "", "take the target PPL from this needed train stage's final PPL"),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
+             ParamSpec::string("step", "auto", "eager; static or graph (fixed-shape step, graph: captured in a CUDA "
+                               "graph; corrected preset only); auto: graph on CUDA with the corrected preset, else eager")
+                 .one_of({"auto", "eager", "static", "graph"}),
              ParamSpec::integer("inject_nan_at_step", 0, "fault injection for tests: the loss of this step is NaN").at_least(0),
              ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
             true}) {}  // device-dependent: it records wall time and tokens/s
@@ -103,6 +106,7 @@ class TrainStage : public StageComponent {
     o.bias.penalty = p.get_double("soft_penalty");
     o.target_ppl = target;
     o.device = p.get_string("device");
+    o.step = p.get_string("step");
     o.inject_nan_at_step = p.get_int("inject_nan_at_step");
 
     model::TrainHooks hooks;
@@ -112,9 +116,10 @@ class TrainStage : public StageComponent {
     };
     hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
     model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
-    ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} threads, {} training examples",
+    ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
                   config.size, config.parameter_count(), p.get_string("mode"), o.preset,
-                  model::Trainer::resolve_device(o.device).str(), ctx.run_info.threads, train.examples.size());
+                  model::Trainer::resolve_device(o.device).str(), trainer.step_kind(), ctx.run_info.threads,
+                  train.examples.size());
     const model::TrainResult r = trainer.run();
 
     {
@@ -129,7 +134,7 @@ class TrainStage : public StageComponent {
                         {"batch_size", o.batch_size}, {"steps", r.steps}, {"steps_per_epoch", r.steps_per_epoch},
                         {"max_length", train.max_length}, {"train_examples", train.examples.size()},
                         {"valid_examples", valid.examples.size()}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
-                        {"seed", o.seed}, {"device", r.device}, {"threads", ctx.run_info.threads},
+                        {"seed", o.seed}, {"device", r.device}, {"step", r.step}, {"threads", ctx.run_info.threads},
                         {"alpha", o.bias.alpha}, {"hard_block", o.bias.hard_block}};
     std::ofstream(ctx.output_dir / "config.json") << config_json.dump(1) << "\n";
     std::ofstream(ctx.output_dir / "curves.json")

@@ -21,14 +21,15 @@ namespace {
 using test::Modes;
 using test::pos_matrix;
 
-// Examples of lengths 6..12 (example e has 6 + e % 7 tokens), ids below 200, some pads.
-nlp::PreprocessedSplit examples(std::size_t n) {
+// Examples of lengths 6..12 (example e has 6 + e % 7 tokens, or `length` tokens when it is
+// given), ids below 200, some pads.
+nlp::PreprocessedSplit examples(std::size_t n, std::int64_t length = 0) {
   torch::manual_seed(5);
   nlp::PreprocessedSplit s;
   s.max_length = 12;
   for (std::size_t e = 0; e < n; ++e) {
     nlp::Example x;
-    const auto len = std::int64_t(6 + e % 7);
+    const auto len = length > 0 ? length : std::int64_t(6 + e % 7);
     auto ids = torch::randint(1, 200, {len});
     auto pos = torch::randint(0, 17, {len});
     for (std::int64_t t = 0; t < len; ++t) {
@@ -158,4 +159,116 @@ TEST(Embedding, PadTokensReadTheirRowButSendItNoGradient) {
   EXPECT_TRUE(torch::allclose(g[3], torch::full({c.d_model}, 2.0f)));  // two occurrences
   EXPECT_TRUE(torch::allclose(g[7], torch::ones({c.d_model})));
   EXPECT_EQ(g[5].abs().sum().item<float>(), 0.0f);
+}
+
+namespace {
+
+TrainOptions run_options(const std::string& step) {
+  TrainOptions o;
+  o.device = "cpu";
+  o.step = step;
+  o.batch_size = 3;
+  o.max_steps = 8;
+  o.eval_every = 4;
+  o.log_every = 1;
+  o.checkpoint_every = 0;
+  o.seed = 7;
+  o.loss_chunk_rows = 8;
+  return o;
+}
+
+}  // namespace
+
+// Trainer::run with the static step: where every batch already has the fixed shape (15
+// examples of 12 tokens, batches of 3), it follows the eager run step for step, dropout on.
+TEST(StaticStep, TrainerRunFollowsTheEagerRun) {
+  Modes modes;
+  const auto data = examples(15, 12);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir d1, d2;
+  Trainer eager(c, run_options("eager"), modes.all.at("full"), pos_matrix(), data, data, d1.path);
+  Trainer fast(c, run_options("static"), modes.all.at("full"), pos_matrix(), data, data, d2.path);
+  EXPECT_EQ(fast.step_kind(), "static");
+  const TrainResult a = eager.run(), b = fast.run();
+  EXPECT_EQ(a.step, "eager");
+  EXPECT_EQ(b.step, "static");
+  ASSERT_EQ(a.train_loss.size(), 8u);
+  ASSERT_EQ(b.train_loss.size(), a.train_loss.size());
+  for (std::size_t i = 0; i < a.train_loss.size(); ++i) {
+    EXPECT_NEAR(b.train_loss[i].second, a.train_loss[i].second, 1e-5 * a.train_loss[i].second) << "step " << i + 1;
+  }
+  ASSERT_EQ(b.val_ppl.size(), 2u);
+  for (std::size_t i = 0; i < a.val_ppl.size(); ++i) EXPECT_NEAR(b.val_ppl[i].second, a.val_ppl[i].second, 1e-4 * a.val_ppl[i].second);
+  EXPECT_LT(a.val_ppl.back().second, a.val_ppl.front().second);  // it trained
+  EXPECT_EQ(b.train_tokens, a.train_tokens);
+}
+
+// Examples of 6..12 tokens and 20 of them in batches of 3: the static step pads every batch
+// to [3, 12] (the last of each epoch has 2 examples). A crash (an injected NaN at step 10)
+// and a rerun resume from the checkpoint at step 8, StaticStep's AdamW state included, and
+// end with the weights and curves of an uninterrupted run; the checkpoint refuses a run
+// with the eager step.
+TEST(StaticStep, TrainerResumesItsStateAfterACrash) {
+  Modes modes;
+  const auto data = examples(20);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  TrainOptions o = run_options("static");
+  o.max_steps = 12;
+  o.checkpoint_every = 4;
+  test::TempDir a_dir, b_dir;
+  Trainer a(c, o, modes.all.at("full"), pos_matrix(), data, data, a_dir.path);
+  const TrainResult ra = a.run();
+  EXPECT_EQ(ra.steps_per_epoch, 7);
+  EXPECT_EQ(ra.steps, 12);
+
+  TrainOptions crash = o;
+  crash.inject_nan_at_step = 10;
+  Trainer b(c, crash, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
+  EXPECT_THROW(b.run(), StageError);
+  TrainOptions eager = o;
+  eager.step = "eager";
+  Trainer wrong(c, eager, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
+  try {
+    wrong.run();
+    FAIL() << "a static step's checkpoint must not resume an eager run";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot resume from '" + (b_dir.path / "train_state.pt").string() +
+                                         "': it was written by the static or graph step and this run uses the eager "
+                                         "step; rerun with the step that wrote it (param step) or delete it to start over");
+  }
+  Trainer resumed(c, o, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
+  const TrainResult rb = resumed.run();
+  EXPECT_EQ(rb.resumed_from_step, 8);
+  auto pa = a.model()->named_parameters(), pb = resumed.model()->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  EXPECT_EQ(ra.train_loss, rb.train_loss);
+  EXPECT_EQ(ra.val_ppl, rb.val_ppl);
+}
+
+TEST(StaticStep, TrainerChoosesAndRefusesSteps) {
+  Modes modes;
+  const auto data = examples(7);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir d;
+  auto make = [&](const std::string& step, const std::string& preset) {
+    TrainOptions o = run_options(step);
+    o.preset = preset;
+    return std::make_unique<Trainer>(c, o, modes.all.at("none"), pos_matrix(), data, data, d.path);
+  };
+  EXPECT_EQ(make("auto", "corrected")->step_kind(), "eager");  // on a CPU
+  EXPECT_EQ(make("auto", "faithful")->step_kind(), "eager");
+  auto message = [&](const std::string& step, const std::string& preset) -> std::string {
+    try {
+      make(step, preset);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message("static", "faithful"),
+            "step static pads every batch to a fixed shape, which the faithful preset would count in its loss: use "
+            "the corrected preset or step eager");
+  EXPECT_EQ(message("graph", "corrected"),
+            "step graph needs a CUDA device, not cpu (step static runs the same step without a graph)");
+  EXPECT_EQ(message("fast", "corrected"), "unknown step 'fast'; steps: auto, eager, static, graph");
 }

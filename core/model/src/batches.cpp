@@ -6,8 +6,8 @@ namespace asaflow::model {
 
 Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::size_t>& indices,
                  const BatchOptions& o, const torch::Device& device) {
-  const auto B = std::int64_t(indices.size());
-  std::int64_t T = 0;
+  const auto B = std::max(std::int64_t(indices.size()), o.min_rows);
+  std::int64_t T = o.min_length;
   for (auto i : indices) T = std::max<std::int64_t>(T, std::int64_t(split.examples[i].size()));
   const std::int64_t pad_fill = o.faithful_padding ? 0 : o.pad_id;
   auto ids = torch::full({B, T}, pad_fill, torch::kInt64);
@@ -21,7 +21,7 @@ Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::siz
   auto req_a = req.accessor<std::int32_t, 2>();
   auto valid_a = valid.accessor<bool, 2>();
   Batch b;
-  for (std::int64_t r = 0; r < B; ++r) {
+  for (std::int64_t r = 0; r < std::int64_t(indices.size()); ++r) {
     const auto& e = split.examples[indices[std::size_t(r)]];
     for (std::size_t t = 0; t < e.size(); ++t) {
       ids_a[r][std::int64_t(t)] = e.ids[t];

@@ -1,6 +1,7 @@
 #include "asaflow/model/static_step.hpp"
 
 #include <torch/autograd.h>
+#include <torch/serialize/archive.h>
 #include <torch/version.h>
 
 #include <string>
@@ -80,6 +81,43 @@ StaticStep::StaticStep(AsaTransformer model, std::shared_ptr<const ModelMode> mo
 }
 
 StaticStep::~StaticStep() = default;
+
+bool StaticStep::graphs_available() {
+#ifdef ASAFLOW_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+void StaticStep::save(torch::serialize::OutputArchive& archive) const {
+  // The fused kernel counts steps per parameter (all equal); the loop in step_count_.
+  const auto count = fused_ ? state_steps_.front() : step_count_;
+  archive.write("adamw_step", count.to(torch::kCPU, torch::kFloat64));
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    archive.write("exp_avg." + std::to_string(i), exp_avg_[i]);
+    archive.write("exp_avg_sq." + std::to_string(i), exp_avg_sq_[i]);
+  }
+}
+
+void StaticStep::load(torch::serialize::InputArchive& archive) {
+  if (graphed()) throw StageError("StaticStep::load after the step was captured in a CUDA graph");
+  torch::NoGradGuard no_grad;
+  auto read = [&](const std::string& key, torch::Tensor& into) {
+    torch::Tensor t;  // a fresh handle: read() into a defined tensor would rebind that one
+    archive.read(key, t);
+    if (t.sizes() != into.sizes()) {
+      throw InputError("the checkpoint's optimizer state does not fit this model (" + key + ")");
+    }
+    into.copy_(t);
+  };
+  read("adamw_step", step_count_);
+  for (auto& s : state_steps_) s.copy_(step_count_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    read("exp_avg." + std::to_string(i), exp_avg_[i]);
+    read("exp_avg_sq." + std::to_string(i), exp_avg_sq_[i]);
+  }
+}
 
 bool StaticStep::graphed() const {
 #ifdef ASAFLOW_WITH_CUDA

@@ -14,6 +14,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/static_step.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,6 +22,8 @@ namespace asaflow::model {
 namespace {
 
 constexpr const char* kStateFile = "train_state.pt";
+constexpr const char* kOptimizer = "optimizer";  // torch::optim::AdamW's state (eager step)
+constexpr const char* kStaticOptimizer = "static_optimizer";  // StaticStep's (static and graph steps)
 
 torch::Tensor curve_tensor(const std::vector<std::pair<std::int64_t, double>>& c) {
   auto t = torch::zeros({std::int64_t(c.size()), 2}, torch::kFloat64);
@@ -73,6 +76,23 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
       loss_chunk_rows_(options_.loss_chunk_rows > 0 ? options_.loss_chunk_rows : default_loss_chunk_rows(device_)) {
   if (options_.preset != "faithful" && options_.preset != "corrected") {
     throw ConfigError("unknown preset '" + options_.preset + "'; presets: faithful, corrected");
+  }
+  if (options_.step == "auto") {
+    step_kind_ = device_.is_cuda() && StaticStep::graphs_available() && options_.preset == "corrected" ? "graph" : "eager";
+  } else if (options_.step == "eager" || options_.step == "static" || options_.step == "graph") {
+    step_kind_ = options_.step;
+  } else {
+    throw ConfigError("unknown step '" + options_.step + "'; steps: auto, eager, static, graph");
+  }
+  if (step_kind_ != "eager" && options_.preset != "corrected") {
+    throw ConfigError("step " + step_kind_ + " pads every batch to a fixed shape, which the " + options_.preset +
+                      " preset would count in its loss: use the corrected preset or step eager");
+  }
+  if (step_kind_ == "graph" && !device_.is_cuda()) {
+    throw ConfigError("step graph needs a CUDA device, not " + device_.str() + " (step static runs the same step without a graph)");
+  }
+  if (step_kind_ == "graph" && !StaticStep::graphs_available()) {
+    throw ConfigError("step graph needs a build against LibTorch with CUDA (this one has none)");
   }
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
@@ -167,6 +187,7 @@ TrainResult Trainer::run() {
   std::int64_t warmup = options_.warmup_steps;
   if (warmup < 0) warmup = faithful ? 0 : std::min<std::int64_t>(500, total / 10);
   r.device = device_.str();
+  r.step = step_kind_;
 
   auto lr_at = [&](std::int64_t t) {
     if (t < warmup) return options_.lr * double(t + 1) / double(warmup);
@@ -182,13 +203,18 @@ TrainResult Trainer::run() {
   fs::create_directories(work_dir_);
   const fs::path state_file = work_dir_ / kStateFile;
 
+  // The static step keeps its own AdamW state (the same quantities as torch::optim::AdamW's,
+  // in device tensors): a checkpoint holds one or the other, under its own key.
+  std::unique_ptr<StaticStep> fast;
+  if (step_kind_ != "eager") fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == "graph");
   auto save_state = [&] {
     save_atomically(state_file, [&](const std::string& path) {
       torch::serialize::OutputArchive archive, model_ar, optim_ar;
       model_->save(model_ar);
-      optimizer_->save(optim_ar);
+      if (fast) fast->save(optim_ar);
+      else optimizer_->save(optim_ar);
       archive.write("model", model_ar);
-      archive.write("optimizer", optim_ar);
+      archive.write(fast ? kStaticOptimizer : kOptimizer, optim_ar);
       auto scalar = [&](const char* k, double v) { archive.write(k, torch::tensor(v, torch::kFloat64)); };
       scalar("step", double(step));
       scalar("epoch", double(epoch));
@@ -214,9 +240,15 @@ TrainResult Trainer::run() {
     try {
       archive.load_from(state_file.string(), device_);
       archive.read("model", model_ar);
-      archive.read("optimizer", optim_ar);
+      const char* key = fast ? kStaticOptimizer : kOptimizer;
+      if (!archive.try_read(key, optim_ar)) {
+        throw InputError("cannot resume from '" + state_file.string() + "': it was written by the " +
+                         (fast ? "eager" : "static or graph") + " step and this run uses the " + step_kind_ +
+                         " step; rerun with the step that wrote it (param step) or delete it to start over");
+      }
       model_->load(model_ar);
-      optimizer_->load(optim_ar);
+      if (fast) fast->load(optim_ar);
+      else optimizer_->load(optim_ar);
     } catch (const c10::Error& e) {
       throw InputError("cannot resume from '" + state_file.string() + "' (" + e.what_without_backtrace() +
                        "): delete it to start over");
@@ -247,6 +279,10 @@ TrainResult Trainer::run() {
   }
 
   BatchOptions bo{faithful, config_.pad_id};
+  if (fast) {  // one shape for every batch: batch_size rows, the longest training example
+    bo.min_rows = bs;
+    for (const auto& e : train_.examples) bo.min_length = std::max<std::int64_t>(bo.min_length, std::int64_t(e.size()));
+  }
   model_->train();
   double last_eval_ppl = -1;
   std::int64_t last_eval_step = -1;
@@ -284,8 +320,11 @@ TrainResult Trainer::run() {
       std::vector<std::size_t> idx;
       for (std::int64_t i = b * bs; i < std::min(n, (b + 1) * bs); ++i) idx.push_back(order[std::size_t(i)]);
       Batch batch = make_batch(train_, idx, bo, device_);
-      const double loss_value = train_step(batch, lr_at(step),
-                                           options_.inject_nan_at_step > 0 && step + 1 == options_.inject_nan_at_step);
+      const bool inject_nan = options_.inject_nan_at_step > 0 && step + 1 == options_.inject_nan_at_step;
+      // The static step has no host read before its update: a non-finite loss is seen
+      // after it, when only the checkpoint on disk is still good, which is what is kept.
+      const double loss_value = fast ? (inject_nan ? NAN : fast->step(batch, lr_at(step)).item<double>())
+                                     : train_step(batch, lr_at(step), inject_nan);
       if (!std::isfinite(loss_value)) {
         throw StageError("training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
                          " at step " + std::to_string(step + 1) + "; the last good checkpoint" +

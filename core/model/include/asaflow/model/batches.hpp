@@ -26,6 +26,10 @@ struct Batch {
 struct BatchOptions {
   bool faithful_padding = false;  // see above
   std::int64_t pad_id = 50256;    // the model's pad id (ignore_index in faithful mode)
+  // Fixed shapes for a static (CUDA-graph) step: at least this many rows (the extra rows
+  // are all padding) and at least this many positions. 0: as the examples need.
+  std::int64_t min_rows = 0;
+  std::int64_t min_length = 0;
 };
 
 Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::size_t>& indices,

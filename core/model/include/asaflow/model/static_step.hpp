@@ -26,6 +26,11 @@
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/model/transformer.hpp"
 
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
+
 namespace asaflow::model {
 
 struct Batch;
@@ -46,6 +51,14 @@ class StaticStep {
 
   bool graphed() const;
   std::int64_t steps() const { return steps_; }
+  // Whether this build can capture CUDA graphs (LibTorch with CUDA).
+  static bool graphs_available();
+
+  // AdamW's state (moments per parameter, the step count) for a training checkpoint; the
+  // same on every path (fused or not, graph or not), so a checkpoint moves between them.
+  // load() must come before the first step() when the step is graphed.
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
 
  private:
   struct Graph;  // the CUDA graph and its stream; defined only in CUDA builds

@@ -49,6 +49,12 @@ struct TrainOptions {
   BiasOptions bias;
   std::string device = "auto";       // auto | cpu | cuda
   std::int64_t loss_chunk_rows = 0;  // rows per chunk of the fused loss; 0: by device (lm_loss.hpp)
+  // How each optimizer step runs: `eager` (train_step), `static` (StaticStep without a
+  // graph: fixed shapes, no host reads), `graph` (StaticStep captured in a CUDA graph), or
+  // `auto`: graph on a CUDA device with the corrected preset, eager otherwise. static and
+  // graph pad every batch to batch_size rows and the training split's longest example,
+  // which the faithful preset would count in its loss: they need the corrected preset.
+  std::string step = "auto";
 };
 
 struct TrainResult {
@@ -62,6 +68,7 @@ struct TrainResult {
   double train_seconds = 0;          // training steps only (evaluation excluded), this process
   double tokens_per_second = 0;
   std::string device;
+  std::string step;                  // the step that ran: eager, static or graph
 };
 
 struct TrainHooks {
@@ -90,6 +97,8 @@ class Trainer {
   // Validation perplexity with the preset's averaging (batch-mean or token-weighted).
   double evaluate();
   static torch::Device resolve_device(const std::string& device);
+  // TrainOptions::step resolved for this trainer's device and preset: eager, static or graph.
+  const std::string& step_kind() const { return step_kind_; }
 
  private:
   std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
@@ -104,6 +113,7 @@ class Trainer {
   TrainHooks hooks_;
   torch::Device device_;
   std::int64_t loss_chunk_rows_;
+  std::string step_kind_;
   AsaTransformer model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
 };
