@@ -1,6 +1,8 @@
-// What the model tests share: the four model_mode plugins, registered statically, and the
-// POS matrix of the checked-in ASA tables.
+// What the model tests share: the four model_mode plugins, registered statically, the POS
+// matrix of the checked-in ASA tables, and a check that two models have equal weights.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <map>
 #include <memory>
@@ -8,6 +10,7 @@
 
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/model_mode.hpp"
+#include "asaflow/model/transformer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "modes.hpp"
 
@@ -23,5 +26,11 @@ inline const nlp::AsaTables& asa_tables() {
 }
 
 inline torch::Tensor pos_matrix() { return model::pos_matrix_tensor(asa_tables()); }
+
+// Every parameter of `a` equals (bit for bit) the one of the same name in `b`.
+inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+}
 
 }  // namespace asaflow::test

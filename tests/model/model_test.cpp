@@ -23,6 +23,7 @@ using namespace asaflow::model;
 namespace {
 
 using test::Modes;
+using test::expect_same_weights;
 using test::pos_matrix;
 
 const nlp::AsaTables& tables() { return test::asa_tables(); }
@@ -231,11 +232,6 @@ TrainOptions small_options() {
   o.seed = 11;
   o.device = "cpu";
   return o;
-}
-
-void expect_same_weights(AsaTransformer& a, AsaTransformer& b) {
-  auto pa = a->named_parameters(), pb = b->named_parameters();
-  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
 }
 
 TEST(Trainer, ResumeAfterACrashEndsWithTheSameWeights) {

@@ -239,8 +239,7 @@ TEST(StaticStep, TrainerResumesItsStateAfterACrash) {
   Trainer resumed(c, o, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
   const TrainResult rb = resumed.run();
   EXPECT_EQ(rb.resumed_from_step, 8);
-  auto pa = a.model()->named_parameters(), pb = resumed.model()->named_parameters();
-  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  test::expect_same_weights(a.model(), resumed.model());
   EXPECT_EQ(ra.train_loss, rb.train_loss);
   EXPECT_EQ(ra.val_ppl, rb.val_ppl);
 }
