@@ -24,9 +24,9 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       grad_h = torch::empty_like(h_all);
       grad_w = torch::zeros_like(w);
     }
-    // Per chunk, the [n,V] logits make four passes through memory (written by the product,
-    // log_softmax reads them and writes log-probabilities, exp_ turns those into softmax in
-    // place) and two more reads by the gradient products. The include weights scale the
+    // Per chunk, seven passes over [n,V] values: the product writes the logits, log_softmax
+    // reads them and writes log-probabilities, exp_ reads and rewrites those as the softmax
+    // in place, the two gradient products read it. The include weights scale the
     // [n,C] sides instead of the [n,V] gradient: row i of softmax - one-hot times inc_i gives
     // the same grad_h = inc * (g w) and grad_w = g^T (inc * h), without a pass over g.
     for (std::int64_t s = 0; s < N; s += chunk) {
