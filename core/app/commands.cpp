@@ -60,6 +60,7 @@ struct Common {
   bool fail_fast = false;
   bool force_downstream = false;
   std::vector<std::string> force;
+  std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
 };
 
 Common parse(const std::string& command, const std::vector<std::string>& args) {
@@ -75,6 +76,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       ("jobs,j", po::value(&c.jobs), "stages to run in parallel (default 1)")
       ("dry-run,n", po::bool_switch(&c.dry_run), "decide what would run, run nothing")
       ("force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")
+      ("set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")
       ("force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")
       ("fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")
       ("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")
@@ -159,6 +161,15 @@ std::string need_pipeline(const std::string& command, const Common& c, std::size
 Pipeline load(const std::string& file, const PluginHost& host, const Common& c) {
   PipelineVars vars;
   vars.builtin["data_dir"] = c.data_dir;
+  for (const auto& s : c.sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("asaflow: --set expects NAME=VALUE, got '" + s + "'");
+    }
+    if (!vars.overrides.emplace(s.substr(0, eq), s.substr(eq + 1)).second) {
+      throw ConfigError("asaflow: --set gives variable '" + s.substr(0, eq) + "' twice");
+    }
+  }
   return load_pipeline(file, host, vars);
 }
 

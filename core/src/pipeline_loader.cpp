@@ -51,7 +51,7 @@ const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix"
 class Loader {
  public:
   Loader(fs::path file, const PluginHost& host, const PipelineVars& vars)
-      : file_(std::move(file)), host_(host), vars_(vars.builtin) {}
+      : file_(std::move(file)), host_(host), vars_(vars.builtin), overrides_(vars.overrides) {}
 
   Pipeline load();
 
@@ -106,6 +106,7 @@ class Loader {
   fs::path dir_;
   const PluginHost& host_;
   std::map<std::string, std::string> vars_;
+  std::map<std::string, std::string> overrides_;
   std::vector<std::string> diagnostics_;
   std::map<std::string, YAML::Node> stage_nodes_;
   std::map<std::string, const ComponentEntry*> components_;
@@ -557,10 +558,22 @@ Pipeline Loader::load() {
           error(kv.second, "vars." + key, "variable '" + key + "' must be a scalar, got " + node_kind(kv.second));
           continue;
         }
-        std::string value = kv.second.Scalar();
+        auto over = overrides_.find(key);
+        std::string value = over == overrides_.end() ? kv.second.Scalar() : over->second;
         if (substitute(kv.second, "vars." + key, value)) vars_[key] = value;
       }
     }
+  }
+  std::vector<std::string> defined;
+  if (const YAML::Node vars = root["vars"]; vars && vars.IsMap()) {
+    for (const auto& kv : vars) defined.push_back(kv.first.Scalar());
+  }
+  for (const auto& [name, value] : overrides_) {
+    if (std::find(defined.begin(), defined.end(), name) != defined.end()) continue;
+    std::string msg = "--set " + name + "=" + value + ": the pipeline defines no variable '" + name + "'";
+    if (auto guess = did_you_mean(name, defined)) msg += " (did you mean '" + *guess + "'?)";
+    else if (!defined.empty()) msg += "; its variables: " + join(defined, ", ");
+    error(root["vars"] ? root["vars"] : root, "vars", msg);
   }
   const YAML::Node stages = root["stages"];
   if (!stages) {

@@ -24,15 +24,16 @@ class Loader : public ::testing::Test {
     host.add_static("reporters", "1.0.0", plugins::register_reporters);
     test::write_file(dir.path / "data/a.txt", "Some words.\n");
   }
-  Pipeline load(const std::string& yaml) {
+  Pipeline load(const std::string& yaml, const std::map<std::string, std::string>& overrides = {}) {
     test::write_file(dir.path / "p.yaml", yaml);
     PipelineVars vars;
     vars.builtin["data_dir"] = (dir.path / "data").string();
+    vars.overrides = overrides;
     return load_pipeline(dir.path / "p.yaml", host, vars);
   }
-  std::vector<std::string> errors(const std::string& yaml) {
+  std::vector<std::string> errors(const std::string& yaml, const std::map<std::string, std::string>& overrides = {}) {
     try {
-      load(yaml);
+      load(yaml, overrides);
     } catch (const ConfigError& e) {
       return e.diagnostics();
     }
@@ -117,6 +118,31 @@ TEST_F(Loader, EnvironmentVariablesAndUnsetOnes) {
   auto errs = errors("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${env:ASAFLOW_NOT_SET_X}\"]}}\n");
   ASSERT_EQ(errs.size(), 1u);
   EXPECT_NE(errs[0].find("environment variable 'ASAFLOW_NOT_SET_X' is not set"), std::string::npos);
+}
+
+TEST_F(Loader, SetOverridesAVariableBeforeItIsSubstituted) {
+  const std::string yaml = R"(vars:
+  n: 5
+  name: "files-${n}"
+stages:
+  w: {uses: dataset/text_files, params: {paths: [data], max_files: "${n}", name_regex: "${name}"}}
+)";
+  Pipeline plain = load(yaml);
+  EXPECT_EQ(plain.cells[0].params.get_int("max_files"), 5);
+  Pipeline set = load(yaml, {{"n", "2"}});
+  EXPECT_EQ(set.cells[0].params.get_int("max_files"), 2);
+  EXPECT_EQ(set.cells[0].params.get_string("name_regex"), "files-2");  // later vars see the override
+  // The override is checked like any value: a bad one is reported where the variable is used.
+  auto bad = errors(yaml, {{"n", "-1"}});
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("parameter 'max_files' = -1 is out of range"), std::string::npos) << bad[0];
+}
+
+TEST_F(Loader, SetNamingNoVariableIsAnError) {
+  auto errs = errors("vars: {steps: 3}\nstages:\n  s: {uses: metric/sentence_lengths}\n", {{"step", "1"}});
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0], (dir.path / "p.yaml").string() +
+                         ":1:7: --set step=1: the pipeline defines no variable 'step' (did you mean 'steps'?) [vars]");
 }
 
 TEST_F(Loader, MissingFileIsAClearError) {

@@ -71,6 +71,10 @@ struct ASAFLOW_API Pipeline {
 
 struct ASAFLOW_API PipelineVars {
   std::map<std::string, std::string> builtin;  // data_dir, ...
+  // --set NAME=VALUE: replaces the value of a variable the pipeline's `vars` defines (the
+  // override is itself substituted, so it may name earlier variables). Naming a variable the
+  // pipeline does not define is an error: a typo must not silently run the full-size pipeline.
+  std::map<std::string, std::string> overrides;
 };
 
 // Throws ConfigError holding every diagnostic.
