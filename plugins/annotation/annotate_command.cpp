@@ -74,6 +74,12 @@ class Annotate : public CommandComponent {
     nlp::Annotator annotator(nlp::WordNet::load(o.values.at("--wordnet-dir")), tables);
     AnnotatedWords w = annotate_words({&sentence}, annotator, tagger_file.empty() ? nullptr : &tagger);
 
+    if (!tagger_file.empty() && tags_csv.empty()) {
+      std::cout << "tags: the tagger " << tagger_file << " (context "
+                << (tagger.context() == nlp::TaggerContext::kLeft ? "left: each tag from the word and the words before it"
+                                                                   : "both: it also reads the next two words")
+                << ")\n\n";
+    }
     std::size_t width = 6;
     for (const auto& word : w.words) width = std::max(width, word.size() + 2);
     std::cout << pad("word", width) << pad("UPOS", 7) << pad("lemma", width) << pad("features", 40) << "requirements\n";

@@ -39,7 +39,7 @@ class Preprocess : public StageComponent {
  public:
   Preprocess()
       : StageComponent(ComponentInfo{
-            "stage", "preprocess", "1.0.0",
+            "stage", "preprocess", "1.1.0",
             "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)",
             nlp::with_annotation_params({ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
                  .one_of({"gpt2", "word"}),
@@ -51,7 +51,12 @@ class Preprocess : public StageComponent {
                                "(contiguous pieces, nothing thrown away)").one_of({"truncate", "chunk"}),
              ParamSpec::string("unit", "document", "one example per sentence or per document (a WikiText line is a "
                                "document)").one_of({"sentence", "document"}),
-             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1)}),
+             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1),
+             ParamSpec::string("tags", "gold", "gold: the corpus's tags (the tagger only where there are none); tagger: "
+                               "re-tag every word with the needed train_tagger stage").one_of({"gold", "tagger"}),
+             ParamSpec::string("pieces", "word", "word: every BPE piece carries its whole word's annotation (the "
+                               "reference); prefix: a piece that ends inside its word is annotated as the word prefix "
+                               "so far (causal; needs tags: tagger with a context left tagger)").one_of({"word", "prefix"})}),
             false}) {}
 
  protected:
@@ -67,7 +72,16 @@ class Preprocess : public StageComponent {
         tagger = &loaded_tagger;
       }
     }
+    AnnotationOptions annotation;
+    annotation.retag = p.get_string("tags") == "tagger";
+    annotation.prefix_pieces = p.get_string("pieces") == "prefix";
+    if (annotation.retag && !tagger) throw InputError("tags: tagger needs a train_tagger stage in this stage's needs");
+    if (annotation.prefix_pieces && (!annotation.retag || tagger->context() != nlp::TaggerContext::kLeft)) {
+      throw InputError("pieces: prefix tags each piece's word prefix with the tagger, seeing nothing after it: it needs "
+                       "tags: tagger and a train_tagger stage with context: left");
+    }
     const bool gpt2 = p.get_string("tokenizer") == "gpt2";
+    if (annotation.prefix_pieces && !gpt2) throw InputError("pieces: prefix applies to BPE pieces: it needs tokenizer gpt2");
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
     if (gpt2) {
       const fs::path dir = p.get_string("tokenizer_dir");
@@ -108,6 +122,7 @@ class Preprocess : public StageComponent {
     std::map<std::string, nlp::PreprocessedSplit> splits;
     std::map<std::string, SplitStats> stats;
     const auto started = std::chrono::steady_clock::now();
+    std::size_t tagger_words = 0, prefix_pieces = 0;
 
     auto emit = [&](const std::string& split, nlp::Example e) {
       nlp::PreprocessedSplit& out = splits[split];
@@ -151,15 +166,17 @@ class Preprocess : public StageComponent {
           for (const auto& s : doc.sentences) units.back().push_back(&s);
         }
         for (const auto& unit : units) {
-          AnnotatedWords words = annotate_words(unit, annotator, tagger);
+          AnnotatedWords words = annotate_words(unit, annotator, tagger, annotation);
           stats[split].words += words.words.size();
+          tagger_words += words.tagged_by_tagger;
           ctx.progress.advance(std::int64_t(words.words.size()));
           if (words.words.empty()) continue;
           nlp::Example e;
           if (gpt2) {
             AlignStats a;
-            e = align_example(text_of(unit), words, *bpe, a);
+            e = align_example(text_of(unit), words, *bpe, a, annotation, tagger, &annotator);
             stats[split].unaligned += a.unaligned;
+            prefix_pieces += a.prefix_pieces;
           } else {
             for (std::size_t i = 0; i < words.words.size(); ++i) {
               auto it = vocab.find(words.words[i]);
@@ -198,8 +215,22 @@ class Preprocess : public StageComponent {
       ctx.results.add("words", double(st.words)).labels = l;
       ctx.results.add("skipped_short_examples", double(st.skipped)).labels = l;
     }
-    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread)", total_words, seconds,
-                  double(total_words) / std::max(seconds, 1e-9));
+    // Where the tags came from, as a record every later stage can label its results with.
+    bool causal = false;
+    std::string source = annotation_label(annotation.retag, tagger, annotation.prefix_pieces, &causal);
+    if (!annotation.retag && tagger_words > 0) {
+      source = (tagger_words == total_words ? "tagger (context " : "gold tags, tagger where untagged (context ") +
+               std::string(tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") + ")" +
+               (annotation.prefix_pieces ? ", prefix pieces" : ", word pieces");
+    }
+    auto& src = ctx.results.add("annotation_source", 1.0);
+    src.labels = {{"annotations", source}, {"tags", p.get_string("tags")}, {"pieces", p.get_string("pieces")},
+                  {"causal", causal ? "true" : "false"},
+                  {"tagger_context", tagger ? (tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") : "-"}};
+    ctx.results.add("tagger_words", double(tagger_words));
+    ctx.results.add("prefix_pieces", double(prefix_pieces));
+    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread); annotations: {}", total_words, seconds,
+                  double(total_words) / std::max(seconds, 1e-9), source);
   }
 };
 

@@ -30,12 +30,14 @@ class TrainTagger : public StageComponent {
  public:
   TrainTagger()
       : StageComponent(ComponentInfo{
-            "stage", "train_tagger", "1.0.0",
+            "stage", "train_tagger", "1.1.0",
             "averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its test split",
             {ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
              ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
              ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
-             ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"})},
+             ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"}),
+             ParamSpec::string("context", "both", "both: features of the next two words too (as the reference's "
+                               "tagger); left: only the word and what precedes it (causal tags)").one_of({"both", "left"})},
             false}) {}
 
  protected:
@@ -49,7 +51,9 @@ class TrainTagger : public StageComponent {
     const int iterations = int(ctx.params.get_int("iterations"));
     ctx.progress.set_total(iterations, "passes");
     nlp::PerceptronTagger tagger;
-    tagger.train(train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); });
+    const bool left = ctx.params.get_string("context") == "left";
+    tagger.train(train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); },
+                 left ? nlp::TaggerContext::kLeft : nlp::TaggerContext::kBoth);
     tagger.save(ctx.output_dir / "tagger.bin");
 
     std::size_t correct = 0, total = 0, unknown = 0, unknown_correct = 0;
@@ -67,14 +71,14 @@ class TrainTagger : public StageComponent {
     }
     const std::string split = ctx.params.get_string("eval_split");
     auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%");
-    acc.labels = {{"split", split}};
+    acc.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
     acc.n = std::int64_t(total);
     auto& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");
-    unk.labels = {{"split", split}};
+    unk.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
     unk.n = std::int64_t(unknown);
     ctx.results.add("training_sentences", double(train.size()));
-    ctx.log->info("tagger accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}", split, acc.value, total,
-                  unk.value, unknown);
+    ctx.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}",
+                  ctx.params.get_string("context"), split, acc.value, total, unk.value, unknown);
   }
 };
 

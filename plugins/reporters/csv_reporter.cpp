@@ -1,4 +1,5 @@
 #include <fstream>
+#include <set>
 
 #include "asaflow/error.hpp"
 #include "report_data.hpp"
@@ -20,9 +21,17 @@ class CsvReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx);
-    for (const auto& t : d.tables) {
-      std::ofstream out(ctx.output_dir / (t.id + ".csv"));
+    ReportData d;
+    d.gather(ctx);
+    std::vector<const ResultTable*> tables = d.summary;
+    tables.insert(tables.end(), d.details.begin(), d.details.end());
+    if (d.configuration) tables.push_back(d.configuration);
+    std::set<std::string> used;  // several inputs may name a table alike (one h6 table per seed)
+    for (const ResultTable* tp : tables) {
+      const ResultTable& t = *tp;
+      std::string name = t.id;
+      for (int k = 2; !used.insert(name).second; ++k) name = t.id + "-" + std::to_string(k);
+      std::ofstream out(ctx.output_dir / (name + ".csv"));
       for (std::size_t i = 0; i < t.columns.size(); ++i) out << (i ? "," : "") << csv_field(t.columns[i]);
       out << "\n";
       for (const auto& row : t.rows) {
@@ -30,6 +39,16 @@ class CsvReporter : public StageComponent {
         out << "\n";
       }
       if (!out) throw StageError("cannot write " + t.id + ".csv");
+    }
+    if (!d.verdicts.empty()) {
+      std::ofstream out(ctx.output_dir / "verdicts.csv");
+      out << "id,claim,status,measured,estimate,ci_low,ci_high,n,test,p,p_holm,rule,reason\n";
+      for (const Verdict* v : d.verdicts) {
+        out << csv_field(v->id) << "," << csv_field(v->claim) << "," << csv_field(v->status) << "," << csv_field(v->measured)
+            << "," << v->estimate << "," << v->ci_low << "," << v->ci_high << "," << v->n << "," << csv_field(v->test) << ","
+            << v->p << "," << v->p_holm << "," << csv_field(v->rule) << "," << csv_field(v->reason) << "\n";
+      }
+      if (!out) throw StageError("cannot write verdicts.csv");
     }
     std::ofstream all(ctx.output_dir / "records.csv");
     all << "stage,metric,value,sd,n,unit,labels\n";

@@ -5,7 +5,9 @@
 #include "asaflow/error.hpp"
 #include "report_data.hpp"
 #include "reporters.hpp"
-#include "statistics.hpp"
+#include <cmath>
+
+#include "asaflow/stats/statistics.hpp"
 
 namespace asaflow::plugins {
 namespace {
@@ -15,7 +17,7 @@ std::string escape_cell(std::string s) {
   return s;
 }
 
-void render_table(std::ostringstream& md, const Table& t) {
+void render_table(std::ostringstream& md, const ResultTable& t) {
   md << "### " << t.title << "\n\n|";
   for (const auto& c : t.columns) md << " " << escape_cell(c) << " |";
   md << "\n|";
@@ -38,7 +40,8 @@ class MarkdownReporter : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    ReportData d = ReportData::gather(ctx);
+    ReportData d;
+    d.gather(ctx);
     const RunInfo& r = d.run;
     std::ostringstream md;
     md << "# " << d.title << "\n\n";
@@ -47,32 +50,25 @@ class MarkdownReporter : public StageComponent {
     md << "- Commit: " << r.commit << "\n";
     char ram[32];
     std::snprintf(ram, sizeof ram, "%.1f", r.ram_gib);
-    std::string device = d.configuration.is_object() ? d.configuration.value("device", "cpu") : "cpu";
+    std::string used;
+    for (const auto& dev : d.devices) used += (used.empty() ? "" : ", ") + dev;
+    const bool gpu = used.find("cuda") != std::string::npos;
     md << "- Hardware: " << r.cpu_model << ", " << r.cpu_cores << " cores, " << ram << " GiB RAM, " << r.os << "; "
-       << (device.rfind("cuda", 0) == 0 ? "GPU used (" + device + ")" : "no GPU used") << "\n";
+       << (gpu ? "devices used: " + used : std::string("no GPU used")) << "\n";
     std::set<std::string> plugins;
     for (const auto& s : d.sources) plugins.insert(s.component + " " + s.version);
     plugins.insert("reporter/markdown " + info().version);
     std::string plugin_list, data_list;
     for (const auto& p : plugins) plugin_list += (plugin_list.empty() ? "" : ", ") + p;
     for (const auto& [name, version] : r.data_packages) data_list += (data_list.empty() ? "" : ", ") + name + "@" + version;
-    md << "- Software: " << r.compiler << ", LibTorch " << r.torch_version << " (CPU build), asaflow " << r.asaflow_version
+    md << "- Software: " << r.compiler << ", LibTorch " << r.torch_version << ", asaflow " << r.asaflow_version
        << "; plugins: " << plugin_list << "; data packages: " << (data_list.empty() ? "none" : data_list) << "\n\n";
 
     md << "## Configuration\n\n";
-    if (d.configuration.is_object() && !d.configuration.empty()) {
-      const auto& c = d.configuration;
-      auto v = [&](const char* k) { return c.contains(k) ? (c[k].is_string() ? c[k].get<std::string>() : c[k].dump()) : std::string("?"); };
-      md << "- Model: " << v("size") << ", " << v("layers") << " layers, " << v("heads") << " heads, d_model " << v("d_model")
-         << ", d_ff " << v("d_ff") << ", " << v("parameters") << " parameters (output tied to the embedding), vocabulary "
-         << v("vocab") << "\n";
-      md << "- Batch " << v("batch_size") << ", sequence length up to " << v("max_length") << ", " << v("steps") << " steps ("
-         << v("steps_per_epoch") << " per epoch), " << v("train_examples") << " training / " << v("valid_examples")
-         << " validation examples\n";
-      md << "- Optimizer: AdamW, lr " << v("lr") << ", weight decay " << v("weight_decay")
-         << ", cosine schedule per batch, gradient clip 1.0; preset " << v("preset") << "; alpha " << v("alpha")
-         << ", hard block " << v("hard_block") << "\n";
-      md << "- Device " << v("device") << ", " << v("threads") << " threads\n";
+    if (d.configuration) {
+      for (const auto& row : d.configuration->rows) {
+        if (row.size() >= 2) md << "- " << row[0] << ": " << row[1] << "\n";
+      }
     }
     std::set<std::string> seeds;
     for (const auto& s : d.sources)
@@ -88,15 +84,26 @@ class MarkdownReporter : public StageComponent {
     }
 
     md << "\n## Results\n\n";
-    md << "Every value is mean ± sample sd with n stated; Delta is ASA minus baseline (absolute and relative), with "
-          "a 95% confidence interval and a Welch t-test p-value where both sides have n >= 2.\n\n";
-    for (const auto& t : d.tables) render_table(md, t);
+    for (const ResultTable* t : d.summary) render_table(md, *t);
     if (!d.verdicts.empty()) {
-      md << "### Verdicts\n\n";
-      for (const auto& v : d.verdicts) {
-        md << "- **" << v.verdict << "**: " << v.claim << ". Evidence: " << v.evidence << ". Rule: " << v.rule << ".\n";
+      md << "### Verdicts\n\n" << kVerdictGuide << "\n\n";
+      for (const Verdict* v : d.verdicts) {
+        md << "- **" << v->status << "**: " << v->claim;
+        if (!v->reference.empty()) md << " (reference: " << v->reference << ")";
+        md << ". Measured: " << v->measured;
+        if (!v->test.empty() && v->status != kUntestable) {
+          md << "; " << v->test;
+          if (!std::isnan(v->p)) md << ", " << stats::format_p(v->p);
+          if (!std::isnan(v->p_holm)) md << ", Holm-adjusted " << stats::format_p(v->p_holm).substr(2);
+        }
+        md << ". Why: " << v->reason << ". Rule: " << v->rule << ".\n";
       }
       md << "\n";
+    }
+    if (!d.details.empty() || !d.records.rows.empty()) {
+      md << "## Per-run details\n\n";
+      for (const ResultTable* t : d.details) render_table(md, *t);
+      if (!d.records.rows.empty()) render_table(md, d.records);
     }
 
     md << "## Raw output\n\n";

@@ -1,35 +1,19 @@
 // What every report holds, gathered once from a reporter's StageContext so the json,
 // markdown, csv and html renderers format the same facts: the run's facts, the sources
-// (needed stages and their records), the runs that failed, and the ReportModel: typed
-// comparison tables (ASA vs baseline with mean ± sd, Welch CI and p), H6, sparsity and
-// profiling tables, verdicts with their rules, and plot data.
+// (needed stages and their records), the runs that failed, and what the sources concluded:
+// their tables (configuration, summary, detail), verdicts and figures, in input order.
+// Nothing here knows which stage produced what or decides a claim: stages issue verdicts
+// (stage/claims computes the comparisons across seeds), reporters render them.
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "asaflow/results.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
-
-struct Table {
-  std::string id;     // file-safe: "training", "h6", ...
-  std::string title;
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> notes;
-};
-
-struct Verdict {
-  std::string claim;
-  std::string verdict;  // supported / not supported / inconclusive
-  std::string rule;
-  std::string evidence;
-};
 
 struct ReportData {
   std::string experiment;  // "pipeline / stage"
@@ -52,14 +36,24 @@ struct ReportData {
   std::vector<FailedInput> failed;
   std::vector<std::string> notes;  // anomalies and remarks, one sentence each
 
-  // Built from the sources by build_model().
-  std::vector<Table> tables;
-  std::vector<Verdict> verdicts;
-  nlohmann::json plots = nlohmann::json::object();
-  nlohmann::json configuration = nlohmann::json::object();  // the trained model's setup, when there is one
+  const ResultTable* configuration = nullptr;  // the first input table of level "configuration"
+  std::vector<const ResultTable*> summary;     // level "summary", in input order
+  std::vector<const ResultTable*> details;     // level "detail"
+  std::vector<const Verdict*> verdicts;
+  std::vector<const Figure*> figures;
+  // Records of inputs that made no table of their own (a metric plugin's figures), as one
+  // table, so nothing a stage measured is left out of the report.
+  ResultTable records;
+  std::vector<std::string> devices;  // distinct "device" labels of the records (cpu, cuda:0)
 
-  // The needed stages' results, compared as the reporter's asa_mode / baseline_mode params say.
-  static ReportData gather(const StageContext& ctx);
+  // Pointers above point into `sources`: a ReportData is neither copied nor moved.
+  ReportData() = default;
+  ReportData(const ReportData&) = delete;
+  ReportData& operator=(const ReportData&) = delete;
+  void gather(const StageContext& ctx);
 };
+
+// How to read a verdict: one paragraph that every report prints before its verdicts.
+extern const char* kVerdictGuide;
 
 }  // namespace asaflow::plugins

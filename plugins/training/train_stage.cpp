@@ -76,6 +76,12 @@ class TrainStage : public StageComponent {
     if (!p.get_string("target_from").empty() && target <= 0) {
       throw StageError("target_from: no needed stage is named '" + p.get_string("target_from") + "'");
     }
+    // How the preprocess stage annotated the tokens (gold or tagger tags, context, pieces):
+    // a label of every record, so arms trained on different tags are told apart.
+    std::string annotations = "unknown";
+    if (const MetricRecord* a = data->results.find("annotation_source")) {
+      annotations = a->labels.count("annotations") ? a->labels.at("annotations") : annotations;
+    }
     const auto train = nlp::PreprocessedSplit::load(data->dir / "train.bin");
     const auto valid = nlp::PreprocessedSplit::load(data->dir / "valid.bin");
     std::ifstream tok(data->dir / "tokenizer.json");
@@ -116,6 +122,12 @@ class TrainStage : public StageComponent {
     };
     hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
     model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
+    config = trainer.config();  // pos_embedding set by the mode
+    {  // The weights at step 0: H6 on them is the negative control of a trained model's H6.
+      torch::serialize::OutputArchive a;
+      trainer.model()->save(a);
+      a.save_to((ctx.output_dir / "model_init.pt").string());
+    }
     ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
                   config.size, config.parameter_count(), p.get_string("mode"), o.preset,
                   model::Trainer::resolve_device(o.device).str(), trainer.step_kind(), ctx.run_info.threads,
@@ -135,14 +147,61 @@ class TrainStage : public StageComponent {
                         {"max_length", train.max_length}, {"train_examples", train.examples.size()},
                         {"valid_examples", valid.examples.size()}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
                         {"seed", o.seed}, {"device", r.device}, {"step", r.step}, {"threads", ctx.run_info.threads},
-                        {"alpha", o.bias.alpha}, {"hard_block", o.bias.hard_block}};
+                        {"alpha", o.bias.alpha}, {"hard_block", o.bias.hard_block},
+                        {"pos_embedding", config.pos_embedding}, {"annotations", annotations}};
     std::ofstream(ctx.output_dir / "config.json") << config_json.dump(1) << "\n";
     std::ofstream(ctx.output_dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
     const std::map<std::string, std::string> labels = {
-        {"mode", p.get_string("mode")}, {"seed", std::to_string(p.get_int("seed"))}, {"preset", o.preset}, {"size", config.size}};
+        {"mode", p.get_string("mode")}, {"seed", std::to_string(p.get_int("seed"))}, {"preset", o.preset},
+        {"size", config.size}, {"annotations", annotations}};
     auto add = [&](const char* metric, double value, const char* unit) { ctx.results.add(metric, value, unit).labels = labels; };
+    // The curves as records, one per point (label step), so that a later stage compares
+    // them from the records alone.
+    auto add_curve = [&](const char* metric, const std::vector<std::pair<std::int64_t, double>>& curve) {
+      for (const auto& [step, value] : curve) {
+        auto& rec = ctx.results.add(metric, value, "");
+        rec.labels = labels;
+        rec.labels["step"] = std::to_string(step);
+      }
+    };
+    add_curve("val_ppl", r.val_ppl);
+    add_curve("train_loss", r.train_loss);
+    add("val_tokens", double(r.val_tokens), "tokens");
+    add("eval_batches", double(o.eval_batches), "batches");
+    add("batch_size", double(o.batch_size), "examples");
+    add("lr", o.lr, "");
+    add("warmup_steps", double(r.warmup_steps), "steps");
+    {
+      ResultTable t;
+      t.id = "configuration";
+      t.level = "configuration";
+      t.title = "Configuration";
+      t.columns = {"Item", "Value"};
+      auto row = [&](const std::string& k, const std::string& v) { t.rows.push_back({k, v}); };
+      row("Model", config.size + ": " + std::to_string(config.layers) + " layers, " + std::to_string(config.heads) +
+                       " heads, d_model " + std::to_string(config.d_model) + ", d_ff " + std::to_string(config.d_ff) +
+                       ", " + std::to_string(config.parameter_count()) + " parameters (output tied to the embedding)" +
+                       (config.pos_embedding ? ", plus a learned UPOS embedding" : ""));
+      row("Vocabulary", std::to_string(config.vocab) + " (" + tokenizer.at("tokenizer").get<std::string>() + ")");
+      row("Data", std::to_string(train.examples.size()) + " training / " + std::to_string(valid.examples.size()) +
+                      " validation examples of up to " + std::to_string(train.max_length) + " tokens");
+      row("Annotations", annotations);
+      row("Batch and steps", "batch " + std::to_string(o.batch_size) + ", " + std::to_string(r.steps) + " steps (" +
+                                 std::to_string(r.steps_per_epoch) + " per epoch)");
+      char opt[256];
+      std::snprintf(opt, sizeof opt, "AdamW, lr %g, weight decay %g, %lld warmup steps then cosine to 0 at the last step, "
+                    "gradient clip %g", o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
+      row("Optimizer", opt);
+      row("Preset", o.preset + (o.preset == "corrected" ? " (padding ignored, token-weighted PPL)"
+                                                        : " (the reference's quirks: pads counted, batch-mean PPL)"));
+      row("Evaluation", (o.eval_batches > 0 ? "the first " + std::to_string(o.eval_batches) + " batches"
+                                            : std::string("all batches")) +
+                            " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
+      row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.run_info.threads) + " threads");
+      ctx.results.add(std::move(t));
+    }
     add("final_val_ppl", r.final_val_ppl, "");
     add("best_val_ppl", r.best_val_ppl, "");
     add("best_step", double(r.best_step), "steps");
@@ -164,6 +223,9 @@ class TrainStage : public StageComponent {
 
 }  // namespace
 
-void register_training(Registrar& registrar) { registrar.add(std::make_shared<TrainStage>()); }
+void register_training(Registrar& registrar) {
+  registrar.add(std::make_shared<TrainStage>());
+  registrar.add(make_evaluate_stage());
+}
 
 }  // namespace asaflow::plugins

@@ -4,9 +4,14 @@
 // wall time, tokens/s; resumes after a crash from its last checkpoint.
 #pragma once
 
+#include <memory>
+
 #include "asaflow/component.hpp"
 
 namespace asaflow::plugins {
+
+// stage/evaluate: a trained model under another preprocess stage's annotations.
+std::shared_ptr<Component> make_evaluate_stage();
 
 void register_training(Registrar& registrar);
 

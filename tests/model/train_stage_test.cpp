@@ -110,7 +110,7 @@ TEST(TrainStage, TargetFromABaselineStage) {
   auto unknown = run_asaflow("validate q.yaml", d.path);
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("parameter 'mode': unknown model_mode 'fulll' (did you mean 'full'?); available model_modes: "
-                             "features_only, full, none, pos_only"),
+                             "features_only, full, none, pos_embed, pos_only"),
             std::string::npos) << unknown.err;
 }
 

@@ -20,7 +20,7 @@ ModelConfig ModelConfig::preset(const std::string& size, std::int64_t vocab) {
 std::int64_t ModelConfig::parameter_count() const {
   const std::int64_t d = d_model;
   const std::int64_t per_layer = 4 * (d * d + d) + 4 * d + (2 * d * d_ff + d_ff + d);
-  return vocab * d + layers * per_layer + 2 * d;
+  return vocab * d + layers * per_layer + 2 * d + (pos_embedding ? 17 * d : 0);
 }
 
 }  // namespace asaflow::model

@@ -35,58 +35,115 @@ nlp::PreprocessedSplit synthetic_split(std::size_t examples, std::size_t length,
   return s;
 }
 
-StepProfile profile_steps(ModelConfig config, const ModelMode& mode, const torch::Tensor& pos_matrix,
-                          const StepProfileOptions& options, const torch::Device& device,
-                          const std::function<void()>& on_step) {
-  const auto B = options.batch, T = options.seq_len;
-  config.max_len = std::max<std::int64_t>(config.max_len, T);
-  torch::manual_seed(1);
-  AsaTransformer net(config);
-  net->to(device);
-  torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
-  const int steps = options.warmup + options.repeats;
-  const auto data = synthetic_split(std::size_t(B) * std::size_t(steps), std::size_t(T), std::uint64_t(T));
-  auto sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
-  auto now_ms = [] {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  };
-  StepProfile out;
-  reset_peak_memory(device);
-  for (int s = 0; s < steps; ++s) {
+namespace {
+
+// One mode's model, optimizer and data; step() runs and (when `timed`) records one step.
+class StepProfiler {
+ public:
+  StepProfiler(ModelConfig config, const ModelMode& mode, const torch::Tensor& pos_matrix,
+               const StepProfileOptions& options, const torch::Device& device)
+      : mode_(mode), pos_matrix_(pos_matrix), options_(options), device_(device) {
+    config.max_len = std::max<std::int64_t>(config.max_len, options.seq_len);
+    config.pos_embedding = config.pos_embedding || mode.embeds_pos();
+    config_ = config;
+    torch::manual_seed(1);
+    net_ = AsaTransformer(config_);
+    net_->to(device);
+    opt_ = std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
+    const int steps = options.warmup + options.repeats;
+    data_ = synthetic_split(std::size_t(options.batch) * std::size_t(steps), std::size_t(options.seq_len),
+                            std::uint64_t(options.seq_len));
+  }
+
+  void step(int s, bool timed) {
+    const auto B = options_.batch, T = options_.seq_len;
     std::vector<std::size_t> idx;
     for (std::int64_t i = 0; i < B; ++i) idx.push_back(std::size_t(s * B + i));
-    auto batch = make_batch(data, idx, BatchOptions{false, config.pad_id}, device);
+    auto batch = make_batch(data_, idx, BatchOptions{false, config_.pad_id}, device_);
     sync();
     const double t0 = now_ms();
-    auto bias = attention_bias(mode.bonding(batch.tokens, pos_matrix), batch.key_valid, BiasOptions{});
+    auto bias = attention_bias(mode_.bonding(batch.tokens, pos_matrix_), batch.key_valid, BiasOptions{});
     sync();
     const double t1 = now_ms();
-    opt.zero_grad();
-    auto hidden = net->hidden(batch.ids, bias);
-    auto h = hidden.slice(1, 0, T - 1).reshape({-1, config.d_model});
-    auto loss = lm_loss_sum(h, net->output_weight(), batch.targets, batch.include, default_loss_chunk_rows(device)) /
+    opt_->zero_grad();
+    auto hidden = net_->hidden(batch.ids, bias, nullptr, batch.tokens.pos);        // [B,T,C]
+    auto h = hidden.slice(1, 0, T - 1).reshape({-1, config_.d_model});            // [B*(T-1),C]
+    auto loss = lm_loss_sum(h, net_->output_weight(), batch.targets, batch.include, default_loss_chunk_rows(device_)) /
                 double(batch.loss_targets);
     sync();
     const double t2 = now_ms();
     loss.backward();
     sync();
     const double t3 = now_ms();
-    torch::nn::utils::clip_grad_norm_(net->parameters(), 1.0);
-    opt.step();
+    torch::nn::utils::clip_grad_norm_(net_->parameters(), 1.0);
+    opt_->step();
     sync();
     const double t4 = now_ms();
-    if (s >= options.warmup) {
-      out.mask_ms.push_back(t1 - t0);
-      out.forward_ms.push_back(t2 - t1);
-      out.backward_ms.push_back(t3 - t2);
-      out.optimizer_ms.push_back(t4 - t3);
-      out.step_ms.push_back(t4 - t0);
+    if (timed) {
+      out_.mask_ms.push_back(t1 - t0);
+      out_.forward_ms.push_back(t2 - t1);
+      out_.backward_ms.push_back(t3 - t2);
+      out_.optimizer_ms.push_back(t4 - t3);
+      out_.step_ms.push_back(t4 - t0);
     }
+  }
+  StepProfile& result() { return out_; }
+
+ private:
+  void sync() const {
+    if (device_.is_cuda()) torch::cuda::synchronize();
+  }
+  static double now_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+
+  const ModelMode& mode_;
+  torch::Tensor pos_matrix_;
+  StepProfileOptions options_;
+  torch::Device device_;
+  ModelConfig config_;
+  AsaTransformer net_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> opt_;
+  nlp::PreprocessedSplit data_;
+  StepProfile out_;
+};
+
+}  // namespace
+
+StepProfile profile_steps(ModelConfig config, const ModelMode& mode, const torch::Tensor& pos_matrix,
+                          const StepProfileOptions& options, const torch::Device& device,
+                          const std::function<void()>& on_step) {
+  reset_peak_memory(device);
+  StepProfiler profiler(std::move(config), mode, pos_matrix, options, device);
+  for (int s = 0; s < options.warmup + options.repeats; ++s) {
+    profiler.step(s, s >= options.warmup);
     if (on_step) on_step();
   }
-  out.peak_memory_mb = peak_memory_mb(device);
+  profiler.result().peak_memory_mb = peak_memory_mb(device);
+  return profiler.result();
+}
+
+std::vector<StepProfile> profile_interleaved(const ModelConfig& config, const std::vector<const ModelMode*>& modes,
+                                             const torch::Tensor& pos_matrix, const StepProfileOptions& options,
+                                             const torch::Device& device, const std::function<void()>& on_step) {
+  reset_peak_memory(device);
+  std::vector<std::unique_ptr<StepProfiler>> profilers;
+  for (const ModelMode* m : modes) profilers.push_back(std::make_unique<StepProfiler>(config, *m, pos_matrix, options, device));
+  std::vector<double> peak(modes.size(), 0.0);
+  for (int s = 0; s < options.warmup + options.repeats; ++s) {
+    for (std::size_t k = 0; k < modes.size(); ++k) {
+      const std::size_t i = s % 2 == 0 ? k : modes.size() - 1 - k;  // ABBA
+      if (device.is_cuda()) reset_peak_memory(device);
+      profilers[i]->step(s, s >= options.warmup);
+      if (device.is_cuda()) peak[i] = std::max(peak[i], peak_memory_mb(device));
+      if (on_step) on_step();
+    }
+  }
+  std::vector<StepProfile> out;
+  for (std::size_t i = 0; i < modes.size(); ++i) {
+    out.push_back(profilers[i]->result());
+    out.back().peak_memory_mb = device.is_cuda() ? peak[i] : peak_memory_mb(device);
+  }
   return out;
 }
 

@@ -96,6 +96,7 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   }
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
+  if (mode_ && mode_->embeds_pos()) config_.pos_embedding = true;
   torch::manual_seed(options_.seed);
   model_ = AsaTransformer(config_);
   model_->to(device_);
@@ -122,7 +123,7 @@ Trainer::~Trainer() = default;
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
-  auto hidden = model_->hidden(batch.ids, bias_for(batch));                               // [B,T,C]
+  auto hidden = model_->hidden(batch.ids, bias_for(batch), nullptr, batch.tokens.pos);    // [B,T,C]
   auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});          // [B*(T-1),C]
   auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include, loss_chunk_rows_) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
@@ -149,32 +150,43 @@ std::vector<std::size_t> Trainer::epoch_order(std::int64_t epoch) const {
   return order;
 }
 
-double Trainer::evaluate() {
+double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch::Tensor& pos_matrix,
+                      const nlp::PreprocessedSplit& split, std::int64_t batch_size, std::int64_t eval_batches,
+                      bool faithful, const BiasOptions& bias, std::int64_t loss_chunk_rows, const torch::Device& device,
+                      std::int64_t* targets) {
   torch::NoGradGuard no_grad;
-  model_->eval();
-  const bool faithful = options_.preset == "faithful";
-  BatchOptions bo{faithful, config_.pad_id};
+  const bool was_training = model->is_training();
+  model->eval();
+  BatchOptions bo{faithful, model->config().pad_id};
   double sum = 0, count = 0, batch_mean_sum = 0;
   std::int64_t batches = 0;
-  const auto bs = std::size_t(options_.batch_size);
-  for (std::size_t s = 0; s < valid_.examples.size(); s += bs) {
-    if (options_.eval_batches > 0 && batches >= options_.eval_batches) break;
+  const auto bs = std::size_t(batch_size);
+  for (std::size_t s = 0; s < split.examples.size(); s += bs) {
+    if (eval_batches > 0 && batches >= eval_batches) break;
     std::vector<std::size_t> idx;
-    for (std::size_t i = s; i < std::min(s + bs, valid_.examples.size()); ++i) idx.push_back(i);
-    Batch b = make_batch(valid_, idx, bo, device_);
-    auto hidden = model_->hidden(b.ids, bias_for(b));
+    for (std::size_t i = s; i < std::min(s + bs, split.examples.size()); ++i) idx.push_back(i);
+    Batch b = make_batch(split, idx, bo, device);
+    BondingTensors bonding;
+    if (mode) bonding = mode->bonding(b.tokens, pos_matrix);
+    auto hidden = model->hidden(b.ids, attention_bias(bonding, b.key_valid, bias), nullptr, b.tokens.pos);
     auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
-    const double loss = lm_loss_sum(h, model_->output_weight(), b.targets, b.include, loss_chunk_rows_).item<double>();
+    const double loss = lm_loss_sum(h, model->output_weight(), b.targets, b.include, loss_chunk_rows).item<double>();
     const double n = double(std::max<std::int64_t>(b.loss_targets, 1));
     sum += loss;
     count += n;
     batch_mean_sum += loss / n;
     ++batches;
   }
-  model_->train();
+  if (was_training) model->train();
+  if (targets) *targets = std::int64_t(count);
   // faithful: exp of the mean of batch means; corrected: exp of the token-weighted mean.
   return faithful ? std::exp(batch_mean_sum / double(std::max<std::int64_t>(batches, 1)))
                   : std::exp(sum / std::max(count, 1.0));
+}
+
+double Trainer::evaluate(std::int64_t* targets) {
+  return evaluate_split(model_, mode_.get(), pos_matrix_, valid_, options_.batch_size, options_.eval_batches,
+                        options_.preset == "faithful", options_.bias, loss_chunk_rows_, device_, targets);
 }
 
 TrainResult Trainer::run() {
@@ -186,6 +198,7 @@ TrainResult Trainer::run() {
   const std::int64_t total = options_.max_steps > 0 ? options_.max_steps : options_.epochs * r.steps_per_epoch;
   std::int64_t warmup = options_.warmup_steps;
   if (warmup < 0) warmup = faithful ? 0 : std::min<std::int64_t>(500, total / 10);
+  r.warmup_steps = warmup;
   r.device = device_.str();
   r.step = step_kind_;
 
@@ -291,7 +304,7 @@ TrainResult Trainer::run() {
     last_eval_step = r.val_ppl.back().first;
   }
   auto record_eval = [&] {
-    const double ppl = evaluate();
+    const double ppl = evaluate(&r.val_tokens);
     r.val_ppl.emplace_back(step, ppl);
     last_eval_ppl = ppl;
     last_eval_step = step;

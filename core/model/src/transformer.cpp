@@ -68,6 +68,12 @@ AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
   for (auto& p : parameters()) {
     if (p.dim() >= 2) torch::nn::init::xavier_uniform_(p);  // includes the (tied) embedding, padding row too
   }
+  // Registered and initialised after everything else, so that every shared parameter gets
+  // the same initial values as the baseline of the same seed: the runs stay paired.
+  if (c.pos_embedding) {
+    pos_embedding_ = register_module("pos_embedding", torch::nn::Embedding(17, c.d_model));
+    torch::nn::init::xavier_uniform_(pos_embedding_->weight);
+  }
 }
 
 torch::Tensor AsaTransformerImpl::embed(const torch::Tensor& ids) {
@@ -81,13 +87,18 @@ torch::Tensor AsaTransformerImpl::embed(const torch::Tensor& ids) {
 }
 
 torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const AttentionBias& bias,
-                                         std::vector<torch::Tensor>* probs) {
+                                         std::vector<torch::Tensor>* probs, const torch::Tensor& pos) {
   const auto T = ids.size(1);
   if (T > config_.max_len) {
     throw ConfigError("sequence length " + std::to_string(T) + " exceeds the model's " +
                       std::to_string(config_.max_len) + " positions");
   }
-  auto x = drop_(embed(ids) + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
+  auto e = embed(ids);  // [B,T,C]
+  if (pos_embedding_) {
+    if (!pos.defined()) throw ConfigError("this model embeds UPOS tags (pos_embed) and was given none");
+    e = e + pos_embedding_(pos);  // [B,T,C]
+  }
+  auto x = drop_(e + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
   for (auto& block : blocks_) x = block(x, bias, probs);
   return final_ln_(x);
 }

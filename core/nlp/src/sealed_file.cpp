@@ -1,5 +1,6 @@
 #include "asaflow/nlp/sealed_file.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -48,6 +49,12 @@ std::string SealedReader::get_string() {
   std::string s = body_.substr(pos_, n);
   pos_ += n;
   return s;
+}
+
+bool SealedReader::has_magic(const std::filesystem::path& file, const char (&magic)[8]) {
+  std::ifstream in(file, std::ios::binary);
+  char head[8] = {};
+  return in.read(head, 8) && std::equal(head, head + 8, magic);
 }
 
 }  // namespace asaflow::nlp

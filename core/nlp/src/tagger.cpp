@@ -15,7 +15,8 @@
 namespace asaflow::nlp {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};
+constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};     // version 2: the context byte
+constexpr char kMagicV1[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};   // context both
 constexpr int kStart = PerceptronTagger::kClasses;       // "-START-"
 constexpr int kStart2 = PerceptronTagger::kClasses + 1;  // "-START2-"
 
@@ -68,6 +69,7 @@ void PerceptronTagger::features(const std::vector<std::string>& ctx, std::size_t
   out.push_back(FeatureHash().add(8).add(ctx[i - 1]).h);
   out.push_back(FeatureHash().add(9).add(suffix3(ctx[i - 1])).h);
   out.push_back(FeatureHash().add(10).add(ctx[i - 2]).h);
+  if (context_ == TaggerContext::kLeft) return;  // nothing after the word
   out.push_back(FeatureHash().add(11).add(ctx[i + 1]).h);
   out.push_back(FeatureHash().add(12).add(suffix3(ctx[i + 1])).h);
   out.push_back(FeatureHash().add(13).add(ctx[i + 2]).h);
@@ -84,7 +86,8 @@ int PerceptronTagger::predict(const std::vector<std::uint64_t>& feats) const {
 }
 
 void PerceptronTagger::train(const std::vector<TaggedSentence>& sentences, int iterations, std::uint64_t seed,
-                             const std::function<void(int)>& on_iteration) {
+                             const std::function<void(int)>& on_iteration, TaggerContext context) {
+  context_ = context;
   weights_.clear();
   tagdict_.clear();
   known_words_.clear();
@@ -197,8 +200,28 @@ std::vector<int> PerceptronTagger::tag(const std::vector<std::string>& words) co
   return out;
 }
 
+int PerceptronTagger::tag_prefix(const std::vector<std::string>& words, const std::vector<int>& tags,
+                                 const std::string& form) const {
+  if (context_ != TaggerContext::kLeft) {
+    throw InputError("this tagger was trained with context both (it reads the next two words): only a context left "
+                     "tagger can tag a word before the text after it exists");
+  }
+  auto td = tagdict_.find(form);
+  if (td != tagdict_.end()) return td->second;
+  std::vector<std::string> ctx{"-START-", "-START2-"};
+  for (const auto& w : words) ctx.push_back(normalize(w));
+  ctx.push_back(normalize(form));
+  const std::size_t i = words.size();
+  const int prev = i >= 1 ? tags[i - 1] : kStart, prev2 = i >= 2 ? tags[i - 2] : (i == 1 ? kStart : kStart2);
+  std::vector<std::uint64_t> feats;
+  features(ctx, i, form, prev, prev2, feats);
+  return predict(feats);
+}
+
 void PerceptronTagger::save(const std::filesystem::path& file) const {
   SealedWriter w(kMagic);
+  const std::uint8_t context = context_ == TaggerContext::kLeft ? 1 : 0;
+  w.put(&context, 1);
   // Sorted, so the same model always gives the same bytes (and cache digest).
   std::map<std::uint64_t, Weights> weights(weights_.begin(), weights_.end());
   std::map<std::string, int> tagdict(tagdict_.begin(), tagdict_.end());
@@ -225,8 +248,16 @@ void PerceptronTagger::save(const std::filesystem::path& file) const {
 }
 
 PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
-  SealedReader r(file, kMagic, "tagger model");
+  // Version 1 files (no context byte) are context-both taggers.
+  const bool v1 = SealedReader::has_magic(file, kMagicV1);
+  SealedReader r(file, v1 ? kMagicV1 : kMagic, "tagger model");
   PerceptronTagger t;
+  if (!v1) {
+    std::uint8_t context = 0;
+    r.get(&context, 1);
+    if (context > 1) throw InputError("tagger model '" + file.string() + "' has an unknown context " + std::to_string(context));
+    t.context_ = context == 1 ? TaggerContext::kLeft : TaggerContext::kBoth;
+  }
   std::uint64_t n = 0;
   r.get(&n, 8);
   t.weights_.reserve(n);

@@ -18,6 +18,9 @@ struct ModelConfig {
   std::int64_t max_len = 512;   // sinusoidal positions (the reference passes 512)
   double dropout = 0.1;
   std::int64_t pad_id = 50256;  // embedding padding_idx (the reference: GPT-2's eos)
+  // A learned embedding of the 17 UPOS tags added to the token embedding (the pos_embed
+  // control arm: the baseline given the same tags ASA gets, as input instead of as a mask).
+  bool pos_embedding = false;
 
   // tiny / small / medium / large; throws ConfigError for another name (the reference
   // silently fell back to small). pad_id: 50256 for the GPT-2 vocabulary, else 0.
@@ -25,7 +28,7 @@ struct ModelConfig {
   static std::vector<std::string> sizes() { return {"tiny", "small", "medium", "large"}; }
 
   // Parameters with the output projection tied to the embedding, positions excluded:
-  // V*d + layers*(4(d^2+d) + 4d + 2*d*d_ff + d_ff + d) + 2d.
+  // V*d + layers*(4(d^2+d) + 4d + 2*d*d_ff + d_ff + d) + 2d (+ 17*d with pos_embedding).
   std::int64_t parameter_count() const;
   std::int64_t embedding_parameters() const { return vocab * d_model; }
   std::int64_t d_head() const { return d_model / heads; }

@@ -15,6 +15,9 @@ class ModelMode : public Component {
   // `pos_matrix`: [17, 17] bool on the batch's device. Undefined tensors mean "no
   // restriction" / "no scores" (the none mode returns both undefined).
   virtual BondingTensors bonding(const TokenAnnotations& tokens, const torch::Tensor& pos_matrix) const = 0;
+  // Whether the model of this mode adds a learned UPOS embedding to its input
+  // (ModelConfig::pos_embedding). Only the pos_embed control arm does.
+  virtual bool embeds_pos() const { return false; }
 };
 
 }  // namespace asaflow::model

@@ -42,6 +42,16 @@ StepProfile profile_steps(ModelConfig config, const ModelMode& mode, const torch
                           const StepProfileOptions& options, const torch::Device& device,
                           const std::function<void()>& on_step = {});
 
+// Several modes timed alternately in one process: step r runs every mode once, in the
+// given order on even r and reversed on odd r (ABBA), so that load on the machine, clock
+// changes and warm caches fall on every mode alike. Each mode has its own model and
+// optimizer (built as profile_steps builds them) and the same synthetic batches. One
+// StepProfile per mode, in the order of `modes`; peak memory is per mode on a GPU and the
+// process's peak (all models resident) on the CPU.
+std::vector<StepProfile> profile_interleaved(const ModelConfig& config, const std::vector<const ModelMode*>& modes,
+                                             const torch::Tensor& pos_matrix, const StepProfileOptions& options,
+                                             const torch::Device& device, const std::function<void()>& on_step = {});
+
 // The median of a series (0 for an empty one), and its sample standard deviation (0 below
 // two values).
 double median_of(std::vector<double> values);

@@ -65,6 +65,8 @@ struct TrainResult {
   std::int64_t target_step = -1;     // first eval step with val PPL <= target; -1: never
   std::int64_t resumed_from_step = 0;
   std::int64_t train_tokens = 0;     // real (non-pad) input tokens seen
+  std::int64_t val_tokens = 0;       // targets each evaluation counts (the same every time)
+  std::int64_t warmup_steps = 0;     // the warmup that ran (the preset's when the option is -1)
   double train_seconds = 0;          // training steps only (evaluation excluded), this process
   double tokens_per_second = 0;
   std::string device;
@@ -76,6 +78,15 @@ struct TrainHooks {
   std::function<void(const std::string&)> log;
 };
 
+// Validation perplexity of `model` (in `mode`) on the first `eval_batches` batches of
+// `split` in order (0: all), with the preset's averaging: faithful, exp of the mean of batch
+// means with pad targets counted; corrected, exp of the token-weighted mean. The trainer
+// and the evaluate stage both use it. `targets`, when given, receives the targets counted.
+double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch::Tensor& pos_matrix,
+                      const nlp::PreprocessedSplit& split, std::int64_t batch_size, std::int64_t eval_batches,
+                      bool faithful, const BiasOptions& bias, std::int64_t loss_chunk_rows, const torch::Device& device,
+                      std::int64_t* targets = nullptr);
+
 class Trainer {
  public:
   // `work_dir` holds the resumable checkpoint (train_state.pt) and the best weights; it
@@ -86,6 +97,8 @@ class Trainer {
   ~Trainer();
   TrainResult run();
   AsaTransformer& model() { return model_; }
+  // The configuration the model was built with (pos_embedding set when the mode embeds tags).
+  const ModelConfig& config() const { return config_; }
 
   // One optimizer step on `batch` at learning rate `lr`: bias, forward, fused loss,
   // backward, clipping, AdamW. Returns the loss (before the step). Used by run() and by
@@ -94,8 +107,10 @@ class Trainer {
   // The attention bias of a batch (mode bonding + padding + causal), [B,1,T,T].
   AttentionBias bias_for(const struct Batch& batch) const;
 
-  // Validation perplexity with the preset's averaging (batch-mean or token-weighted).
-  double evaluate();
+  // Validation perplexity with the preset's averaging (batch-mean or token-weighted) over the
+  // first eval_batches batches of the validation split, in order. `targets`, when given,
+  // receives the number of targets counted (the tokens an n-gram floor must score too).
+  double evaluate(std::int64_t* targets = nullptr);
   static torch::Device resolve_device(const std::string& device);
   // TrainOptions::step resolved for this trainer's device and preset: eager, static or graph.
   const std::string& step_kind() const { return step_kind_; }

@@ -2,7 +2,8 @@
 // blocks (x = LN1(x + Attn(x)); x = LN2(x + FF(x))), separate q/k/v/o projections with
 // bias, GELU feed-forward, dropout 0.1, a final LayerNorm, and the output projection tied
 // to the token embedding. Xavier-uniform init of every parameter with >= 2 dimensions.
-// ASA and the baseline differ only in the additive attention bias passed in.
+// ASA and the baseline differ only in the additive attention bias passed in; the pos_embed
+// control adds a learned UPOS embedding to the input instead (ModelConfig::pos_embedding).
 //
 // Shapes: B batch, T sequence, C d_model, H heads, D d_head, V vocabulary.
 #pragma once
@@ -51,9 +52,11 @@ TORCH_MODULE(Block);
 class AsaTransformerImpl : public torch::nn::Module {
  public:
   explicit AsaTransformerImpl(const ModelConfig& config);
-  // ids [B,T] int64, the batch's attention bias -> hidden states [B,T,C] after the final LayerNorm.
+  // ids [B,T] int64, the batch's attention bias -> hidden states [B,T,C] after the final
+  // LayerNorm. `pos` [B,T] int64 UPOS ids: needed when the model has a POS embedding
+  // (throws ConfigError without them), ignored otherwise.
   torch::Tensor hidden(const torch::Tensor& ids, const AttentionBias& bias,
-                       std::vector<torch::Tensor>* probs = nullptr);
+                       std::vector<torch::Tensor>* probs = nullptr, const torch::Tensor& pos = {});
   // ids [B,T] int64 -> token embeddings [B,T,C]; pads get no gradient (padding_idx).
   torch::Tensor embed(const torch::Tensor& ids);
   // hidden [.., C] -> logits [.., V] through the tied embedding matrix.
@@ -68,6 +71,7 @@ class AsaTransformerImpl : public torch::nn::Module {
   torch::nn::Dropout drop_{nullptr};
   std::vector<Block> blocks_;
   torch::nn::LayerNorm final_ln_{nullptr};
+  torch::nn::Embedding pos_embedding_{nullptr};  // [17, C], only with config.pos_embedding
 };
 TORCH_MODULE(AsaTransformer);
 

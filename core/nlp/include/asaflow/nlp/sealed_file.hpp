@@ -29,6 +29,9 @@ class SealedReader {
   // Throws InputError: "cannot read <what> 'file'", or "corrupt <what> 'file': not an asaflow
   // <what>" / "checksum mismatch".
   SealedReader(const std::filesystem::path& file, const char (&magic)[8], const std::string& what);
+  // Whether `file` starts with `magic` (false when it cannot be read): for formats with
+  // several versions, to pick the reader before the checks.
+  static bool has_magic(const std::filesystem::path& file, const char (&magic)[8]);
   void get(void* p, std::size_t n);  // throws "...: truncated"
   std::string get_string();
   InputError corrupt(const std::string& why) const;
