@@ -1,0 +1,339 @@
+// Every verdict rule of stage/claims on fixed record sets: the floor gate and each of its
+// "untestable" paths, the paired PPL test in both directions and when it cannot decide,
+// the Welch fallback, steps, H6 against its controls and step 0, step cost, sparsity, the
+// control arms, and Holm's adjustment across the claims.
+#include "claims.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "asaflow/stats/statistics.hpp"
+
+using namespace asaflow;
+using namespace asaflow::plugins;
+
+namespace {
+
+// A record set a test builds up; inputs() hands them to evaluate_claims.
+class Records {
+ public:
+  ResultSet& add(const std::string& id) {
+    sets_.push_back(std::make_unique<ResultSet>());
+    ids_.push_back(id);
+    return *sets_.back();
+  }
+  // A train run: final PPL, a curve ending at it, and the evaluated tokens.
+  void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
+           const std::string& preset = "corrected", double tokens = 1000) {
+    ResultSet& r = add("train[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
+    const std::map<std::string, std::string> l = {
+        {"mode", mode}, {"seed", std::to_string(seed)}, {"annotations", annotations}, {"preset", preset}};
+    r.add("final_val_ppl", ppl).labels = l;
+    r.add("val_tokens", tokens).labels = l;
+    r.add("steps", 100).labels = l;
+    for (int step : {50, 100}) {
+      auto& c = r.add("val_ppl", step == 100 ? ppl : ppl * 2);
+      c.labels = l;
+      c.labels["step"] = std::to_string(step);
+    }
+  }
+  void floors(double unigram, double bigram, double trigram, double tokens = 1000) {
+    ResultSet& r = add("floors");
+    r.add("floor_ppl", unigram).labels = {{"order", "1"}, {"model", "unigram"}};
+    r.add("floor_ppl", bigram).labels = {{"order", "2"}, {"model", "bigram KN"}};
+    r.add("floor_ppl", trigram).labels = {{"order", "3"}, {"model", "trigram KN"}};
+    r.add("floor_tokens", tokens);
+  }
+  // One H6 cell: the ASA mask's overlap and each control's.
+  void h6(int seed, const std::string& checkpoint, double asa, double matched, double key_upos, double distance) {
+    ResultSet& r = add("h6[seed=" + std::to_string(seed) + ",checkpoint=" + checkpoint + "]");
+    const std::map<std::string, double> masks = {
+        {"asa", asa}, {"random_matched", matched}, {"random_key_upos", key_upos}, {"random_distance", distance}};
+    for (const auto& [mask, v] : masks) {
+      r.add("h6_mass_overlap", v, "%").labels = {{"mask", mask}, {"seed", std::to_string(seed)}, {"checkpoint", checkpoint},
+                                                 {"mode", "none"}};
+    }
+  }
+  void step_ratio(int seq, double mean_log, double sd_log, int n) {
+    ResultSet& r = add("profile");
+    r.add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", std::to_string(seq)}};
+    r.add(MetricRecord{"profile_step_log_ratio", mean_log, "", sd_log, n,
+                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}}});
+  }
+  ResultSet evaluate(const ClaimsOptions& o = {}) const {
+    std::vector<ClaimsInput> inputs;
+    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get()});
+    ResultSet out;
+    evaluate_claims(inputs, o, out);
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<ResultSet>> sets_;
+  std::vector<std::string> ids_;
+};
+
+// By value: tests take verdicts of temporary result sets.
+Verdict verdict(const ResultSet& r, const std::string& id) {
+  for (const auto& v : r.verdicts())
+    if (v.id == id) return v;
+  throw std::runtime_error("no verdict " + id);
+}
+
+bool has_verdict(const ResultSet& r, const std::string& id) {
+  for (const auto& v : r.verdicts())
+    if (v.id == id) return true;
+  return false;
+}
+
+// Three seeds where ASA is lower than the baseline by `gap` (+ a little noise per seed).
+void three_seeds(Records& rec, double base, double gap) {
+  const double noise[] = {0.01, -0.02, 0.015};
+  for (int s = 1; s <= 3; ++s) {
+    rec.run("none", s, base + 10 * s);
+    rec.run("full", s, base + 10 * s - gap + noise[s - 1]);
+  }
+}
+
+ClaimsOptions no_gate() {
+  ClaimsOptions o;
+  o.gate = "none";
+  return o;
+}
+
+}  // namespace
+
+TEST(ClaimsGate, BaselineAboveTheTrigramFloorMakesPplStepsAndH6Untestable) {
+  Records rec;
+  three_seeds(rec, 1400, 1.0);
+  rec.floors(1390, 439, 422);
+  for (int s = 1; s <= 3; ++s) {
+    rec.h6(s, "best", 80, 70, 70, 70);
+    rec.h6(s, "init", 70, 70, 70, 70);
+  }
+  const ResultSet out = rec.evaluate();
+  for (const char* id : {"ppl", "steps", "h6"}) {
+    const Verdict& v = verdict(out, id);
+    EXPECT_EQ(v.status, kUntestable) << id;
+    EXPECT_NE(v.reason.find("does not beat the trigram KN floor 422 on the same 1000 tokens"), std::string::npos)
+        << id << ": " << v.reason;
+    EXPECT_NE(v.reason.find("It would take a baseline below 422"), std::string::npos) << v.reason;
+  }
+  // The measured figures are still there, with n and the interval.
+  EXPECT_NE(verdict(out, "ppl").measured.find("95% CI ["), std::string::npos);
+  EXPECT_TRUE(std::isnan(verdict(out, "ppl").p_holm));  // untestable claims take no part in Holm
+}
+
+TEST(ClaimsGate, EachGateFailureSaysWhy) {
+  {  // no floors among the inputs
+    Records rec;
+    three_seeds(rec, 100, 1.0);
+    EXPECT_NE(verdict(rec.evaluate(), "ppl").reason.find("no trigram floor is among the inputs"), std::string::npos);
+  }
+  {  // floors on other tokens than the trainer's
+    Records rec;
+    three_seeds(rec, 100, 1.0);
+    rec.floors(1390, 439, 422, 999);
+    const Verdict& v = verdict(rec.evaluate(), "ppl");
+    EXPECT_EQ(v.status, kUntestable);
+    EXPECT_NE(v.reason.find("the floors scored 999 tokens but the trainer evaluated 1000"), std::string::npos) << v.reason;
+  }
+  {  // the faithful preset's PPL counts padding
+    Records rec;
+    for (int s = 1; s <= 3; ++s) {
+      rec.run("none", s, 26.5, "gold tags, word pieces", "faithful");
+      rec.run("full", s, 26.3, "gold tags, word pieces", "faithful");
+    }
+    rec.floors(1390, 439, 422);
+    const Verdict& v = verdict(rec.evaluate(), "ppl");
+    EXPECT_EQ(v.status, kUntestable);
+    EXPECT_NE(v.reason.find("faithful preset"), std::string::npos) << v.reason;
+  }
+  {  // a gate of another order is the parameter's
+    Records rec;
+    three_seeds(rec, 430, 1.0);  // baselines 440-460: above the trigram floor, below the unigram one
+    rec.floors(1390, 300, 422);
+    ClaimsOptions o;
+    o.gate = "unigram";
+    EXPECT_NE(verdict(rec.evaluate(o), "ppl").status, kUntestable);
+    o.gate = "trigram";
+    EXPECT_EQ(verdict(rec.evaluate(o), "ppl").status, kUntestable);
+  }
+}
+
+TEST(ClaimsPpl, PairedTestDecidesInBothDirections) {
+  Records better, worse;
+  three_seeds(better, 100, 1.0);
+  three_seeds(worse, 100, -1.0);
+  better.floors(1390, 439, 422);
+  worse.floors(1390, 439, 422);
+  const ResultSet a = better.evaluate(), b = worse.evaluate();
+  const Verdict& va = verdict(a, "ppl");
+  EXPECT_EQ(va.status, kSupported) << va.reason;
+  EXPECT_EQ(va.test, "paired t");
+  EXPECT_EQ(va.n, 3);
+  // The estimate and p are the paired t-test of the per-seed differences.
+  const auto t = stats::paired({109.01, 118.98, 129.015}, {110, 120, 130});
+  EXPECT_NEAR(va.estimate, t->estimate, 1e-9);
+  EXPECT_NEAR(va.p, t->p, 1e-12);
+  EXPECT_LT(va.ci_high, 0.0);
+  EXPECT_EQ(verdict(b, "ppl").status, kNotSupported);
+  // The table shows the per-seed differences and the paired interval.
+  bool found = false;
+  for (const auto& tab : a.tables()) {
+    if (tab.id != "training") continue;
+    found = true;
+    EXPECT_EQ(tab.rows[3][0], "Val PPL difference per seed");
+    EXPECT_NE(tab.rows[3][1].find("seed 2: -1.02"), std::string::npos) << tab.rows[3][1];
+    EXPECT_NE(tab.rows[0][3].find("paired t"), std::string::npos) << tab.rows[0][3];
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(ClaimsPpl, InconclusiveWhenTheIntervalContainsZeroOrThereIsOneSeed) {
+  Records mixed;
+  mixed.run("none", 1, 100);
+  mixed.run("full", 1, 99);
+  mixed.run("none", 2, 100);
+  mixed.run("full", 2, 101);
+  mixed.run("none", 3, 100);
+  mixed.run("full", 3, 100.2);
+  EXPECT_EQ(verdict(mixed.evaluate(no_gate()), "ppl").status, kInconclusive);
+  Records one;
+  one.run("none", 1, 100);
+  one.run("full", 1, 90);
+  const Verdict& v = verdict(one.evaluate(no_gate()), "ppl");
+  EXPECT_EQ(v.status, kInconclusive);
+  EXPECT_NE(v.reason.find("fewer than 2 seeds"), std::string::npos);
+}
+
+TEST(ClaimsPpl, UnpairedSeedsFallBackToWelch) {
+  Records rec;
+  rec.run("none", 1, 100);
+  rec.run("none", 2, 101);
+  rec.run("full", 3, 90);
+  rec.run("full", 4, 91);
+  const Verdict& v = verdict(rec.evaluate(no_gate()), "ppl");
+  EXPECT_EQ(v.test, "Welch t");
+  const auto w = stats::welch(stats::Summary::of({90, 91}), stats::Summary::of({100, 101}));
+  EXPECT_NEAR(v.p, w->p, 1e-12);
+}
+
+TEST(ClaimsSteps, AlwaysUntestableUnderACosineScheduleEndingAtTheSameStep) {
+  Records rec;
+  three_seeds(rec, 100, 1.0);
+  const Verdict& v = verdict(rec.evaluate(no_gate()), "steps");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("restates the PPL claim"), std::string::npos);
+  EXPECT_NE(v.measured.find("in 3 of 3 seeds"), std::string::npos) << v.measured;
+}
+
+namespace {
+
+// H6 over three seeds: trained ASA overlap `asa` against controls at `control`; step 0 at
+// `init_asa` against 70.
+Records h6_records(double asa, double control, double init_asa, bool with_init = true, int seeds = 3) {
+  Records rec;
+  three_seeds(rec, 100, 1.0);
+  const double noise[] = {0.1, -0.2, 0.15};
+  for (int s = 1; s <= seeds; ++s) {
+    rec.h6(s, "best", asa + noise[s - 1], control, control + noise[s - 1] / 2, control - noise[s - 1] / 3);
+    if (with_init) rec.h6(s, "init", init_asa + noise[s - 1], 70, 70, 70);
+  }
+  return rec;
+}
+
+}  // namespace
+
+TEST(ClaimsH6, SupportedOnlyAgainstEveryMatchedControlAndBeyondStepZero) {
+  const Verdict& yes = verdict(h6_records(90, 70, 70).evaluate(no_gate()), "h6");
+  EXPECT_EQ(yes.status, kSupported) << yes.reason << " / " << yes.measured;
+  // 20 points over a control of 70 is 28.6%: above the 10% margin (7 points).
+  EXPECT_NEAR(yes.estimate, 20 - 7 - 0.2 / 2 - 0.2, 1.0);
+  const Verdict& same = verdict(h6_records(70, 70, 70).evaluate(no_gate()), "h6");
+  EXPECT_EQ(same.status, kNotSupported) << same.reason << " / " << same.measured;
+  // Trained beats the controls, but step 0 did just as well: no evidence of learned alignment.
+  const Verdict& untrained = verdict(h6_records(90, 70, 90).evaluate(no_gate()), "h6");
+  EXPECT_NE(untrained.status, kSupported) << untrained.measured;
+}
+
+TEST(ClaimsH6, UntestableWithoutStepZeroOrPastTheGateInconclusiveWithOneSeed) {
+  const Verdict& no_init = verdict(h6_records(90, 70, 70, false).evaluate(no_gate()), "h6");
+  EXPECT_EQ(no_init.status, kUntestable);
+  EXPECT_NE(no_init.reason.find("no H6 of the untrained models (step 0)"), std::string::npos);
+  Records gated = h6_records(90, 70, 70);
+  gated.floors(50, 40, 30);  // baselines at 110-130: above every floor
+  EXPECT_EQ(verdict(gated.evaluate(), "h6").status, kUntestable);
+  const Verdict& one = verdict(h6_records(90, 70, 70, true, 1).evaluate(no_gate()), "h6");
+  EXPECT_EQ(one.status, kInconclusive);
+  EXPECT_NE(one.reason.find("one baseline model"), std::string::npos);
+}
+
+TEST(ClaimsStepCost, DecidedOnlyFromInterleavedTimings) {
+  auto status = [](double mean_log, double sd_log) {
+    Records rec;
+    rec.step_ratio(128, mean_log, sd_log, 10);
+    rec.step_ratio(256, mean_log, sd_log, 10);
+    return verdict(rec.evaluate(no_gate()), "step_cost").status;
+  };
+  EXPECT_EQ(status(std::log(1.01), 0.01), kSupported);
+  EXPECT_EQ(status(std::log(1.30), 0.01), kNotSupported);
+  EXPECT_EQ(status(std::log(1.04), 0.05), kInconclusive);
+  Records separate;  // two profile stages, one mode each: timed at different moments
+  separate.add("profile[mode=none]").add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", "128"}};
+  separate.add("profile[mode=full]").add("profile_step_ms", 104).labels = {{"mode", "full"}, {"seq_len", "128"}};
+  const Verdict& v = verdict(separate.evaluate(no_gate()), "step_cost");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("timed in separate stages, at different moments"), std::string::npos);
+}
+
+TEST(ClaimsSparsity, WithinTheToleranceOfTheHeadline) {
+  auto status = [](double word) {
+    Records rec;
+    ResultSet& r = rec.add("sparsity");
+    r.add("sparsity_word_square", word, "%").labels = {{"mode", "full"}};
+    r.add("sparsity_pos_matrix_weighted", 35.11, "%");
+    r.add("sparsity_pos_matrix_weighted_measured", 30.7, "%");
+    return verdict(rec.evaluate(no_gate()), "sparsity");
+  };
+  EXPECT_EQ(status(33.0).status, kSupported);
+  const Verdict v = status(29.5);
+  EXPECT_EQ(v.status, kNotSupported);
+  EXPECT_NE(v.measured.find("the corpus's own UPOS frequencies 30.7%"), std::string::npos) << v.measured;
+}
+
+TEST(ClaimsArms, ControlArmsGetTheirOwnVerdicts) {
+  Records rec;
+  three_seeds(rec, 100, 1.0);
+  for (int s = 1; s <= 3; ++s) {
+    rec.run("pos_embed", s, 100 + 10 * s - 1.5);
+    rec.run("full", s, 100 + 10 * s - 0.5, "tagger (context left), prefix pieces [causal]");
+  }
+  const ResultSet out = rec.evaluate(no_gate());
+  // Two annotation sources: arms are named by mode and annotations.
+  const Verdict& ppl = verdict(out, "ppl");
+  EXPECT_NE(ppl.measured.find("full [gold tags, word pieces]"), std::string::npos) << ppl.measured;
+  // pos_embed is better than ASA in every seed: the restriction is not what helps.
+  EXPECT_EQ(verdict(out, "ppl_vs_pos_embed").status, kNotSupported);
+  ASSERT_TRUE(has_verdict(out, "ppl_causal_tags"));
+  EXPECT_EQ(verdict(out, "ppl_causal_tags").status, kSupported);
+}
+
+// Holm across the claims of one stage: with m tested claims, the smallest p is multiplied
+// by m (the only decided verdicts here are the two PPL claims; steps, H6 and the rest are
+// not tested).
+TEST(ClaimsHolm, AdjustsAcrossTheTestedClaims) {
+  Records rec;
+  three_seeds(rec, 100, 1.0);
+  for (int s = 1; s <= 3; ++s) rec.run("pos_embed", s, 100 + 10 * s + 0.3 * s);
+  const ResultSet out = rec.evaluate(no_gate());
+  const Verdict& a = verdict(out, "ppl");
+  const Verdict& b = verdict(out, "ppl_vs_pos_embed");
+  const auto adjusted = stats::holm({a.p, b.p});
+  EXPECT_DOUBLE_EQ(a.p_holm, adjusted[0]);
+  EXPECT_DOUBLE_EQ(b.p_holm, adjusted[1]);
+  EXPECT_DOUBLE_EQ(std::min(a.p_holm, b.p_holm), std::min(1.0, 2 * std::min(a.p, b.p)));
+}
