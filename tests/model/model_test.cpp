@@ -15,6 +15,7 @@
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
 #include "mode_fixtures.hpp"
+#include "pos_embedding.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
@@ -345,6 +346,69 @@ TEST(StepProfile, MedianAndSampleSd) {
   EXPECT_EQ(median_of({4, 1, 3, 2}), 2.5);
   EXPECT_EQ(sample_sd({5}), 0.0);
   EXPECT_NEAR(sample_sd({2, 4, 4, 4, 5, 5, 7, 9}), std::sqrt(32.0 / 7.0), 1e-12);
+}
+
+}  // namespace
+
+namespace {
+
+std::shared_ptr<ModelMode> pos_embed_mode() {
+  struct Collector : Registrar {
+    void add(std::shared_ptr<Component> c) override { mode = std::dynamic_pointer_cast<ModelMode>(c); }
+    std::shared_ptr<ModelMode> mode;
+  } collector;
+  plugins::register_pos_embedding(collector);
+  return collector.mode;
+}
+
+// The pos_embed control arm: the baseline's parameters get the baseline's initial values
+// (the runs stay paired by seed), plus a [17, d] embedding of the tags added to the input.
+TEST(PosEmbedding, SharedParametersStartAsTheBaselinesAndTheTagsChangeTheOutput) {
+  ModelConfig base = ModelConfig::preset("tiny", 200), tagged = base;
+  tagged.pos_embedding = true;
+  EXPECT_EQ(tagged.parameter_count() - base.parameter_count(), 17 * 128);
+  torch::manual_seed(5);
+  AsaTransformer a(base);
+  torch::manual_seed(5);
+  AsaTransformer b(tagged);
+  EXPECT_EQ(count_parameters(b), tagged.parameter_count());
+  expect_same_weights(a, b);  // every parameter of a, by name, equals b's
+  ASSERT_TRUE(b->named_parameters().contains("pos_embedding.weight"));
+  a->eval();
+  b->eval();
+  auto ids = torch::randint(0, 200, {1, 6});
+  auto pos = torch::tensor({{0, 1, 2, 3, 4, 5}}, torch::kInt64);
+  const auto bias = attention_bias({}, torch::ones({1, 6}, torch::kBool), BiasOptions{});
+  EXPECT_THROW(b->hidden(ids, bias), ConfigError);  // the tags are required
+  EXPECT_FALSE(torch::allclose(a->hidden(ids, bias), b->hidden(ids, bias, nullptr, pos)));
+  EXPECT_TRUE(torch::allclose(a->hidden(ids, bias), a->hidden(ids, bias, nullptr, pos)));  // ignored without
+}
+
+TEST(PosEmbedding, TheTrainerBuildsAndTrainsTheEmbedding) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  test::TempDir d;
+  TrainOptions o = small_options();
+  o.checkpoint_every = 0;
+  Trainer t(ModelConfig::preset("tiny", 200), o, pos_embed_mode(), pos_matrix(), train, valid, d.path);
+  EXPECT_TRUE(t.config().pos_embedding);
+  const auto before = t.model()->named_parameters()["pos_embedding.weight"].clone();
+  t.run();
+  EXPECT_FALSE(torch::equal(before, t.model()->named_parameters()["pos_embedding.weight"]));
+}
+
+// Modes timed alternately: one series per mode, of the timed repeats only.
+TEST(StepProfile, InterleavedModesEachGetTheirSeries) {
+  Modes modes;
+  int calls = 0;
+  const StepProfileOptions o{2, 16, /*warmup=*/1, /*repeats=*/3};
+  const auto p = profile_interleaved(ModelConfig::preset("tiny"), {modes.all.at("none").get(), modes.all.at("full").get()},
+                                     pos_matrix(), o, torch::kCPU, [&] { ++calls; });
+  EXPECT_EQ(calls, 8);  // (1 + 3) steps x 2 modes
+  ASSERT_EQ(p.size(), 2u);
+  for (const auto& m : p) {
+    EXPECT_EQ(m.step_ms.size(), 3u);
+    EXPECT_GT(m.peak_memory_mb, 0.0);
+  }
 }
 
 }  // namespace

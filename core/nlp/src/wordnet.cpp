@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -80,6 +81,11 @@ const std::vector<std::pair<std::string, std::string>>& substitutions(char pos) 
 }
 
 }  // namespace
+
+fs::path WordNet::default_dir() {
+  const char* env = std::getenv("ASAFLOW_WORDNET_DIR");
+  return env && *env ? fs::path(env) : fs::path("/usr/share/wordnet");
+}
 
 std::shared_ptr<const WordNet> WordNet::load(const fs::path& dir) {
   auto wn = std::make_shared<WordNet>();

@@ -17,7 +17,9 @@ class WordNet {
  public:
   // Throws InputError naming the missing or malformed file (and line).
   static std::shared_ptr<const WordNet> load(const std::filesystem::path& dir);
-  static std::filesystem::path default_dir() { return "/usr/share/wordnet"; }
+  // $ASAFLOW_WORDNET_DIR when set (a machine without Debian's wordnet-base, given the
+  // files), else Debian's /usr/share/wordnet.
+  static std::filesystem::path default_dir();
 
   // Base forms of `form` (lower-cased) for pos 'n', 'v', 'a' or 'r', in NLTK's _morphy order.
   std::vector<std::string> morphy(const std::string& form, char pos) const;

