@@ -34,7 +34,8 @@ AsaTransformer load_trained_model(const fs::path& dir, const std::string& which)
   if (!fs::exists(weights)) weights = dir / "model.pt";
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(weights.string());
+    // Onto the CPU whatever device wrote them (a model trained on CUDA is analysed here).
+    archive.load_from(weights.string(), torch::kCPU);
     m->load(archive);
   } catch (const c10::Error& e) {
     throw InputError("cannot load model weights '" + weights.string() + "': " + e.what_without_backtrace());
