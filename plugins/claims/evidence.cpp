@@ -1,0 +1,265 @@
+#include "evidence.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace asaflow::plugins::evidence {
+
+using stats::format_number;
+using stats::Summary;
+using stats::TTest;
+
+std::string label(const MetricRecord& r, const std::string& key, const std::string& fallback) {
+  auto it = r.labels.find(key);
+  return it == r.labels.end() ? fallback : it->second;
+}
+
+// ---------------------------------------------------------------------------------------
+// Training runs, one per input that has a final_val_ppl record.
+
+std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
+  std::vector<Run> runs;
+  for (const auto& in : inputs) {
+    const MetricRecord* f = in.results->find("final_val_ppl");
+    if (!f) continue;
+    Run r;
+    r.stage_id = in.stage_id;
+    r.mode = label(*f, "mode", "?");
+    r.seed = label(*f, "seed", "?");
+    r.annotations = label(*f, "annotations", "unknown");
+    r.preset = label(*f, "preset", "corrected");
+    r.final_ppl = f->value;
+    auto value = [&](const char* metric) {
+      const MetricRecord* m = in.results->find(metric);
+      return m ? m->value : kNaN;
+    };
+    r.best_ppl = value("best_val_ppl");
+    r.train_loss = value("final_train_loss");
+    r.tokens_per_s = value("train_tokens_per_s");
+    r.steps = value("steps");
+    r.val_tokens = value("val_tokens");
+    for (const auto& rec : in.results->records()) {
+      if (rec.metric == "val_ppl" && rec.labels.count("step")) r.curve.emplace_back(std::stod(rec.labels.at("step")), rec.value);
+    }
+    std::sort(r.curve.begin(), r.curve.end());
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o) {
+  std::set<std::string> annotations;
+  std::map<std::string, int> baseline_annotations;
+  for (const auto& r : runs) {
+    if (r.mode == o.baseline_mode) baseline_annotations[r.annotations]++;
+    else annotations.insert(r.annotations);
+  }
+  std::string base_ann;
+  int best = -1;
+  for (const auto& [a, n] : baseline_annotations)
+    if (n > best) { best = n; base_ann = a; }
+  Arms arms;
+  arms.baseline = o.baseline_mode;
+  for (auto& r : runs) {
+    if (r.mode == o.baseline_mode) r.arm = r.mode;
+    else r.arm = annotations.size() > 1 ? r.mode + " [" + r.annotations + "]" : r.mode;
+    arms.by_arm[r.arm].push_back(&r);
+  }
+  // The ASA arm: the ASA mode on the baseline's annotations (the same preprocessing), else
+  // the first ASA arm by name.
+  for (const auto& [arm, list] : arms.by_arm) {
+    if (list.front()->mode != o.asa_mode) continue;
+    if (arms.asa.empty() || list.front()->annotations == base_ann) arms.asa = arm;
+  }
+  if (!arms.asa.empty()) arms.order.push_back(arms.asa);
+  for (const auto& [arm, list] : arms.by_arm)
+    if (arm != arms.asa && arm != arms.baseline) arms.order.push_back(arm);
+  return arms;
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparisons: paired by seed when both arms have the seed, Welch otherwise.
+
+Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field) {
+  Comparison c;
+  std::map<std::string, double> bs;
+  std::vector<double> av, bv, pa, pb;
+  for (const Run* r : b) {
+    if (std::isfinite(r->*field)) {
+      bs[r->seed] = r->*field;
+      bv.push_back(r->*field);
+    }
+  }
+  for (const Run* r : a) {
+    if (!std::isfinite(r->*field)) continue;
+    av.push_back(r->*field);
+    auto it = bs.find(r->seed);
+    if (it == bs.end()) continue;
+    pa.push_back(r->*field);
+    pb.push_back(it->second);
+    c.differences.emplace_back(r->seed, r->*field - it->second);
+  }
+  c.a = Summary::of(av);
+  c.b = Summary::of(bv);
+  if (pa.size() >= 2 && pa.size() == av.size() && pb.size() == bv.size()) {
+    c.paired = true;
+    c.test = stats::paired(pa, pb);
+  } else {
+    c.test = stats::welch(c.a, c.b);
+  }
+  return c;
+}
+
+std::string signed_number(double v) { return (v >= 0 ? "+" : "") + format_number(v); }
+
+std::string interval(double lo, double hi) { return "[" + format_number(lo) + ", " + format_number(hi) + "]"; }
+
+std::string delta_cell(const Comparison& c) {
+  if (c.a.n == 0 || c.b.n == 0) return "n/a";
+  const double d = c.a.mean - c.b.mean;
+  std::string out = signed_number(d);
+  if (c.b.mean != 0) out += " (" + signed_number(100.0 * d / c.b.mean) + "%)";
+  if (c.test) {
+    out += ", 95% CI " + interval(c.test->ci_low, c.test->ci_high) + ", " + (c.paired ? "paired t" : "Welch t") + " " +
+           stats::format_p(c.test->p) + ", " + (c.paired ? "d_z " : "g ") + format_number(c.test->effect) + ", n = " +
+           std::to_string(c.paired ? c.test->n : c.a.n) + (c.paired ? " pairs" : " + " + std::to_string(c.b.n));
+  } else {
+    out += ", no test (n < 2)";
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The gate: could this experiment have detected an effect of attention structure?
+
+Floors collect_floors(const std::vector<ClaimsInput>& inputs) {
+  Floors f;
+  for (const auto& in : inputs) {
+    for (const auto& r : in.results->records()) {
+      if (r.metric == "floor_ppl") {
+        const int order = std::stoi(label(r, "order", "0"));
+        f.ppl[order] = r.value;
+        f.name[order] = label(r, "model", "order " + std::to_string(order));
+      } else if (r.metric == "floor_tokens") {
+        f.tokens = r.value;
+      }
+    }
+  }
+  return f;
+}
+
+Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o) {
+  if (o.gate == "none") return {true, "the floor gate is off (claims param gate: none)"};
+  const int order = o.gate == "unigram" ? 1 : o.gate == "bigram" ? 2 : 3;
+  if (baseline.empty()) return {false, "there is no baseline run (mode " + o.baseline_mode + ") to test against"};
+  for (const Run* r : baseline) {
+    if (r->preset == "faithful") {
+      return {false, "the baseline was trained with the faithful preset, whose PPL counts padding targets and averages "
+                     "batch means, so it cannot be compared with n-gram floors or trusted as a PPL; rerun with the "
+                     "corrected preset"};
+    }
+  }
+  auto it = floors.ppl.find(order);
+  if (it == floors.ppl.end()) {
+    return {false, "no " + o.gate + " floor is among the inputs (add an ngram_floors stage on the same tokens): without "
+                   "it nothing shows that the baseline uses context at all"};
+  }
+  double worst = 0, tokens = baseline.front()->val_tokens;
+  std::vector<double> ppl;
+  for (const Run* r : baseline) {
+    worst = std::max(worst, r->final_ppl);
+    ppl.push_back(r->final_ppl);
+    if (r->val_tokens != tokens) tokens = kNaN;
+  }
+  if (!(floors.tokens == tokens)) {
+    return {false, "the floors scored " + format_number(floors.tokens) + " tokens but the trainer evaluated " +
+                       format_number(tokens) + ": give the ngram_floors stage the train stage's batch_size and "
+                       "eval_batches so both score the same tokens"};
+  }
+  const std::string floor = floors.name.at(order) + " floor " + format_number(it->second);
+  if (!(worst < it->second)) {
+    return {false, "the baseline's validation PPL (" + stats::format_summary(Summary::of(ppl)) + ", worst seed " +
+                       format_number(worst) + ") does not beat the " + floor + " on the same " + format_number(tokens) +
+                       " tokens: the models use less context than a " + o.gate + " model, so no restriction of "
+                       "attention can show. It would take a baseline below " + format_number(it->second) +
+                       ": more training (steps and learning rate: a pilot per arm), a smaller vocabulary on the CPU, "
+                       "or a GPU run"};
+  }
+  return {true, "the baseline (worst seed " + format_number(worst) + ") beats the " + floor + " on the same " +
+                    format_number(tokens) + " tokens"};
+}
+
+// ---------------------------------------------------------------------------------------
+// H6 records: per input (one baseline model and checkpoint), the overlaps by mask.
+
+std::vector<H6Run> collect_h6(const std::vector<ClaimsInput>& inputs) {
+  std::vector<H6Run> out;
+  for (const auto& in : inputs) {
+    H6Run h;
+    bool any = false;
+    for (const auto& r : in.results->records()) {
+      if (r.metric == "h6_mass_overlap" && r.labels.count("mask")) {
+        any = true;
+        h.mass[r.labels.at("mask")] = r.value;
+        h.seed = label(r, "seed", "?");
+        h.checkpoint = label(r, "checkpoint", "best");
+        h.mode = label(r, "mode", "?");
+      } else if (r.metric == "h6_asa_minus" && r.labels.count("control")) {
+        h.diff[r.labels.at("control")] = Summary{r.value, r.sd.value_or(0), std::size_t(r.n)};
+      } else if (r.metric == "h6_attention_entropy_mean") {
+        h.entropy = r.value;
+      }
+    }
+    if (any) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+const std::vector<std::pair<std::string, std::string>> kControls = {
+    {"random_matched", "density-matched"}, {"random_key_upos", "key-UPOS-matched"}, {"random_distance", "distance-matched"}};
+
+// The difference ASA - control across models (seeds) when there are two or more, else over
+// the examples of the one model (then n counts examples, not seeds: said in the text).
+std::optional<TTest> h6_test(const std::vector<const H6Run*>& runs, const std::string& control, double mu,
+                             std::string* basis) {
+  if (runs.size() >= 2) {
+    std::vector<double> d;
+    for (const H6Run* r : runs)
+      if (r->mass.count("asa") && r->mass.count(control)) d.push_back(r->mass.at("asa") - r->mass.at(control));
+    *basis = "over " + std::to_string(d.size()) + " baseline models (seeds)";
+    return stats::one_sample(d, mu);
+  }
+  if (runs.size() == 1 && runs[0]->diff.count(control)) {
+    const Summary s = runs[0]->diff.at(control);
+    *basis = "over the " + std::to_string(s.n) + " test examples of one model (n counts examples, not seeds)";
+    if (s.n < 2) return std::nullopt;
+    const double se = s.sd / std::sqrt(double(s.n));
+    TTest t;
+    t.estimate = s.mean - mu;
+    t.n = s.n;
+    t.df = double(s.n - 1);
+    if (se == 0) {
+      t.p = t.estimate == 0 ? 1 : 0;
+      t.ci_low = t.ci_high = t.estimate;
+      return t;
+    }
+    t.t = t.estimate / se;
+    t.p = std::min(1.0, 2 * stats::student_t_tail(t.t, t.df));
+    const double q = stats::student_t_quantile(0.975, t.df);
+    t.ci_low = t.estimate - q * se;
+    t.ci_high = t.estimate + q * se;
+    t.effect = s.sd > 0 ? t.estimate / s.sd : kNaN;
+    return t;
+  }
+  return std::nullopt;
+}
+
+double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
+  std::vector<double> v;
+  for (const H6Run* r : runs)
+    if (r->mass.count(mask)) v.push_back(r->mass.at(mask));
+  return Summary::of(v).n ? Summary::of(v).mean : kNaN;
+}
+
+}  // namespace asaflow::plugins::evidence

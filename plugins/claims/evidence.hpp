@@ -1,0 +1,87 @@
+// The evidence stage/claims reads from its inputs' records, by metric names and labels
+// only: training runs and the arms they form, the n-gram floors and the gate they decide,
+// H6 runs, and comparisons of two arms (paired by seed where the seeds pair, else Welch).
+// Split from claims.cpp, which turns this evidence into tables, verdicts and figures.
+#pragma once
+
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asaflow/results.hpp"
+#include "asaflow/stats/statistics.hpp"
+#include "claims.hpp"
+
+namespace asaflow::plugins::evidence {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string label(const MetricRecord& r, const std::string& key, const std::string& fallback = "");
+std::string signed_number(double v);                // "+1.5", "-0.2"
+std::string interval(double low, double high);      // "[a, b]"
+
+// One training run: an input with a final_val_ppl record.
+struct Run {
+  std::string stage_id, mode, seed, annotations, preset, arm;
+  double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
+  std::vector<std::pair<double, double>> curve;  // (step, val PPL)
+};
+std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs);
+
+// Arms: the baseline is its mode; other runs are named by their mode, and by their
+// annotations too when runs of several annotation sources are compared.
+struct Arms {
+  std::map<std::string, std::vector<const Run*>> by_arm;
+  std::string baseline, asa;
+  std::vector<std::string> order;  // ASA first, then the rest by name
+};
+// Sets each run's arm; `runs` must outlive the result.
+Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o);
+
+// a - b of one field: paired by seed when every run of both arms pairs (n >= 2), else Welch.
+struct Comparison {
+  stats::Summary a, b;
+  std::optional<stats::TTest> test;
+  bool paired = false;
+  std::vector<std::pair<std::string, double>> differences;  // per seed, a - b
+};
+Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field);
+// "-0.23 (-0.9%), 95% CI [..], paired t p = .., d_z .., n = 3 pairs"
+std::string delta_cell(const Comparison& c);
+
+struct Floors {
+  std::map<int, double> ppl;  // order -> PPL
+  std::map<int, std::string> name;
+  double tokens = kNaN;
+};
+Floors collect_floors(const std::vector<ClaimsInput>& inputs);
+
+// Whether the experiment could have detected an effect of attention structure.
+struct Gate {
+  bool pass = false;
+  std::string reason;  // one sentence, without the final period
+};
+Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o);
+
+// One H6 input: one baseline model and checkpoint.
+struct H6Run {
+  std::string seed, checkpoint, mode;
+  std::map<std::string, double> mass;      // mask -> mass overlap (%)
+  std::map<std::string, stats::Summary> diff;  // control -> ASA - control over examples (points)
+  double entropy = kNaN;
+};
+std::vector<H6Run> collect_h6(const std::vector<ClaimsInput>& inputs);
+
+// The matched controls, by record label and by name.
+extern const std::vector<std::pair<std::string, std::string>> kControls;
+
+// The test of (ASA - control - mu): across models (seeds) when there are two or more, else
+// over the examples of the one model; `basis` says which.
+std::optional<stats::TTest> h6_test(const std::vector<const H6Run*>& runs, const std::string& control, double mu,
+                                    std::string* basis);
+// The mean over models of a mask's overlap; NaN when none has it.
+double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask);
+
+}  // namespace asaflow::plugins::evidence
