@@ -157,6 +157,10 @@ class H6 : public StageComponent {
     const std::vector<double> grid = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
     if (!p.get_string("tokenizer_dir").empty()) bpe = nlp::Gpt2Bpe::load(p.get_string("tokenizer_dir"));
+    std::vector<std::string> words;  // a word tokenizer's vocabulary labels the heatmap instead
+    if (std::ifstream v(data_in->dir / "vocab.txt"); v) {
+      for (std::string w; std::getline(v, w);) words.push_back(w);
+    }
 
     // Pass 1: the ASA masks (cheap) and how often they allow each key UPOS and distance.
     std::vector<std::vector<std::uint8_t>> masks(n);
@@ -262,7 +266,10 @@ class H6 : public StageComponent {
       }
       if (heatmap.is_null() && T >= 12 && T <= 40) {
         std::vector<std::string> tokens;
-        for (auto id : x.ids) tokens.push_back(bpe ? bpe->decode({id}) : std::to_string(id));
+        for (auto id : x.ids) {
+          tokens.push_back(!words.empty() && std::size_t(id) < words.size() ? words[std::size_t(id)]
+                           : bpe ? bpe->decode({id}) : std::to_string(id));
+        }
         json values = json::array(), outline = json::array();
         auto avg = mean_a.mean(0);  // [T,T] mean over heads too
         for (std::int64_t i = 0; i < T; ++i) {

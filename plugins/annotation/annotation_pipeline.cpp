@@ -111,12 +111,13 @@ nlp::Example align_example(const std::string& text, const AnnotatedWords& words,
   return e;
 }
 
-std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces, bool* causal) {
+std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces, bool* causal,
+                             bool word_tokens) {
   const bool left = tagger && tagger->context() == nlp::TaggerContext::kLeft;
-  const bool is_causal = retag && left && prefix_pieces;
+  const bool is_causal = retag && left && (prefix_pieces || word_tokens);
   if (causal) *causal = is_causal;
   std::string label = retag ? std::string("tagger (context ") + (left ? "left" : "both") + ")" : "gold tags";
-  label += prefix_pieces ? ", prefix pieces" : ", word pieces";
+  label += word_tokens ? ", word tokens" : prefix_pieces ? ", prefix pieces" : ", word pieces";
   if (is_causal) label += " [causal]";
   return label;
 }

@@ -65,7 +65,10 @@ nlp::Example align_example(const std::string& text, const AnnotatedWords& words,
                            nlp::Annotator* annotator = nullptr);
 
 // "gold tags, word pieces", "tagger (context left), prefix pieces [causal]": the annotation
-// source as a label, and whether it is causal (left tagger tags every word, prefix pieces).
-std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces, bool* causal = nullptr);
+// source as a label, and whether it is causal: a left tagger tags every word, and each
+// token is a whole word (`word_tokens`, the word tokenizer) or a piece annotated by its
+// prefix.
+std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces, bool* causal = nullptr,
+                             bool word_tokens = false);
 
 }  // namespace asaflow::plugins

@@ -217,11 +217,11 @@ class Preprocess : public StageComponent {
     }
     // Where the tags came from, as a record every later stage can label its results with.
     bool causal = false;
-    std::string source = annotation_label(annotation.retag, tagger, annotation.prefix_pieces, &causal);
+    std::string source = annotation_label(annotation.retag, tagger, annotation.prefix_pieces, &causal, !gpt2);
     if (!annotation.retag && tagger_words > 0) {
       source = (tagger_words == total_words ? "tagger (context " : "gold tags, tagger where untagged (context ") +
                std::string(tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") + ")" +
-               (annotation.prefix_pieces ? ", prefix pieces" : ", word pieces");
+               (!gpt2 ? ", word tokens" : annotation.prefix_pieces ? ", prefix pieces" : ", word pieces");
     }
     auto& src = ctx.results.add("annotation_source", 1.0);
     src.labels = {{"annotations", source}, {"tags", p.get_string("tags")}, {"pieces", p.get_string("pieces")},

@@ -65,7 +65,7 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
   const std::string md = read_file(files["report.md"]);
   for (const char* needle :
        {"# Small ASA experiment", "- Commit: ", "- Hardware: ", "- Software: ", "## Configuration", "- Seeds: 1, 2",
-        "- Annotations: tagger (context both), word pieces",
+        "- Annotations: tagger (context both), word tokens",
         "### Training: full vs none (same seeds)", "| Val PPL (final) | ", "(n=2) |", "95% CI [", "paired t p = ",
         "n = 2 pairs", "| Val PPL difference per seed | seed 1: ",
         "### Training: pos_embed vs none (same seeds)", "### Training: pos_only vs none", "### Training: features_only vs none",
@@ -74,7 +74,7 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
         "### Sparsity: share of pairs the mask blocks",
         "| 1 - sum_ab f_a f_b P[a,b], the reference's fixed frequencies (the \"35%\") | 35.11% |",
         "### Profiling: one training step, modes timed alternately in one process", "### Tag source at evaluation",
-        "| full: tagger (context both), word pieces -> tagger (context left), word pieces |",
+        "| full: tagger (context both), word tokens -> tagger (context left), word tokens [causal] |",
         "### Verdicts", "How to read a verdict", "## Per-run details", "### H6 on none seed 2, init (step 0)",
         "## Raw output", "## Notes and anomalies",
         "excluded: broken (stage/train) did not produce results: training loss became NaN at step 3"}) {
