@@ -108,7 +108,9 @@ class Builder {
 
   void build() {
     const auto& base = arms_.by_arm[arms_.baseline];
-    gate_ = check_gate(base, floors_, o_);
+    const Gate design = check_design(arms_);
+    gate_ = design.pass ? check_gate(base, floors_, o_) : design;
+    runs_table();
     training_tables();
     floors_table();
     ppl_claims();
@@ -126,6 +128,21 @@ class Builder {
   void add_verdict(Verdict v, int direction) {
     verdicts_.push_back(std::move(v));
     direction_.push_back(direction);
+  }
+
+  // Every run, one row: what a pilot (a sweep over lr, say) is read from.
+  void runs_table() {
+    if (runs_.empty()) return;
+    ResultTable t;
+    t.id = "runs";
+    t.level = "detail";
+    t.title = "Training runs";
+    t.columns = {"Stage", "Arm", "Seed", "lr", "Steps", "Val PPL (final)", "Val PPL (best)"};
+    for (const Run& r : runs_) {
+      t.rows.push_back({r.stage_id, r.arm, r.seed, format_number(r.lr), format_number(r.steps), format_number(r.final_ppl),
+                        format_number(r.best_ppl)});
+    }
+    out_.add(std::move(t));
   }
 
   void training_tables() {

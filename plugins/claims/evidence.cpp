@@ -39,6 +39,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     r.tokens_per_s = value("train_tokens_per_s");
     r.steps = value("steps");
     r.val_tokens = value("val_tokens");
+    r.lr = value("lr");
     for (const auto& rec : in.results->records()) {
       if (rec.metric == "val_ppl" && rec.labels.count("step")) r.curve.emplace_back(std::stod(rec.labels.at("step")), rec.value);
     }
@@ -260,6 +261,20 @@ double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
   for (const H6Run* r : runs)
     if (r->mass.count(mask)) v.push_back(r->mass.at(mask));
   return Summary::of(v).n ? Summary::of(v).mean : kNaN;
+}
+
+Gate check_design(const Arms& arms) {
+  for (const auto& [arm, runs] : arms.by_arm) {
+    std::map<std::string, const Run*> seen;
+    for (const Run* r : runs) {
+      auto [it, fresh] = seen.emplace(r->seed, r);
+      if (fresh) continue;
+      return {false, "arm " + arm + " has two runs of seed " + r->seed + " (" + it->second->stage_id + " and " +
+                         r->stage_id + "): runs that differ in another parameter (a learning-rate pilot, say) cannot "
+                         "be paired by seed; give each setting its own claims stage"};
+    }
+  }
+  return {true, "one run per arm and seed"};
 }
 
 }  // namespace asaflow::plugins::evidence

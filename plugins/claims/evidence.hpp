@@ -26,6 +26,7 @@ std::string interval(double low, double high);      // "[a, b]"
 struct Run {
   std::string stage_id, mode, seed, annotations, preset, arm;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
+  double lr = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)
 };
 std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs);
@@ -64,6 +65,10 @@ struct Gate {
   std::string reason;  // one sentence, without the final period
 };
 Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o);
+// The design itself: every arm has at most one run per seed (runs that differ in another
+// parameter, e.g. a learning-rate sweep, cannot be paired by seed). Fails naming the first
+// arm and seed with two runs.
+Gate check_design(const Arms& arms);
 
 // One H6 input: one baseline model and checkpoint.
 struct H6Run {

@@ -337,3 +337,21 @@ TEST(ClaimsHolm, AdjustsAcrossTheTestedClaims) {
   EXPECT_DOUBLE_EQ(b.p_holm, adjusted[1]);
   EXPECT_DOUBLE_EQ(std::min(a.p_holm, b.p_holm), std::min(1.0, 2 * std::min(a.p, b.p)));
 }
+
+// A sweep over another parameter (a learning-rate pilot) gives an arm two runs of one
+// seed: nothing can be paired, so the PPL claims are untestable and say why.
+TEST(ClaimsDesign, TwoRunsOfOneArmAndSeedCannotBePaired) {
+  Records rec;
+  rec.run("none", 1, 100);
+  rec.run("none", 1, 90);  // the same seed at another lr
+  rec.run("full", 1, 95);
+  rec.run("full", 1, 85);
+  const ResultSet out = rec.evaluate(no_gate());
+  const Verdict v = verdict(out, "ppl");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("has two runs of seed 1"), std::string::npos) << v.reason;
+  bool runs_table = false;
+  for (const auto& t : out.tables())
+    if (t.id == "runs") runs_table = t.rows.size() == 4;
+  EXPECT_TRUE(runs_table);
+}
