@@ -197,3 +197,14 @@ TEST(CausalAnnotations, TagPrefixAgreesWithTagAndTheContextIsSaved) {
   setup().both.save(dir.path / "b.bin");
   EXPECT_EQ(nlp::PerceptronTagger::load(dir.path / "b.bin").context(), nlp::TaggerContext::kBoth);
 }
+
+// asaflow annotate --tagger says which context the tagger uses, and tags with it.
+TEST(CausalAnnotations, AnnotateShowsTheTaggersContext) {
+  if (!setup().skip.empty()) GTEST_SKIP() << setup().skip;
+  test::TempDir dir;
+  setup().left.save(dir.path / "left.bin");
+  auto r = test::run_asaflow("annotate 'The dog ran home .' --tagger '" + (dir.path / "left.bin").string() + "'", dir.path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(context left: each tag from the word and the words before it)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dog"), std::string::npos);
+}
