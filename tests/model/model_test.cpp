@@ -5,6 +5,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
@@ -167,24 +168,29 @@ TEST(Model, ModeNoneIsPlainCausalAttentionAndProbabilitiesAreReturned) {
   EXPECT_EQ(layers[1].sizes(), (std::vector<std::int64_t>{1, 2, 7, 7}));
 }
 
+// Both ways of the fused loss (rows in chunks; rows and vocabulary in blocks, the CPU's),
+// with sizes that span several blocks of each (512 rows, 2,048 vocabulary entries).
 TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
-  torch::manual_seed(7);
-  const std::int64_t N = 37, C = 16, V = 301;
-  auto h1 = torch::randn({N, C}, torch::requires_grad());
-  auto w1 = torch::randn({V, C}, torch::requires_grad());
-  auto h2 = h1.detach().clone().requires_grad_(true);
-  auto w2 = w1.detach().clone().requires_grad_(true);
-  auto targets = torch::randint(0, V, {N});
-  auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
-  auto fused = lm_loss_sum(h1, w1, targets, include, /*chunk_rows=*/8) / include.sum();
-  auto ce = torch::nn::functional::cross_entropy(torch::matmul(h2, w2.t()), targets,
-                                                 torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-  auto reference = (ce * include).sum() / include.sum();
-  EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-5);
-  (fused * 3.0).backward();
-  (reference * 3.0).backward();
-  EXPECT_TRUE(torch::allclose(h1.grad(), h2.grad(), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(w1.grad(), w2.grad(), 1e-5, 1e-6));
+  for (const auto& [N, V, chunk] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+           {37, 301, 8}, {37, 301, 0}, {600, 5000, 0}, {600, 5000, 64}}) {
+    torch::manual_seed(7);
+    const std::int64_t C = 16;
+    auto h1 = torch::randn({N, C}, torch::requires_grad());
+    auto w1 = torch::randn({V, C}, torch::requires_grad());
+    auto h2 = h1.detach().clone().requires_grad_(true);
+    auto w2 = w1.detach().clone().requires_grad_(true);
+    auto targets = torch::randint(0, V, {N});
+    auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
+    auto fused = lm_loss_sum(h1, w1, targets, include, chunk) / include.sum();
+    auto ce = torch::nn::functional::cross_entropy(torch::matmul(h2, w2.t()), targets,
+                                                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto reference = (ce * include).sum() / include.sum();
+    EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-5) << N << " " << V << " " << chunk;
+    (fused * 3.0).backward();
+    (reference * 3.0).backward();
+    EXPECT_TRUE(torch::allclose(h1.grad(), h2.grad(), 1e-5, 1e-6)) << N << " " << V << " " << chunk;
+    EXPECT_TRUE(torch::allclose(w1.grad(), w2.grad(), 1e-5, 1e-6)) << N << " " << V << " " << chunk;
+  }
 }
 
 TEST(Batches, FaithfulPaddingCountsPadTargetsCorrectedIgnoresThem) {

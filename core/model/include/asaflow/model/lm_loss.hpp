@@ -10,13 +10,15 @@
 namespace asaflow::model {
 
 // Sum over rows with include > 0 of include * -log softmax(hidden W^T)[target].
-// hidden [N, C], weight [V, C], targets [N] int64 (any value where include == 0),
-// include [N] float. Differentiable in hidden and weight.
+// hidden [N, C], weight [V, C], targets [N] int64 (any value in 0..V-1 where include == 0),
+// include [N] float. Differentiable in hidden and weight. chunk_rows > 0: rows in chunks of
+// that many, three matrix products per chunk; 0: rows and vocabulary in cache-sized blocks
+// (two passes, four products: faster on a CPU, lm_loss.cpp says why).
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
                           const torch::Tensor& include, std::int64_t chunk_rows = 64);
 
-// Rows per chunk by device: 64 on a CPU (a [64, V] block of logits stays in cache); 4,096
-// on a GPU, where small chunks would mean many small kernels (about 0.8 GB of logits).
+// Rows per chunk by device: 0 on a CPU (the vocabulary-blocked way); 4,096 on a GPU, where
+// small chunks would mean many small kernels (about 0.8 GB of logits).
 std::int64_t default_loss_chunk_rows(const torch::Device& device);
 
 }  // namespace asaflow::model
