@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "asaflow/error.hpp"
@@ -327,17 +328,34 @@ TrainResult Trainer::run() {
 
   const auto started = std::chrono::steady_clock::now();
   double eval_seconds = 0;
+  // Batch b of an epoch's order, built on the host and moved to the device.
+  auto batch_of = [&](const std::vector<std::size_t>& order, std::int64_t b) {
+    std::vector<std::size_t> idx;
+    for (std::int64_t i = b * bs; i < std::min(n, (b + 1) * bs); ++i) idx.push_back(order[std::size_t(i)]);
+    return make_batch(train_, idx, bo, device_);
+  };
+  // The static and graph steps launch their work without waiting for it: the next batch is
+  // built on the host while the device runs the current step, before the loss is read
+  // (which waits for it). The same batches in the same order as without the prefetch.
+  std::optional<Batch> prefetched;
   while (step < total) {
     const auto order = epoch_order(epoch);
     for (std::int64_t b = next_batch; b < r.steps_per_epoch && step < total; ++b) {
-      std::vector<std::size_t> idx;
-      for (std::int64_t i = b * bs; i < std::min(n, (b + 1) * bs); ++i) idx.push_back(order[std::size_t(i)]);
-      Batch batch = make_batch(train_, idx, bo, device_);
+      Batch batch = prefetched ? std::move(*prefetched) : batch_of(order, b);
+      prefetched.reset();
       const bool inject_nan = options_.inject_nan_at_step > 0 && step + 1 == options_.inject_nan_at_step;
-      // The static step has no host read before its update: a non-finite loss is seen
-      // after it, when only the checkpoint on disk is still good, which is what is kept.
-      const double loss_value = fast ? (inject_nan ? NAN : fast->step(batch, lr_at(step)).item<double>())
-                                     : train_step(batch, lr_at(step), inject_nan);
+      double loss_value = NAN;
+      if (fast) {
+        // The static step has no host read before its update: a non-finite loss is seen
+        // after it, when only the checkpoint on disk is still good, which is what is kept.
+        torch::Tensor loss = inject_nan ? torch::Tensor() : fast->step(batch, lr_at(step));
+        if (step + 1 < total) {
+          prefetched = b + 1 < r.steps_per_epoch ? batch_of(order, b + 1) : batch_of(epoch_order(epoch + 1), 0);
+        }
+        if (loss.defined()) loss_value = loss.item<double>();
+      } else {
+        loss_value = train_step(batch, lr_at(step), inject_nan);
+      }
       if (!std::isfinite(loss_value)) {
         throw StageError("training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
                          " at step " + std::to_string(step + 1) + "; the last good checkpoint" +
