@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -74,8 +75,32 @@ struct Executor::Impl {
   std::mutex host_mutex;  // PluginHost is not thread-safe
   std::condition_variable cv;
   int running = 0;
-  bool stop_launching = false;
-  std::vector<std::thread> threads;
+  std::atomic<bool> stop_launching{false};  // set by workers, and when the scheduler throws
+  // One thread per running cell, joined as soon as its cell is done, so at most `jobs`
+  // are alive (a thread per cell kept to the end took 12 GB of address space at 1,500
+  // cells). Always joined, also when the scheduler throws (WorkerJoiner): a joinable
+  // std::thread destroyed during unwinding would abort the process.
+  std::vector<std::pair<std::size_t, std::thread>> threads;
+  struct WorkerJoiner {
+    Impl& impl;
+    ~WorkerJoiner() {
+      for (auto& [i, t] : impl.threads)
+        if (t.joinable()) t.join();
+    }
+  };
+
+  // Writing a cell's state file is bookkeeping for status and why: a store that refuses
+  // it (read-only, full) must not fail a cached or computed cell. Said once, as a warning.
+  bool state_warned = false;
+  void save_state_or_warn(std::size_t i, const std::string& key, const json& record) {
+    try {
+      save_state(i, key, record);
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> guard(host_mutex);
+      if (!state_warned) named_logger("asaflow")->warn("cannot record the run's state in the store ({}); results are unaffected", e.what());
+      state_warned = true;
+    }
+  }
 
   Impl(Executor& e, const RunOptions& o) : ex(e), opt(o) {
     const auto& cells = ex.pipeline_.cells;
@@ -107,8 +132,12 @@ struct Executor::Impl {
     }
   }
 
+  // Observers (progress, logs) are told; their failures do not change any result.
   void notify_decided(std::size_t i) {
-    for (auto* o : ex.observers_) o->on_cell_decided(ex.pipeline_.cells[i], reports[i]);
+    try {
+      for (auto* o : ex.observers_) o->on_cell_decided(ex.pipeline_.cells[i], reports[i]);
+    } catch (...) {
+    }
   }
 
   // Builds the key record of cell i; every upstream output digest must be known.
@@ -198,7 +227,7 @@ struct Executor::Impl {
         r.wall_seconds = m->meta.value("wall_seconds", 0.0);
         r.peak_rss_mb = m->meta.value("peak_rss_mb", 0.0);
         output_digest[i] = m->output_digest;
-        if (!opt.dry_run) save_state(i, r.key, records[i]);
+        if (!opt.dry_run) save_state_or_warn(i, r.key, records[i]);
         return false;
       }
     }
@@ -226,8 +255,33 @@ struct Executor::Impl {
     return in;
   }
 
-  // Runs on a worker thread.
-  void compute(std::size_t i, std::shared_ptr<StageComponent> component) {
+  // Runs on a worker thread; nothing escapes it (an exception leaving a thread's function
+  // terminates the process).
+  void compute(std::size_t i, std::shared_ptr<StageComponent> component) noexcept {
+    try {
+      compute_cell(i, std::move(component));
+    } catch (const std::exception& e) {
+      fail_late(i, std::string("unexpected error: ") + e.what());
+    } catch (...) {
+      fail_late(i, "unexpected error");
+    }
+  }
+
+  // The last resort when reporting a cell's end itself threw (an observer, the store):
+  // record the failure without calling anything that could throw again.
+  void fail_late(std::size_t i, const std::string& error) noexcept {
+    std::lock_guard<std::mutex> guard(mutex);
+    if (phase[i] == Phase::kDone) return;  // finish() got through; what threw came after
+    reports[i].state = CellState::kFailed;
+    reports[i].error = error;
+    reports[i].error_code = ExitCode::kStageFailed;
+    phase[i] = Phase::kDone;
+    --running;
+    if (opt.fail_fast) stop_launching = true;
+    cv.notify_all();
+  }
+
+  void compute_cell(std::size_t i, std::shared_ptr<StageComponent> component) {
     const StageCell& cell = ex.pipeline_.cells[i];
     CellReport r = reports[i];
     try {
@@ -268,7 +322,10 @@ struct Executor::Impl {
         std::lock_guard<std::mutex> guard(host_mutex);
         return ex.host_.instantiate(ex.host_.require(kind, name));
       };
-      for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
+      try {
+        for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
+      } catch (...) {
+      }
 
       const std::string started = utc_now();
       reset_peak_rss();
@@ -307,8 +364,12 @@ struct Executor::Impl {
   }
 
   void finish(std::size_t i, const CellReport& r, const std::string& digest) {
-    if (r.state == CellState::kRan || r.state == CellState::kCached) save_state(i, r.key, records[i]);
-    for (auto* o : ex.observers_) o->on_cell_end(ex.pipeline_.cells[i], r);
+    if (r.state == CellState::kRan || r.state == CellState::kCached) save_state_or_warn(i, r.key, records[i]);
+    try {
+      for (auto* o : ex.observers_) o->on_cell_end(ex.pipeline_.cells[i], r);
+    } catch (...) {
+      // An observer's failure (a display, a log) does not change the cell's result.
+    }
     std::lock_guard<std::mutex> guard(mutex);
     reports[i] = r;
     output_digest[i] = digest;
@@ -321,8 +382,27 @@ struct Executor::Impl {
   std::vector<CellReport> run() {
     const auto& cells = ex.pipeline_.cells;
     const int jobs = std::max(1, opt.jobs);
+    WorkerJoiner joiner{*this};  // declared before the lock: released first when unwinding
     std::unique_lock<std::mutex> lock(mutex);
+    // If the scheduler throws, start nothing more; the joiner then waits for what runs.
+    struct StopOnThrow {
+      Impl& impl;
+      int uncaught = std::uncaught_exceptions();
+      ~StopOnThrow() {
+        if (std::uncaught_exceptions() > uncaught) impl.stop_launching = true;
+      }
+    } stop_on_throw{*this};
     while (true) {
+      // Join the threads whose cells are done (finish() has released the mutex: they only
+      // return from here on).
+      for (auto it = threads.begin(); it != threads.end();) {
+        if (phase[it->first] == Phase::kDone) {
+          it->second.join();
+          it = threads.erase(it);
+        } else {
+          ++it;
+        }
+      }
       bool progressed = false;
       for (std::size_t i = 0; i < cells.size(); ++i) {
         if (phase[i] != Phase::kPending) continue;
@@ -346,7 +426,14 @@ struct Executor::Impl {
         }
         if (running >= jobs) break;
         lock.unlock();
-        bool must_run = decide(i);
+        bool must_run = false;
+        try {
+          must_run = decide(i);
+        } catch (const std::exception& e) {  // a damaged or unreadable store, say
+          reports[i].state = CellState::kFailed;
+          reports[i].error = e.what();
+          reports[i].error_code = ExitCode::kStageFailed;
+        }
         std::shared_ptr<StageComponent> component;
         if (must_run) {
           try {
@@ -371,7 +458,10 @@ struct Executor::Impl {
           lock.unlock();
           notify_decided(i);
           if (reports[i].state == CellState::kFailed) {
-            for (auto* o : ex.observers_) o->on_cell_end(cells[i], reports[i]);
+            try {
+              for (auto* o : ex.observers_) o->on_cell_end(cells[i], reports[i]);
+            } catch (...) {
+            }
           }
           lock.lock();
           continue;
@@ -380,8 +470,8 @@ struct Executor::Impl {
         ++running;
         lock.unlock();
         notify_decided(i);
-        threads.emplace_back([this, i, component] { compute(i, component); });
         lock.lock();
+        threads.emplace_back(i, std::thread([this, i, component] { compute(i, component); }));
       }
       bool all_done = true;
       for (auto p : phase) all_done = all_done && p == Phase::kDone;
@@ -389,8 +479,13 @@ struct Executor::Impl {
       if (!progressed || running >= jobs) cv.wait(lock);
     }
     lock.unlock();
-    for (auto& t : threads) t.join();
-    ex.store_.save_digest_cache();
+    for (auto& [i, t] : threads) t.join();
+    threads.clear();
+    try {
+      ex.store_.save_digest_cache();
+    } catch (const std::exception& e) {  // a cache of digests only: the next run recomputes them
+      named_logger("asaflow")->warn("cannot save the digest cache ({})", e.what());
+    }
     return reports;
   }
 };

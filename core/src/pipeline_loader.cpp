@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
@@ -168,6 +169,14 @@ bool Loader::substitute(const YAML::Node& node, const std::string& path, std::st
       out += it->second;
     }
     i = close + 1;
+  }
+  // Every value ends up in JSON (cache records, results, reports), which holds UTF-8 only:
+  // a value that is not UTF-8 is an error here, with its place, not later inside a stage.
+  if (auto bad = find_invalid_utf8(out)) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(out[*bad]));
+    error(node, path, std::string("value is not valid UTF-8 (byte ") + byte + " at offset " + std::to_string(*bad) + ")");
+    return false;
   }
   text = out;
   return true;

@@ -1,0 +1,97 @@
+// The executor in-process: observers that throw (a display, a log) never abort the run nor
+// change a result, and a long pipeline keeps at most -j worker threads alive.
+#include "asaflow/executor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+#include <fstream>
+#include <stdexcept>
+
+#include "asaflow/artifact_store.hpp"
+#include "asaflow/plugin_host.hpp"
+#include "corpus_stats.hpp"
+#include "test_support.hpp"
+#include "text_files.hpp"
+
+using namespace asaflow;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The process's virtual size in MB: a thread that ended but was never joined keeps its
+// stack (8 MB by default) mapped until it is.
+double virtual_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmSize:", 0) == 0) return std::stod(line.substr(7)) / 1024.0;
+  return -1;
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    host.add_static("text_files", "1.0.0", plugins::register_text_files);
+    host.add_static("corpus_stats", "1.0.0", plugins::register_corpus_stats);
+    test::write_file(dir.path / "data/a.txt", "Some words here. And more words.\n");
+  }
+  Pipeline load(const std::string& yaml) {
+    test::write_file(dir.path / "p.yaml", yaml);
+    return load_pipeline(dir.path / "p.yaml", host, PipelineVars{});
+  }
+  PluginHost host;
+  test::TempDir dir;
+};
+
+struct Throwing : RunObserver {
+  void on_cell_decided(const StageCell&, const CellReport&) override { throw std::runtime_error("decided"); }
+  void on_cell_start(const StageCell&, const CellReport&, const Progress&) override { throw std::runtime_error("start"); }
+  void on_cell_end(const StageCell&, const CellReport&) override { throw std::runtime_error("end"); }
+};
+
+}  // namespace
+
+TEST_F(ExecutorTest, ObserversThatThrowChangeNoResult) {
+  Pipeline p = load("stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}}\n"
+                    "  stats: {uses: metric/corpus_stats, needs: [words]}\n");
+  ArtifactStore store(dir.path / "cache");
+  Executor ex(p, host, store, RunInfo{});
+  Throwing observer;
+  ex.add_observer(&observer);
+  RunOptions o;
+  o.jobs = 2;
+  const auto reports = ex.run(o);  // before: std::terminate from a worker thread
+  ASSERT_EQ(reports.size(), 2u);
+  for (const auto& r : reports) EXPECT_EQ(r.state, CellState::kRan) << r.id << ": " << r.error;
+  const auto again = Executor(p, host, store, RunInfo{}).run(o);
+  for (const auto& r : again) EXPECT_EQ(r.state, CellState::kCached) << r.id;
+}
+
+// 120 independent cells at -j 2: the worker threads of finished cells are joined as the run
+// goes. Before, every cell's thread was joined at the end of the run only, its stack mapped
+// until then: about 8 MB per cell (12.4 GB at 1,500 cells).
+TEST_F(ExecutorTest, FinishedWorkersAreJoinedAsTheRunGoes) {
+  std::string values;
+  for (int i = 1; i <= 120; ++i) values += (i > 1 ? ", " : "") + std::to_string(i);
+  Pipeline p = load("stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}, matrix: {max_files: [" + values + "]}}\n");
+  ArtifactStore store(dir.path / "cache");
+  Executor ex(p, host, store, RunInfo{});
+  struct Peak : RunObserver {
+    std::mutex m;
+    double most = 0;
+    void on_cell_end(const StageCell&, const CellReport&) override {
+      std::lock_guard<std::mutex> g(m);
+      most = std::max(most, virtual_mb());
+    }
+  } count;
+  const double before = virtual_mb();
+  ex.add_observer(&count);
+  RunOptions o;
+  o.jobs = 2;
+  const auto reports = ex.run(o);
+  EXPECT_EQ(std::count_if(reports.begin(), reports.end(), [](const CellReport& r) { return r.state == CellState::kRan; }),
+            120);
+  EXPECT_LT(count.most - before, 20 * 8.0) << "MB of address space added during the run";
+}
