@@ -1,5 +1,6 @@
 #include "asaflow/component.hpp"
 
+#include <cmath>
 #include <exception>
 
 #include "asaflow/error.hpp"
@@ -20,6 +21,16 @@ void StageComponent::run(StageContext& ctx) const {
     std::string message = e.what();
     message = message.substr(0, message.find('\n'));
     throw StageError(info().qualified_name() + ": " + message);
+  }
+  // A non-finite figure is a failure, not a result: cached, it would be served to every
+  // later run and report (a damaged checkpoint once trained to PPL inf, exited 0 and was
+  // cached). Values that may be missing are left out of the records instead.
+  for (const auto& r : ctx.results.records()) {
+    if (std::isfinite(r.value) && (!r.sd || std::isfinite(*r.sd))) continue;
+    std::string labels;
+    for (const auto& [k, v] : r.labels) labels += (labels.empty() ? "" : ", ") + k + "=" + v;
+    throw StageError(info().qualified_name() + " produced a non-finite value for " + r.metric +
+                     (labels.empty() ? "" : " (" + labels + ")") + ": nothing was cached");
   }
 }
 

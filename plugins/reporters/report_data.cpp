@@ -48,7 +48,9 @@ void ReportData::gather(const StageContext& ctx) {
       if (rec.metric == "resumed_from_step") {
         notes.push_back("stage " + s.stage_id + " was interrupted and resumed from its checkpoint at step " +
                         stats::format_number(rec.value) + ".");
-      } else if (!std::isfinite(rec.value) && rec.metric != "steps_to_target") {
+      } else if (rec.metric == "target_reached" && rec.value == 0) {
+        notes.push_back("stage " + s.stage_id + " never reached its target PPL.");
+      } else if (!std::isfinite(rec.value)) {
         notes.push_back("stage " + s.stage_id + " reported a non-finite value for " + rec.metric + ".");
       }
       if (auto d = rec.labels.find("device"); d != rec.labels.end()) device_set.insert(d->second);

@@ -139,7 +139,13 @@ class TrainStage : public StageComponent {
       trainer.model()->save(a);
       a.save_to((ctx.output_dir / "model.pt").string());
     }
-    if (fs::exists(ctx.resume_dir / "best_model.pt")) fs::copy_file(ctx.resume_dir / "best_model.pt", ctx.output_dir / "best_model.pt");
+    if (fs::exists(ctx.resume_dir / "best_model.pt")) {
+      if (model::intact(ctx.resume_dir / "best_model.pt")) {
+        fs::copy_file(ctx.resume_dir / "best_model.pt", ctx.output_dir / "best_model.pt");
+      } else {  // analyses then take the final weights (model_io falls back to model.pt)
+        ctx.log->warn("the best weights '{}' are damaged (SHA-256): not kept", (ctx.resume_dir / "best_model.pt").string());
+      }
+    }
     json config_json = {{"size", config.size}, {"vocab", config.vocab}, {"layers", config.layers}, {"heads", config.heads},
                         {"d_model", config.d_model}, {"d_ff", config.d_ff}, {"parameters", config.parameter_count()},
                         {"pad_id", config.pad_id}, {"mode", p.get_string("mode")}, {"preset", o.preset},
@@ -213,7 +219,9 @@ class TrainStage : public StageComponent {
     add("train_seconds", r.train_seconds, "s");
     if (target > 0) {
       add("target_ppl", target, "");
-      add("steps_to_target", r.target_step >= 0 ? double(r.target_step) : std::nan(""), "steps");
+      // Never reaching the target is a finding, not a number: steps_to_target only when reached.
+      add("target_reached", r.target_step >= 0 ? 1.0 : 0.0, "");
+      if (r.target_step >= 0) add("steps_to_target", double(r.target_step), "steps");
     }
     if (r.resumed_from_step > 0) add("resumed_from_step", double(r.resumed_from_step), "steps");
     ctx.log->info("final val PPL {:.3f} (best {:.3f} at step {}), {:.0f} tokens/s", r.final_val_ppl, r.best_val_ppl,

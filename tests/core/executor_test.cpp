@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <fstream>
 #include <stdexcept>
 
 #include "asaflow/artifact_store.hpp"
+#include "asaflow/error.hpp"
+#include "asaflow/stage_context.hpp"
 #include "asaflow/plugin_host.hpp"
 #include "corpus_stats.hpp"
 #include "test_support.hpp"
@@ -94,4 +98,34 @@ TEST_F(ExecutorTest, FinishedWorkersAreJoinedAsTheRunGoes) {
   EXPECT_EQ(std::count_if(reports.begin(), reports.end(), [](const CellReport& r) { return r.state == CellState::kRan; }),
             120);
   EXPECT_LT(count.most - before, 20 * 8.0) << "MB of address space added during the run";
+}
+
+namespace {
+
+class Producing : public StageComponent {
+ public:
+  explicit Producing(double value) : StageComponent(ComponentInfo{"stage", "producing", "1.0.0", "test", {}, false}), value_(value) {}
+
+ protected:
+  void execute(StageContext& ctx) const override { ctx.results.add("ppl", value_).labels = {{"seed", "1"}}; }
+
+ private:
+  double value_;
+};
+
+}  // namespace
+
+// A non-finite figure fails the stage instead of being cached and served to every report.
+TEST(StageComponent, ANonFiniteFigureFailsTheStage) {
+  StageContext ctx;
+  Producing(26.3).run(ctx);  // finite: fine
+  for (double bad : {std::numeric_limits<double>::infinity(), std::nan("")}) {
+    StageContext c;
+    try {
+      Producing(bad).run(c);
+      FAIL() << "no error for " << bad;
+    } catch (const StageError& e) {
+      EXPECT_EQ(std::string(e.what()), "stage/producing produced a non-finite value for ppl (seed=1): nothing was cached");
+    }
+  }
 }

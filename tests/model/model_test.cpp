@@ -3,8 +3,10 @@
 // fused loss against cross_entropy, and the trainer's determinism, resume and NaN stop.
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/serialize.h>
 
 #include <cmath>
+#include <fstream>
 #include <tuple>
 
 #include "asaflow/corpus.hpp"
@@ -21,6 +23,7 @@
 
 using namespace asaflow;
 using namespace asaflow::model;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -415,6 +418,62 @@ TEST(StepProfile, InterleavedModesEachGetTheirSeries) {
     EXPECT_EQ(m.step_ms.size(), 3u);
     EXPECT_GT(m.peak_memory_mb, 0.0);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A checkpoint damaged after a crash (bytes flipped) is refused: the run starts over, says
+// so, and ends as an uninterrupted run does. Before, it was resumed and trained on.
+TEST(Trainer, ADamagedCheckpointIsRefusedAndTheRunStartsOver) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  Modes modes;
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir a_dir, b_dir;
+  Trainer a(c, small_options(), modes.all.at("full"), pos_matrix(), train, valid, a_dir.path);
+  const TrainResult ra = a.run();
+  TrainOptions crash = small_options();
+  crash.inject_nan_at_step = 10;
+  EXPECT_THROW(Trainer(c, crash, modes.all.at("full"), pos_matrix(), train, valid, b_dir.path).run(), StageError);
+  const fs::path state = b_dir.path / "train_state.pt";
+  ASSERT_TRUE(fs::exists(state));
+  ASSERT_TRUE(intact(state));
+  {  // flip bytes in the middle, keeping the size
+    std::fstream f(state, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(std::streamoff(fs::file_size(state) / 2));
+    f.write("\xde\xad\xbe\xef", 4);
+  }
+  EXPECT_FALSE(intact(state));
+  std::vector<std::string> log;
+  TrainHooks hooks;
+  hooks.log = [&](const std::string& line) { log.push_back(line); };
+  Trainer resumed(c, small_options(), modes.all.at("full"), pos_matrix(), train, valid, b_dir.path, hooks);
+  const TrainResult rb = resumed.run();
+  EXPECT_EQ(rb.resumed_from_step, 0);
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log.front().find("is damaged (its SHA-256 differs"), std::string::npos) << log.front();
+  expect_same_weights(a.model(), resumed.model());
+  EXPECT_EQ(ra.val_ppl, rb.val_ppl);
+}
+
+// A resumed run's training time includes the time before the crash (kept in the checkpoint).
+TEST(Trainer, ResumedRunCountsTheTrainingTimeBeforeTheCrash) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  Modes modes;
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  test::TempDir d;
+  TrainOptions crash = small_options();
+  crash.inject_nan_at_step = 10;
+  EXPECT_THROW(Trainer(c, crash, modes.all.at("full"), pos_matrix(), train, valid, d.path).run(), StageError);
+  torch::serialize::InputArchive archive;
+  archive.load_from((d.path / "train_state.pt").string());
+  torch::Tensor before;
+  ASSERT_TRUE(archive.try_read("train_seconds", before)) << "the checkpoint keeps no training time";
+  EXPECT_GT(before.item<double>(), 0.0);
+  const TrainResult r = Trainer(c, small_options(), modes.all.at("full"), pos_matrix(), train, valid, d.path).run();
+  EXPECT_EQ(r.resumed_from_step, 8);
+  EXPECT_GT(r.train_seconds, before.item<double>());
 }
 
 }  // namespace

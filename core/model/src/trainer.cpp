@@ -8,11 +8,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <cmath>
 #include <optional>
 #include <random>
 
 #include "asaflow/error.hpp"
+#include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
@@ -42,14 +44,44 @@ std::vector<std::pair<std::int64_t, double>> curve_from(const torch::Tensor& t) 
   return c;
 }
 
-// Saves through a temporary file and a rename, so a crash never leaves half a file.
+fs::path digest_file(const fs::path& file) {
+  fs::path d = file;
+  d += ".sha256";
+  return d;
+}
+
+// Saves through a temporary file and a rename, so a crash never leaves half a file, with
+// the SHA-256 of what was written beside it (FILE.sha256): a file damaged afterwards (a
+// disk, a copy, bytes flipped) is refused on load instead of being trained on.
 template <typename WriteFn>
 void save_atomically(const fs::path& file, WriteFn&& write) {
   fs::path tmp = file;
   tmp += ".tmp";
   write(tmp.string());
+  const std::string digest = sha256_file(tmp);
+  fs::path dtmp = digest_file(file);
+  dtmp += ".tmp";
+  {
+    std::ofstream out(dtmp);
+    out << digest << "\n";
+    if (!out) throw StageError("cannot write '" + dtmp.string() + "'");
+  }
+  // A crash between the two renames leaves a file and a digest that disagree: the file is
+  // then refused and the run starts over, which is safe.
   fs::rename(tmp, file);
+  fs::rename(dtmp, digest_file(file));
 }
+
+}  // namespace
+
+bool intact(const fs::path& file) {
+  std::ifstream in(digest_file(file));
+  std::string expected;
+  if (!(in >> expected)) return false;
+  return sha256_file(file) == expected;
+}
+
+namespace {
 
 }  // namespace
 
@@ -221,6 +253,15 @@ TrainResult Trainer::run() {
   // in device tensors): a checkpoint holds one or the other, under its own key.
   std::unique_ptr<StaticStep> fast;
   if (step_kind_ != "eager") fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == "graph");
+  // Training time across restarts: the checkpoint carries the seconds before it, so the
+  // throughput of a resumed run counts the whole run (before, only the part after the
+  // resume: 1,288 tokens/s reported against 331 uninterrupted).
+  double prior_seconds = 0;
+  auto started = std::chrono::steady_clock::now();
+  double eval_seconds = 0;
+  auto seconds_so_far = [&] {
+    return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() - eval_seconds;
+  };
   auto save_state = [&] {
     save_atomically(state_file, [&](const std::string& path) {
       torch::serialize::OutputArchive archive, model_ar, optim_ar;
@@ -239,6 +280,7 @@ TrainResult Trainer::run() {
       scalar("best_step", double(r.best_step));
       scalar("target_step", double(r.target_step));
       scalar("train_tokens", double(r.train_tokens));
+      scalar("train_seconds", seconds_so_far());
       archive.write("train_loss", curve_tensor(r.train_loss));
       archive.write("val_ppl", curve_tensor(r.val_ppl));
       archive.write("rng", generator.get_state());
@@ -249,6 +291,15 @@ TrainResult Trainer::run() {
   // Dropout draws from the default generator: seed it here, so a run depends only on its
   // seed, not on what else ran in the process. A resume restores the saved state instead.
   torch::manual_seed(options_.seed + 1);
+  if (fs::exists(state_file) && !intact(state_file)) {
+    if (hooks_.log) {
+      hooks_.log("the checkpoint '" + state_file.string() + "' is damaged (its SHA-256 differs from the one saved "
+                 "with it, or that is missing): starting over from step 0");
+    }
+    std::error_code ec;
+    fs::remove(state_file, ec);
+    fs::remove(digest_file(state_file), ec);
+  }
   if (fs::exists(state_file)) {
     torch::serialize::InputArchive archive, model_ar, optim_ar;
     try {
@@ -281,6 +332,7 @@ TrainResult Trainer::run() {
     r.best_step = std::int64_t(scalar("best_step"));
     r.target_step = std::int64_t(scalar("target_step"));
     r.train_tokens = std::int64_t(scalar("train_tokens"));
+    if (torch::Tensor t; archive.try_read("train_seconds", t)) prior_seconds = t.item<double>();
     torch::Tensor curve, rng;
     archive.read("train_loss", curve);
     r.train_loss = curve_from(curve);
@@ -326,8 +378,8 @@ TrainResult Trainer::run() {
     }
   };
 
-  const auto started = std::chrono::steady_clock::now();
-  double eval_seconds = 0;
+  started = std::chrono::steady_clock::now();
+  eval_seconds = 0;
   // Batch b of an epoch's order, built on the host and moved to the device.
   auto batch_of = [&](const std::vector<std::size_t>& order, std::int64_t b) {
     std::vector<std::size_t> idx;
@@ -384,7 +436,7 @@ TrainResult Trainer::run() {
       if (next_batch == 0) break;  // start the next epoch with its own order
     }
   }
-  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() - eval_seconds;
+  r.train_seconds = seconds_so_far();
   if (last_eval_step != step) record_eval();
   r.final_val_ppl = last_eval_ppl;
   r.steps = step;

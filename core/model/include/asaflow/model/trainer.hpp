@@ -87,6 +87,10 @@ double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch:
                       bool faithful, const BiasOptions& bias, std::int64_t loss_chunk_rows, const torch::Device& device,
                       std::int64_t* targets = nullptr);
 
+// Whether `file` (a checkpoint or best weights the trainer saved) still has the SHA-256
+// saved beside it; false when the digest is missing.
+bool intact(const std::filesystem::path& file);
+
 class Trainer {
  public:
   // `work_dir` holds the resumable checkpoint (train_state.pt) and the best weights; it
