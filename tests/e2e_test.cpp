@@ -111,6 +111,35 @@ fs::path find_output(const fs::path& cache, const std::string& name) {
   return {};
 }
 
+// The repro of the poisoned downstream entry: a cached upstream output is damaged at the
+// same size, then a new downstream stage is added. It must not read the damaged bytes into
+// an entry under a clean key: it fails, naming the damage and what to do, and nothing is
+// cached for it; after `cache verify` evicts the upstream, the next run recomputes both.
+TEST_F(E2E, DamagedUpstreamOutputIsNeverReadIntoANewEntry) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");
+  ASSERT_FALSE(corpus.empty());
+  std::string text = read_file(corpus);
+  text[text.size() - 2] = 'X';
+  fs::permissions(corpus, fs::perms::owner_write, fs::perm_options::add);
+  write_file(corpus, text);
+  std::string yaml = read_file(dir.path / "p.yaml");
+  yaml += "  lengths2:\n    uses: metric/sentence_lengths\n    needs: [words]\n    params: {min_tokens: 2}\n";
+  write_file(dir.path / "p.yaml", yaml);
+
+  auto poisoned = asaflow("run p.yaml");
+  EXPECT_EQ(poisoned.exit_code, 2) << poisoned.err;
+  EXPECT_TRUE(std::regex_search(poisoned.err, std::regex("error: stage lengths2 failed: the cached output of 'words' is damaged: "
+                                                         "corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} "
+                                                         "found\\); run `asaflow cache verify` to evict it, then rerun")))
+      << poisoned.err;
+  EXPECT_EQ(asaflow("cache verify p.yaml").exit_code, 1);  // evicts words
+  auto rerun = asaflow("run p.yaml");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(summary_line(rerun), "pipeline 'e2e': 5 stages: 2 ran, 3 cached, 0 failed, 0 skipped");
+  EXPECT_EQ(asaflow("cache verify p.yaml").exit_code, 0);
+}
+
 TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
   ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
   fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");

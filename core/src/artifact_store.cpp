@@ -295,6 +295,19 @@ void ArtifactStore::save_digest_cache() {
   digests_dirty_ = false;
 }
 
+std::optional<std::string> ArtifactStore::damaged_file(const Manifest& m) {
+  for (const auto& f : m.files) {
+    const fs::path file = output_dir(m.key) / f.path;
+    std::error_code ec;
+    if (!fs::exists(file, ec)) return f.path + " is missing";
+    const std::string actual = file_digest(file);
+    if (actual != f.sha256) {
+      return f.path + " was modified (sha256 " + f.sha256.substr(0, 12) + " expected, " + actual.substr(0, 12) + " found)";
+    }
+  }
+  return std::nullopt;
+}
+
 ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
   VerifyReport report;
   std::error_code ec;

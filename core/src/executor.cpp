@@ -240,6 +240,12 @@ struct Executor::Impl {
     const std::string& key = reports[d].key;
     auto m = ex.store_.lookup(key);
     if (!m) throw StageError("the output of upstream '" + reports[d].id + "' vanished from the cache");
+    // Checked against its manifest before any stage reads it, so that damage to a cached
+    // output is found here and not passed on into a new entry under a clean key.
+    if (auto damage = ex.store_.damaged_file(*m)) {
+      throw InputError("the cached output of '" + reports[d].id + "' is damaged: " + *damage +
+                       "; run `asaflow cache verify` to evict it, then rerun");
+    }
     InputArtifact in;
     in.stage_id = reports[d].id;
     in.stage_name = m->meta.value("stage_name", "");

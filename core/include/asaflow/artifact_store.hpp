@@ -54,6 +54,11 @@ class ASAFLOW_API ArtifactStore {
 
   // The committed entry, when its manifest and every listed file (with its size) exist.
   std::optional<Manifest> lookup(const std::string& key) const;
+  // The first file of a committed entry whose content differs from its manifest, in words
+  // ("corpus.conllu was modified (sha256 ... expected, ... found)"), or nullopt when all
+  // agree. Hashes through the digest cache: a file unchanged in size, mtime and inode since
+  // it was last hashed is not read again.
+  std::optional<std::string> damaged_file(const Manifest& manifest);
 
   // An exclusive OS lock on one key, released on destruction or when the process dies.
   class ASAFLOW_API Lock {
