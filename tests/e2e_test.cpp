@@ -140,6 +140,29 @@ TEST_F(E2E, DamagedUpstreamOutputIsNeverReadIntoANewEntry) {
   EXPECT_EQ(asaflow("cache verify p.yaml").exit_code, 0);
 }
 
+// Input directories with a file name that is not UTF-8, or a symbolic link loop: a clear
+// one-line error with the name (bytes escaped), exit 2, and the next run says the same
+// (before: an abort, or every later run failing with a raw JSON error).
+TEST_F(E2E, NonUtf8FileNameAndLinkLoopAreClearErrors) {
+  write_file(dir.path / "corpus" / "bad\xff.txt", "Words.\n");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = asaflow("run p.yaml --quiet");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("error: stage words failed: the file name '" + (dir.path / "corpus").string() +
+                         "/bad\\xFF.txt' is not valid UTF-8: rename it"),
+              std::string::npos)
+        << r.err;
+  }
+  fs::remove(dir.path / "corpus" / "bad\xff.txt");
+  fs::create_symlink("loop", dir.path / "corpus" / "loop");
+  auto r = asaflow("run p.yaml --quiet");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("error: stage words failed: cannot read '" + (dir.path / "corpus/loop").string() +
+                       "': Too many levels of symbolic links"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
   ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
   fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");

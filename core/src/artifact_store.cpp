@@ -15,6 +15,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/hash.hpp"
+#include "asaflow/text_util.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -276,8 +277,18 @@ std::string ArtifactStore::path_digest(const fs::path& path) {
   std::vector<fs::path> files;
   for (auto it = fs::recursive_directory_iterator(abs, ec); it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    if (it->is_regular_file()) files.push_back(it->path());
+    // Names end up in records and messages (JSON, UTF-8 only); a link loop or an unreadable
+    // entry is the input's problem, said with its name, not an exception from the library.
+    const std::string name = it->path().string();
+    if (find_invalid_utf8(name)) {
+      throw InputError("the file name '" + escape_invalid_utf8(name) + "' is not valid UTF-8: rename it");
+    }
+    std::error_code type_ec;
+    const bool regular = it->is_regular_file(type_ec);
+    if (type_ec) throw InputError("cannot read '" + name + "': " + type_ec.message());
+    if (regular) files.push_back(it->path());
   }
+  if (ec) throw InputError("cannot list '" + abs.string() + "': " + ec.message());
   std::sort(files.begin(), files.end());
   Sha256 h;
   for (const auto& f : files) {
@@ -290,7 +301,10 @@ void ArtifactStore::save_digest_cache() {
   std::lock_guard<std::mutex> guard(digest_mutex_);
   if (!digests_dirty_) return;
   json j = json::object();
-  for (const auto& [path, e] : digests_) j[path] = json::array({e.size, e.mtime_ns, e.inode, e.sha256});
+  for (const auto& [path, e] : digests_) {
+    if (find_invalid_utf8(path)) continue;  // not JSON: hashed again next time
+    j[path] = json::array({e.size, e.mtime_ns, e.inode, e.sha256});
+  }
   write_file_atomically(root_ / "digest-cache.json", j.dump());
   digests_dirty_ = false;
 }

@@ -1,5 +1,7 @@
 #include "asaflow/text_util.hpp"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -70,6 +72,21 @@ std::optional<std::size_t> find_invalid_utf8(std::string_view s) {
     i += len;
   }
   return std::nullopt;
+}
+
+std::string escape_invalid_utf8(std::string_view bytes) {
+  std::string out;
+  while (!bytes.empty()) {
+    const auto bad = find_invalid_utf8(bytes);
+    const std::size_t good = bad ? *bad : bytes.size();
+    out.append(bytes.substr(0, good));
+    if (!bad) break;
+    char esc[8];
+    std::snprintf(esc, sizeof esc, "\\x%02X", static_cast<unsigned char>(bytes[good]));
+    out += esc;
+    bytes.remove_prefix(good + 1);
+  }
+  return out;
 }
 
 }  // namespace asaflow

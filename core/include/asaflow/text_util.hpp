@@ -24,4 +24,8 @@ ASAFLOW_API std::string join(const std::vector<std::string>& parts, std::string_
 // Offset of the first byte that starts an invalid UTF-8 sequence, or nullopt if valid.
 ASAFLOW_API std::optional<std::size_t> find_invalid_utf8(std::string_view bytes);
 
+// `bytes` with each byte of an invalid UTF-8 sequence written as \xHH: printable, and valid
+// UTF-8 itself (for messages about names that are not).
+ASAFLOW_API std::string escape_invalid_utf8(std::string_view bytes);
+
 }  // namespace asaflow
