@@ -67,6 +67,11 @@ void ProgressObserver::on_cell_start(const StageCell& cell, const CellReport&, c
   running_[cell.id] = Running{&progress, now_seconds()};
 }
 
+void ProgressObserver::on_cell_detach(const StageCell& cell) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  running_.erase(cell.id);
+}
+
 void ProgressObserver::on_cell_end(const StageCell& cell, const CellReport&) {
   std::lock_guard<std::mutex> guard(mutex_);
   running_.erase(cell.id);

@@ -25,6 +25,7 @@ class ProgressObserver : public RunObserver {
   ProgressObserver();
   ~ProgressObserver() override;
   void on_cell_start(const StageCell& cell, const CellReport& report, const Progress& progress) override;
+  void on_cell_detach(const StageCell& cell) override;
   void on_cell_end(const StageCell& cell, const CellReport& report) override;
 
  private:

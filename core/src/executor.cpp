@@ -332,6 +332,21 @@ struct Executor::Impl {
         for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
       } catch (...) {
       }
+      // Declared after ctx, so destroyed before it, also when the stage throws: observers
+      // drop their reference to ctx.progress while it still exists (before, a display
+      // thread could read it after it was freed).
+      struct Detach {
+        Impl& impl;
+        const StageCell& cell;
+        ~Detach() {
+          for (auto* o : impl.ex.observers_) {
+            try {
+              o->on_cell_detach(cell);
+            } catch (...) {
+            }
+          }
+        }
+      } detach{*this, cell};
 
       const std::string started = utc_now();
       reset_peak_rss();

@@ -129,3 +129,30 @@ TEST(StageComponent, ANonFiniteFigureFailsTheStage) {
     }
   }
 }
+
+// A stage that fails: observers are told to drop its progress (on_cell_detach) while the
+// stage's context still exists, before the cell's end.
+TEST_F(ExecutorTest, ObserversDropAFailingStagesProgressBeforeItsEnd) {
+  host.add_static("producing", "1.0.0", [](Registrar& r) { r.add(std::make_shared<Producing>(std::nan(""))); });
+  Pipeline p = load("stages:\n  bad: {uses: producing}\n");
+  ArtifactStore store(dir.path / "cache");
+  Executor ex(p, host, store, RunInfo{});
+  struct Order : RunObserver {
+    std::vector<std::string> events;
+    const Progress* progress = nullptr;
+    void on_cell_start(const StageCell&, const CellReport&, const Progress& pr) override {
+      progress = &pr;
+      events.push_back("start");
+    }
+    void on_cell_detach(const StageCell&) override {
+      events.push_back("detach " + progress->unit());  // still alive here
+      progress = nullptr;
+    }
+    void on_cell_end(const StageCell&, const CellReport& r) override { events.push_back(std::string("end ") + to_string(r.state)); }
+  } order;
+  ex.add_observer(&order);
+  const auto reports = ex.run(RunOptions{});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, CellState::kFailed);
+  EXPECT_EQ(order.events, (std::vector<std::string>{"start", "detach items", "end FAILED"}));
+}

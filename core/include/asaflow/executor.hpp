@@ -55,7 +55,10 @@ class ASAFLOW_API RunObserver {
   virtual ~RunObserver();
   virtual void on_cell_decided(const StageCell&, const CellReport&) {}  // cached / stale / ...
   virtual void on_cell_waiting(const StageCell&) {}  // another process holds its lock
+  // `progress` is valid until on_cell_detach for the same cell, which comes before
+  // on_cell_end (the stage's context, which owns it, is gone by then).
   virtual void on_cell_start(const StageCell&, const CellReport&, const Progress&) {}
+  virtual void on_cell_detach(const StageCell&) {}
   virtual void on_cell_end(const StageCell&, const CellReport&) {}
 };
 

@@ -1,10 +1,13 @@
 // Progress of one long-running stage. Stages report units done (and, when known, the
-// total); the host's observers render rate and ETA. Updating is a relaxed atomic add, so
-// calling advance() in a hot loop is fine.
+// total); the host's observers render rate and ETA from another thread. Updating is a
+// relaxed atomic add, so calling advance() in a hot loop is fine; the unit, a string, is
+// guarded by a mutex and only written when it changes (set_total runs on every training
+// step while the display thread reads it).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "asaflow/export.hpp"
@@ -14,7 +17,10 @@ namespace asaflow {
 class ASAFLOW_API Progress {
  public:
   void set_total(std::int64_t total, std::string unit = "items") {
-    unit_ = std::move(unit);
+    {
+      std::lock_guard<std::mutex> guard(unit_mutex_);
+      if (unit != unit_) unit_ = std::move(unit);
+    }
     total_.store(total, std::memory_order_relaxed);
   }
   void advance(std::int64_t n = 1) { done_.fetch_add(n, std::memory_order_relaxed); }
@@ -22,11 +28,15 @@ class ASAFLOW_API Progress {
 
   std::int64_t total() const { return total_.load(std::memory_order_relaxed); }
   std::int64_t done() const { return done_.load(std::memory_order_relaxed); }
-  const std::string& unit() const { return unit_; }
+  std::string unit() const {
+    std::lock_guard<std::mutex> guard(unit_mutex_);
+    return unit_;
+  }
 
  private:
   std::atomic<std::int64_t> total_{0};
   std::atomic<std::int64_t> done_{0};
+  mutable std::mutex unit_mutex_;
   std::string unit_ = "items";
 };
 
