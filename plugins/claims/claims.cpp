@@ -8,10 +8,8 @@
 #include <set>
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "asaflow/error.hpp"
-#include "asaflow/stage_context.hpp"
 #include "asaflow/stats/statistics.hpp"
 #include "evidence.hpp"
 
@@ -315,20 +313,24 @@ class Builder {
     std::string measured, basis;
     bool all_positive = true, any_negative = false;
     double p_for = 0, p_against = 1;
+    // Every test must come out positive for the claim; one significantly negative is against it.
+    auto count = [&](const TTest& x) {
+      tests.push_back(x);
+      all_positive = all_positive && x.estimate > 0;
+      if (x.estimate < 0) {
+        any_negative = true;
+        p_against = std::min(p_against, x.p);
+      } else {
+        p_for = std::max(p_for, x.p);
+      }
+    };
     for (const auto& [control, name] : kControls) {
       const double margin = o_.h6_min_gain / 100.0 * mean_of(trained, control);
       auto x = h6_test(trained, control, std::isnan(margin) ? 0.0 : margin, &basis);
       if (!x) continue;
-      tests.push_back(*x);
+      count(*x);
       measured += (measured.empty() ? "" : "; ") + std::string("ASA - ") + name + " - margin " + format_number(margin) +
                   " = " + signed_number(x->estimate) + " points, 95% CI " + interval(x->ci_low, x->ci_high);
-      all_positive = all_positive && x->estimate > 0;
-      if (x->estimate < 0) {
-        any_negative = true;
-        p_against = std::min(p_against, x->p);
-      } else {
-        p_for = std::max(p_for, x->p);
-      }
     }
     // Difference in differences against step 0, for the strictest control.
     if (!init.empty() && !trained.empty()) {
@@ -340,16 +342,9 @@ class Builder {
         if (at0.count(r->seed) && r->mass.count("random_key_upos"))
           did.push_back(r->mass.at("asa") - r->mass.at("random_key_upos") - at0[r->seed]);
       if (auto x = stats::one_sample(did)) {
-        tests.push_back(*x);
+        count(*x);
         measured += "; trained minus step 0 (key-UPOS control) " + signed_number(x->estimate) + " points, 95% CI " +
                     interval(x->ci_low, x->ci_high) + " over " + std::to_string(did.size()) + " seeds";
-        all_positive = all_positive && x->estimate > 0;
-        if (x->estimate < 0) {
-          any_negative = true;
-          p_against = std::min(p_against, x->p);
-        } else {
-          p_for = std::max(p_for, x->p);
-        }
       } else if (did.size() == 1) {
         measured += "; trained minus step 0 (key-UPOS control, one seed) " + signed_number(did[0]) + " points, no interval";
       }
@@ -563,50 +558,11 @@ class Builder {
   std::vector<int> direction_;
 };
 
-class ClaimsStage : public StageComponent {
- public:
-  ClaimsStage()
-      : StageComponent(ComponentInfo{
-            "stage", "claims", "1.0.0",
-            "the experiment's verdicts: each arm against the baseline paired by seed, n-gram floor gates, H6 against "
-            "matched controls and step 0, step cost, sparsity; Holm across claims",
-            {ParamSpec::string("asa_mode", "full", "the mode reported as ASA"),
-             ParamSpec::string("baseline_mode", "none", "the mode reported as the baseline"),
-             ParamSpec::string("gate", "trigram", "the n-gram floor the baseline must beat for PPL, steps and H6 "
-                               "verdicts (none: no gate)").one_of({"none", "unigram", "bigram", "trigram"}),
-             ParamSpec::real("alpha", 0.05, "family-wise error rate (Holm across the tested claims)").range(1e-6, 0.5),
-             ParamSpec::real("h6_min_gain", 10.0, "H6: the least gain over a control that counts, % of the control").range(0, 100),
-             ParamSpec::real("step_cost_max", 1.05, "goal for the step-time ratio ASA / baseline").range(1, 100),
-             ParamSpec::real("sparsity_claim", 35.0, "the reference's sparsity headline, %").range(0, 100),
-             ParamSpec::real("sparsity_tolerance", 5.0, "points around it that count as agreement").range(0, 100)},
-            false}) {}
-
- protected:
-  void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
-    ClaimsOptions o;
-    o.asa_mode = p.get_string("asa_mode");
-    o.baseline_mode = p.get_string("baseline_mode");
-    o.gate = p.get_string("gate");
-    o.alpha = p.get_double("alpha");
-    o.h6_min_gain = p.get_double("h6_min_gain");
-    o.step_cost_max = p.get_double("step_cost_max");
-    o.sparsity_claim = p.get_double("sparsity_claim");
-    o.sparsity_tolerance = p.get_double("sparsity_tolerance");
-    std::vector<ClaimsInput> inputs;
-    for (const auto& in : ctx.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results});
-    evaluate_claims(inputs, o, ctx.results);
-    for (const auto& v : ctx.results.verdicts()) ctx.log->info("{}: {}", v.id, v.status);
-  }
-};
-
 }  // namespace
 
 void evaluate_claims(const std::vector<ClaimsInput>& inputs, const ClaimsOptions& options, ResultSet& out) {
   Builder(inputs, options, out).build();
 }
-
-void register_claims(Registrar& registrar) { registrar.add(std::make_shared<ClaimsStage>()); }
 
 }  // namespace asaflow::plugins
 
