@@ -81,6 +81,14 @@ struct ASAFLOW_API PipelineVars {
 ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, const PluginHost& host,
                                    const PipelineVars& vars);
 
+// The cells of `p`: each stage's matrix as a cartesian product (ids from the values), in
+// `order` (a topological order of the stages), parameters defaulted from the stage's
+// component (components[s] for stage s); a cell depends on the cells of its needed stages
+// (stage_deps[s]) that agree with it on every shared matrix key. Called by the loader.
+ASAFLOW_API void expand_matrix(Pipeline& p, const std::vector<const ComponentEntry*>& components,
+                               const std::vector<std::vector<std::size_t>>& stage_deps,
+                               const std::vector<std::size_t>& order);
+
 // "id" of a cell from its stage name and matrix values (sorted by key).
 ASAFLOW_API std::string cell_id(const std::string& stage,
                                 const std::map<std::string, std::string>& matrix);
