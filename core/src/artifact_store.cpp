@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -56,7 +57,8 @@ ArtifactStore::ArtifactStore(fs::path root) : root_(fs::absolute(std::move(root)
     try {
       json j = json::parse(in);
       for (const auto& [path, e] : j.items()) {
-        digests_[path] = DigestEntry{e.at(0), e.at(1), e.at(2), e.at(3)};
+        if (e.size() != 5) continue;  // an older layout without ctime: hashed again
+        digests_[path] = DigestEntry{e.at(0), e.at(1), e.at(2), e.at(3), e.at(4)};
       }
     } catch (const json::exception&) {
       digests_.clear();  // only a speed-up: rebuilt from the files
@@ -251,18 +253,27 @@ std::string ArtifactStore::file_digest(const fs::path& file) {
   if (::stat(file.c_str(), &st) != 0) {
     throw InputError("cannot read '" + file.string() + "': " + std::strerror(errno));
   }
+  // A file's identity: replacing it changes the inode, writing it changes mtime and ctime,
+  // and ctime cannot be set back by a user (touch -d can set mtime).
   const std::int64_t mtime = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  const std::int64_t ctime = std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   const std::string key = file.string();
   {
     std::lock_guard<std::mutex> guard(digest_mutex_);
     auto it = digests_.find(key);
     if (it != digests_.end() && it->second.size == st.st_size && it->second.mtime_ns == mtime &&
-        it->second.inode == st.st_ino)
+        it->second.ctime_ns == ctime && it->second.inode == st.st_ino)
       return it->second.sha256;
   }
   std::string digest = sha256_file(file);
+  // Git's "racy" case: a file written again within the timestamp's granularity right after
+  // it was hashed keeps its identity. A file changed in the last two seconds is therefore
+  // not remembered; it is hashed again each time until it has been still for a while.
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  if (now_ns - std::max(mtime, ctime) < 2'000'000'000) return digest;
   std::lock_guard<std::mutex> guard(digest_mutex_);
-  digests_[key] = DigestEntry{st.st_size, mtime, std::uint64_t(st.st_ino), digest};
+  digests_[key] = DigestEntry{st.st_size, mtime, ctime, std::uint64_t(st.st_ino), digest};
   digests_dirty_ = true;
   return digest;
 }
@@ -303,7 +314,7 @@ void ArtifactStore::save_digest_cache() {
   json j = json::object();
   for (const auto& [path, e] : digests_) {
     if (find_invalid_utf8(path)) continue;  // not JSON: hashed again next time
-    j[path] = json::array({e.size, e.mtime_ns, e.inode, e.sha256});
+    j[path] = json::array({e.size, e.mtime_ns, e.ctime_ns, e.inode, e.sha256});
   }
   write_file_atomically(root_ / "digest-cache.json", j.dump());
   digests_dirty_ = false;

@@ -140,6 +140,40 @@ struct Executor::Impl {
     }
   }
 
+  // Digests of the data files and directories cell i's path parameters name. Through the
+  // store's digest cache: a file whose identity (inode, size, mtime, ctime) is unchanged is
+  // not read again, so calling this twice per run costs a stat per file.
+  std::map<std::string, std::string> data_digests(std::size_t i) {
+    const StageCell& cell = ex.pipeline_.cells[i];
+    std::map<std::string, std::string> data;
+    for (const auto& spec : cell.component->info.params) {
+      if (spec.type == ParamType::kPath) {
+        const std::string& path = cell.params.get_string(spec.name);
+        if (!path.empty()) data[spec.name] = ex.store_.path_digest(path);
+      } else if (spec.type == ParamType::kPathList) {
+        Sha256 combined;
+        for (const auto& p : cell.params.get_strings(spec.name)) {
+          combined.update(ex.store_.path_digest(p) + "\n");
+        }
+        data[spec.name] = combined.hex_digest();
+      }
+    }
+    return data;
+  }
+
+  // The key holds the data digests taken before the stage ran; a file replaced or edited
+  // while the stage read it would put other bytes under that key. So they are taken again
+  // after the stage and must agree, or nothing is cached.
+  void check_data_unchanged(std::size_t i) {
+    const json& before = records[i].at("data");
+    for (const auto& [name, digest] : data_digests(i)) {
+      if (before.value(name, "") != digest) {
+        throw InputError("the data of parameter '" + name + "' changed while the stage read it: nothing was cached; "
+                         "run again once the files stay put");
+      }
+    }
+  }
+
   // Builds the key record of cell i; every upstream output digest must be known.
   json record_of(std::size_t i) {
     const StageCell& cell = ex.pipeline_.cells[i];
@@ -152,18 +186,7 @@ struct Executor::Impl {
       const bool failed = reports[d].state == CellState::kFailed || reports[d].state == CellState::kSkipped;
       in.upstream[ex.pipeline_.cells[d].id] = failed ? "failed" : output_digest[d];
     }
-    for (const auto& spec : cell.component->info.params) {
-      if (spec.type == ParamType::kPath) {
-        const std::string& path = cell.params.get_string(spec.name);
-        if (!path.empty()) in.data[spec.name] = ex.store_.path_digest(path);
-      } else if (spec.type == ParamType::kPathList) {
-        Sha256 combined;
-        for (const auto& p : cell.params.get_strings(spec.name)) {
-          combined.update(ex.store_.path_digest(p) + "\n");
-        }
-        in.data[spec.name] = combined.hex_digest();
-      }
-    }
+    in.data = data_digests(i);
     if (cell.component->info.device_dependent) in.device = ex.run_info_.device_fingerprint;
     std::lock_guard<std::mutex> guard(host_mutex);
     for (const auto& spec : cell.component->info.params) {
@@ -352,6 +375,7 @@ struct Executor::Impl {
       reset_peak_rss();
       auto t0 = std::chrono::steady_clock::now();
       component->run(ctx);
+      check_data_unchanged(i);
       r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       r.peak_rss_mb = peak_rss_mb();
       ctx.results.save(tx.out_dir() / "results.json");

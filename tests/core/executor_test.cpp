@@ -156,3 +156,46 @@ TEST_F(ExecutorTest, ObserversDropAFailingStagesProgressBeforeItsEnd) {
   EXPECT_EQ(reports[0].state, CellState::kFailed);
   EXPECT_EQ(order.events, (std::vector<std::string>{"start", "detach items", "end FAILED"}));
 }
+
+namespace {
+
+// Reads its `file` parameter's file after replacing it with other bytes: what a user editing
+// or swapping an input while a stage runs does (0.03-0.09 s into a run in the probe).
+class SwappingReader : public StageComponent {
+ public:
+  SwappingReader() : StageComponent(ComponentInfo{"stage", "swapping_reader", "1.0.0", "test", {ParamSpec::path("file", "input")}, false}) {}
+
+ protected:
+  void execute(StageContext& ctx) const override {
+    const fs::path file = ctx.params.get_string("file");
+    if (std::getenv("ASAFLOW_TEST_SWAP")) test::write_file(file.string() + ".new", "eleven tokens\n");
+    if (std::getenv("ASAFLOW_TEST_SWAP")) fs::rename(file.string() + ".new", file);
+    ctx.results.add("bytes", double(fs::file_size(file)));
+  }
+};
+
+}  // namespace
+
+// An input replaced while the stage reads it: the key holds the digest taken before, the
+// output was made from other bytes, so nothing is cached and the cell fails saying why.
+// Before, the output was cached under the original file's digest.
+TEST_F(ExecutorTest, AnInputReplacedDuringTheStageIsNotCachedUnderItsOldDigest) {
+  host.add_static("swapping_reader", "1.0.0", [](Registrar& r) { r.add(std::make_shared<SwappingReader>()); });
+  const fs::path file = dir.path / "big.txt";
+  test::write_file(file, std::string(100000, 'x'));
+  Pipeline p = load("stages:\n  read: {uses: swapping_reader, params: {file: '" + file.string() + "'}}\n");
+  ArtifactStore store(dir.path / "cache");
+  ::setenv("ASAFLOW_TEST_SWAP", "1", 1);
+  const auto reports = Executor(p, host, store, RunInfo{}).run(RunOptions{});
+  ::unsetenv("ASAFLOW_TEST_SWAP");
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, CellState::kFailed);
+  EXPECT_EQ(reports[0].error, "the data of parameter 'file' changed while the stage read it: nothing was cached; "
+                              "run again once the files stay put");
+  EXPECT_FALSE(store.lookup(reports[0].key).has_value());
+  // The files now stay put: the next run computes from the new bytes and caches that.
+  const auto again = Executor(p, host, store, RunInfo{}).run(RunOptions{});
+  ASSERT_EQ(again[0].state, CellState::kRan) << again[0].error;
+  EXPECT_NE(again[0].key, reports[0].key);
+  EXPECT_EQ(Executor(p, host, store, RunInfo{}).run(RunOptions{})[0].state, CellState::kCached);
+}

@@ -5,7 +5,7 @@
 //   <root>/tmp/<key>.<pid>.<n>/                 an entry being computed (holds INCOMPLETE)
 //   <root>/locks/<key>.lock                     flock()ed while a process computes the key
 //   <root>/state/<pipeline>/<cell>.json         the key record of each cell's last run
-//   <root>/digest-cache.json                    (path, size, mtime, inode) -> sha256
+//   <root>/digest-cache.json                    (path, size, mtime, ctime, inode) -> sha256
 //
 // An entry is committed by renaming its complete temporary directory into objects/, so a
 // reader sees all of it or none. A hit needs the manifest and every file it lists, with the
@@ -56,8 +56,8 @@ class ASAFLOW_API ArtifactStore {
   std::optional<Manifest> lookup(const std::string& key) const;
   // The first file of a committed entry whose content differs from its manifest, in words
   // ("corpus.conllu was modified (sha256 ... expected, ... found)"), or nullopt when all
-  // agree. Hashes through the digest cache: a file unchanged in size, mtime and inode since
-  // it was last hashed is not read again.
+  // agree. Hashes through the digest cache: a file unchanged in size, mtime, ctime and inode
+  // since it was last hashed is not read again.
   std::optional<std::string> damaged_file(const Manifest& manifest);
 
   // An exclusive OS lock on one key, released on destruction or when the process dies.
@@ -131,6 +131,7 @@ class ASAFLOW_API ArtifactStore {
   struct DigestEntry {
     std::int64_t size = 0;
     std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
     std::uint64_t inode = 0;
     std::string sha256;
   };
