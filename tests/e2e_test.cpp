@@ -174,9 +174,9 @@ TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
 
   auto verify = asaflow("cache verify p.yaml");
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("tampered: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
       << verify.out;
-  EXPECT_NE(verify.out.find("1 evicted"), std::string::npos);
+  EXPECT_NE(verify.out.find(": 1 damaged\n"), std::string::npos) << verify.out;
 
   auto rerun = asaflow("run p.yaml");
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
@@ -351,11 +351,93 @@ TEST_F(E2E, GcRemovesEntriesNoStageRefersTo) {
   text.replace(text.find("lowercase: false"), 16, "lowercase: true");
   write_file(dir.path / "p.yaml", text);
   ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  // -n first: it says what it would remove and removes nothing (before, -n was ignored).
+  auto dry = asaflow("gc -n p.yaml");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would remove entry "), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("dry run: would remove 2 unreferenced entries"), std::string::npos) << dry.out;
   auto gc = asaflow("gc p.yaml");
   ASSERT_EQ(gc.exit_code, 0);
-  EXPECT_EQ(gc.out.substr(0, 30), "removed 2 unreferenced entries");
+  EXPECT_NE(gc.out.find("removed 2 unreferenced entries"), std::string::npos) << gc.out;
+  EXPECT_EQ(asaflow("gc p.yaml").out.substr(0, 30), "removed 0 unreferenced entries");
   auto again = asaflow("run p.yaml");
   EXPECT_EQ(summary_line(again), "pipeline 'e2e': 4 stages: 0 ran, 4 cached, 0 failed, 0 skipped");
+}
+
+// Scratch (a stage's resumable state) left beside a committed entry is garbage; the scratch
+// of an interrupted run is what a rerun resumes from: kept and counted unless --checkpoints.
+TEST_F(E2E, GcCollectsLeftoverScratchAndKeepsCheckpointsUnlessAsked) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  const fs::path cache = dir.path / ".asaflow";
+  const std::string committed = find_output(cache, "corpus.conllu").parent_path().parent_path().filename().string();
+  const std::string interrupted(64, 'a');
+  write_file(cache / "scratch" / committed / "train_state.pt", "left over");
+  write_file(cache / "scratch" / interrupted / "train_state.pt", std::string(2 * 1024 * 1024, 'w'));
+  auto gc = asaflow("gc p.yaml");
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed scratch " + committed.substr(0, 12) + " (its entry is committed)"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("kept 1 checkpoints of interrupted runs (2.0 MiB)"), std::string::npos) << gc.out;
+  EXPECT_FALSE(fs::exists(cache / "scratch" / committed));
+  EXPECT_TRUE(fs::exists(cache / "scratch" / interrupted / "train_state.pt"));
+  auto dry = asaflow("gc -n --checkpoints p.yaml");
+  EXPECT_NE(dry.out.find("would remove checkpoint aaaaaaaaaaaa (an interrupted run's)"), std::string::npos) << dry.out;
+  EXPECT_TRUE(fs::exists(cache / "scratch" / interrupted / "train_state.pt"));
+  ASSERT_EQ(asaflow("gc --checkpoints p.yaml").exit_code, 0);
+  EXPECT_FALSE(fs::exists(cache / "scratch" / interrupted));
+}
+
+// What runs asaflow as a user who may read the store but not write it: `nobody` through
+// setpriv when the tests run as root (root writes anything), else the current user after
+// the store is made read-only. Empty when neither can be arranged.
+std::string as_reader_only(const fs::path& dir) {
+  if (::geteuid() != 0) {
+    std::system(("chmod -R a-w '" + (dir / ".asaflow").string() + "'").c_str());
+    return " ";
+  }
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  const std::string prefix = "HOME='" + dir.string() + "/nohome' setpriv --reuid=65534 --regid=65534 --clear-groups";
+  const std::string probe = "env " + prefix + " test -x '" + asaflow_binary().string() + "' -a -r '" + dir.string() + "/p.yaml'";
+  return std::system(probe.c_str()) == 0 ? prefix : "";
+}
+
+// A read-only store serves a fully cached run (before, exit 1: state was rewritten on every
+// hit), and verify says what it could not do instead of claiming an eviction.
+TEST_F(E2E, ReadOnlyStoreServesACachedRunAndVerifySaysWhatItCouldNotDo) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  const fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");
+  std::string text = read_file(corpus);
+  const std::string reader = as_reader_only(dir.path);
+  if (reader.empty()) GTEST_SKIP() << "cannot run as a user without write access here (setpriv to nobody failed)";
+  auto run = asaflow("run p.yaml", reader);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(summary_line(run), "pipeline 'e2e': 4 stages: 0 ran, 4 cached, 0 failed, 0 skipped");
+  // Damage an entry (as its owner), then verify as the reader: found, but not evictable.
+  text[text.size() - 2] = 'X';
+  fs::permissions(corpus, fs::perms::owner_write, fs::perm_options::add);
+  write_file(corpus, text);
+  auto verify = asaflow("cache verify p.yaml", reader);
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified .*; NOT evicted"))) << verify.out;
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): could not be evicted \\(.*\\); remove .* by hand"))) << verify.out;
+  EXPECT_NE(verify.out.find("verified 4 entries"), std::string::npos) << verify.out;
+  std::system(("chmod -R u+w '" + dir.path.string() + "'").c_str());
+}
+
+// A file verify cannot read is said, and the other entries are still checked (before, the
+// walk stopped at the first unreadable file).
+TEST_F(E2E, VerifyGoesOnPastAnUnreadableFile) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to make a file unreadable to another user (runs in CI)";
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  const fs::path corpus = find_output(dir.path / ".asaflow", "corpus.conllu");
+  const std::string reader = as_reader_only(dir.path);
+  if (reader.empty()) GTEST_SKIP() << "cannot run as another user here (setpriv to nobody failed)";
+  fs::permissions(corpus, fs::perms::owner_read | fs::perms::owner_write);
+  auto verify = asaflow("cache verify p.yaml", reader);
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_TRUE(std::regex_search(verify.out, std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu could not be read \\(.*\\); not checked"))) << verify.out;
+  EXPECT_NE(verify.out.find("verified 4 entries in"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find(": 0 damaged, 1 things could not be done"), std::string::npos) << verify.out;
 }
 
 TEST(Quickstart, RunsOnTheBrownCorpus) {

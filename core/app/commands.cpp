@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -33,7 +34,7 @@ const char* kUsage =
     "  why STAGE -p PIPELINE   why a stage would rerun: which input, parameter or component changed\n"
     "  plugins             list plugin components, their libraries and parameters\n"
     "  cache verify PIPELINE   re-hash every cache entry; evict the ones that were modified\n"
-    "  gc PIPELINE         delete cache entries no stage refers to any more\n";
+    "  gc PIPELINE         delete cache entries no stage refers to any more (-n: only say what)\n";
 
 const char* kExitCodes =
     "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
@@ -59,6 +60,7 @@ struct Common {
   bool dry_run = false;
   bool fail_fast = false;
   bool force_downstream = false;
+  bool checkpoints = false;  // gc: also remove resumable checkpoints
   std::vector<std::string> force;
   std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
 };
@@ -78,6 +80,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       ("force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")
       ("set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")
       ("force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")
+      ("checkpoints", po::bool_switch(&c.checkpoints), "gc: also remove the checkpoints of interrupted runs")
       ("fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")
       ("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")
       ("verbose,v", po::bool_switch(&c.verbose), "debug logging")
@@ -321,22 +324,42 @@ int cmd_cache(const Common& c) {
   fs::path dir = cache_dir_from_args("cache verify", c, 1);
   if (!fs::is_directory(dir)) throw ConfigError("asaflow cache verify: no cache at '" + dir.string() + "'");
   ArtifactStore store(dir);
-  auto report = store.verify(true);
-  for (const auto& p : report.problems) std::cout << "tampered: " << p << "\n";
+  auto report = store.verify(!c.dry_run);
+  for (const auto& p : report.problems) std::cout << "damaged: " << p << "\n";
+  for (const auto& p : report.unverified) std::cout << "could not: " << p << "\n";
   std::cout << "verified " << report.checked << " entries in " << dir.string() << ": "
-            << report.problems.size() << " evicted\n";
-  return report.problems.empty() ? 0 : 1;
+            << report.problems.size() << (c.dry_run ? " damaged (dry run: none evicted)" : " damaged");
+  if (!report.unverified.empty()) std::cout << ", " << report.unverified.size() << " things could not be done";
+  std::cout << "\n";
+  return report.problems.empty() && report.unverified.empty() ? 0 : 1;
+}
+
+std::string mib(std::uintmax_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return buf;
 }
 
 int cmd_gc(const Common& c) {
   fs::path dir = cache_dir_from_args("gc", c, 0);
   if (!fs::is_directory(dir)) throw ConfigError("asaflow gc: no cache at '" + dir.string() + "'");
   ArtifactStore store(dir);
-  auto report = store.gc();
-  std::cout << "removed " << report.removed_entries << " unreferenced entries and "
-            << report.removed_temp << " abandoned temporary entries, freed "
-            << report.freed_bytes / 1024 << " KiB\n";
-  return 0;
+  ArtifactStore::GcOptions options;
+  options.dry_run = c.dry_run;
+  options.checkpoints = c.checkpoints;
+  auto report = store.gc(options);
+  const char* verb = c.dry_run ? "would remove" : "removed";
+  for (const auto& what : report.removed) std::cout << verb << " " << what << "\n";
+  for (const auto& e : report.errors) std::cout << "error: " << e << "\n";
+  std::cout << (c.dry_run ? "dry run: would remove " : "removed ") << report.removed_entries
+            << " unreferenced entries, " << report.removed_temp << " abandoned temporary entries and "
+            << report.removed_scratch << " scratch directories, " << (c.dry_run ? "freeing " : "freed ")
+            << mib(report.freed_bytes) << "\n";
+  if (report.kept_checkpoints > 0) {
+    std::cout << "kept " << report.kept_checkpoints << " checkpoints of interrupted runs (" << mib(report.kept_checkpoint_bytes)
+              << "): a rerun resumes from them; --checkpoints removes them\n";
+  }
+  return report.errors.empty() ? 0 : 1;
 }
 
 // Commands plugins add (kind "command"), e.g. `asaflow annotate`. Options before the

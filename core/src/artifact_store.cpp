@@ -342,13 +342,22 @@ ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
       const std::string key = entry.path().filename().string();
       std::string problem;
       auto m = read_manifest(entry.path());
+      const std::string stage = m ? m->meta.value("stage_id", "?") : "?";
+      const std::string name = "entry " + key.substr(0, 12) + " (stage " + stage + ")";
       if (!m) {
         problem = "missing or unreadable manifest";
       } else {
         for (const auto& f : m->files) {
           const fs::path file = entry.path() / "out" / f.path;
           if (!fs::exists(file, ec)) { problem = f.path + " is missing"; break; }
-          std::string actual = sha256_file(file);
+          std::string actual;
+          try {
+            actual = sha256_file(file);
+          } catch (const std::exception& e) {
+            // Unreadable is not damaged: say it and go on with the other entries.
+            report.unverified.push_back(name + ": " + f.path + " could not be read (" + e.what() + "); not checked");
+            break;
+          }
           if (actual != f.sha256) {
             problem = f.path + " was modified (sha256 " + f.sha256.substr(0, 12) + " expected, " +
                       actual.substr(0, 12) + " found)";
@@ -357,20 +366,26 @@ ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
         }
       }
       if (problem.empty()) continue;
-      std::string stage = m ? m->meta.value("stage_id", "?") : "?";
-      if (evict) {
-        fs::remove_all(entry.path(), ec);
-        report.problems.push_back("entry " + key.substr(0, 12) + " (stage " + stage + "): " +
-                                  problem + "; evicted, the next run recomputes it");
+      if (!evict) {
+        report.problems.push_back(name + ": " + problem);
+        continue;
+      }
+      std::error_code rm;
+      fs::remove_all(entry.path(), rm);
+      if (rm) {
+        report.problems.push_back(name + ": " + problem + "; NOT evicted");
+        report.unverified.push_back(name + ": could not be evicted (" + rm.message() + "); remove " +
+                                    entry.path().string() + " by hand");
       } else {
-        report.problems.push_back("entry " + key.substr(0, 12) + " (stage " + stage + "): " + problem);
+        report.problems.push_back(name + ": " + problem + "; evicted, the next run recomputes it");
       }
     }
   }
+  if (ec) report.unverified.push_back("cannot list " + (root_ / "objects").string() + ": " + ec.message());
   return report;
 }
 
-ArtifactStore::GcReport ArtifactStore::gc() {
+ArtifactStore::GcReport ArtifactStore::gc(const GcOptions& options) {
   GcReport report;
   std::set<std::string> live;
   std::error_code ec;
@@ -384,22 +399,49 @@ ArtifactStore::GcReport ArtifactStore::gc() {
     } catch (const json::exception&) {
     }
   }
+  auto remove = [&](const fs::path& path, const std::string& what, std::size_t& counter) {
+    const std::uintmax_t size = tree_size(path);
+    if (!options.dry_run) {
+      std::error_code rm;
+      fs::remove_all(path, rm);
+      if (rm) {
+        report.errors.push_back("could not remove " + path.string() + ": " + rm.message());
+        return;
+      }
+    }
+    report.removed.push_back(what);
+    report.freed_bytes += size;
+    ++counter;
+  };
   for (const auto& shard : fs::directory_iterator(root_ / "objects", ec)) {
     for (const auto& entry : fs::directory_iterator(shard.path(), ec)) {
       const std::string key = entry.path().filename().string();
       if (live.count(key) || locked(key)) continue;
-      report.freed_bytes += tree_size(entry.path());
-      fs::remove_all(entry.path(), ec);
-      ++report.removed_entries;
+      auto m = read_manifest(entry.path());
+      remove(entry.path(), "entry " + key.substr(0, 12) + " (stage " + (m ? m->meta.value("stage_id", "?") : "?") + ")",
+             report.removed_entries);
     }
   }
   for (const auto& entry : fs::directory_iterator(root_ / "tmp", ec)) {
     const std::string name = entry.path().filename().string();
     const std::string key = name.substr(0, name.find('.'));
     if (locked(key)) continue;
-    report.freed_bytes += tree_size(entry.path());
-    fs::remove_all(entry.path(), ec);
-    ++report.removed_temp;
+    remove(entry.path(), "temporary " + name.substr(0, 12) + " (an interrupted computation)", report.removed_temp);
+  }
+  // scratch/<key>: a stage's resumable state (training checkpoints). Once its entry is
+  // committed it is a leftover; before, it is what a rerun resumes from, so kept unless asked.
+  for (const auto& entry : fs::directory_iterator(root_ / "scratch", ec)) {
+    const std::string key = entry.path().filename().string();
+    if (locked(key)) continue;
+    std::error_code e2;
+    if (fs::exists(entry_dir(key) / "manifest.json", e2)) {
+      remove(entry.path(), "scratch " + key.substr(0, 12) + " (its entry is committed)", report.removed_scratch);
+    } else if (options.checkpoints) {
+      remove(entry.path(), "checkpoint " + key.substr(0, 12) + " (an interrupted run's)", report.removed_scratch);
+    } else {
+      ++report.kept_checkpoints;
+      report.kept_checkpoint_bytes += tree_size(entry.path());
+    }
   }
   return report;
 }

@@ -109,17 +109,32 @@ class ASAFLOW_API ArtifactStore {
 
   struct VerifyReport {
     std::size_t checked = 0;
-    std::vector<std::string> problems;  // one line per evicted entry
+    std::vector<std::string> problems;    // one line per damaged entry (evicted when asked)
+    std::vector<std::string> unverified;  // what could not be done: unreadable, not removable
   };
+  // Re-hashes every committed entry. Damaged entries are evicted when `evict`; a file that
+  // cannot be read or an entry that cannot be removed is said in `unverified`, and the
+  // walk goes on.
   VerifyReport verify(bool evict);
 
+  struct GcOptions {
+    bool dry_run = false;      // say what would be removed, remove nothing
+    bool checkpoints = false;  // also remove resumable checkpoints of interrupted runs
+  };
   struct GcReport {
+    std::vector<std::string> removed;  // "entry <key> (stage ...)", "temporary ...", "scratch ..."
     std::size_t removed_entries = 0;
     std::size_t removed_temp = 0;
+    std::size_t removed_scratch = 0;
     std::uintmax_t freed_bytes = 0;
+    std::size_t kept_checkpoints = 0;  // resumable scratch left in place (without `checkpoints`)
+    std::uintmax_t kept_checkpoint_bytes = 0;
+    std::vector<std::string> errors;   // what could not be removed, and why
   };
-  // Removes entries no state file refers to, and temporary entries nobody is computing.
-  GcReport gc();
+  // Removes entries no state file refers to, temporary entries nobody is computing, scratch
+  // left by committed entries, and (with `checkpoints`) the scratch of interrupted runs.
+  // Nothing a running process holds (its key's lock) is touched.
+  GcReport gc(const GcOptions& options);
 
   static std::string safe_name(const std::string& id);
 
