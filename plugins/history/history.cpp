@@ -9,9 +9,14 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include <nlohmann/json.hpp>
+
+#include "asaflow/artifact_store.hpp"
 #include "asaflow/command_options.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/run_info.hpp"
@@ -64,6 +69,45 @@ std::string labels_text(const std::map<std::string, std::string>& labels) {
   return s;
 }
 
+// Appends rows (objects with the table's columns) in one transaction; a row already there
+// (same run, stage, metric and labels) is left as it is. Returns how many were new.
+std::size_t insert_rows(Db& db, const nlohmann::json& rows) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db.get(),
+                         "INSERT OR IGNORE INTO metrics(run, metric, value, sd, n, unit, labels, pipeline, stage, preset,"
+                         " commit_id, date, hardware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    throw StageError(std::string("metrics history: ") + sqlite3_errmsg(db.get()));
+  }
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(st, sqlite3_finalize);
+  static const char* kText[] = {"run", "metric", nullptr, nullptr, nullptr, "unit", "labels", "pipeline",
+                                "stage", "preset", "commit_id", "date", "hardware"};
+  db.exec("BEGIN");
+  std::size_t added = 0;
+  for (const auto& row : rows) {
+    sqlite3_reset(st);
+    for (int c = 0; c < 13; ++c) {
+      if (kText[c]) {
+        const std::string v = row.value(kText[c], "");
+        sqlite3_bind_text(st, c + 1, v.c_str(), -1, SQLITE_TRANSIENT);
+      }
+    }
+    const auto& value = row.at("value");
+    const auto& sd = row.at("sd");
+    if (value.is_number()) sqlite3_bind_double(st, 3, value.get<double>()); else sqlite3_bind_null(st, 3);
+    if (sd.is_number()) sqlite3_bind_double(st, 4, sd.get<double>()); else sqlite3_bind_null(st, 4);
+    sqlite3_bind_int64(st, 5, row.value("n", std::int64_t(0)));
+    if (sqlite3_step(st) != SQLITE_DONE) {
+      const std::string why = sqlite3_errmsg(db.get());
+      db.exec("ROLLBACK");
+      throw StageError("metrics history: " + why);
+    }
+    added += std::size_t(sqlite3_changes(db.get()));
+  }
+  db.exec("COMMIT");
+  return added;
+}
+
 class HistoryReporter : public StageComponent {
  public:
   HistoryReporter() : StageComponent(make_info()) {}
@@ -83,47 +127,29 @@ class HistoryReporter : public StageComponent {
   void execute(StageContext& ctx) const override {
     fs::path file = ctx.params.get_string("db");
     if (file.is_relative()) file = ctx.pipeline_dir / file;
-    Db db(file, true);
     const std::string run = ctx.cache_key.substr(0, 12);
     const RunInfo& ri = ctx.run_info;
     const std::string hardware = ri.cpu_model + ", " + std::to_string(ri.cpu_cores) + " cores";
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db.get(),
-                       "INSERT OR IGNORE INTO metrics(run, metric, value, sd, n, unit, labels, pipeline, stage, preset,"
-                       " commit_id, date, hardware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       -1, &st, nullptr);
-    db.exec("BEGIN");
-    std::size_t rows = 0;
+    nlohmann::json rows = nlohmann::json::array();
     for (const auto& in : ctx.inputs) {
       for (const auto& r : in.results.records()) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, run.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, r.metric.c_str(), -1, SQLITE_TRANSIENT);
-        if (std::isfinite(r.value)) sqlite3_bind_double(st, 3, r.value); else sqlite3_bind_null(st, 3);
-        if (r.sd) sqlite3_bind_double(st, 4, *r.sd); else sqlite3_bind_null(st, 4);
-        sqlite3_bind_int64(st, 5, r.n);
-        sqlite3_bind_text(st, 6, r.unit.c_str(), -1, SQLITE_TRANSIENT);
-        const std::string labels = labels_text(r.labels);
-        sqlite3_bind_text(st, 7, labels.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 8, ctx.pipeline_name.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 9, in.stage_id.c_str(), -1, SQLITE_TRANSIENT);
-        const std::string preset = r.labels.count("preset") ? r.labels.at("preset") : "";
-        sqlite3_bind_text(st, 10, preset.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 11, ri.commit.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 12, ri.date_utc.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 13, hardware.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-          const std::string why = sqlite3_errmsg(db.get());
-          sqlite3_finalize(st);
-          throw StageError("metrics history: " + why);
-        }
-        rows += std::size_t(sqlite3_changes(db.get()));
+        rows.push_back({{"run", run}, {"metric", r.metric},
+                        {"value", std::isfinite(r.value) ? nlohmann::json(r.value) : nlohmann::json()},
+                        {"sd", r.sd ? nlohmann::json(*r.sd) : nlohmann::json()}, {"n", r.n}, {"unit", r.unit},
+                        {"labels", labels_text(r.labels)}, {"pipeline", ctx.pipeline_name}, {"stage", in.stage_id},
+                        {"preset", r.labels.count("preset") ? r.labels.at("preset") : ""},
+                        {"commit_id", ri.commit}, {"date", ri.date_utc}, {"hardware", hardware}});
       }
     }
-    sqlite3_finalize(st);
-    db.exec("COMMIT");
-    std::ofstream(ctx.output_dir / "history.txt") << "run " << run << ": " << rows << " rows appended to " << file.string() << "\n";
-    ctx.log->info("run {}: {} rows appended to {}", run, rows, file.string());
+    // The rows are this stage's output, in the store (hashed, verified, kept by gc while
+    // referenced): the database outside it is an index that `asaflow metrics --rebuild`
+    // can recreate from them.
+    std::ofstream(ctx.output_dir / "rows.json") << rows.dump(1) << "\n";
+    Db db(file, true);
+    const std::size_t added = insert_rows(db, rows);
+    std::ofstream(ctx.output_dir / "history.txt") << "run " << run << ": " << rows.size() << " rows, " << added
+                                                  << " new in " << file.string() << "\n";
+    ctx.log->info("run {}: {} rows appended to {}", run, added, file.string());
   }
 };
 
@@ -185,12 +211,16 @@ std::vector<Target> read_targets(const fs::path& file) {
 }
 
 const std::map<std::string, std::string> kMetricsOptions = {{"--db", "reports/metrics.sqlite"},
-                                                             {"--targets", "reports/targets.tsv"}};
+                                                             {"--targets", "reports/targets.tsv"},
+                                                             {"--rebuild", ""}};
 const std::map<std::string, std::string> kCompareOptions = {{"--db", "reports/metrics.sqlite"}};
 
 int print_help(const ComponentInfo& info, const std::map<std::string, std::string>& options) {
   std::cout << "usage: " << info.summary << "\n\noptions:\n";
-  for (const auto& [name, value] : options) std::cout << "  " << name << " (default " << value << ")\n";
+  for (const auto& [name, value] : options) {
+    if (name == "--rebuild") std::cout << "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n";
+    else std::cout << "  " << name << " (default " << value << ")\n";
+  }
   return 0;
 }
 
@@ -207,11 +237,12 @@ class MetricsCommand : public CommandComponent {
  public:
   MetricsCommand()
       : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
-                                       "asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric", {}, false}) {}
+                                       "asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
     const CommandOptions parsed = parse_command_options("metrics", args, kMetricsOptions);
     if (parsed.help) return print_help(info(), kMetricsOptions);
     auto o = parsed.values;
+    if (!o["--rebuild"].empty()) return rebuild(o["--rebuild"], o["--db"]);
     Db db(o["--db"], false);
     std::vector<Target> targets = fs::exists(o["--targets"]) ? read_targets(o["--targets"]) : std::vector<Target>{};
     auto rows = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
@@ -235,6 +266,45 @@ class MetricsCommand : public CommandComponent {
                   fmt(best).c_str(), t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
     }
     return 0;
+  }
+
+ private:
+  // The database lost or damaged: every reporter/history entry in the store holds its rows
+  // (rows.json); entries whose files no longer match their manifest are skipped and named.
+  static int rebuild(const fs::path& cache, const fs::path& file) {
+    if (!fs::is_directory(cache / "objects")) throw ConfigError("asaflow metrics --rebuild: no cache at '" + cache.string() + "'");
+    ArtifactStore store(cache);
+    Db db(file, true);
+    std::size_t entries = 0, rows = 0, added = 0, damaged = 0;
+    // In the order the runs were made (date, then start of the stage), as appended then.
+    std::vector<std::tuple<std::string, std::string, Manifest>> found;
+    std::error_code ec;
+    for (const auto& shard : fs::directory_iterator(cache / "objects", ec)) {
+      for (const auto& entry : fs::directory_iterator(shard.path(), ec)) {
+        auto m = store.lookup(entry.path().filename().string());
+        if (!m || m->meta.value("component", "") != "reporter/history") continue;
+        found.emplace_back(m->meta.value("started", ""), m->key, *m);
+      }
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+      return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+    });
+    for (const auto& [started, key, m] : found) {
+      if (auto why = store.damaged_file(m)) {
+        std::cerr << "warning: skipped history entry " << key.substr(0, 12) << ": " << *why << "\n";
+        ++damaged;
+        continue;
+      }
+      std::ifstream in(store.output_dir(key) / "rows.json");
+      if (!in) continue;  // written by an older reporter/history, without its rows
+      const auto j = nlohmann::json::parse(in);
+      ++entries;
+      rows += j.size();
+      added += insert_rows(db, j);
+    }
+    std::cout << "imported " << added << " new rows (" << rows << " in all) from " << entries << " history entries into "
+              << file.string() << (damaged ? ", " + std::to_string(damaged) + " damaged entries skipped" : "") << "\n";
+    return damaged ? 1 : 0;
   }
 };
 

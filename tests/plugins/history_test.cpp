@@ -2,6 +2,8 @@
 // asaflow compare read it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "test_support.hpp"
 
 using namespace asaflow::test;
@@ -60,6 +62,21 @@ TEST(History, AppendsOncePerRunAndCommandsReadIt) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err, "error: asaflow compare: no run '" + a.substr(0, 11) + "x' in metrics.sqlite (did you mean '" + a +
                          "'?); `asaflow compare` lists the runs\n");
+  // The database is an index of what the store holds: lost, it is rebuilt from the
+  // reporter's entries (their rows.json), with the same runs and values.
+  const std::string before = run_asaflow("metrics --db metrics.sqlite", d.path).out;
+  std::filesystem::remove(d.path / "metrics.sqlite");
+  auto rebuilt = run_asaflow("metrics --rebuild .asaflow --db metrics.sqlite", d.path);
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.err;
+  EXPECT_EQ(rebuilt.out.rfind("imported ", 0), 0u) << rebuilt.out;
+  EXPECT_NE(rebuilt.out.find(" from 2 history entries into metrics.sqlite"), std::string::npos) << rebuilt.out;
+  // The same runs and figures (a run's rows carry the date of its last computation, so a
+  // forced rerun of the reporter may reorder runs made within a second).
+  auto sorted_lines = [](const std::string& text) { auto l = lines_of(text); std::sort(l.begin(), l.end()); return l; };
+  auto runs_again = run_asaflow("compare --db metrics.sqlite", d.path);
+  ASSERT_EQ(lines_of(runs_again.out).size(), 2u) << runs_again.out;
+  EXPECT_EQ(sorted_lines(run_asaflow("compare --db metrics.sqlite " + a + " " + b, d.path).out), sorted_lines(diff.out));
+  EXPECT_EQ(lines_of(run_asaflow("metrics --db metrics.sqlite", d.path).out).size(), lines_of(before).size());
   auto missing = run_asaflow("metrics --db nowhere.sqlite", d.path);
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_EQ(missing.err, "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
@@ -70,8 +87,10 @@ TEST(History, CommandsPrintTheirHelpWithoutAHistory) {
   auto metrics = run_asaflow("metrics --help", d.path);
   EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
   EXPECT_EQ(metrics.out,
-            "usage: asaflow metrics [--db FILE] [--targets FILE]: baseline / current best / target per metric\n\n"
-            "options:\n  --db (default reports/metrics.sqlite)\n  --targets (default reports/targets.tsv)\n");
+            "usage: asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric\n\n"
+            "options:\n  --db (default reports/metrics.sqlite)\n"
+            "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n"
+            "  --targets (default reports/targets.tsv)\n");
   auto compare = run_asaflow("compare -h --db x.sqlite", d.path);
   EXPECT_EQ(compare.exit_code, 0) << compare.err;
   EXPECT_EQ(compare.out.rfind("usage: asaflow compare RUN RUN [--db FILE]: ", 0), 0u) << compare.out;
@@ -88,7 +107,7 @@ TEST(History, UsageListsThePluginCommands) {
     return std::string();
   };
   // Each plugin command with its plugin's own summary, under the built-in commands.
-  EXPECT_EQ(line_of("  metrics "), "  metrics [--db FILE] [--targets FILE]   baseline / current best / target per metric")
+  EXPECT_EQ(line_of("  metrics "), "  metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]   baseline / current best / target per metric")
       << help.out;
   EXPECT_EQ(line_of("  compare "), "  compare RUN RUN [--db FILE]   two runs side by side (no RUN: list runs)") << help.out;
   EXPECT_LT(help.out.find("  gc PIPELINE"), help.out.find("plugin commands")) << help.out;
