@@ -158,6 +158,9 @@ std::string need_pipeline(const std::string& command, const Common& c, std::size
   if (c.positional.size() <= index) {
     throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml)");
   }
+  if (c.positional.size() > index + 1) {
+    throw ConfigError("asaflow " + command + ": unexpected argument '" + c.positional[index + 1] + "' (one pipeline per command)");
+  }
   return c.positional[index];
 }
 
@@ -182,9 +185,6 @@ fs::path cache_dir_for(const Pipeline& p, const Common& c) {
 
 int cmd_run(const Common& c, bool status_only) {
   const std::string command = status_only ? "status" : "run";
-  if (c.positional.size() > 1) {
-    throw ConfigError("asaflow " + command + ": unexpected argument '" + c.positional[1] + "'");
-  }
   auto start = std::chrono::steady_clock::now();
   auto host = make_host(c);
   Pipeline pipeline = load(need_pipeline(command, c), *host, c);

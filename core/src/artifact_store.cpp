@@ -51,7 +51,13 @@ std::uintmax_t tree_size(const fs::path& dir) {
 }  // namespace
 
 ArtifactStore::ArtifactStore(fs::path root) : root_(fs::absolute(std::move(root))) {
-  for (const char* sub : {"objects", "tmp", "locks", "state"}) fs::create_directories(root_ / sub);
+  for (const char* sub : {"objects", "tmp", "locks", "state"}) {
+    std::error_code ec;
+    fs::create_directories(root_ / sub, ec);
+    if (ec && !fs::is_directory(root_ / sub)) {
+      throw ConfigError("cannot create the cache at '" + root_.string() + "': " + ec.message() + " (see --cache-dir)");
+    }
+  }
   std::ifstream in(root_ / "digest-cache.json");
   if (in) {
     try {

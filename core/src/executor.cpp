@@ -127,8 +127,13 @@ struct Executor::Impl {
           }
         }
       }
-      if (!matched) throw ConfigError("--force: no stage or cell named '" + f + "' in pipeline '" +
-                                      ex.pipeline_.name + "'");
+      if (!matched) {
+        std::vector<std::string> names;
+        for (const auto& s : ex.pipeline_.stages) names.push_back(s.name);
+        std::string msg = "--force: no stage or cell named '" + f + "' in pipeline '" + ex.pipeline_.name + "'";
+        if (auto guess = did_you_mean(f, names)) msg += " (did you mean '" + *guess + "'?)";
+        throw ConfigError(msg);
+      }
     }
   }
 

@@ -1,7 +1,9 @@
-// YAML -> typed Pipeline. The only file that includes yaml-cpp.
-#include <yaml-cpp/yaml.h>
+// YAML -> typed Pipeline: the structure (keys, stages, needs, the graph and its limits);
+// pipeline_values.cpp converts the values. See pipeline_loader.hpp.
+#include "pipeline_loader.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -15,89 +17,7 @@
 namespace fs = std::filesystem;
 
 namespace asaflow {
-
-namespace {
-
-const std::vector<std::string> kRootKeys = {"pipeline", "desc", "vars", "stages"};
-
-// Limits of what a pipeline file can ask for, so that a typo cannot hang validation or
-// exhaust memory: cells per stage and in all, and the size of a value after ${var}
-// substitution (vars may nest, so doubling a variable 40 times asks for 2^40 bytes).
-constexpr std::size_t kMaxCellsPerStage = 10000;
-constexpr std::size_t kMaxCells = 20000;
-constexpr std::size_t kMaxValueBytes = 1 << 20;
-
-std::string format_count(double n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
-  return buf;
-}
-const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix", "desc"};
-
-class Loader {
- public:
-  Loader(fs::path file, const PluginHost& host, const PipelineVars& vars)
-      : file_(std::move(file)), host_(host), vars_(vars.builtin), overrides_(vars.overrides) {}
-
-  Pipeline load();
-
- private:
-  SourceLocation at(const YAML::Node& node, const std::string& path) const {
-    SourceLocation loc;
-    loc.file = file_.string();
-    const YAML::Mark m = node.Mark();
-    if (m.line >= 0) {
-      loc.line = m.line + 1;
-      loc.column = m.column + 1;
-    }
-    loc.yaml_path = path;
-    return loc;
-  }
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    diagnostics_.push_back(at(node, path).format(message));
-  }
-  static std::string node_kind(const YAML::Node& n) {
-    switch (n.Type()) {
-      case YAML::NodeType::Map: return "a mapping";
-      case YAML::NodeType::Sequence: return "a list";
-      case YAML::NodeType::Null: return "nothing";
-      default: return "'" + n.Scalar() + "'";
-    }
-  }
-  // Checks a mapping for unknown and duplicate keys.
-  void check_keys(const YAML::Node& map, const std::string& path,
-                  const std::vector<std::string>& allowed, const std::string& what);
-  bool substitute(const YAML::Node& node, const std::string& path, std::string& text);
-  bool convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-               ParamValue& out);
-  bool convert_scalar(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-                      const std::string& text, ParamValue& out);
-  void parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p);
-  void expand_cells(Pipeline& p);
-
-  // Relative paths resolve against the pipeline's directory; a missing one is an error.
-  bool resolve_path(const YAML::Node& node, const std::string& path, std::string& text) {
-    fs::path p(text);
-    if (p.is_relative()) p = (dir_ / p).lexically_normal();
-    text = p.string();
-    std::error_code ec;
-    if (!fs::exists(p, ec)) {
-      error(node, path, "path '" + text + "' does not exist");
-      return false;
-    }
-    return true;
-  }
-
-  fs::path file_;
-  fs::path dir_;
-  const PluginHost& host_;
-  std::map<std::string, std::string> vars_;
-  std::map<std::string, std::string> overrides_;
-  std::set<std::string> failed_vars_;  // reported once: their uses say nothing more
-  std::vector<std::string> diagnostics_;
-  std::map<std::string, YAML::Node> stage_nodes_;
-  std::map<std::string, const ComponentEntry*> components_;
-};
+namespace loader {
 
 void Loader::check_keys(const YAML::Node& map, const std::string& path,
                         const std::vector<std::string>& allowed, const std::string& what) {
@@ -110,180 +30,15 @@ void Loader::check_keys(const YAML::Node& map, const std::string& path,
       continue;
     }
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    if (key == "<<") {  // yaml-cpp reads merge keys as a plain key
+      error(kv.first, key_path, "YAML merge keys ('<<') are not supported: write the keys out (vars share values)");
+      continue;
+    }
     std::string msg = "unknown key '" + key + "' in " + what;
     if (auto guess = did_you_mean(key, allowed)) msg += " (did you mean '" + *guess + "'?)";
     else msg += "; allowed keys: " + join(allowed, ", ");
     error(kv.first, key_path, msg);
   }
-}
-
-// Replaces ${name}, ${env:NAME} in `text`. Returns false (after reporting) on an unknown name.
-bool Loader::substitute(const YAML::Node& node, const std::string& path, std::string& text) {
-  std::string out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t open = text.find("${", i);
-    if (open == std::string::npos) {
-      out += text.substr(i);
-      break;
-    }
-    std::size_t close = text.find('}', open);
-    if (close == std::string::npos) {
-      error(node, path, "unterminated '${' in '" + text + "'");
-      return false;
-    }
-    out += text.substr(i, open - i);
-    if (out.size() > kMaxValueBytes) break;  // reported below
-    std::string name = text.substr(open + 2, close - open - 2);
-    if (name.rfind("env:", 0) == 0) {
-      const char* value = std::getenv(name.substr(4).c_str());
-      if (!value) {
-        error(node, path, "environment variable '" + name.substr(4) + "' is not set");
-        return false;
-      }
-      out += value;
-    } else {
-      auto it = vars_.find(name);
-      if (it == vars_.end() && failed_vars_.count(name)) return false;  // its own error was reported
-      if (it == vars_.end()) {
-        std::vector<std::string> names;
-        for (const auto& [k, v] : vars_) names.push_back(k);
-        std::string msg = "unknown variable '${" + name + "}'";
-        if (auto guess = did_you_mean(name, names)) msg += " (did you mean '${" + *guess + "}'?)";
-        else msg += "; defined: " + join(names, ", ");
-        error(node, path, msg);
-        return false;
-      }
-      out += it->second;
-    }
-    i = close + 1;
-  }
-  if (out.size() > kMaxValueBytes) {
-    error(node, path, "value exceeds " + std::to_string(kMaxValueBytes >> 20) + " MiB after ${...} substitution");
-    return false;
-  }
-  // Every value ends up in JSON (cache records, results, reports), which holds UTF-8 only:
-  // a value that is not UTF-8 is an error here, with its place, not later inside a stage.
-  if (auto bad = find_invalid_utf8(out)) {
-    char byte[8];
-    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(out[*bad]));
-    error(node, path, std::string("value is not valid UTF-8 (byte ") + byte + " at offset " + std::to_string(*bad) + ")");
-    return false;
-  }
-  text = out;
-  return true;
-}
-
-bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
-                            const ParamSpec& spec, const std::string& text, ParamValue& out) {
-  auto bad_type = [&](const char* expected) {
-    error(node, path, "parameter '" + spec.name + "' expects " + expected + ", got '" + text + "'");
-    return false;
-  };
-  auto check_range = [&](double v) {
-    if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-      error(node, path, "parameter '" + spec.name + "' = " + text + " is out of range (" +
-                            spec.describe() + ")");
-      return false;
-    }
-    return true;
-  };
-  switch (spec.type) {
-    case ParamType::kBool: {
-      static const std::set<std::string> yes = {"true", "True", "TRUE", "yes", "on"};
-      static const std::set<std::string> no = {"false", "False", "FALSE", "no", "off"};
-      if (yes.count(text)) { out = true; return true; }
-      if (no.count(text)) { out = false; return true; }
-      return bad_type("a boolean (true or false)");
-    }
-    case ParamType::kInt: {
-      char* end = nullptr;
-      errno = 0;
-      long long v = std::strtoll(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || errno != 0) return bad_type("an integer");
-      if (!check_range(double(v))) return false;
-      out = std::int64_t(v);
-      return true;
-    }
-    case ParamType::kDouble: {
-      char* end = nullptr;
-      double v = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0') return bad_type("a number");
-      if (!check_range(v)) return false;
-      out = v;
-      return true;
-    }
-    case ParamType::kPath: {
-      std::string resolved = text;
-      if (!resolve_path(node, path, resolved)) return false;
-      out = resolved;
-      return true;
-    }
-    case ParamType::kString: {
-      if (!spec.component_kind.empty()) {
-        try {
-          host_.require(spec.component_kind, text);
-        } catch (const ConfigError& e) {
-          error(node, path, "parameter '" + spec.name + "': " + e.what());
-          return false;
-        }
-      }
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
-        std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " +
-                          join(spec.choices, ", ");
-        if (auto guess = did_you_mean(text, spec.choices)) msg += " (did you mean '" + *guess + "'?)";
-        error(node, path, msg);
-        return false;
-      }
-      out = text;
-      return true;
-    }
-    case ParamType::kStringList:
-      out = std::vector<std::string>{text};
-      return true;
-    case ParamType::kPathList: {
-      std::string resolved = text;
-      if (!resolve_path(node, path, resolved)) return false;
-      out = std::vector<std::string>{resolved};
-      return true;
-    }
-  }
-  return false;
-}
-
-bool Loader::convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-                     ParamValue& out) {
-  const bool list = spec.type == ParamType::kStringList || spec.type == ParamType::kPathList;
-  if (node.IsSequence() && list) {
-    std::vector<std::string> items;
-    bool ok = true;
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node item = node[i];
-      const std::string item_path = path + "[" + std::to_string(i) + "]";
-      if (!item.IsScalar()) {
-        error(item, item_path, "parameter '" + spec.name + "' expects a list of strings, got " +
-                                   node_kind(item) + " as item " + std::to_string(i));
-        ok = false;
-        continue;
-      }
-      std::string text = item.Scalar();
-      if (!substitute(item, item_path, text)) { ok = false; continue; }
-      if (spec.type == ParamType::kPathList && !resolve_path(item, item_path, text)) { ok = false; continue; }
-      items.push_back(text);
-    }
-    if (ok) out = items;
-    return ok;
-  }
-  if (!node.IsScalar()) {
-    error(node, path, "parameter '" + spec.name + "' expects " +
-                          std::string(list ? "a list of strings" : to_string(spec.type)) +
-                          ", got " + node_kind(node));
-    return false;
-  }
-  std::string text = node.Scalar();
-  if (!substitute(node, path, text)) return false;
-  return convert_scalar(node, path, spec, text, out);
 }
 
 void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p) {
@@ -307,6 +62,10 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     return;
   }
   const std::string u = uses.Scalar();
+  if (u.empty()) {
+    error(uses, path + ".uses", "'uses' is empty: name a component such as metric/corpus_stats");
+    return;
+  }
   auto slash = u.find('/');
   spec.kind = slash == std::string::npos ? "stage" : u.substr(0, slash);
   spec.component = slash == std::string::npos ? u : u.substr(slash + 1);
@@ -455,6 +214,8 @@ void Loader::expand_cells(Pipeline& p) {
         error(need_node(node, need), need_path, msg);
       } else if (it->second == i) {
         error(node["needs"], need_path, "stage '" + need + "' needs itself");
+      } else if (std::count(stage_deps[i].begin(), stage_deps[i].end(), it->second)) {
+        error(node["needs"], need_path, "stage '" + p.stages[i].name + "' lists '" + need + "' twice in 'needs'");
       } else {
         stage_deps[i].push_back(it->second);
       }
@@ -495,6 +256,11 @@ void Loader::expand_cells(Pipeline& p) {
 }
 
 Pipeline Loader::load() {
+  if (fs::is_directory(file_)) throw ConfigError("pipeline file '" + file_.string() + "' is a directory");
+  // yaml-cpp stops at a NUL byte with an unrelated message; a pipeline is text.
+  if (auto nul = find_byte(file_, '\0')) {
+    throw ConfigError(SourceLocation{file_.string(), nul->first, nul->second, ""}.format("a NUL byte: a pipeline is UTF-8 text"));
+  }
   YAML::Node loaded;
   try {
     loaded = YAML::LoadFile(file_.string());
@@ -503,7 +269,11 @@ Pipeline Loader::load() {
                       (fs::exists(file_) ? "permission denied" : "no such file"));
   } catch (const YAML::ParserException& e) {
     SourceLocation loc{file_.string(), e.mark.line + 1, e.mark.column + 1, ""};
-    throw ConfigError(loc.format("YAML syntax error: " + e.msg));
+    std::string hint;  // yaml-cpp's message for a tab in indentation does not say so
+    if (auto tab = find_byte(file_, '\t'); tab && tab->first <= loc.line) {
+      hint = " (line " + std::to_string(tab->first) + " has a tab: YAML indents with spaces only)";
+    }
+    throw ConfigError(loc.format("YAML syntax error: " + e.msg + hint));
   }
   const YAML::Node root = loaded;  // const: lookups never insert
   Pipeline p;
@@ -526,6 +296,7 @@ Pipeline Loader::load() {
     if (!vars.IsMap()) {
       error(vars, "vars", "'vars' must be a mapping of names to values, got " + node_kind(vars));
     } else {
+      for (const auto& kv : vars) declared_vars_.insert(kv.first.Scalar());
       for (const auto& kv : vars) {
         const std::string key = kv.first.Scalar();
         if (!kv.second.IsScalar()) {
@@ -555,6 +326,8 @@ Pipeline Loader::load() {
     error(root, "", "the pipeline has no 'stages'");
   } else if (!stages.IsMap()) {
     error(stages, "stages", "'stages' must map stage names to stages, got " + node_kind(stages));
+  } else if (stages.size() == 0) {
+    error(stages, "stages", "'stages' is empty: a pipeline needs at least one stage");
   } else {
     std::set<std::string> seen;
     for (const auto& kv : stages) {
@@ -576,10 +349,10 @@ Pipeline Loader::load() {
   return p;
 }
 
-}  // namespace
+}  // namespace loader
 
 Pipeline load_pipeline(const fs::path& file, const PluginHost& host, const PipelineVars& vars) {
-  return Loader(file, host, vars).load();
+  return loader::Loader(file, host, vars).load();
 }
 
 }  // namespace asaflow

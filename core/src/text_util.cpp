@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <fstream>
 
 namespace asaflow {
 
@@ -87,6 +88,16 @@ std::string escape_invalid_utf8(std::string_view bytes) {
     bytes.remove_prefix(good + 1);
   }
   return out;
+}
+
+std::optional<std::pair<int, int>> find_byte(const std::filesystem::path& file, char byte) {
+  std::ifstream in(file, std::ios::binary);
+  int line = 1, column = 1;
+  for (char c; in.get(c);) {
+    if (c == byte) return std::make_pair(line, column);
+    if (c == '\n') { ++line; column = 1; } else { ++column; }
+  }
+  return std::nullopt;
 }
 
 }  // namespace asaflow

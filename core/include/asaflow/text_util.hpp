@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "asaflow/export.hpp"
@@ -27,5 +29,9 @@ ASAFLOW_API std::optional<std::size_t> find_invalid_utf8(std::string_view bytes)
 // `bytes` with each byte of an invalid UTF-8 sequence written as \xHH: printable, and valid
 // UTF-8 itself (for messages about names that are not).
 ASAFLOW_API std::string escape_invalid_utf8(std::string_view bytes);
+
+// The (line, column) of the first `byte` in a file, both from 1, or nullopt when it has none
+// (or cannot be read: reading it is then someone else's error to report).
+ASAFLOW_API std::optional<std::pair<int, int>> find_byte(const std::filesystem::path& file, char byte);
 
 }  // namespace asaflow
