@@ -50,10 +50,11 @@ PreprocessedSplit PreprocessedSplit::load(const std::filesystem::path& file) {
   r.get(&split.max_length, 4);
   r.get(&examples_n, 8);
   r.get(&tokens_n, 8);
-  split.examples.resize(examples_n);
+  split.examples.resize(r.count(examples_n, 4, "example"));
   for (auto& e : split.examples) {
     std::uint32_t n = 0;
     r.get(&n, 4);
+    r.count(n, 13, "token");  // 4 + 1 + 2 + 2 + 4 bytes per token
     e.ids.resize(n);
     e.pos.resize(n);
     e.features.resize(n);

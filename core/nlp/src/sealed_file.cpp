@@ -37,9 +37,18 @@ InputError SealedReader::corrupt(const std::string& why) const {
 }
 
 void SealedReader::get(void* p, std::size_t n) {
+  if (n == 0) return;  // p may be an empty vector's null data(): memcpy must not see it (UBSan, found by fuzzing)
   if (pos_ + n > body_.size()) throw corrupt("truncated");
   std::memcpy(p, body_.data() + pos_, n);
   pos_ += n;
+}
+
+std::size_t SealedReader::count(std::uint64_t count, std::size_t min_bytes, const std::string& what) const {
+  const std::size_t left = body_.size() - pos_;
+  if (min_bytes == 0 || count > left / min_bytes) {
+    throw corrupt(what + " count " + std::to_string(count) + " exceeds the file");
+  }
+  return std::size_t(count);
 }
 
 std::string SealedReader::get_string() {

@@ -260,7 +260,7 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
   }
   std::uint64_t n = 0;
   r.get(&n, 8);
-  t.weights_.reserve(n);
+  t.weights_.reserve(r.count(n, 8 + sizeof(Weights::w), "weight"));
   for (std::uint64_t i = 0; i < n; ++i) {
     std::uint64_t f = 0;
     Weights w;
@@ -269,6 +269,7 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
     t.weights_.emplace(f, w);
   }
   r.get(&n, 8);
+  r.count(n, 8, "tag dictionary entry");
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string word = r.get_string();
     std::int32_t tag = 0;
@@ -276,6 +277,7 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
     t.tagdict_[word] = tag;
   }
   r.get(&n, 8);
+  r.count(n, 4, "known word");
   for (std::uint64_t i = 0; i < n; ++i) t.known_words_[r.get_string()] = true;
   return t;
 }

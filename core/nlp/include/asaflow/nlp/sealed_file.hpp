@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -34,6 +35,10 @@ class SealedReader {
   static bool has_magic(const std::filesystem::path& file, const char (&magic)[8]);
   void get(void* p, std::size_t n);  // throws "...: truncated"
   std::string get_string();
+  // A count read from the file, checked before anything is allocated for it: `count` items
+  // of at least `min_bytes` each must fit in what is left (a damaged or hostile count would
+  // otherwise ask for 2^64 elements). Throws "...: <what> count N exceeds the file".
+  std::size_t count(std::uint64_t count, std::size_t min_bytes, const std::string& what) const;
   InputError corrupt(const std::string& why) const;
 
  private:
