@@ -175,3 +175,36 @@ TEST(FaultInjection, EveryFinalResultEqualsACleanRun) {
     EXPECT_EQ(final_outputs(cache), clean[tag]);
   }
 }
+
+// A full disk at every level of the run (RLIMIT_FSIZE: a write past N KiB fails with EFBIG,
+// as ENOSPC would; no privileges needed): asaflow fails with a message or succeeds, never
+// aborts, and never leaves an entry that verify would find damaged; with room again, the
+// results equal a clean run's. Before, a full disk aborted the process (exit 134).
+TEST(FaultInjection, AFullDiskAtAnyPointNeverLeavesADamagedEntry) {
+  // Large enough (about 60 KiB of CoNLL-U) that the limits fall inside every kind of write.
+  std::string corpus;
+  for (int i = 0; i < 200; ++i) corpus += kCorpusA;
+  TempDir ref;
+  write_file(ref.path / "corpus/a.txt", corpus);
+  write_pipeline(ref.path, "a");
+  ASSERT_EQ(run_asaflow("run f.yaml --quiet " + plugin_args(), ref.path).exit_code, 0);
+  const auto clean = final_outputs(ref.path / ".asaflow");
+
+  for (int kib : {1, 2, 4, 8, 16, 32, 48, 64, 128}) {
+    SCOPED_TRACE("file size limit " + std::to_string(kib) + " KiB");
+    TempDir dir;
+    write_file(dir.path / "corpus/a.txt", corpus);
+    write_pipeline(dir.path, "a");
+    const std::string cmd = "cd '" + dir.path.string() + "' && trap '' XFSZ && ulimit -f " + std::to_string(kib) +
+                            " && ASAFLOW_PLUGIN_INDEX= '" + asaflow_binary().string() + "' run f.yaml --quiet -j 2 " +
+                            plugin_args() + " >/dev/null 2>&1";
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal";
+    EXPECT_LE(WEXITSTATUS(status), 3) << "aborted (134) or crashed";
+    auto verify = run_asaflow("cache verify f.yaml", dir.path);
+    EXPECT_EQ(verify.out.find("damaged:"), std::string::npos) << verify.out;
+    auto again = run_asaflow("run f.yaml --quiet " + plugin_args(), dir.path);
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(final_outputs(dir.path / ".asaflow"), clean);
+  }
+}
