@@ -46,9 +46,12 @@ const char* to_string(CellState state) {
 namespace {
 
 std::string utc_now() {
+  // gmtime_r: workers call this concurrently, and gmtime's static buffer raced (TSan).
   std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
   return buf;
 }
 

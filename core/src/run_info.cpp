@@ -79,7 +79,9 @@ RunInfo RunInfo::collect(int threads, const std::string& data_dir) {
   RunInfo info;
   std::time_t now = std::time(nullptr);
   char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);  // not gmtime: its buffer is shared by every thread
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &parts);
   info.date_utc = date;
 
   const std::string src = kSourceDir;
