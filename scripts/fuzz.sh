@@ -20,7 +20,7 @@ for p in clang-14 libclang-rt-14-dev; do
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p"
   fi
 done
-if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then  # (sanitize.sh ci hands its own, already configured)
   CXX=clang++-14 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASAFLOW_FUZZ=ON \
     -DASAFLOW_SANITIZE=address,undefined -DASAFLOW_WITH_TORCH=OFF -DASAFLOW_BUILD_TESTS=OFF >/dev/null
 fi

@@ -15,7 +15,7 @@
 
 namespace asaflow {
 
-class StageContext;
+struct StageContext;
 
 struct ASAFLOW_API ComponentInfo {
   std::string kind;
