@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libsqlite3-dev            # tests; the metrics history
   chromium                                # the html report's test opens it headless
   python3-torch                           # the eager-PyTorch golden reference and step comparison
+  clang-14 libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, scripts/sanitize.sh ci)
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
