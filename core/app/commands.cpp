@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "asaflow/artifact_store.hpp"
@@ -24,22 +25,33 @@ namespace fs = std::filesystem;
 namespace asaflow::app {
 namespace {
 
-const char* kUsage =
-    "usage: asaflow COMMAND [options]\n"
-    "\n"
-    "commands:\n"
-    "  run PIPELINE        run a pipeline, reusing every cached stage\n"
-    "  validate PIPELINE   check a pipeline and report every error, run nothing\n"
-    "  status PIPELINE     each stage: cached, stale (and why) or never run\n"
-    "  why STAGE -p PIPELINE   why a stage would rerun: which input, parameter or component changed\n"
-    "  plugins             list plugin components, their libraries and parameters\n"
-    "  cache verify PIPELINE   re-hash every cache entry; evict the ones that were modified\n"
-    "  gc PIPELINE         delete cache entries no stage refers to any more (-n: only say what)\n";
-
 const char* kExitCodes =
     "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
 
-const std::vector<std::string> kCommands = {"run", "validate", "status", "why", "plugins", "cache", "gc"};
+struct Common;
+
+// A built-in command: its name, its arguments and what it does (for the usage text and its
+// own --help), and its handler. One table (commands(), after the handlers): a name cannot
+// be listed without a handler, nor run one it does not name.
+struct Command {
+  std::string name;
+  std::string args;
+  std::string summary;
+  int (*handler)(const Common&);
+};
+const std::vector<Command>& commands();
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const auto& c : commands()) names.push_back(c.name);
+  return names;
+}
+
+// "  NAME ARGS" padded to 20 columns (3 spaces after a longer head), then the summary.
+std::string usage_line(std::string head, const std::string& summary) {
+  head.resize(head.size() < 18 ? 20 : head.size() + 3, ' ');
+  return "  " + head + summary + "\n";
+}
 
 std::string user_cache_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/asaflow";
@@ -63,6 +75,7 @@ struct Common {
   bool checkpoints = false;  // gc: also remove resumable checkpoints
   std::vector<std::string> force;
   std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
+  std::string help;               // set when -h/--help was given: the command's own help text
 };
 
 Common parse(const std::string& command, const std::vector<std::string>& args) {
@@ -100,9 +113,15 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
   } catch (const po::error& e) {
     throw ConfigError("asaflow " + command + ": " + e.what() + "; see asaflow --help");
   }
-  if (vm.count("help")) {
-    std::cout << kUsage << "\n" << opts << "\n" << kExitCodes;
-    std::exit(0);
+  if (vm.count("help")) {  // the caller prints it: no exit from inside parsing
+    for (const auto& cmd : commands()) {
+      if (cmd.name != command) continue;
+      std::ostringstream text;
+      text << "usage: asaflow " << cmd.name << " " << cmd.args << " [options]\n\n" << cmd.summary << "\n\n"
+           << opts << "\n" << kExitCodes;
+      c.help = text.str();
+    }
+    return c;
   }
   if (c.jobs < 1) throw ConfigError("asaflow " + command + ": --jobs must be at least 1");
   if (c.threads < 0) throw ConfigError("asaflow " + command + ": --threads must be at least 1");
@@ -123,7 +142,8 @@ std::string plugin_index_file() {
 // The usage text: the built-in commands, then the commands the plugins found on the default
 // search path add, each with its plugin's own summary ("asaflow NAME ARGS: what it does").
 void print_usage(std::ostream& out) {
-  out << kUsage;
+  out << "usage: asaflow COMMAND [options]\n\ncommands:\n";
+  for (const auto& c : commands()) out << usage_line(c.name + (c.args.empty() ? "" : " " + c.args), c.summary);
   try {
     PluginHost host(plugin_index_file());
     host.discover(PluginHost::search_path({}));
@@ -135,8 +155,7 @@ void print_usage(std::ostream& out) {
       const auto colon = summary.find(": ");
       std::string head = colon == std::string::npos ? name : summary.substr(0, colon);
       const std::string text = colon == std::string::npos ? summary : summary.substr(colon + 2);
-      head.resize(head.size() < 18 ? 20 : head.size() + 3, ' ');  // as the built-in lines
-      out << "  " << head << text << "\n";
+      out << usage_line(head, text);  // as the built-in lines
     }
   } catch (const std::exception& e) {
     out << "\nplugin commands: unavailable (" << e.what() << ")\n";
@@ -368,7 +387,7 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
   init_logging(LogOptions{});
   PluginHost host(plugin_index_file());
   host.discover(PluginHost::search_path({}));
-  std::vector<std::string> names = kCommands;
+  std::vector<std::string> names = command_names();
   for (const auto& n : host.names_of_kind("command")) names.push_back(n);
   const ComponentEntry* entry = host.find("command", command);
   if (!entry) {
@@ -383,6 +402,19 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
   return component->run(args, RunInfo::collect(int(std::max(1u, std::thread::hardware_concurrency())), data_dir));
 }
 
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"run", "PIPELINE", "run a pipeline, reusing every cached stage", [](const Common& c) { return cmd_run(c, false); }},
+      {"validate", "PIPELINE", "check a pipeline and report every error, run nothing", cmd_validate},
+      {"status", "PIPELINE", "each stage: cached, stale (and why) or never run", [](const Common& c) { return cmd_run(c, true); }},
+      {"why", "STAGE -p PIPELINE", "why a stage would rerun: which input, parameter or component changed", cmd_why},
+      {"plugins", "", "list plugin components, their libraries and parameters", cmd_plugins},
+      {"cache", "verify PIPELINE", "re-hash every cache entry; evict the damaged ones (-n: only report)", cmd_cache},
+      {"gc", "PIPELINE", "delete cache entries no stage refers to any more (-n: only say what)", cmd_gc},
+  };
+  return table;
+}
+
 }  // namespace
 
 int dispatch(const std::vector<std::string>& args) {
@@ -395,17 +427,16 @@ int dispatch(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string command = args[0];
-  if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
-    return dispatch_plugin_command(command, std::vector<std::string>(args.begin() + 1, args.end()));
+  for (const auto& cmd : commands()) {
+    if (cmd.name != command) continue;
+    Common c = parse(command, std::vector<std::string>(args.begin() + 1, args.end()));
+    if (!c.help.empty()) {
+      std::cout << c.help;
+      return 0;
+    }
+    return cmd.handler(c);
   }
-  Common c = parse(command, std::vector<std::string>(args.begin() + 1, args.end()));
-  if (command == "run") return cmd_run(c, false);
-  if (command == "status") return cmd_run(c, true);
-  if (command == "validate") return cmd_validate(c);
-  if (command == "why") return cmd_why(c);
-  if (command == "plugins") return cmd_plugins(c);
-  if (command == "cache") return cmd_cache(c);
-  return cmd_gc(c);
+  return dispatch_plugin_command(command, std::vector<std::string>(args.begin() + 1, args.end()));
 }
 
 }  // namespace asaflow::app
