@@ -15,6 +15,7 @@
 #include <set>
 
 #include "asaflow/error.hpp"
+#include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/text_util.hpp"
 
@@ -25,18 +26,6 @@ namespace asaflow {
 namespace {
 
 constexpr const char* kIncompleteMarker = "INCOMPLETE";
-
-void write_file_atomically(const fs::path& file, const std::string& text) {
-  fs::path tmp = file;
-  tmp += ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    out.flush();
-    if (!out) throw StageError("cannot write '" + tmp.string() + "'");
-  }
-  fs::rename(tmp, file);
-}
 
 std::uintmax_t tree_size(const fs::path& dir) {
   std::uintmax_t total = 0;

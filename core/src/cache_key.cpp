@@ -2,16 +2,13 @@
 
 #include "asaflow/hash.hpp"
 #include "asaflow/plugin_host.hpp"
+#include "asaflow/file_io.hpp"
 #include "asaflow/version.hpp"
 
 using nlohmann::json;
 
 namespace asaflow {
 namespace {
-
-json to_json(const ParamValue& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
 
 std::string show(const json& j) {
   if (j.is_string()) return j.get<std::string>();
@@ -46,7 +43,7 @@ json key_record(const KeyInputs& in) {
   for (const auto& spec : in.component->info.params) {
     if (spec.type == ParamType::kPath || spec.type == ParamType::kPathList) continue;
     auto it = in.params->values().find(spec.name);
-    if (it != in.params->values().end()) params[spec.name] = to_json(it->second);
+    if (it != in.params->values().end()) params[spec.name] = param_to_json(it->second);
   }
   json record = {
       {"engine", std::string("asaflow ") + kVersion + " " + kCacheFormat},

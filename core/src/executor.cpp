@@ -17,6 +17,7 @@
 #include "asaflow/artifact_store.hpp"
 #include "asaflow/cache_key.hpp"
 #include "asaflow/dag.hpp"
+#include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/logging.hpp"
 #include "asaflow/memory_usage.hpp"
@@ -58,7 +59,7 @@ std::string utc_now() {
 json params_json(const Params& params) {
   json j = json::object();
   for (const auto& [k, v] : params.values()) {
-    j[k] = std::visit([](const auto& x) { return json(x); }, v);
+    j[k] = param_to_json(v);
   }
   return j;
 }

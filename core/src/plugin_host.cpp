@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/plugin_api.hpp"
 #include "asaflow/text_util.hpp"
@@ -66,10 +67,6 @@ FileStamp stamp_of(const fs::path& p) {
   return s;
 }
 
-json param_value_to_json(const ParamValue& v) {
-  return std::visit([](const auto& x) { return json(x); }, v);
-}
-
 ParamValue param_value_from_json(const json& j) {
   if (j.is_boolean()) return j.get<bool>();
   if (j.is_number_integer()) return j.get<std::int64_t>();
@@ -83,7 +80,7 @@ json info_to_json(const ComponentInfo& info) {
   for (const auto& p : info.params) {
     json jp = {{"name", p.name}, {"type", int(p.type)}, {"choices", p.choices}, {"help", p.help},
                {"component_kind", p.component_kind}};
-    jp["default"] = p.default_value ? param_value_to_json(*p.default_value) : json(nullptr);
+    jp["default"] = p.default_value ? param_to_json(*p.default_value) : json(nullptr);
     jp["min"] = p.min ? json(*p.min) : json(nullptr);
     jp["max"] = p.max ? json(*p.max) : json(nullptr);
     params.push_back(std::move(jp));
@@ -187,13 +184,10 @@ void PluginHost::save_index() const {
   }
   std::error_code ec;
   fs::create_directories(index_file_.parent_path(), ec);
-  fs::path tmp = index_file_;
-  tmp += ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    out << json{{"fingerprint", host_build_fingerprint()}, {"libraries", libs}}.dump();
+  try {  // only a speed-up: a store that cannot be written is read from the libraries again
+    write_file_atomically(index_file_, json{{"fingerprint", host_build_fingerprint()}, {"libraries", libs}}.dump());
+  } catch (const Error&) {
   }
-  fs::rename(tmp, index_file_, ec);
 }
 
 void PluginHost::discover(const std::vector<fs::path>& dirs) {

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "asaflow/error.hpp"
+#include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
@@ -55,21 +56,14 @@ fs::path digest_file(const fs::path& file) {
 // disk, a copy, bytes flipped) is refused on load instead of being trained on.
 template <typename WriteFn>
 void save_atomically(const fs::path& file, WriteFn&& write) {
-  fs::path tmp = file;
-  tmp += ".tmp";
-  write(tmp.string());
-  const std::string digest = sha256_file(tmp);
-  fs::path dtmp = digest_file(file);
-  dtmp += ".tmp";
-  {
-    std::ofstream out(dtmp);
-    out << digest << "\n";
-    if (!out) throw StageError("cannot write '" + dtmp.string() + "'");
-  }
-  // A crash between the two renames leaves a file and a digest that disagree: the file is
-  // then refused and the run starts over, which is safe.
-  fs::rename(tmp, file);
-  fs::rename(dtmp, digest_file(file));
+  std::string digest;
+  replace_file_atomically(file, [&](const fs::path& tmp) {
+    write(tmp.string());
+    digest = sha256_file(tmp);
+  });
+  // A crash between the two replacements leaves a file and a digest that disagree: the
+  // file is then refused and the run starts over, which is safe.
+  write_file_atomically(digest_file(file), digest + "\n");
 }
 
 }  // namespace
