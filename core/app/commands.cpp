@@ -108,7 +108,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
     std::vector<std::string> names;
     for (const auto& o : opts.options()) names.push_back("--" + o->long_name());
     std::string msg = "asaflow " + command + ": unknown option '" + e.get_option_name() + "'";
-    if (auto guess = did_you_mean(e.get_option_name(), names)) msg += " (did you mean '" + *guess + "'?)";
+    msg += suggestion(e.get_option_name(), names);
     throw ConfigError(msg + "; see asaflow --help");
   } catch (const po::error& e) {
     throw ConfigError("asaflow " + command + ": " + e.what() + "; see asaflow --help");
@@ -293,7 +293,7 @@ int cmd_why(const Common& c) {
   }
   if (!any) {
     std::string msg = "asaflow why: no stage '" + stage + "' in pipeline '" + pipeline.name + "'";
-    if (auto guess = did_you_mean(stage, names)) msg += " (did you mean '" + *guess + "'?)";
+    msg += suggestion(stage, names);
     throw ConfigError(msg);
   }
   ArtifactStore store(cache_dir_for(pipeline, c));
@@ -392,7 +392,7 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
   const ComponentEntry* entry = host.find("command", command);
   if (!entry) {
     std::string msg = "unknown command '" + command + "'";
-    if (auto guess = did_you_mean(command, names)) msg += " (did you mean '" + *guess + "'?)";
+    msg += suggestion(command, names);
     throw ConfigError(msg + "; commands: " + join(names, ", "));
   }
   auto component = std::dynamic_pointer_cast<CommandComponent>(host.instantiate(*entry));

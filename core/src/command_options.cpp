@@ -23,7 +23,7 @@ CommandOptions parse_command_options(const std::string& command, const std::vect
       std::vector<std::string> names;
       for (const auto& [name, value] : out.values) names.push_back(name);
       std::string msg = "asaflow " + command + ": unknown option '" + a + "'";
-      if (auto guess = did_you_mean(a, names)) msg += " (did you mean '" + *guess + "'?)";
+      msg += suggestion(a, names);
       throw ConfigError(msg);
     }
     if (i + 1 >= args.size()) throw ConfigError("asaflow " + command + ": " + a + " needs a value");

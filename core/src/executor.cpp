@@ -135,7 +135,7 @@ struct Executor::Impl {
         std::vector<std::string> names;
         for (const auto& s : ex.pipeline_.stages) names.push_back(s.name);
         std::string msg = "--force: no stage or cell named '" + f + "' in pipeline '" + ex.pipeline_.name + "'";
-        if (auto guess = did_you_mean(f, names)) msg += " (did you mean '" + *guess + "'?)";
+        msg += suggestion(f, names);
         throw ConfigError(msg);
       }
     }

@@ -29,7 +29,11 @@ Console& console() {
   return *c;
 }
 
-class ConsoleSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+// base_sink<std::mutex>: base_sink holds its mutex around sink_it_, and the formatter must
+// be called under it (it caches the formatted second; two workers logging at once raced on
+// that cache: found by ThreadSanitizer). The console's own mutex orders lines against the
+// progress line, which other threads redraw.
+class ConsoleSink : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;

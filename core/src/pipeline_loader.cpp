@@ -35,8 +35,7 @@ void Loader::check_keys(const YAML::Node& map, const std::string& path,
       continue;
     }
     std::string msg = "unknown key '" + key + "' in " + what;
-    if (auto guess = did_you_mean(key, allowed)) msg += " (did you mean '" + *guess + "'?)";
-    else msg += "; allowed keys: " + join(allowed, ", ");
+    msg += suggestion(key, allowed, "allowed keys");
     error(kv.first, key_path, msg);
   }
 }
@@ -102,8 +101,7 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     std::vector<std::string> names;
     for (const auto& s : entry->info.params) names.push_back(s.name);
     std::string msg = "unknown parameter '" + key + "' for " + entry->info.qualified_name();
-    if (auto guess = did_you_mean(key, names)) msg += " (did you mean '" + *guess + "'?)";
-    else msg += names.empty() ? "; it takes no parameters" : "; parameters: " + join(names, ", ");
+    msg += names.empty() ? "; it takes no parameters" : suggestion(key, names, "parameters");
     error(key_node, key_path, msg);
   };
 
@@ -210,7 +208,7 @@ void Loader::expand_cells(Pipeline& p) {
       const std::string need_path = "stages." + p.stages[i].name + ".needs";
       if (it == stage_index.end()) {
         std::string msg = "stage '" + p.stages[i].name + "' needs unknown stage '" + need + "'";
-        if (auto guess = did_you_mean(need, names)) msg += " (did you mean '" + *guess + "'?)";
+        msg += suggestion(need, names);
         error(need_node(node, need), need_path, msg);
       } else if (it->second == i) {
         error(node["needs"], need_path, "stage '" + need + "' needs itself");
@@ -317,8 +315,7 @@ Pipeline Loader::load() {
   for (const auto& [name, value] : overrides_) {
     if (std::find(defined.begin(), defined.end(), name) != defined.end()) continue;
     std::string msg = "--set " + name + "=" + value + ": the pipeline defines no variable '" + name + "'";
-    if (auto guess = did_you_mean(name, defined)) msg += " (did you mean '" + *guess + "'?)";
-    else if (!defined.empty()) msg += "; its variables: " + join(defined, ", ");
+    msg += suggestion(name, defined, "its variables");
     error(root["vars"] ? root["vars"] : root, "vars", msg);
   }
   const YAML::Node stages = root["stages"];

@@ -48,8 +48,7 @@ bool Loader::substitute(const YAML::Node& node, const std::string& path, std::st
         std::vector<std::string> names;
         for (const auto& [k, v] : vars_) names.push_back(k);
         std::string msg = "unknown variable '${" + name + "}'";
-        if (auto guess = did_you_mean(name, names)) msg += " (did you mean '${" + *guess + "}'?)";
-        else msg += "; defined: " + join(names, ", ");
+        msg += suggestion(name, names, "defined", "${", "}");
         error(node, path, msg);
         return false;
       }
@@ -133,7 +132,7 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " +
                           join(spec.choices, ", ");
-        if (auto guess = did_you_mean(text, spec.choices)) msg += " (did you mean '" + *guess + "'?)";
+        msg += suggestion(text, spec.choices);
         error(node, path, msg);
         return false;
       }

@@ -337,12 +337,12 @@ const ComponentEntry& PluginHost::require(const std::string& kind, const std::st
   if (names.empty()) {
     std::vector<std::string> known = kinds();
     std::string msg = "unknown component kind '" + kind + "'";
-    if (auto guess = did_you_mean(kind, known)) msg += " (did you mean '" + *guess + "'?)";
+    msg += suggestion(kind, known);
     msg += "; known kinds: " + (known.empty() ? std::string("none (no plugins found)") : join(known, ", "));
     throw ConfigError(msg);
   }
   std::string msg = "unknown " + kind + " '" + name + "'";
-  if (auto guess = did_you_mean(name, names)) msg += " (did you mean '" + *guess + "'?)";
+  msg += suggestion(name, names);
   msg += "; available " + plural(kind) + ": " + join(names, ", ");
   throw ConfigError(msg);
 }

@@ -100,4 +100,13 @@ std::optional<std::pair<int, int>> find_byte(const std::filesystem::path& file, 
   return std::nullopt;
 }
 
+std::string suggestion(std::string_view word, const std::vector<std::string>& candidates, std::string_view label,
+                       std::string_view open, std::string_view close) {
+  if (auto guess = did_you_mean(word, candidates)) {
+    return " (did you mean '" + std::string(open) + *guess + std::string(close) + "'?)";
+  }
+  if (label.empty() || candidates.empty()) return "";
+  return "; " + std::string(label) + ": " + join(candidates, ", ");
+}
+
 }  // namespace asaflow

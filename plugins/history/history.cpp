@@ -334,7 +334,7 @@ class CompareCommand : public CommandComponent {
     for (const auto& w : words) {
       if (!dates.count(w)) {
         std::string msg = "asaflow compare: no run '" + w + "' in " + o["--db"];
-        if (auto g = did_you_mean(w, runs)) msg += " (did you mean '" + *g + "'?)";
+        msg += suggestion(w, runs);
         throw ConfigError(msg + "; `asaflow compare` lists the runs");
       }
     }

@@ -21,6 +21,13 @@ ASAFLOW_API std::size_t edit_distance(std::string_view a, std::string_view b);
 ASAFLOW_API std::optional<std::string> did_you_mean(std::string_view word,
                                                     const std::vector<std::string>& candidates);
 
+// What every "unknown NAME" message appends: " (did you mean 'X'?)" when a candidate is a
+// plausible typo of `word`, else "; <label>: a, b, c" listing the candidates (nothing when
+// `label` is empty or there are none). `open`/`close` wrap the suggestion ("${", "}").
+ASAFLOW_API std::string suggestion(std::string_view word, const std::vector<std::string>& candidates,
+                                   std::string_view label = "", std::string_view open = "",
+                                   std::string_view close = "");
+
 ASAFLOW_API std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 // Offset of the first byte that starts an invalid UTF-8 sequence, or nullopt if valid.
