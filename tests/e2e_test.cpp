@@ -488,18 +488,56 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
 TEST(Commands, EachHasItsOwnHelpAndAnUnknownOneIsAnError) {
   TempDir d;
   std::set<std::string> pages;
-  for (const std::string name : {"run", "validate", "status", "why", "plugins", "cache", "gc"}) {
+  for (const std::string name : {"run", "validate", "status", "why", "plugins", "cache", "gc", "pin", "unpin"}) {
     auto help = run_asaflow(name + " --help", d.path);
     EXPECT_EQ(help.exit_code, 0) << name << ": " << help.err;
     EXPECT_EQ(help.out.rfind("usage: asaflow " + name + " ", 0), 0u) << help.out;
     EXPECT_NE(help.out.find("exit codes:"), std::string::npos) << help.out;
     pages.insert(help.out);
   }
-  EXPECT_EQ(pages.size(), 7u);
+  EXPECT_EQ(pages.size(), 9u);
   auto usage = run_asaflow("--help", d.path);
   EXPECT_NE(usage.out.find("\n  why STAGE -p PIPELINE   why a stage would rerun"), std::string::npos) << usage.out;
   EXPECT_NE(usage.out.find("\n  gc PIPELINE         delete cache entries"), std::string::npos) << usage.out;
   auto unknown = run_asaflow("gcc p.yaml", d.path);
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_EQ(unknown.err.rfind("error: unknown command 'gcc' (did you mean 'gc'?)", 0), 0u) << unknown.err;
+}
+
+// `run PIPELINE TARGET...` runs the targets and what they need, nothing else; an unknown
+// target is an error with a did-you-mean.
+TEST_F(E2E, TargetsRunWithTheirAncestorsOnly) {
+  auto some = asaflow("run p.yaml lengths");
+  ASSERT_EQ(some.exit_code, 0) << some.err;
+  EXPECT_EQ(summary_line(some), "pipeline 'e2e': 2 stages: 2 ran, 0 cached, 0 failed, 0 skipped");
+  auto status = asaflow("status p.yaml");
+  EXPECT_NE(status.out.find("never run stats"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("stale     report: upstream 'stats' must run first"), std::string::npos) << status.out;
+  auto all = asaflow("run p.yaml");
+  EXPECT_EQ(summary_line(all), "pipeline 'e2e': 4 stages: 2 ran, 2 cached, 0 failed, 0 skipped");
+  auto bad = asaflow("run p.yaml lenghts");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "error: asaflow run: no stage or cell named 'lenghts' in pipeline 'e2e' (did you mean 'lengths'?)\n");
+}
+
+// A pin keeps an earlier experiment's results through gc after the pipeline changed;
+// unpinned, gc may remove them.
+TEST_F(E2E, PinnedResultsSurviveGcUntilUnpinned) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  auto pin = asaflow("pin p.yaml first-try");
+  ASSERT_EQ(pin.exit_code, 0) << pin.err;
+  EXPECT_EQ(pin.out, "pinned 4 cells of pipeline 'e2e' as 'first-try': gc keeps them until `asaflow unpin p.yaml first-try`\n");
+  std::string text = read_file(dir.path / "p.yaml");
+  text.replace(text.find("lowercase: false"), 16, "lowercase: true");
+  write_file(dir.path / "p.yaml", text);
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  EXPECT_NE(asaflow("gc p.yaml").out.find("removed 0 unreferenced entries"), std::string::npos);
+  EXPECT_EQ(asaflow("pin p.yaml").out.rfind("first-try  pipeline 'e2e', 4 cells, ", 0), 0u);
+  EXPECT_EQ(asaflow("pin p.yaml bad/name").err,
+            "error: pin name 'bad/name' must be letters, digits, '.', '_' or '-' (at most 100)\n");
+  auto unknown = asaflow("unpin p.yaml first-tyr");
+  EXPECT_EQ(unknown.err, "error: asaflow unpin: no pin 'first-tyr' in " + (dir.path / ".asaflow").string() +
+                             " (did you mean 'first-try'?)\n");
+  ASSERT_EQ(asaflow("unpin p.yaml first-try").exit_code, 0);
+  EXPECT_NE(asaflow("gc p.yaml").out.find("removed 2 unreferenced entries"), std::string::npos);
 }

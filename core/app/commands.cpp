@@ -206,7 +206,14 @@ int cmd_run(const Common& c, bool status_only) {
   const std::string command = status_only ? "status" : "run";
   auto start = std::chrono::steady_clock::now();
   auto host = make_host(c);
-  Pipeline pipeline = load(need_pipeline(command, c), *host, c);
+  if (c.positional.empty()) {
+    throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml [TARGET...])");
+  }
+  Pipeline pipeline = load(c.positional[0], *host, c);
+  // Targets (stage names or cell ids) narrow the run to them and their ancestors.
+  if (c.positional.size() > 1) {
+    pipeline = select_targets(pipeline, std::vector<std::string>(c.positional.begin() + 1, c.positional.end()));
+  }
   ArtifactStore store(cache_dir_for(pipeline, c));
   Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir));
   LogObserver log_observer;
@@ -381,6 +388,41 @@ int cmd_gc(const Common& c) {
   return report.errors.empty() ? 0 : 1;
 }
 
+// asaflow pin PIPELINE [NAME]: pins the keys the pipeline's cells last produced under NAME
+// (gc keeps them); without NAME, lists the pins. asaflow unpin PIPELINE NAME removes one.
+int cmd_pin(const Common& c) {
+  fs::path dir = cache_dir_from_args("pin", c, 0);
+  if (!fs::is_directory(dir)) throw ConfigError("asaflow pin: no cache at '" + dir.string() + "'");
+  ArtifactStore store(dir);
+  if (c.positional.size() < 2) {
+    const auto pins = store.pins();
+    if (pins.empty()) std::cout << "no pins in " << dir.string() << "\n";
+    for (const auto& p : pins) {
+      std::cout << p.name << "  pipeline '" << p.pipeline << "', " << p.keys << " cells, " << p.date << "\n";
+    }
+    return 0;
+  }
+  auto host = make_host(c);
+  const Pipeline pipeline = load(c.positional[0], *host, c);
+  const auto info = store.pin(c.positional[1], pipeline.name);
+  std::cout << "pinned " << info.keys << " cells of pipeline '" << info.pipeline << "' as '" << info.name
+            << "': gc keeps them until `asaflow unpin " << c.positional[0] << " " << info.name << "`\n";
+  return 0;
+}
+
+int cmd_unpin(const Common& c) {
+  if (c.positional.size() != 2) throw ConfigError("asaflow unpin: usage: asaflow unpin PIPELINE NAME");
+  fs::path dir = cache_dir_from_args("unpin", c, 0);
+  ArtifactStore store(dir);
+  if (!store.unpin(c.positional[1])) {
+    std::vector<std::string> names;
+    for (const auto& p : store.pins()) names.push_back(p.name);
+    throw ConfigError("asaflow unpin: no pin '" + c.positional[1] + "' in " + dir.string() + suggestion(c.positional[1], names, "pins"));
+  }
+  std::cout << "unpinned '" << c.positional[1] << "': the next gc may remove what only it kept\n";
+  return 0;
+}
+
 // Commands plugins add (kind "command"), e.g. `asaflow annotate`. Options before the
 // command's own arguments are not parsed here: the plugin gets every word after its name.
 int dispatch_plugin_command(const std::string& command, const std::vector<std::string>& args) {
@@ -404,13 +446,15 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"run", "PIPELINE", "run a pipeline, reusing every cached stage", [](const Common& c) { return cmd_run(c, false); }},
+      {"run", "PIPELINE [TARGET...]", "run a pipeline (or the targets and what they need), reusing every cached stage", [](const Common& c) { return cmd_run(c, false); }},
       {"validate", "PIPELINE", "check a pipeline and report every error, run nothing", cmd_validate},
-      {"status", "PIPELINE", "each stage: cached, stale (and why) or never run", [](const Common& c) { return cmd_run(c, true); }},
+      {"status", "PIPELINE [TARGET...]", "each stage: cached, stale (and why) or never run", [](const Common& c) { return cmd_run(c, true); }},
       {"why", "STAGE -p PIPELINE", "why a stage would rerun: which input, parameter or component changed", cmd_why},
       {"plugins", "", "list plugin components, their libraries and parameters", cmd_plugins},
       {"cache", "verify PIPELINE", "re-hash every cache entry; evict the damaged ones (-n: only report)", cmd_cache},
-      {"gc", "PIPELINE", "delete cache entries no stage refers to any more (-n: only say what)", cmd_gc},
+      {"gc", "PIPELINE", "delete cache entries no stage or pin refers to any more (-n: only say what)", cmd_gc},
+      {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)", cmd_pin},
+      {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin},
   };
   return table;
 }

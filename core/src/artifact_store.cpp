@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <ctime>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -380,10 +381,80 @@ ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
   return report;
 }
 
+namespace {
+
+bool valid_pin_name(const std::string& name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return name != "." && name != "..";
+}
+
+}  // namespace
+
+ArtifactStore::PinInfo ArtifactStore::pin(const std::string& name, const std::string& pipeline) {
+  if (!valid_pin_name(name)) {
+    throw ConfigError("pin name '" + name + "' must be letters, digits, '.', '_' or '-' (at most 100)");
+  }
+  json keys = json::object();
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root_ / "state" / safe_name(pipeline), ec)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream in(e.path());
+    try {
+      keys[e.path().stem().string()] = json::parse(in).at("key");
+    } catch (const json::exception&) {
+    }
+  }
+  if (keys.empty()) throw ConfigError("pipeline '" + pipeline + "' has no results in this cache to pin: run it first");
+  PinInfo info{name, pipeline, utc_timestamp(), keys.size()};
+  fs::create_directories(root_ / "pins");
+  write_file_atomically(root_ / "pins" / (name + ".json"),
+                        json{{"pipeline", pipeline}, {"date", info.date}, {"keys", keys}}.dump(1) + "\n");
+  return info;
+}
+
+std::vector<ArtifactStore::PinInfo> ArtifactStore::pins() const {
+  std::vector<PinInfo> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root_ / "pins", ec)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream in(e.path());
+    try {
+      const json j = json::parse(in);
+      out.push_back({e.path().stem().string(), j.value("pipeline", "?"), j.value("date", "?"), j.at("keys").size()});
+    } catch (const json::exception&) {
+      out.push_back({e.path().stem().string(), "(unreadable pin file)", "?", 0});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const PinInfo& a, const PinInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+bool ArtifactStore::unpin(const std::string& name) {
+  if (!valid_pin_name(name)) return false;
+  std::error_code ec;
+  return fs::remove(root_ / "pins" / (name + ".json"), ec);
+}
+
 ArtifactStore::GcReport ArtifactStore::gc(const GcOptions& options) {
   GcReport report;
   std::set<std::string> live;
   std::error_code ec;
+  // Pinned keys live as long as their pin. An unreadable pin file stops gc: deleting what
+  // it may protect would lose results the user asked to keep.
+  for (const auto& e : fs::directory_iterator(root_ / "pins", ec)) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream in(e.path());
+    try {
+      const json pin = json::parse(in);  // named: a temporary in the range would dangle
+      for (const auto& [cell, key] : pin.at("keys").items()) live.insert(key.get<std::string>());
+    } catch (const json::exception&) {
+      throw ConfigError("cannot read the pin '" + e.path().string() + "': fix or remove it before gc");
+    }
+  }
+  ec.clear();
   for (auto it = fs::recursive_directory_iterator(root_ / "state", ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file() || it->path().extension() != ".json") continue;

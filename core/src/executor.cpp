@@ -46,16 +46,6 @@ const char* to_string(CellState state) {
 
 namespace {
 
-std::string utc_now() {
-  // gmtime_r: workers call this concurrently, and gmtime's static buffer raced (TSan).
-  std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return buf;
-}
-
 json params_json(const Params& params) {
   json j = json::object();
   for (const auto& [k, v] : params.values()) {
@@ -220,7 +210,7 @@ struct Executor::Impl {
 
   void save_state(std::size_t i, const std::string& key, const json& record) {
     ex.store_.save_state(ex.pipeline_.name, ex.pipeline_.cells[i].id,
-                         json{{"key", key}, {"record", record}, {"date", utc_now()}});
+                         json{{"key", key}, {"record", record}, {"date", utc_timestamp()}});
   }
 
   // Decides cell i on the scheduler thread. Returns true if it must be computed.
@@ -380,7 +370,7 @@ struct Executor::Impl {
         }
       } detach{*this, cell};
 
-      const std::string started = utc_now();
+      const std::string started = utc_timestamp();
       reset_peak_rss();
       auto t0 = std::chrono::steady_clock::now();
       component->run(ctx);
@@ -394,7 +384,7 @@ struct Executor::Impl {
                    {"component", cell.component->info.qualified_name()},
                    {"component_version", cell.component->info.version},
                    {"matrix", cell.matrix}, {"params", params_json(cell.params)},
-                   {"started", started}, {"finished", utc_now()},
+                   {"started", started}, {"finished", utc_timestamp()},
                    {"wall_seconds", r.wall_seconds}, {"peak_rss_mb", r.peak_rss_mb},
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
                    {"device", ex.run_info_.device_fingerprint}, {"commit", ex.run_info_.commit}};

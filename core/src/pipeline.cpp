@@ -2,6 +2,7 @@
 // matrix into cells (pipeline_loader.cpp parses YAML into StageSpecs and calls it).
 #include "asaflow/pipeline.hpp"
 
+#include "asaflow/error.hpp"
 #include "asaflow/plugin_host.hpp"
 #include "asaflow/text_util.hpp"
 
@@ -85,6 +86,39 @@ void expand_matrix(Pipeline& p, const std::vector<const ComponentEntry*>& compon
     }
   }
   p.cells = std::move(cells);
+}
+
+Pipeline select_targets(const Pipeline& p, const std::vector<std::string>& targets) {
+  std::vector<bool> keep(p.cells.size(), false);
+  for (const auto& target : targets) {
+    bool found = false;
+    for (std::size_t i = 0; i < p.cells.size(); ++i) {
+      if (p.cells[i].id == target || p.stages[p.cells[i].stage].name == target) keep[i] = found = true;
+    }
+    if (!found) {
+      std::vector<std::string> names;
+      for (const auto& s : p.stages) names.push_back(s.name);
+      throw ConfigError("asaflow run: no stage or cell named '" + target + "' in pipeline '" + p.name + "'" +
+                        suggestion(target, names, "stages"));
+    }
+  }
+  // Cells are in topological order: walking back once marks every ancestor.
+  for (std::size_t i = p.cells.size(); i-- > 0;) {
+    if (keep[i]) {
+      for (std::size_t d : p.cells[i].deps) keep[d] = true;
+    }
+  }
+  Pipeline out = p;
+  out.cells.clear();
+  std::vector<std::size_t> renumber(p.cells.size(), 0);
+  for (std::size_t i = 0; i < p.cells.size(); ++i) {
+    if (!keep[i]) continue;
+    renumber[i] = out.cells.size();
+    StageCell cell = p.cells[i];
+    for (auto& d : cell.deps) d = renumber[d];
+    out.cells.push_back(std::move(cell));
+  }
+  return out;
 }
 
 }  // namespace asaflow

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "asaflow/hash.hpp"
+#include "asaflow/text_util.hpp"
 #include "asaflow/plugin_api.hpp"
 #include "asaflow/version.hpp"
 
@@ -77,12 +78,7 @@ std::string os_name() {
 
 RunInfo RunInfo::collect(int threads, const std::string& data_dir) {
   RunInfo info;
-  std::time_t now = std::time(nullptr);
-  char date[32];
-  std::tm parts{};
-  ::gmtime_r(&now, &parts);  // not gmtime: its buffer is shared by every thread
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  info.date_utc = date;
+  info.date_utc = utc_timestamp();
 
   const std::string src = kSourceDir;
   std::string head = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");

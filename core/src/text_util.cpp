@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <ctime>
 #include <fstream>
 
 namespace asaflow {
@@ -107,6 +108,17 @@ std::string suggestion(std::string_view word, const std::vector<std::string>& ca
   }
   if (label.empty() || candidates.empty()) return "";
   return "; " + std::string(label) + ": " + join(candidates, ", ");
+}
+
+std::string utc_timestamp() {
+  // gmtime_r, not gmtime: workers call this concurrently, and gmtime's static buffer raced
+  // (found by ThreadSanitizer).
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  ::gmtime_r(&now, &parts);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return buf;
 }
 
 }  // namespace asaflow

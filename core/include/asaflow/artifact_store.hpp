@@ -5,6 +5,7 @@
 //   <root>/tmp/<key>.<pid>.<n>/                 an entry being computed (holds INCOMPLETE)
 //   <root>/locks/<key>.lock                     flock()ed while a process computes the key
 //   <root>/state/<pipeline>/<cell>.json         the key record of each cell's last run
+//   <root>/pins/<name>.json                     keys a user pinned (gc keeps them)
 //   <root>/digest-cache.json                    (path, size, mtime, ctime, inode) -> sha256
 //
 // An entry is committed by renaming its complete temporary directory into objects/, so a
@@ -135,6 +136,17 @@ class ASAFLOW_API ArtifactStore {
   // left by committed entries, and (with `checkpoints`) the scratch of interrupted runs.
   // Nothing a running process holds (its key's lock) is touched.
   GcReport gc(const GcOptions& options);
+
+  // Pins: a named snapshot of the keys a pipeline's cells last produced, kept by gc even
+  // after the pipeline changes (an earlier experiment's results). Names: letters, digits,
+  // '.', '_', '-'. pin() throws ConfigError for a bad name or a pipeline never run here.
+  struct PinInfo {
+    std::string name, pipeline, date;
+    std::size_t keys = 0;
+  };
+  PinInfo pin(const std::string& name, const std::string& pipeline);
+  std::vector<PinInfo> pins() const;
+  bool unpin(const std::string& name);  // false when there is no such pin
 
   static std::string safe_name(const std::string& id);
 

@@ -89,6 +89,12 @@ ASAFLOW_API void expand_matrix(Pipeline& p, const std::vector<const ComponentEnt
                                const std::vector<std::vector<std::size_t>>& stage_deps,
                                const std::vector<std::size_t>& order);
 
+// `asaflow run PIPELINE TARGET...`: the cells named by `targets` (a stage name: all its
+// cells; a cell id: that cell) and every cell they depend on, in the same order, with their
+// dependencies renumbered; the rest are left out of the run. An unknown target throws
+// ConfigError with a did-you-mean.
+ASAFLOW_API Pipeline select_targets(const Pipeline& p, const std::vector<std::string>& targets);
+
 // "id" of a cell from its stage name and matrix values (sorted by key).
 ASAFLOW_API std::string cell_id(const std::string& stage,
                                 const std::map<std::string, std::string>& matrix);

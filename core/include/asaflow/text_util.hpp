@@ -28,6 +28,9 @@ ASAFLOW_API std::string suggestion(std::string_view word, const std::vector<std:
                                    std::string_view label = "", std::string_view open = "",
                                    std::string_view close = "");
 
+// The current UTC time as "2026-12-01T03:25:57Z" (thread-safe: gmtime_r).
+ASAFLOW_API std::string utc_timestamp();
+
 ASAFLOW_API std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 // Offset of the first byte that starts an invalid UTF-8 sequence, or nullopt if valid.
