@@ -281,6 +281,10 @@ stages:
   EXPECT_NE(r.err.find("skipped  after_bad: upstream 'bad' failed"), std::string::npos) << r.err;
   // Nothing of the failed stage is left behind as a cache entry.
   EXPECT_TRUE(find_output(dir.path / ".asaflow", "partial.txt").empty());
+  // status says why the cell is not cached: its last failure, with the error.
+  auto status = asaflow("status f.yaml " + fixtures());
+  EXPECT_TRUE(std::regex_search(status.out, std::regex("\nstale     bad: failed last time \\([0-9T:Z-]+\\): slow_copy failed on purpose\n")))
+      << status.out;
 
   auto fast = asaflow("run f.yaml --fail-fast " + fixtures());
   EXPECT_EQ(fast.exit_code, 1);

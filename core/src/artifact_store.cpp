@@ -233,6 +233,31 @@ void ArtifactStore::save_state(const std::string& pipeline, const std::string& c
   write_file_atomically(dir / (safe_name(cell_id) + ".json"), state.dump(1) + "\n");
 }
 
+void ArtifactStore::record_failure(const std::string& pipeline, const std::string& cell_id,
+                                   const json& failure) const noexcept {
+  try {
+    const fs::path dir = root_ / "failures" / safe_name(pipeline);
+    fs::create_directories(dir);
+    write_file_atomically(dir / (safe_name(cell_id) + ".json"), failure.dump(1) + "\n");
+  } catch (...) {
+  }
+}
+
+void ArtifactStore::clear_failure(const std::string& pipeline, const std::string& cell_id) const noexcept {
+  std::error_code ec;
+  fs::remove(root_ / "failures" / safe_name(pipeline) / (safe_name(cell_id) + ".json"), ec);
+}
+
+std::optional<json> ArtifactStore::load_failure(const std::string& pipeline, const std::string& cell_id) const {
+  std::ifstream in(root_ / "failures" / safe_name(pipeline) / (safe_name(cell_id) + ".json"));
+  if (!in) return std::nullopt;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::optional<json> ArtifactStore::load_state(const std::string& pipeline,
                                               const std::string& cell_id) const {
   std::ifstream in(root_ / "state" / safe_name(pipeline) / (safe_name(cell_id) + ".json"));

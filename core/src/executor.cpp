@@ -198,6 +198,10 @@ struct Executor::Impl {
 
   std::vector<std::string> reasons_for(std::size_t i, const std::string& key, const json& record) {
     if (forced[i]) return {"forced (--force)"};
+    if (auto failure = ex.store_.load_failure(ex.pipeline_.name, ex.pipeline_.cells[i].id);
+        failure && failure->value("key", "") == key) {
+      return {"failed last time (" + failure->value("date", "?") + "): " + failure->value("error", "?")};
+    }
     auto state = ex.store_.load_state(ex.pipeline_.name, ex.pipeline_.cells[i].id);
     if (!state) return {"never run"};
     if (state->value("key", "") == key) {
@@ -408,7 +412,12 @@ struct Executor::Impl {
   }
 
   void finish(std::size_t i, const CellReport& r, const std::string& digest) {
-    if (r.state == CellState::kRan || r.state == CellState::kCached) save_state_or_warn(i, r.key, records[i]);
+    if (r.state == CellState::kRan || r.state == CellState::kCached) {
+      save_state_or_warn(i, r.key, records[i]);
+      ex.store_.clear_failure(ex.pipeline_.name, r.id);
+    } else if (r.state == CellState::kFailed && !opt.dry_run && !r.key.empty()) {
+      ex.store_.record_failure(ex.pipeline_.name, r.id, json{{"key", r.key}, {"error", r.error}, {"date", utc_timestamp()}});
+    }
     try {
       for (auto* o : ex.observers_) o->on_cell_end(ex.pipeline_.cells[i], r);
     } catch (...) {

@@ -102,6 +102,12 @@ class ASAFLOW_API ArtifactStore {
                   const nlohmann::json& state) const;
   std::optional<nlohmann::json> load_state(const std::string& pipeline,
                                            const std::string& cell_id) const;
+  // The last failure of a cell (key, error, date) in failures/<pipeline>/, so that `status`
+  // can say why a cell is not cached; cleared when the cell succeeds. Best effort: a store
+  // that cannot be written records nothing, and says nothing either.
+  void record_failure(const std::string& pipeline, const std::string& cell_id, const nlohmann::json& failure) const noexcept;
+  void clear_failure(const std::string& pipeline, const std::string& cell_id) const noexcept;
+  std::optional<nlohmann::json> load_failure(const std::string& pipeline, const std::string& cell_id) const;
 
   // Content digest of a file or of a directory tree (relative names + file digests).
   // Files are re-hashed only when size, mtime or inode changed. Throws InputError.
