@@ -21,7 +21,8 @@ std::string human(double v) {
   char buf[32];
   if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
   else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (v >= 10 || v == 0) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.2g", v);  // 0.4 steps/s, not "0"
   return buf;
 }
 
@@ -103,6 +104,7 @@ void ProgressObserver::loop() {
         } else {
           line += "running " + human(elapsed) + "s";
         }
+        if (const std::string note = run.progress->note(); !note.empty()) line += "  " + note;
       }
     }
     console_set_status(line);

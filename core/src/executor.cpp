@@ -346,7 +346,8 @@ struct Executor::Impl {
         }
       }
       ctx.output_dir = tx.out_dir();
-      ctx.log = named_logger(cell.component->info.name);
+      // Named by the cell: with -j 2, two cells of one stage are told apart in the log.
+      ctx.log = named_logger(cell.id);
       ctx.run_info = ex.run_info_;
       ctx.cache_key = r.key;
       ctx.resume_dir = ex.store_.scratch_dir(r.key);

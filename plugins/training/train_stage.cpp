@@ -121,6 +121,7 @@ class TrainStage : public StageComponent {
       ctx.progress.set_done(step);
     };
     hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
+    hooks.status = [&](const std::string& figures) { ctx.progress.set_note(figures); };
     model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
     config = trainer.config();  // pos_embedding set by the mode
     {  // The weights at step 0: H6 on them is the negative control of a trained model's H6.

@@ -2,6 +2,8 @@
 // and the resumed run ends exactly where an uninterrupted one does; a NaN stops the stage
 // with the step named; target_from takes the target from a baseline stage.
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -115,3 +117,16 @@ TEST(TrainStage, TargetFromABaselineStage) {
 }
 
 }  // namespace
+
+// Training says how it goes while it runs: every log_every steps a line with the loss (the
+// curve's point), lr, the gradient norm before clipping and tokens/s, named by the cell.
+TEST(TrainStage, LogsLossLrGradNormAndThroughputEveryLogEvery) {
+  TempDir d;
+  write_file(d.path / "p.yaml", pipeline(100));
+  auto r = run_asaflow("run p.yaml --threads 1", d.path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex line(R"(\[train\] info: step (50|100)/100  loss [0-9]+\.[0-9]{4}  lr [0-9]\.[0-9]{2}e[-+][0-9]+  grad [0-9.e+-]+  [0-9]+ tok/s)");
+  std::size_t found = 0;
+  for (const auto& l : lines_of(r.err)) found += std::regex_search(l, line) ? 1 : 0;
+  EXPECT_EQ(found, 2u) << r.err;
+}

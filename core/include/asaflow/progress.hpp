@@ -32,12 +32,23 @@ class ASAFLOW_API Progress {
     std::lock_guard<std::mutex> guard(unit_mutex_);
     return unit_;
   }
+  // A short line of the stage's own figures shown beside the progress (training: loss, lr,
+  // tokens/s at the last log step). Set rarely; read by the display thread.
+  void set_note(std::string note) {
+    std::lock_guard<std::mutex> guard(unit_mutex_);
+    note_ = std::move(note);
+  }
+  std::string note() const {
+    std::lock_guard<std::mutex> guard(unit_mutex_);
+    return note_;
+  }
 
  private:
   std::atomic<std::int64_t> total_{0};
   std::atomic<std::int64_t> done_{0};
   mutable std::mutex unit_mutex_;
   std::string unit_ = "items";
+  std::string note_;
 };
 
 }  // namespace asaflow

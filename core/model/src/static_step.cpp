@@ -223,6 +223,7 @@ void StaticStep::clip_gradients() {
     for (const auto& g : grads) norms.push_back(g.norm(2));
   }
   auto total = torch::stack(norms).norm(2);
+  grad_norm_ = total;
   auto coef = torch::clamp_max(options_.grad_clip / (total + 1e-6), 1.0);
 #ifdef ASAFLOW_HAVE_FUSED_ADAMW
   if (fused_) {

@@ -147,6 +147,23 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
 
 Trainer::~Trainer() = default;
 
+void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss, double lr,
+                              const torch::Tensor& grad_norm, std::int64_t tokens) {
+  if (!hooks_.log && !hooks_.status) return;
+  const double grad = grad_norm.defined() ? grad_norm.item<double>() : last_grad_norm_;
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - report_time_).count();
+  const double rate = seconds > 0 ? double(tokens - report_tokens_) / seconds : 0.0;
+  report_time_ = now;
+  report_tokens_ = tokens;
+  char grad_text[32] = "n/a";
+  if (std::isfinite(grad)) std::snprintf(grad_text, sizeof grad_text, "%.3g", grad);
+  char figures[160];
+  std::snprintf(figures, sizeof figures, "loss %.4f  lr %.2e  grad %s  %.0f tok/s", loss, lr, grad_text, rate);
+  if (hooks_.log) hooks_.log("step " + std::to_string(step) + "/" + std::to_string(total) + "  " + figures);
+  if (hooks_.status) hooks_.status(figures);
+}
+
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
@@ -158,7 +175,7 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;  // the caller reports it, with the checkpoint it keeps
   loss.backward();
-  torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  last_grad_norm_ = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
   optimizer_->step();
   return value;
 }
@@ -374,6 +391,8 @@ TrainResult Trainer::run() {
 
   started = std::chrono::steady_clock::now();
   eval_seconds = 0;
+  report_time_ = started;  // the first window starts here, after a resume too
+  report_tokens_ = r.train_tokens;
   // Batch b of an epoch's order, built on the host and moved to the device.
   auto batch_of = [&](const std::vector<std::size_t>& order, std::int64_t b) {
     std::vector<std::size_t> idx;
@@ -413,7 +432,11 @@ TrainResult Trainer::run() {
       r.train_tokens += batch.real_tokens;
       epoch_loss_sum += loss_value;
       ++epoch_batches;
-      if (step % options_.log_every == 0) r.train_loss.emplace_back(step, epoch_loss_sum / double(epoch_batches));
+      if (step % options_.log_every == 0) {
+        r.train_loss.emplace_back(step, epoch_loss_sum / double(epoch_batches));
+        report_progress(step, total, epoch_loss_sum / double(epoch_batches), lr_at(step - 1),
+                        fast ? fast->last_grad_norm() : torch::Tensor(), r.train_tokens);
+      }
       if (step % options_.eval_every == 0) {
         const auto e0 = std::chrono::steady_clock::now();
         record_eval();

@@ -50,6 +50,9 @@ class StaticStep {
   torch::Tensor step(const Batch& batch, double lr);
 
   bool graphed() const;
+  // The gradient norm of the last step, before clipping (a device scalar: reading it syncs,
+  // so callers read it only when they log); undefined when grad_clip is 0.
+  torch::Tensor last_grad_norm() const { return grad_norm_; }
   std::int64_t steps() const { return steps_; }
   // Whether this build can capture CUDA graphs (LibTorch with CUDA).
   static bool graphs_available();
@@ -78,6 +81,7 @@ class StaticStep {
   bool fused_ = false;  // multi-tensor AdamW and clipping (see static_step.cpp)
   int warmup_steps_;
   std::int64_t steps_ = 0;
+  torch::Tensor grad_norm_;
 
   // Static inputs, allocated at the first batch's shape and refilled by copy_ each step.
   torch::Tensor ids_, pos_, features_, requirements_, key_valid_, targets_, include_, inv_count_;

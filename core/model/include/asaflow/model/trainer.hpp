@@ -11,6 +11,8 @@
 // from weight decay.
 #pragma once
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -76,6 +78,10 @@ struct TrainResult {
 struct TrainHooks {
   std::function<void(std::int64_t step, std::int64_t total)> on_step;
   std::function<void(const std::string&)> log;
+  // Every log_every steps: "step 200/1000  loss 5.1234  lr 2.9e-04  grad 1.23  2.4k tok/s"
+  // (grad: the norm before clipping; tokens/s since the last such line). Logged through
+  // `log` as well; `status` is for a progress display.
+  std::function<void(const std::string&)> status;
 };
 
 // Validation perplexity of `model` (in `mode`) on the first `eval_batches` batches of
@@ -132,6 +138,12 @@ class Trainer {
   TrainHooks hooks_;
   torch::Device device_;
   std::int64_t loss_chunk_rows_;
+  double last_grad_norm_ = std::nan("");  // of the last eager step, before clipping
+  // The log_every line (TrainHooks::status): tokens/s over the window since the last one.
+  void report_progress(std::int64_t step, std::int64_t total, double loss, double lr, const torch::Tensor& grad_norm,
+                       std::int64_t tokens);
+  std::chrono::steady_clock::time_point report_time_ = std::chrono::steady_clock::now();
+  std::int64_t report_tokens_ = 0;
   std::string step_kind_;
   AsaTransformer model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
