@@ -9,7 +9,7 @@
 #   ci    what CI runs (README command 2), within its time budget: tsan as above; then one
 #         clang build without LibTorch with ASan + UBSan + the libFuzzer targets, running
 #         the engine and annotation suites (everything but the model tests, which need
-#         LibTorch) and each fuzz target for 15 s.
+#         LibTorch) and 20,000 inputs of each fuzz target from a fixed seed.
 # LibTorch, OpenBLAS and libgomp are Debian's uninstrumented builds: ASan still checks every
 # access asaflow makes. Suppressions, each with its reason: tests/sanitizers/.
 #
@@ -56,7 +56,7 @@ for kind in "$@"; do
       # the component kinds (model_mode among them).
       ctest --test-dir build-ci-asan -j"$jobs" --output-on-failure -LE benchmark \
         -E '^(Quickstart\.|Catalogue/BadInput\.GivesTheExactErrorAndExitCode/(08|61)_)'
-      FUZZ_BUILD_DIR=build-ci-asan bash scripts/fuzz.sh 15
+      FUZZ_BUILD_DIR=build-ci-asan FUZZ_RUNS=20000 bash scripts/fuzz.sh
       ;;
     *) echo "sanitize.sh: unknown kind '$kind' (asan, tsan or ci)" >&2; exit 2 ;;
   esac
