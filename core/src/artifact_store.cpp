@@ -226,47 +226,56 @@ Manifest ArtifactStore::Transaction::commit(json record, json meta) {
   return m;
 }
 
+// Per-cell records (state/, failures/): <root>/<area>/<pipeline>/<cell>.json.
+fs::path ArtifactStore::cell_record(const char* area, const std::string& pipeline, const std::string& cell_id) const {
+  return root_ / area / safe_name(pipeline) / (safe_name(cell_id) + ".json");
+}
+
+namespace {
+
+// A per-cell record, or nullopt when it is missing or unreadable (bookkeeping: never fatal).
+std::optional<json> read_record(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  try {
+    return json::parse(in);
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+void write_record(const fs::path& file, const json& record) {
+  fs::create_directories(file.parent_path());
+  write_file_atomically(file, record.dump(1) + "\n");
+}
+
+}  // namespace
+
 void ArtifactStore::save_state(const std::string& pipeline, const std::string& cell_id,
                                const json& state) const {
-  const fs::path dir = root_ / "state" / safe_name(pipeline);
-  fs::create_directories(dir);
-  write_file_atomically(dir / (safe_name(cell_id) + ".json"), state.dump(1) + "\n");
+  write_record(cell_record("state", pipeline, cell_id), state);
+}
+
+std::optional<json> ArtifactStore::load_state(const std::string& pipeline,
+                                              const std::string& cell_id) const {
+  return read_record(cell_record("state", pipeline, cell_id));
 }
 
 void ArtifactStore::record_failure(const std::string& pipeline, const std::string& cell_id,
                                    const json& failure) const noexcept {
   try {
-    const fs::path dir = root_ / "failures" / safe_name(pipeline);
-    fs::create_directories(dir);
-    write_file_atomically(dir / (safe_name(cell_id) + ".json"), failure.dump(1) + "\n");
+    write_record(cell_record("failures", pipeline, cell_id), failure);
   } catch (...) {
   }
 }
 
 void ArtifactStore::clear_failure(const std::string& pipeline, const std::string& cell_id) const noexcept {
   std::error_code ec;
-  fs::remove(root_ / "failures" / safe_name(pipeline) / (safe_name(cell_id) + ".json"), ec);
+  fs::remove(cell_record("failures", pipeline, cell_id), ec);
 }
 
 std::optional<json> ArtifactStore::load_failure(const std::string& pipeline, const std::string& cell_id) const {
-  std::ifstream in(root_ / "failures" / safe_name(pipeline) / (safe_name(cell_id) + ".json"));
-  if (!in) return std::nullopt;
-  try {
-    return json::parse(in);
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
-}
-
-std::optional<json> ArtifactStore::load_state(const std::string& pipeline,
-                                              const std::string& cell_id) const {
-  std::ifstream in(root_ / "state" / safe_name(pipeline) / (safe_name(cell_id) + ".json"));
-  if (!in) return std::nullopt;
-  try {
-    return json::parse(in);
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
+  return read_record(cell_record("failures", pipeline, cell_id));
 }
 
 std::string ArtifactStore::file_digest(const fs::path& file) {

@@ -158,6 +158,7 @@ class ASAFLOW_API ArtifactStore {
 
  private:
   static std::optional<Manifest> read_manifest(const std::filesystem::path& dir);
+  std::filesystem::path cell_record(const char* area, const std::string& pipeline, const std::string& cell_id) const;
   std::string file_digest(const std::filesystem::path& file);
 
   std::filesystem::path root_;
