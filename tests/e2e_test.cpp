@@ -542,6 +542,13 @@ TEST_F(E2E, PinnedResultsSurviveGcUntilUnpinned) {
   auto unknown = asaflow("unpin p.yaml first-tyr");
   EXPECT_EQ(unknown.err, "error: asaflow unpin: no pin 'first-tyr' in " + (dir.path / ".asaflow").string() +
                              " (did you mean 'first-try'?)\n");
+  // An unreadable pin stops gc: what it protects is unknown, so nothing is deleted.
+  write_file(dir.path / ".asaflow/pins/broken.json", "{\"keys\": ");
+  auto stopped = asaflow("gc p.yaml");
+  EXPECT_EQ(stopped.exit_code, 2);
+  EXPECT_EQ(stopped.err, "error: cannot read the pin '" + (dir.path / ".asaflow/pins/broken.json").string() +
+                             "': fix or remove it before gc\n");
+  fs::remove(dir.path / ".asaflow/pins/broken.json");
   ASSERT_EQ(asaflow("unpin p.yaml first-try").exit_code, 0);
   EXPECT_NE(asaflow("gc p.yaml").out.find("removed 2 unreferenced entries"), std::string::npos);
 }
