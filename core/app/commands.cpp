@@ -183,7 +183,7 @@ std::string need_pipeline(const std::string& command, const Common& c, std::size
   return c.positional[index];
 }
 
-Pipeline load(const std::string& file, const PluginHost& host, const Common& c) {
+Pipeline load(const std::string& file, PluginHost& host, const Common& c) {
   PipelineVars vars;
   vars.builtin["data_dir"] = c.data_dir;
   for (const auto& s : c.sets) {

@@ -75,6 +75,7 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     error(uses, path + ".uses", e.what());
   }
   if (const YAML::Node d = node["desc"]) spec.desc = d.IsScalar() ? d.Scalar() : "";
+  if (const YAML::Node pub = node["publish"]) parse_publish(pub, path + ".publish", spec);
 
   if (const YAML::Node needs = node["needs"]) {
     if (needs.IsScalar()) {
@@ -169,10 +170,24 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     for (const auto& s : entry->info.params) {
       bool in_matrix = std::any_of(spec.matrix.begin(), spec.matrix.end(),
                                    [&](const auto& m) { return m.first == s.name; });
-      if (!s.default_value && !spec.params.count(s.name) && !in_matrix &&
-          !(node["params"] && node["params"].IsMap() && node["params"][s.name])) {
+      const bool written = spec.params.count(s.name) || in_matrix ||
+                           (node["params"] && node["params"].IsMap() && node["params"][s.name]);
+      if (!s.default_value && !written) {
         error(node, path, "stage '" + name + "' is missing required parameter '" + s.name +
                               "' of " + entry->info.qualified_name() + " (" + s.help + ")");
+      }
+      // A default path (a table shipped with asaflow) is checked as a written one is: an
+      // installation that lacks it fails here, not inside the run.
+      if (s.default_value && !written && (s.type == ParamType::kPath || s.type == ParamType::kPathList)) {
+        std::vector<std::string> defaults;
+        if (const auto* one = std::get_if<std::string>(&*s.default_value)) defaults.push_back(*one);
+        if (const auto* many = std::get_if<std::vector<std::string>>(&*s.default_value)) defaults = *many;
+        for (const auto& d : defaults) {
+          std::error_code ec;
+          if (d.empty() || fs::exists(d, ec)) continue;
+          error(node, path, "parameter '" + s.name + "' of " + entry->info.qualified_name() + " defaults to '" + d +
+                                "', which does not exist (is asaflow installed completely?); give it in params");
+        }
       }
     }
     components_[name] = entry;
@@ -251,6 +266,103 @@ void Loader::expand_cells(Pipeline& p) {
   std::vector<const ComponentEntry*> entries;
   for (const auto& spec : p.stages) entries.push_back(components_[spec.name]);
   expand_matrix(p, entries, stage_deps, stage_order);
+  check_splits(p);
+}
+
+// Which corpus splits each cell's output will hold (a dataset says from its parameters; any
+// other stage holds its inputs' splits), and whether every split a cell reads is among its
+// inputs'. Unknown (a dataset that does not declare them) stops the check downstream of it.
+// An error names the stage and where the splits come from: a Brown stage with max_files 5
+// has no valid split, and training would fail inside the store (issue 14, point 7).
+void Loader::check_splits(const Pipeline& p) {
+  const std::size_t n = p.cells.size();
+  std::vector<std::optional<std::set<std::string>>> splits(n);
+  std::vector<std::set<std::size_t>> origins(n);  // the declaring cells behind each cell
+  std::set<std::string> reported;
+  auto list = [](const std::set<std::string>& s) { return s.empty() ? std::string("none") : join(std::vector<std::string>(s.begin(), s.end()), ", "); };
+  for (std::size_t i = 0; i < n; ++i) {  // topological order: inputs first
+    const StageCell& cell = p.cells[i];
+    // An entry from the plugin index has the rules' names, not their code: load its library
+    // (what running the stage does anyway).
+    if (cell.component->declares_splits && !cell.component->info.produces_splits && !cell.component->info.reads_splits) {
+      try {
+        host_.instantiate(*cell.component);
+      } catch (const Error& e) {
+        diagnostics_.push_back(p.stages[cell.stage].where.format(e.what()));
+        return;
+      }
+    }
+    const ComponentInfo& info = cell.component->info;
+    bool known = !cell.deps.empty();
+    std::set<std::string> inputs;
+    for (std::size_t d : cell.deps) {
+      if (!splits[d]) known = false;
+      else inputs.insert(splits[d]->begin(), splits[d]->end());
+      origins[i].insert(origins[d].begin(), origins[d].end());
+    }
+    if (info.reads_splits && known) {
+      for (const auto& split : info.reads_splits(cell.params)) {
+        const std::string& stage = p.stages[cell.stage].name;
+        if (inputs.count(split) || !reported.insert(stage + "/" + split).second) continue;
+        std::vector<std::string> from;
+        for (std::size_t o : origins[i]) {
+          // The parameters written for it (not paths): what a user changes to get the split.
+          std::string written;
+          for (const auto& [key, value] : p.stages[p.cells[o].stage].params) {
+            if (!std::holds_alternative<std::string>(value) || !fs::path(std::get<std::string>(value)).is_absolute()) {
+              written += ", " + key + "=" + format_param_value(value);
+            }
+          }
+          from.push_back("'" + p.cells[o].id + "' (" + p.cells[o].component->info.qualified_name() + written + ") gives " +
+                         list(*splits[o]));
+        }
+        diagnostics_.push_back(p.stages[cell.stage].where.format(
+            "stage '" + stage + "' reads the '" + split + "' split, which its inputs will not hold: " + join(from, "; ") +
+            " (`asaflow plugins` says which parameter decides the splits)"));
+      }
+    }
+    if (info.produces_splits) {
+      const auto made = info.produces_splits(cell.params);
+      splits[i] = std::set<std::string>(made.begin(), made.end());
+      origins[i] = {i};
+    } else if (known) {
+      splits[i] = std::move(inputs);
+    }
+  }
+}
+
+// publish: DIR or {to: DIR, mode: copy|symlink}: where in the workspace the stage's outputs
+// appear after each run (relative to the pipeline's directory).
+void Loader::parse_publish(const YAML::Node& node, const std::string& path, StageSpec& spec) {
+  YAML::Node to = node;
+  if (node.IsMap()) {
+    check_keys(node, path, {"to", "mode"}, "'publish'");
+    to = node["to"];
+    if (const YAML::Node mode = node["mode"]) {
+      if (!mode.IsScalar() || (mode.Scalar() != "copy" && mode.Scalar() != "symlink")) {
+        error(mode, path + ".mode", "publish mode must be copy or symlink, got " + node_kind(mode));
+      } else {
+        spec.publish_mode = mode.Scalar();
+      }
+    }
+    if (!to) {
+      error(node, path, "'publish' needs 'to': a directory for the stage's outputs");
+      return;
+    }
+  }
+  if (!to.IsScalar() || to.Scalar().empty()) {
+    error(to, path, "'publish' must be a directory path (or {to: DIR, mode: copy|symlink}), got " + node_kind(to));
+    return;
+  }
+  std::string text = to.Scalar();
+  if (!substitute(to, path, text)) return;
+  fs::path dir(text);
+  if (dir.is_relative()) dir = (dir_ / dir).lexically_normal();
+  if (dir == dir_ || dir == dir_.root_path()) {
+    error(to, path, "'publish' would replace '" + dir.string() + "' itself: name a directory for this stage's outputs");
+    return;
+  }
+  spec.publish = dir;
 }
 
 Pipeline Loader::load() {
@@ -348,7 +460,7 @@ Pipeline Loader::load() {
 
 }  // namespace loader
 
-Pipeline load_pipeline(const fs::path& file, const PluginHost& host, const PipelineVars& vars) {
+Pipeline load_pipeline(const fs::path& file, PluginHost& host, const PipelineVars& vars) {
   return loader::Loader(file, host, vars).load();
 }
 

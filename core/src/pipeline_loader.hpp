@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,11 +36,11 @@ inline std::string format_count(double n) {
   std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
   return buf;
 }
-inline const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix", "desc"};
+inline const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix", "desc", "publish"};
 
 class Loader {
  public:
-  Loader(fs::path file, const PluginHost& host, const PipelineVars& vars)
+  Loader(fs::path file, PluginHost& host, const PipelineVars& vars)
       : file_(std::move(file)), host_(host), vars_(vars.builtin), overrides_(vars.overrides) {}
 
   Pipeline load();
@@ -77,6 +78,8 @@ class Loader {
                       const std::string& text, ParamValue& out);
   void parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p);
   void expand_cells(Pipeline& p);
+  void check_splits(const Pipeline& p);
+  void parse_publish(const YAML::Node& node, const std::string& path, StageSpec& spec);
 
   // Relative paths resolve against the pipeline's directory; a missing one is an error.
   bool resolve_path(const YAML::Node& node, const std::string& path, std::string& text) {
@@ -93,7 +96,7 @@ class Loader {
 
   fs::path file_;
   fs::path dir_;
-  const PluginHost& host_;
+  PluginHost& host_;
   std::map<std::string, std::string> vars_;
   std::map<std::string, std::string> overrides_;
   std::set<std::string> failed_vars_;    // reported once: their uses say nothing more

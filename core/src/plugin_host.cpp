@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
@@ -88,6 +89,7 @@ json info_to_json(const ComponentInfo& info) {
   return {{"kind", info.kind}, {"name", info.name}, {"version", info.version},
           {"summary", info.summary}, {"device_dependent", info.device_dependent},
           {"accepts_failed_inputs", info.accepts_failed_inputs},
+          {"split_rules", bool(info.produces_splits || info.reads_splits)},  // code: the library has them
           {"params", params}};
 }
 
@@ -122,6 +124,7 @@ struct PluginHost::IndexRecord {
   std::string plugin_name;
   std::string plugin_version;
   std::vector<ComponentInfo> components;
+  std::set<std::string> with_split_rules;  // components whose split rules need the library
 };
 
 PluginHost::PluginHost(fs::path index_file) : index_file_(std::move(index_file)) { load_index(); }
@@ -164,7 +167,10 @@ void PluginHost::load_index() {
       r->digest = rec.at("digest");
       r->plugin_name = rec.at("plugin");
       r->plugin_version = rec.at("plugin_version");
-      for (const auto& c : rec.at("components")) r->components.push_back(info_from_json(c));
+      for (const auto& c : rec.at("components")) {
+        r->components.push_back(info_from_json(c));
+        if (c.value("split_rules", false)) r->with_split_rules.insert(r->components.back().qualified_name());
+      }
       index_[path] = std::move(r);
     }
   } catch (const json::exception&) {
@@ -211,7 +217,8 @@ void PluginHost::discover(const std::vector<fs::path>& dirs) {
                               existing->second.library + "' and '" + lib.string() +
                               "': remove one of them from the plugin path");
           }
-          entries_[key] = ComponentEntry{info, lib.string(), r.plugin_name, r.plugin_version, r.digest};
+          entries_[key] = ComponentEntry{info, lib.string(), r.plugin_name, r.plugin_version, r.digest,
+                                         r.with_split_rules.count(key) > 0};
         }
         continue;
       }
@@ -299,7 +306,8 @@ void PluginHost::register_entries(const std::string& library, const std::string&
                         existing->second.library + "' and '" + library +
                         "': remove one of them from the plugin path");
     }
-    entries_[key] = ComponentEntry{c->info(), library, plugin_name, plugin_version, digest};
+    entries_[key] = ComponentEntry{c->info(), library, plugin_name, plugin_version, digest,
+                                   bool(c->info().produces_splits || c->info().reads_splits)};
     live_[key] = c;
   }
 }

@@ -121,7 +121,7 @@ class H6 : public StageComponent {
                                "the negative control").one_of({"best", "final", "init"}),
              ParamSpec::path("tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)").optional_with(std::string("")),
              ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())},
-            false}) {}
+            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

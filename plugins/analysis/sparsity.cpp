@@ -50,7 +50,7 @@ class Sparsity : public StageComponent {
              ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
              ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)").at_least(0),
              ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1)}),
-            false}) {}
+            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

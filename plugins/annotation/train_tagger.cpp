@@ -38,7 +38,7 @@ class TrainTagger : public StageComponent {
              ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"}),
              ParamSpec::string("context", "both", "both: features of the next two words too (as the reference's "
                                "tagger); left: only the word and what precedes it (causal tags)").one_of({"both", "left"})},
-            false}) {}
+            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

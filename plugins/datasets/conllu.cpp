@@ -18,7 +18,7 @@ class Conllu : public StageComponent {
             "dataset", "conllu", "1.0.0", "CoNLL-U files (UD format) from any tagger: FORM, LEMMA, UPOS",
             {ParamSpec::paths("paths", "CoNLL-U files"),
              ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})},
-            false}) {}
+            false}.producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -20,7 +20,7 @@ class Text : public StageComponent {
             "dataset", "text", "1.0.0", "plain UTF-8 text files, sentence-split; tagged later by the tagger",
             {ParamSpec::paths("paths", "text files"),
              ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})},
-            false}) {}
+            false}.producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -13,6 +13,22 @@ namespace fs = std::filesystem;
 namespace asaflow::plugins {
 namespace {
 
+// wiki.<split>.raw or wiki.<split>.tokens: the splits whose file is there.
+fs::path wikitext_file(const fs::path& dir, const std::string& split) {
+  for (const char* ext : {".raw", ".tokens"}) {
+    if (fs::exists(dir / ("wiki." + split + ext))) return dir / ("wiki." + split + ext);
+  }
+  return {};
+}
+
+std::vector<std::string> wikitext_splits(const Params& p) {
+  std::vector<std::string> splits;
+  for (const char* split : {"train", "valid", "test"}) {
+    if (!wikitext_file(p.get_string("dir"), split).empty()) splits.push_back(split);
+  }
+  return splits;
+}
+
 // One example per raw line, filtered as the reference does (spec 3.3): kept when the
 // stripped line is non-empty and has at least 5 whitespace-separated words. The line's
 // text (leading space included, newline excluded) is kept for the BPE tokenizer; its words
@@ -26,7 +42,7 @@ class WikiText : public StageComponent {
             {ParamSpec::path("dir", "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
              ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
              ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)").at_least(0)},
-            false}) {}
+            false}.producing_splits(wikitext_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -34,13 +50,7 @@ class WikiText : public StageComponent {
     Corpus corpus;
     int found = 0;
     for (const char* split : {"train", "valid", "test"}) {
-      fs::path file;
-      for (const char* ext : {".raw", ".tokens"}) {
-        if (fs::exists(dir / (std::string("wiki.") + split + ext))) {
-          file = dir / (std::string("wiki.") + split + ext);
-          break;
-        }
-      }
+      const fs::path file = wikitext_file(dir, split);
       if (file.empty()) continue;
       ++found;
       std::ifstream in(file, std::ios::binary);

@@ -34,7 +34,7 @@ class NgramFloors : public StageComponent {
             {ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
              ParamSpec::integer("eval_batches", 0, "the train stage's eval_batches (0: the whole split)").at_least(0),
              ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})},
-            false}) {}
+            false}.reading_splits([](const Params& p) { return std::vector<std::string>{"train", p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

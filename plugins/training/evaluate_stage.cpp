@@ -36,7 +36,7 @@ class EvaluateStage : public StageComponent {
                                "that mode's cells of a mode sweep); empty: any"),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
              ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
-            false}) {}
+            false}.reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -56,7 +56,7 @@ class TrainStage : public StageComponent {
                  .one_of({"auto", "eager", "static", "graph"}),
              ParamSpec::integer("inject_nan_at_step", 0, "fault injection for tests: the loss of this step is NaN").at_least(0),
              ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
-            true}) {}  // device-dependent: it records wall time and tokens/s
+            true}.reading_splits([](const Params&) { return std::vector<std::string>{"train", "valid"}; })) {}  // device-dependent: it records wall time and tokens/s
 
  protected:
   void execute(StageContext& ctx) const override {

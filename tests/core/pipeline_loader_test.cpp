@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "asaflow/component.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/plugin_host.hpp"
 #include "corpus_stats.hpp"
@@ -156,3 +157,70 @@ TEST_F(Loader, MissingFileIsAClearError) {
 }
 
 }  // namespace
+
+// Components that declare splits and a defaulted path, for the checks `validate` makes
+// before anything runs (issue 14, point 7).
+class SplitSource : public StageComponent {
+ public:
+  SplitSource()
+      : StageComponent(ComponentInfo{"dataset", "split_source", "1.0.0", "gives the splits it is told",
+                                     {ParamSpec::strings("splits", {}, "the splits")}, false}
+                           .producing_splits([](const Params& p) { return p.get_strings("splits"); })) {}
+
+ protected:
+  void execute(StageContext&) const override {}
+};
+
+class SplitReader : public StageComponent {
+ public:
+  SplitReader()
+      : StageComponent(ComponentInfo{"stage", "split_reader", "1.0.0", "reads one split",
+                                     {ParamSpec::string("split", "valid", "the split"),
+                                      ParamSpec::path("table", "a table").optional_with("/nonexistent/asaflow/table.tsv")},
+                                     false}
+                           .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+
+ protected:
+  void execute(StageContext&) const override {}
+};
+
+void register_split_components(Registrar& r) {
+  r.add(std::make_shared<SplitSource>());
+  r.add(std::make_shared<SplitReader>());
+}
+
+TEST_F(Loader, ASplitAStageReadsMustComeFromItsInputs) {
+  host.add_static("split_test", "1.0.0", register_split_components);
+  const std::string table = (dir.path / "data/a.txt").string();
+  // Through a stage that declares nothing (corpus_stats passes its input's splits on).
+  EXPECT_TRUE(errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train, valid]}}\n"
+                     "  s: {uses: metric/corpus_stats, needs: d}\n"
+                     "  r: {uses: split_reader, needs: s, params: {table: " + table + "}}\n").empty());
+  auto e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train]}}\n"
+                  "  s: {uses: metric/corpus_stats, needs: d}\n"
+                  "  r: {uses: split_reader, needs: s, params: {table: " + table + "}}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("p.yaml:4:6: stage 'r' reads the 'valid' split, which its inputs will not hold: 'd' "
+                      "(dataset/split_source, splits=[train]) gives train"), std::string::npos) << e[0];
+  // Two datasets: the union of their splits.
+  EXPECT_TRUE(errors("stages:\n  a: {uses: dataset/split_source, params: {splits: [train]}}\n"
+                     "  b: {uses: dataset/split_source, params: {splits: [valid]}}\n"
+                     "  r: {uses: split_reader, needs: [a, b], params: {table: " + table + "}}\n").empty());
+  // A dataset that declares nothing: not known, not checked.
+  EXPECT_TRUE(errors("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${data_dir}\"]}}\n"
+                     "  r: {uses: split_reader, needs: w, params: {split: test, table: " + table + "}}\n").empty());
+  // A matrix over the split read: one error for the cell whose split is missing.
+  e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train, valid]}}\n"
+             "  r: {uses: split_reader, needs: d, matrix: {split: [valid, test]}, params: {table: " + table + "}}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("reads the 'test' split"), std::string::npos) << e[0];
+}
+
+TEST_F(Loader, ADefaultPathThatDoesNotExistIsAnError) {
+  host.add_static("split_test", "1.0.0", register_split_components);
+  auto e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [valid]}}\n"
+                  "  r: {uses: split_reader, needs: d}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("p.yaml:3:6: parameter 'table' of stage/split_reader defaults to '/nonexistent/asaflow/table.tsv', "
+                      "which does not exist"), std::string::npos) << e[0];
+}

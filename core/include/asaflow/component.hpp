@@ -6,6 +6,7 @@
 // libraries that use them; the host only stores them.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +30,20 @@ struct ASAFLOW_API ComponentInfo {
   // Runs even when some needed stages failed or were skipped (reporters: a report names the
   // runs it had to exclude); those inputs are listed in StageContext::failed_inputs.
   bool accepts_failed_inputs = false;
+  // The corpus splits ("train", "valid", "test") the stage's output will hold, decided from
+  // its parameters alone, so that `validate` can tell before anything runs that a split a
+  // later stage reads will not exist. Unset: the stage passes on its inputs' splits (a
+  // stage that transforms a corpus keeps them; for any other stage nothing depends on it).
+  std::function<std::vector<std::string>(const Params&)> produces_splits;
+  // The splits the stage reads from its inputs, from its parameters. Unset: none checked.
+  std::function<std::vector<std::string>(const Params&)> reads_splits;
 
   std::string qualified_name() const { return kind + "/" + name; }
+
+  // For a component's constructor: ComponentInfo{...}.reading_splits(...).
+  using SplitRule = std::function<std::vector<std::string>(const Params&)>;
+  ComponentInfo& producing_splits(SplitRule rule) { produces_splits = std::move(rule); return *this; }
+  ComponentInfo& reading_splits(SplitRule rule) { reads_splits = std::move(rule); return *this; }
 };
 
 class ASAFLOW_API Component {

@@ -45,6 +45,10 @@ struct ASAFLOW_API StageSpec {
   std::vector<std::string> needs;
   std::map<std::string, ParamValue> params;  // as written, typed (no defaults)
   std::vector<std::pair<std::string, std::vector<ParamValue>>> matrix;  // sorted by key
+  // `publish`: the workspace directory the outputs of its cells appear in after a run
+  // (empty: none); copies, or symbolic links into the store. See publish.hpp.
+  std::filesystem::path publish;
+  std::string publish_mode = "copy";
   SourceLocation where;
 };
 
@@ -78,7 +82,7 @@ struct ASAFLOW_API PipelineVars {
 };
 
 // Throws ConfigError holding every diagnostic.
-ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, const PluginHost& host,
+ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, PluginHost& host,
                                    const PipelineVars& vars);
 
 // The cells of `p`: each stage's matrix as a cartesian product (ids from the values), in

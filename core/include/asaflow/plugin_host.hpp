@@ -25,6 +25,9 @@ struct ASAFLOW_API ComponentEntry {
   std::string plugin_name;
   std::string plugin_version;
   std::string library_digest;  // sha256 of the library file; enters cache keys
+  // The component declares split rules (ComponentInfo::produces_splits / reads_splits):
+  // code, which an entry read from the index lacks until its library is loaded.
+  bool declares_splits = false;
 };
 
 class ASAFLOW_API PluginHost {
