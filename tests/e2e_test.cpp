@@ -457,7 +457,7 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, fs::path> reports;
   for (const auto& l : lines_of(r.out)) {
-    if (l.rfind("report: ", 0) == 0) reports[fs::path(l.substr(8)).filename().string()] = l.substr(8);
+    if (const fs::path file = report_path(l); !file.empty()) reports[file.filename().string()] = file;
   }
   ASSERT_TRUE(reports.count("report.md")) << r.out;
   ASSERT_TRUE(reports.count("report.html")) << r.out;
@@ -521,7 +521,7 @@ TEST_F(E2E, TargetsRunWithTheirAncestorsOnly) {
   EXPECT_EQ(summary_line(all), "pipeline 'e2e': 4 stages: 2 ran, 2 cached, 0 failed, 0 skipped");
   auto bad = asaflow("run p.yaml lenghts");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.err, "error: asaflow run: no stage or cell named 'lenghts' in pipeline 'e2e' (did you mean 'lengths'?)\n");
+  EXPECT_EQ(bad.err, "error: no stage or cell named 'lenghts' in pipeline 'e2e' (did you mean 'lengths'?)\n");
 }
 
 // A pin keeps an earlier experiment's results through gc after the pipeline changed;

@@ -66,6 +66,33 @@ fs::path external_dir() {
   return (source_dir() / "../shared/external").lexically_normal();
 }
 
+fs::path report_path(const std::string& line) {
+  const std::string prefix = "report: file://";
+  if (line.rfind(prefix, 0) != 0) return {};
+  std::string path;
+  for (std::size_t i = prefix.size(); i < line.size(); ++i) {
+    if (line[i] == '%' && i + 2 < line.size()) {
+      path += char(std::stoi(line.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      path += line[i];
+    }
+  }
+  return path;
+}
+
+CommandResult run_command(const std::string& command, const fs::path& cwd) {
+  TempDir io;
+  const fs::path out = io.path / "out", err = io.path / "err";
+  const std::string cmd = "cd '" + cwd.string() + "' && " + command + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
+  int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
 CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const std::string& env) {
   TempDir io;
   const fs::path out = io.path / "out", err = io.path / "err";

@@ -28,6 +28,12 @@ struct CommandResult {
 
 // Runs the built asaflow with `args` (already shell-quoted where needed) in `cwd`, with a
 // private plugin index. Extra environment assignments go in `env` ("NAME=value ...").
+// Runs a shell command line in `cwd`, capturing its output.
+CommandResult run_command(const std::string& command, const std::filesystem::path& cwd);
+
+// The path of a "report: file:///..." line's URL (percent-decoded); "" for other lines.
+std::filesystem::path report_path(const std::string& line);
+
 CommandResult run_asaflow(const std::string& args, const std::filesystem::path& cwd,
                           const std::string& env = "");
 

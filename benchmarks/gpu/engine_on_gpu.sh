@@ -112,6 +112,6 @@ rc=$?
 say "   exit $rc at $(elapsed) s$([[ $rc == 124 ]] && echo ' (stopped at the budget)')"
 grep -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "$OUT/run.log" | \
   sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
-for f in $(sed -n 's/^report: //p' "$OUT/run.log"); do cp "$f" "$OUT/"; done
+for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp "$f" "$OUT/"; done
 say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"
 exit $rc

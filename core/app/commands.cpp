@@ -15,8 +15,10 @@
 #include "asaflow/logging.hpp"
 #include "asaflow/pipeline.hpp"
 #include "asaflow/plugin_host.hpp"
+#include "asaflow/publish.hpp"
 #include "asaflow/text_util.hpp"
 #include "asaflow/version.hpp"
+#include "command_support.hpp"
 #include "observers.hpp"
 
 namespace po = boost::program_options;
@@ -27,8 +29,6 @@ namespace {
 
 const char* kExitCodes =
     "exit codes: 0 success, 1 a stage failed, 2 usage or configuration error, 3 plugin load error\n";
-
-struct Common;
 
 // A built-in command: its name, its arguments and what it does (for the usage text and its
 // own --help), and its handler. One table (commands(), after the handlers): a name cannot
@@ -41,16 +41,19 @@ struct Command {
 };
 const std::vector<Command>& commands();
 
-std::vector<std::string> command_names() {
-  std::vector<std::string> names;
-  for (const auto& c : commands()) names.push_back(c.name);
-  return names;
-}
-
 // "  NAME ARGS" padded to 20 columns (3 spaces after a longer head), then the summary.
 std::string usage_line(std::string head, const std::string& summary) {
   head.resize(head.size() < 18 ? 20 : head.size() + 3, ' ');
   return "  " + head + summary + "\n";
+}
+
+}  // namespace
+
+// The helpers command_support.hpp declares, shared with the other command files.
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const auto& c : commands()) names.push_back(c.name);
+  return names;
 }
 
 std::string user_cache_dir() {
@@ -59,24 +62,6 @@ std::string user_cache_dir() {
   return "/tmp/asaflow-cache";
 }
 
-struct Common {
-  std::vector<std::string> positional;
-  std::vector<std::string> plugin_dirs;
-  std::string cache_dir;
-  std::string data_dir;
-  std::string pipeline;
-  int threads = 0;
-  int jobs = 1;
-  bool quiet = false;
-  bool verbose = false;
-  bool dry_run = false;
-  bool fail_fast = false;
-  bool force_downstream = false;
-  bool checkpoints = false;  // gc: also remove resumable checkpoints
-  std::vector<std::string> force;
-  std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
-  std::string help;               // set when -h/--help was given: the command's own help text
-};
 
 Common parse(const std::string& command, const std::vector<std::string>& args) {
   Common c;
@@ -97,6 +82,8 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       ("fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")
       ("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")
       ("verbose,v", po::bool_switch(&c.verbose), "debug logging")
+      ("json", po::bool_switch(&c.json), "show: the record as JSON")
+      ("format", po::value(&c.graph_format)->default_value("text"), "dag: text, dot (Graphviz) or mermaid")
       ("args", po::value(&c.positional), "positional arguments");
   po::positional_options_description pos;
   pos.add("args", -1);
@@ -173,7 +160,7 @@ std::unique_ptr<PluginHost> make_host(const Common& c) {
   return host;
 }
 
-std::string need_pipeline(const std::string& command, const Common& c, std::size_t index = 0) {
+std::string need_pipeline(const std::string& command, const Common& c, std::size_t index) {
   if (c.positional.size() <= index) {
     throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml)");
   }
@@ -202,6 +189,8 @@ fs::path cache_dir_for(const Pipeline& p, const Common& c) {
   return c.cache_dir.empty() ? p.dir / ".asaflow" : fs::path(c.cache_dir);
 }
 
+namespace {
+
 int cmd_run(const Common& c, bool status_only) {
   const std::string command = status_only ? "status" : "run";
   auto start = std::chrono::steady_clock::now();
@@ -224,8 +213,10 @@ int cmd_run(const Common& c, bool status_only) {
   options.fail_fast = c.fail_fast;
   options.force = c.force;
   options.force_downstream = c.force_downstream;
+  PublishObserver publisher(pipeline, store);
   if (!options.dry_run) {
     executor.add_observer(&log_observer);
+    executor.add_observer(&publisher);
     if (!c.quiet) {
       progress = std::make_unique<ProgressObserver>();
       executor.add_observer(progress.get());
@@ -262,13 +253,17 @@ int cmd_run(const Common& c, bool status_only) {
     if (cell.component->info.kind != "reporter" || reports[i].output_dir.empty()) continue;
     for (const auto& e : fs::directory_iterator(reports[i].output_dir)) {
       if (e.path().filename() == "results.json") continue;
-      std::cout << "report: " << e.path().string() << "\n";
+      const fs::path published = publish_target(pipeline.stages[cell.stage], cell);
+      std::cout << "report: " << file_url(published.empty() ? e.path() : published / e.path().filename()) << "\n";
     }
   }
   for (const auto& r : reports) {
     if (r.state == CellState::kFailed) std::cerr << "error: stage " << r.id << " failed: " << r.error << "\n";
   }
-  return int(Executor::exit_code(reports));
+  const auto publish_errors = publisher.errors();
+  for (const auto& e : publish_errors) std::cerr << "error: " << e << "\n";
+  const int code = int(Executor::exit_code(reports));
+  return code == 0 && !publish_errors.empty() ? int(ExitCode::kStageFailed) : code;
 }
 
 int cmd_validate(const Common& c) {
@@ -337,11 +332,15 @@ int cmd_plugins(const Common& c) {
   return 0;
 }
 
+}  // namespace
+
 fs::path cache_dir_from_args(const std::string& command, const Common& c, std::size_t index) {
   if (!c.cache_dir.empty()) return c.cache_dir;
   if (c.positional.size() > index) return fs::absolute(c.positional[index]).parent_path() / ".asaflow";
   throw ConfigError("asaflow " + command + ": give the pipeline file or --cache-dir");
 }
+
+namespace {
 
 int cmd_cache(const Common& c) {
   if (c.positional.empty() || c.positional[0] != "verify") {
@@ -455,6 +454,9 @@ const std::vector<Command>& commands() {
       {"gc", "PIPELINE", "delete cache entries no stage or pin refers to any more (-n: only say what)", cmd_gc},
       {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)", cmd_pin},
       {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin},
+      {"show", "PIPELINE CELL", "a cell's outputs: directory, files, log, published path, record (--json)", cmd_show},
+      {"dag", "PIPELINE", "the pipeline's cells and dependencies (--format text|dot|mermaid)", cmd_dag},
+      {"completion", "bash", "a bash completion script: source <(asaflow completion bash)", cmd_completion},
   };
   return table;
 }

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include "asaflow/error.hpp"
 #include "asaflow/logging.hpp"
+#include "asaflow/publish.hpp"
 #include "asaflow/text_util.hpp"
 
 namespace asaflow::app {
@@ -27,6 +29,34 @@ std::string human(double v) {
 }
 
 }  // namespace
+
+void PublishObserver::on_cell_decided(const StageCell& cell, const CellReport& r) {
+  if (r.state == CellState::kCached) on_cell_end(cell, r);
+}
+
+void PublishObserver::on_cell_end(const StageCell& cell, const CellReport& r) {
+  if (r.state != CellState::kRan && r.state != CellState::kCached) return;
+  PublishRequest request;
+  request.target = publish_target(pipeline_.stages[cell.stage], cell);
+  if (request.target.empty()) return;
+  request.cell_id = cell.id;
+  request.key = r.key;
+  request.out_dir = r.output_dir;
+  request.log_file = store_.entry_log(r.key);
+  request.mode = pipeline_.stages[cell.stage].publish_mode;
+  try {
+    if (publish(request)) named_logger("asaflow")->info("published {} -> {}", cell.id, request.target.string());
+  } catch (const Error& e) {
+    named_logger("asaflow")->error("{}", e.what());
+    std::lock_guard<std::mutex> guard(mutex_);
+    errors_.push_back(e.what());
+  }
+}
+
+std::vector<std::string> PublishObserver::errors() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return errors_;
+}
 
 void LogObserver::on_cell_decided(const StageCell& cell, const CellReport& r) {
   auto log = named_logger("asaflow");

@@ -5,8 +5,11 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "asaflow/artifact_store.hpp"
 #include "asaflow/executor.hpp"
 
 namespace asaflow::app {
@@ -16,6 +19,22 @@ class LogObserver : public RunObserver {
   void on_cell_decided(const StageCell& cell, const CellReport& report) override;
   void on_cell_waiting(const StageCell& cell) override;
   void on_cell_end(const StageCell& cell, const CellReport& report) override;
+};
+
+// Publishes each finished cell of a stage with `publish` (publish.hpp) as soon as it is
+// computed or found cached. A failure is logged and counted, never lost in a worker.
+class PublishObserver : public RunObserver {
+ public:
+  PublishObserver(const Pipeline& pipeline, const ArtifactStore& store) : pipeline_(pipeline), store_(store) {}
+  void on_cell_decided(const StageCell& cell, const CellReport& report) override;  // a cache hit
+  void on_cell_end(const StageCell& cell, const CellReport& report) override;      // computed
+  std::vector<std::string> errors() const;
+
+ private:
+  const Pipeline& pipeline_;
+  const ArtifactStore& store_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> errors_;
 };
 
 // Draws "stage  45% 12,000/26,000 words  3.1k words/s  ETA 4s" on a terminal; silent when

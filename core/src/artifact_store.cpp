@@ -178,6 +178,11 @@ ArtifactStore::Transaction::~Transaction() {
   }
 }
 
+void ArtifactStore::Transaction::keep_beside(const fs::path& file, const std::string& name) {
+  std::error_code ec;
+  fs::copy_file(file, dir_ / name, fs::copy_options::overwrite_existing, ec);
+}
+
 Manifest ArtifactStore::Transaction::commit(json record, json meta) {
   Manifest m;
   m.key = key_;
@@ -224,6 +229,10 @@ Manifest ArtifactStore::Transaction::commit(json record, json meta) {
   }
   committed_ = true;
   return m;
+}
+
+fs::path ArtifactStore::cell_log(const std::string& pipeline, const std::string& cell_id) const {
+  return root_ / "logs" / safe_name(pipeline) / (safe_name(cell_id) + ".log");
 }
 
 // Per-cell records (state/, failures/): <root>/<area>/<pipeline>/<cell>.json.

@@ -346,8 +346,10 @@ struct Executor::Impl {
         }
       }
       ctx.output_dir = tx.out_dir();
-      // Named by the cell: with -j 2, two cells of one stage are told apart in the log.
-      ctx.log = named_logger(cell.id);
+      // Named by the cell: with -j 2, two cells of one stage are told apart in the log. Its
+      // lines also go to the cell's log file, kept with the entry when it commits.
+      const std::filesystem::path log_file = ex.store_.cell_log(ex.pipeline_.name, cell.id);
+      ctx.log = cell_logger(cell.id, log_file);
       ctx.run_info = ex.run_info_;
       ctx.cache_key = r.key;
       ctx.resume_dir = ex.store_.scratch_dir(r.key);
@@ -393,6 +395,8 @@ struct Executor::Impl {
                    {"wall_seconds", r.wall_seconds}, {"peak_rss_mb", r.peak_rss_mb},
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
                    {"device", ex.run_info_.device_fingerprint}, {"commit", ex.run_info_.commit}};
+      ctx.log->flush();
+      tx.keep_beside(log_file, "stage.log");
       Manifest m = tx.commit(records[i], meta);
       std::error_code ec;
       std::filesystem::remove_all(ctx.resume_dir, ec);  // committed: nothing left to resume

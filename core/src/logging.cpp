@@ -1,6 +1,7 @@
 #include "asaflow/logging.hpp"
 
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -68,6 +69,7 @@ void init_logging(const LogOptions& options) {
   level() = options.quiet ? spdlog::level::warn
                           : (options.verbose ? spdlog::level::debug : spdlog::level::info);
   shared_sink()->set_pattern("[%H:%M:%S] [%n] %^%l%$: %v");
+  shared_sink()->set_level(level());  // for cell loggers, whose own level lets info through to their file
   spdlog::set_default_logger(named_logger("asaflow"));
   spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { l->set_level(level()); });
 }
@@ -78,6 +80,25 @@ std::shared_ptr<spdlog::logger> named_logger(const std::string& name) {
   auto logger = std::make_shared<spdlog::logger>(name, shared_sink());
   logger->set_level(level());
   spdlog::register_logger(logger);
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> cell_logger(const std::string& name, const std::filesystem::path& file) {
+  std::shared_ptr<spdlog::sinks::sink> file_sink;
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(file.parent_path(), ec);
+    file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string(), true);
+    file_sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] %l: %v");
+    file_sink->set_level(std::min(level(), spdlog::level::info));
+  } catch (const spdlog::spdlog_ex&) {
+    return named_logger(name);
+  }
+  // Not registered: each run of a cell gets its own file, and the registry keeps one
+  // logger per name. The console sink's level is the logger's; the file's is its own.
+  auto logger = std::make_shared<spdlog::logger>(name, spdlog::sinks_init_list{shared_sink(), file_sink});
+  logger->set_level(std::min(level(), spdlog::level::info));
+  logger->flush_on(spdlog::level::trace);
   return logger;
 }
 

@@ -98,7 +98,7 @@ Pipeline select_targets(const Pipeline& p, const std::vector<std::string>& targe
     if (!found) {
       std::vector<std::string> names;
       for (const auto& s : p.stages) names.push_back(s.name);
-      throw ConfigError("asaflow run: no stage or cell named '" + target + "' in pipeline '" + p.name + "'" +
+      throw ConfigError("no stage or cell named '" + target + "' in pipeline '" + p.name + "'" +
                         suggestion(target, names, "stages"));
     }
   }

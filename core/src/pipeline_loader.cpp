@@ -334,10 +334,10 @@ void Loader::check_splits(const Pipeline& p) {
 // publish: DIR or {to: DIR, mode: copy|symlink}: where in the workspace the stage's outputs
 // appear after each run (relative to the pipeline's directory).
 void Loader::parse_publish(const YAML::Node& node, const std::string& path, StageSpec& spec) {
-  YAML::Node to = node;
+  // Not `to = node["to"]` later: assigning a yaml-cpp node writes through to what it refers to.
+  const YAML::Node to = node.IsMap() ? node["to"] : node;
   if (node.IsMap()) {
     check_keys(node, path, {"to", "mode"}, "'publish'");
-    to = node["to"];
     if (const YAML::Node mode = node["mode"]) {
       if (!mode.IsScalar() || (mode.Scalar() != "copy" && mode.Scalar() != "symlink")) {
         error(mode, path + ".mode", "publish mode must be copy or symlink, got " + node_kind(mode));

@@ -45,8 +45,8 @@ std::string pipeline() {
 std::map<std::string, fs::path> reports(const CommandResult& r) {
   std::map<std::string, fs::path> out;
   for (const auto& l : lines_of(r.out)) {
-    if (l.rfind("report: ", 0) != 0) continue;
-    const fs::path file = l.substr(8);
+    const fs::path file = report_path(l);
+    if (file.empty()) continue;
     std::string name = file.filename().string();
     if (name == "report.md" && read_file(file).rfind("# Ablations", 0) == 0) name = "ablations.md";
     out[name] = file;

@@ -159,7 +159,7 @@ TEST(BrownPipeline, SplitTaggerAndPreprocess) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string md;
   for (const auto& l : lines_of(r.out)) {
-    if (l.rfind("report: ", 0) == 0) md = read_file(l.substr(8));
+    if (const fs::path file = report_path(l); !file.empty()) md = read_file(file);
   }
   EXPECT_NE(md.find("| words | 961698 (n=1) | brown | split=train |"), std::string::npos) << md;
   EXPECT_NE(md.find("| words | 104720 (n=1) | brown | split=valid |"), std::string::npos);

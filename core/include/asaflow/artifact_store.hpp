@@ -6,6 +6,8 @@
 //   <root>/locks/<key>.lock                     flock()ed while a process computes the key
 //   <root>/state/<pipeline>/<cell>.json         the key record of each cell's last run
 //   <root>/pins/<name>.json                     keys a user pinned (gc keeps them)
+//   <root>/logs/<pipeline>/<cell>.log           the log of each cell's last computation
+//   <root>/objects/<k0k1>/<key>/stage.log       the log of the run that made the entry
 //   <root>/digest-cache.json                    (path, size, mtime, ctime, inode) -> sha256
 //
 // An entry is committed by renaming its complete temporary directory into objects/, so a
@@ -86,6 +88,9 @@ class ASAFLOW_API ArtifactStore {
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     const std::filesystem::path& out_dir() const { return out_; }
+    // Copies `file` into the entry beside out/ as `name` (not an output: no digest, no
+    // manifest line), e.g. the stage's log. Best effort: a missing file is skipped.
+    void keep_beside(const std::filesystem::path& file, const std::string& name);
     // Hashes the outputs, writes the manifest, and renames the entry into place
     // (replacing an existing one, as --force does). Returns the manifest.
     Manifest commit(nlohmann::json record, nlohmann::json meta);
@@ -108,6 +113,10 @@ class ASAFLOW_API ArtifactStore {
   void record_failure(const std::string& pipeline, const std::string& cell_id, const nlohmann::json& failure) const noexcept;
   void clear_failure(const std::string& pipeline, const std::string& cell_id) const noexcept;
   std::optional<nlohmann::json> load_failure(const std::string& pipeline, const std::string& cell_id) const;
+  // Where a cell's log is written while it is computed (kept after a failure), and where a
+  // committed entry keeps the log of the run that made it.
+  std::filesystem::path cell_log(const std::string& pipeline, const std::string& cell_id) const;
+  std::filesystem::path entry_log(const std::string& key) const { return entry_dir(key) / "stage.log"; }
 
   // Content digest of a file or of a directory tree (relative names + file digests).
   // Files are re-hashed only when size, mtime or inode changed. Throws InputError.

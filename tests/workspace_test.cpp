@@ -1,0 +1,162 @@
+// Outputs where users look (issue 14, points 1 and 5): `publish`, each stage's log kept with
+// its entry, `asaflow show`, `asaflow dag` and the bash completion script, run through the
+// asaflow executable.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "asaflow/publish.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace asaflow::test;
+
+namespace {
+
+const char* kPipeline = R"(pipeline: ws
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus]}}
+  stats: {uses: metric/corpus_stats, needs: words, matrix: {lowercase: [false, true]}, publish: results/stats}
+  lengths: {uses: metric/sentence_lengths, needs: words, publish: {to: results/lengths, mode: symlink}}
+  report: {uses: reporter/markdown, needs: [stats, lengths], publish: results/report}
+)";
+
+class Workspace : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(dir.path / "corpus/a.txt", "The cat sat on the mat. The dog ate bread!\n");
+    write_file(dir.path / "p.yaml", kPipeline);
+  }
+  CommandResult asaflow(const std::string& args) { return run_asaflow(args, dir.path); }
+  fs::path at(const std::string& relative) const { return dir.path / relative; }
+  TempDir dir;
+};
+
+TEST_F(Workspace, PublishedOutputsEqualTheStoreAndFollowEachRun) {
+  auto r = asaflow("run p.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A matrix stage: one directory per cell; copies, the log and the marker.
+  for (const char* cell : {"lowercase=false", "lowercase=true"}) {
+    const fs::path d = at(std::string("results/stats/") + cell);
+    ASSERT_TRUE(fs::exists(d / "results.json")) << d;
+    EXPECT_FALSE(fs::is_symlink(d / "results.json"));
+    const json marker = json::parse(read_file(d / ".asaflow-published"));
+    EXPECT_EQ(marker["cell"], std::string("stats[") + cell + "]");
+    EXPECT_EQ(read_file(d / "results.json"), read_file(fs::path(marker["store"].get<std::string>()) / "results.json"));
+  }
+  // symlink mode: links into the store.
+  ASSERT_TRUE(fs::is_symlink(at("results/lengths/results.json")));
+  EXPECT_NE(fs::read_symlink(at("results/lengths/results.json")).string().find("/.asaflow/objects/"), std::string::npos);
+  // The report line points at the published copy, as a file:// URL.
+  EXPECT_NE(r.out.find("report: file://" + at("results/report/report.md").string()), std::string::npos) << r.out;
+  // Each stage's log is kept with its output (the text_files dataset logs what it read).
+  EXPECT_TRUE(fs::exists(at("results/stats/lowercase=true/stage.log")));
+  const json words = json::parse(asaflow("show p.yaml words --json").out);
+  EXPECT_NE(read_file(words["log"].get<std::string>()).find("read 1 files, "), std::string::npos);
+
+  // A cached run leaves an up-to-date publication alone and restores a removed file.
+  const std::string before = read_file(at("results/stats/lowercase=true/.asaflow-published"));
+  fs::remove(at("results/stats/lowercase=false/results.json"));
+  r = asaflow("run p.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("published stats[lowercase=false]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("published stats[lowercase=true]"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(at("results/stats/lowercase=false/results.json")));
+  EXPECT_EQ(read_file(at("results/stats/lowercase=true/.asaflow-published")), before);
+
+  // A new result replaces the publication whole: a file the old one had is gone.
+  write_file(at("results/stats/lowercase=true/extra.txt"), "left by the user inside a publication");
+  write_file(at("corpus/a.txt"), "Other words entirely here.\n");
+  r = asaflow("run p.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(at("results/stats/lowercase=true/extra.txt")));
+  EXPECT_NE(read_file(at("results/stats/lowercase=true/.asaflow-published")), before);
+}
+
+TEST_F(Workspace, ADirectoryAsaflowDidNotPublishIsNeverReplaced) {
+  write_file(at("results/report/notes.txt"), "mine");
+  auto r = asaflow("run p.yaml");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("error: publish: refusing to replace '" + at("results/report").string() +
+                       "' (for report): asaflow did not publish it"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(at("results/report/notes.txt")), "mine");
+  // Nothing computed was lost: once the directory is moved, everything is a cache hit.
+  fs::rename(at("results/report"), at("mine"));
+  r = asaflow("run p.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0 ran, 5 cached"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(at("results/report/report.md")));
+}
+
+TEST_F(Workspace, ShowSaysWhereACellsOutputsAreAndWhatMadeThem) {
+  auto r = asaflow("show p.yaml 'stats[lowercase=true]'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("state:     never run: upstream 'words' must run first"), std::string::npos) << r.out;
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  r = asaflow("show p.yaml 'stats[lowercase=true]'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("state:     cached (key "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("published: " + at("results/stats/lowercase=true").string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("params:    lowercase=true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  results.json"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  tokens{dataset=words}"), std::string::npos) << r.out;
+
+  // As JSON; a stage name shows each of its cells.
+  const json cells = json::parse(asaflow("show p.yaml stats --json").out);
+  ASSERT_EQ(cells.size(), 2u);
+  const fs::path out = cells[1]["output_dir"].get<std::string>();
+  EXPECT_TRUE(fs::exists(out / "results.json"));
+  EXPECT_EQ(cells[1]["files"][0]["path"], "results.json");
+  EXPECT_EQ(cells[1]["files"][0]["size"], fs::file_size(out / "results.json"));
+
+  // Stale: the last run's entry is shown, and said to be not the current one.
+  write_file(at("corpus/a.txt"), "Changed.\n");
+  const json stale = json::parse(asaflow("show p.yaml 'stats[lowercase=true]' --json").out);
+  EXPECT_EQ(stale["state"], "stale");
+  EXPECT_TRUE(stale.contains("shown"));
+  EXPECT_EQ(stale["output_dir"], out.string());
+
+  r = asaflow("show p.yaml 'stats[lowercase=maybe]'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("error: no stage or cell named 'stats[lowercase=maybe]' in pipeline 'ws'"), std::string::npos) << r.err;
+}
+
+TEST_F(Workspace, DagPrintsTheGraphAsTextDotAndMermaid) {
+  auto r = asaflow("dag p.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("report  (reporter/markdown)  <- stats[lowercase=false], stats[lowercase=true], lengths"), std::string::npos)
+      << r.out;
+  r = asaflow("dag p.yaml --format dot");
+  EXPECT_NE(r.out.find("\"words\" -> \"stats[lowercase=true]\";"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind("digraph \"ws\" {", 0), 0u) << r.out;
+  r = asaflow("dag p.yaml lengths --format mermaid");  // a target: it and its ancestors only
+  EXPECT_EQ(r.out, "flowchart LR\n  c0[\"words<br/>dataset/text_files\"]\n  c1[\"lengths<br/>metric/sentence_lengths\"]\n  c0 --> c1\n");
+  r = asaflow("dag p.yaml --format svg");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--format must be text, dot or mermaid"), std::string::npos) << r.err;
+}
+
+TEST_F(Workspace, BashCompletionCompletesCommandsAndStages) {
+  auto r = asaflow("completion bash");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  write_file(at("completion.sh"), r.out);
+  // Sourced in bash with the words typed so far; prints what it offers.
+  auto complete = [&](const std::string& words) {
+    write_file(at("try.sh"), "PATH='" + asaflow_binary().parent_path().string() + "':$PATH\nsource completion.sh\n"
+               "COMP_WORDS=(" + words + ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_asaflow\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n");
+    return run_command("bash try.sh", dir.path).out;
+  };
+  EXPECT_NE(complete("asaflow sh").find("show\n"), std::string::npos);
+  EXPECT_NE(complete("asaflow run p.yaml st").find("stats\n"), std::string::npos);
+  EXPECT_NE(complete("asaflow run p.yaml 'stats['").find("stats[lowercase=true]\n"), std::string::npos);
+  EXPECT_NE(complete("asaflow run --").find("--jobs\n"), std::string::npos);
+  EXPECT_EQ(asaflow("completion zsh").exit_code, 2);
+}
+
+TEST(FileUrl, EncodesWhatAUrlCannotHold) {
+  EXPECT_EQ(asaflow::file_url("/tmp/a b/100%/r\xc3\xa9sum\xc3\xa9.md"), "file:///tmp/a%20b/100%25/r%C3%A9sum%C3%A9.md");
+  EXPECT_EQ(asaflow::file_url("/x/./y/../report.md"), "file:///x/report.md");
+}
+
+}  // namespace
