@@ -353,6 +353,9 @@ struct Executor::Impl {
       ctx.run_info = ex.run_info_;
       ctx.cache_key = r.key;
       ctx.resume_dir = ex.store_.scratch_dir(r.key);
+      ctx.live_dir = log_file.parent_path() / ArtifactStore::safe_name(cell.id) / r.key.substr(0, 12);
+      std::error_code live_ec;
+      std::filesystem::create_directories(ctx.live_dir, live_ec);  // best effort, as the log
       ctx.resolve = [this](const std::string& kind, const std::string& name) {
         std::lock_guard<std::mutex> guard(host_mutex);
         return ex.host_.instantiate(ex.host_.require(kind, name));

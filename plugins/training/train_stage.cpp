@@ -122,6 +122,20 @@ class TrainStage : public StageComponent {
     };
     hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
     hooks.status = [&](const std::string& figures) { ctx.progress.set_note(figures); };
+    // The curves as they are made, for watching a long run (long format: one point a line).
+    const std::filesystem::path curves_file = ctx.live_dir / "curves.csv";
+    std::ofstream curves;
+    if (!ctx.live_dir.empty()) curves.open(curves_file, std::ios::trunc);
+    if (curves.is_open() && curves) {
+      curves << "series,step,value\n" << std::flush;
+      ctx.log->info("live curves: {}", curves_file.string());
+    }
+    hooks.on_point = [&](const std::string& series, std::int64_t step, double value) {
+      if (!curves.is_open() || !curves) return;
+      char line[96];
+      std::snprintf(line, sizeof line, "%s,%lld,%.9g\n", series.c_str(), static_cast<long long>(step), value);
+      curves << line << std::flush;
+    };
     model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
     config = trainer.config();  // pos_embedding set by the mode
     {  // The weights at step 0: H6 on them is the negative control of a trained model's H6.

@@ -63,6 +63,10 @@ TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  // The live curves were written while it trained, and survive the kill.
+  const fs::path live = find_file(b.path / ".asaflow/logs", "curves.csv");
+  ASSERT_FALSE(live.empty());
+  EXPECT_NE(read_file(live).find("\ntrain_loss,50,"), std::string::npos) << read_file(live);
 
   auto resumed = run_asaflow("run p.yaml --threads 1", b.path);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -74,6 +78,20 @@ TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   EXPECT_EQ(read_file(ca), read_file(cb));  // every loss and PPL point identical
   EXPECT_EQ(read_file(find_file(a.path / ".asaflow/objects", "model.pt")).size(),
             read_file(find_file(b.path / ".asaflow/objects", "model.pt")).size());
+  // After the resume the live file holds each point once (the restored ones, then the
+  // rest), with the values of the committed curves.
+  const auto committed = nlohmann::json::parse(read_file(cb));
+  std::vector<std::pair<long long, double>> live_loss;
+  for (const auto& l : lines_of(read_file(live))) {
+    if (l.rfind("train_loss,", 0) != 0) continue;
+    const auto comma = l.find(',', 11);
+    live_loss.emplace_back(std::stoll(l.substr(11, comma - 11)), std::stod(l.substr(comma + 1)));
+  }
+  ASSERT_EQ(live_loss.size(), committed["train_loss"].size());
+  for (std::size_t i = 0; i < live_loss.size(); ++i) {
+    EXPECT_EQ(live_loss[i].first, committed["train_loss"][i][0].get<long long>());
+    EXPECT_NEAR(live_loss[i].second, committed["train_loss"][i][1].get<double>(), 1e-6);
+  }
   // The committed stage leaves no resume state behind.
   EXPECT_TRUE(find_file(b.path / ".asaflow/scratch", "train_state.pt").empty());
 }

@@ -15,7 +15,7 @@
 // the types in component.hpp, params.hpp, stage_context.hpp, results.hpp and progress.hpp.
 // Bump it with any change a plugin built earlier could misread: a field added, removed or
 // reordered, a virtual function added or changed, a type's size. Adding a free function or
-// a non-virtual member needs no bump. Version 2: ComponentInfo's split declarations.
+// a non-virtual member needs no bump. Version 2: ComponentInfo's split declarations, StageContext::live_dir.
 #define ASAFLOW_PLUGIN_API_VERSION 2u
 #define ASAFLOW_PLUGIN_ENTRY_SYMBOL "asaflow_plugin_entry"
 

@@ -62,6 +62,9 @@ struct ASAFLOW_API StageContext {
   // A directory that survives a crash of this stage (same key): checkpoints to resume
   // from. The host deletes it once the stage's output is committed.
   std::filesystem::path resume_dir;
+  // A directory for what people watch while the stage runs (live training curves), kept
+  // after it, never an output: <store>/logs/<pipeline>/<cell>/<key prefix>/. Created.
+  std::filesystem::path live_dir;
   // The live component of another kind by name, e.g. ("model_mode", "full"). Throws
   // ConfigError (unknown, with did-you-mean) or PluginError.
   std::function<std::shared_ptr<class Component>(const std::string& kind, const std::string& name)> resolve;

@@ -149,7 +149,7 @@ Trainer::~Trainer() = default;
 
 void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss, double lr,
                               const torch::Tensor& grad_norm, std::int64_t tokens) {
-  if (!hooks_.log && !hooks_.status) return;
+  if (!hooks_.log && !hooks_.status && !hooks_.on_point) return;
   const double grad = grad_norm.defined() ? grad_norm.item<double>() : last_grad_norm_;
   const auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - report_time_).count();
@@ -162,6 +162,11 @@ void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss
   std::snprintf(figures, sizeof figures, "loss %.4f  lr %.2e  grad %s  %.0f tok/s", loss, lr, grad_text, rate);
   if (hooks_.log) hooks_.log("step " + std::to_string(step) + "/" + std::to_string(total) + "  " + figures);
   if (hooks_.status) hooks_.status(figures);
+  if (hooks_.on_point) {
+    hooks_.on_point("train_loss", step, loss);
+    hooks_.on_point("lr", step, lr);
+    if (std::isfinite(grad)) hooks_.on_point("grad_norm", step, grad);
+  }
 }
 
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
@@ -387,7 +392,12 @@ TrainResult Trainer::run() {
       std::snprintf(line, sizeof line, "step %lld: val PPL %.3f", static_cast<long long>(step), ppl);
       hooks_.log(line);
     }
+    if (hooks_.on_point) hooks_.on_point("val_ppl", step, ppl);
   };
+  if (hooks_.on_point) {  // what a resume restored: the curves so far
+    for (const auto& [at, loss] : r.train_loss) hooks_.on_point("train_loss", at, loss);
+    for (const auto& [at, ppl] : r.val_ppl) hooks_.on_point("val_ppl", at, ppl);
+  }
 
   started = std::chrono::steady_clock::now();
   eval_seconds = 0;

@@ -82,6 +82,10 @@ struct TrainHooks {
   // (grad: the norm before clipping; tokens/s since the last such line). Logged through
   // `log` as well; `status` is for a progress display.
   std::function<void(const std::string&)> status;
+  // Each point of the training curves as it is made: "train_loss", "lr" and "grad_norm"
+  // every log_every steps, "val_ppl" at each evaluation; after a resume, first the points
+  // the checkpoint restored (the curves so far).
+  std::function<void(const std::string& series, std::int64_t step, double value)> on_point;
 };
 
 // Validation perplexity of `model` (in `mode`) on the first `eval_batches` batches of
