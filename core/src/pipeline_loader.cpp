@@ -73,6 +73,8 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     entry = &host_.require(spec.kind, spec.component);
   } catch (const ConfigError& e) {
     error(uses, path + ".uses", e.what());
+  } catch (const PluginError& e) {  // a skipped library may provide it: a plugin error, exit 3
+    throw PluginError(at(uses, path + ".uses").format(e.what()));
   }
   if (const YAML::Node d = node["desc"]) spec.desc = d.IsScalar() ? d.Scalar() : "";
   if (const YAML::Node pub = node["publish"]) parse_publish(pub, path + ".publish", spec);

@@ -12,10 +12,13 @@
 #include <mutex>
 #include <set>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "asaflow/error.hpp"
 #include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
+#include "asaflow/installation.hpp"
+#include "asaflow/logging.hpp"
 #include "asaflow/plugin_api.hpp"
 #include "asaflow/text_util.hpp"
 #include "asaflow/version.hpp"
@@ -26,6 +29,15 @@ using nlohmann::json;
 namespace asaflow {
 
 const char* host_build_fingerprint() { return ASAFLOW_BUILD_FINGERPRINT; }
+
+bool fingerprint_fits(const std::string& plugin, const std::string& host) {
+  if (plugin == host) return true;
+  // Equal but for the LibTorch part, which the plugin does not have ("torch=none").
+  const std::string none = ";torch=none";
+  const auto at = host.rfind(";torch=");
+  return plugin.size() >= none.size() && plugin.compare(plugin.size() - none.size(), none.size(), none) == 0 &&
+         at != std::string::npos && plugin.substr(0, plugin.size() - none.size()) == host.substr(0, at);
+}
 
 namespace {
 
@@ -138,7 +150,7 @@ PluginHost::~PluginHost() {
 }
 
 std::vector<fs::path> PluginHost::search_path(const std::vector<fs::path>& extra) {
-  std::vector<fs::path> dirs{kBuildPluginDir, kInstallPluginDir};
+  std::vector<fs::path> dirs{own_plugin_dir()};
   if (const char* env = std::getenv("ASAFLOW_PLUGIN_PATH")) {
     std::string s = env;
     std::size_t start = 0;
@@ -222,7 +234,17 @@ void PluginHost::discover(const std::vector<fs::path>& dirs) {
         }
         continue;
       }
-      load_library(lib);
+      // A library that cannot be loaded or fails its checks is skipped with a warning: one
+      // stale plugin must not stop every command. A pipeline that names a component no
+      // library provides then hears of the skipped ones (require()). Two libraries
+      // registering one component stay an error: which one would run is not knowable.
+      try {
+        load_library(lib);
+      } catch (const PluginError& e) {
+        if (std::string(e.what()).find(" is registered by both ") != std::string::npos) throw;
+        refused_.push_back({lib.string(), e.what()});
+        named_logger("asaflow")->warn("skipped a plugin library: {}", e.what());
+      }
     }
   }
 }
@@ -264,7 +286,7 @@ void PluginHost::load_library(const fs::path& library) {
                       " uses version " + std::to_string(ASAFLOW_PLUGIN_API_VERSION) +
                       ": rebuild the plugin against this asaflow's headers");
   }
-  if (std::string(d->build_fingerprint) != host_build_fingerprint()) {
+  if (!fingerprint_fits(d->build_fingerprint, host_build_fingerprint())) {
     throw PluginError("plugin library '" + path + "' was built with '" + d->build_fingerprint +
                       "' but this asaflow with '" + host_build_fingerprint() +
                       "': rebuild the plugin with the same compiler and LibTorch");
@@ -346,13 +368,22 @@ const ComponentEntry& PluginHost::require(const std::string& kind, const std::st
     std::vector<std::string> known = kinds();
     std::string msg = "unknown component kind '" + kind + "'";
     msg += suggestion(kind, known);
+    if (!refused_.empty()) throw PluginError(msg + refused_text());
     msg += "; known kinds: " + (known.empty() ? std::string("none (no plugins found)") : join(known, ", "));
     throw ConfigError(msg);
   }
   std::string msg = "unknown " + kind + " '" + name + "'";
   msg += suggestion(name, names);
+  if (!refused_.empty()) throw PluginError(msg + refused_text());
   msg += "; available " + plural(kind) + ": " + join(names, ", ");
   throw ConfigError(msg);
+}
+
+std::string PluginHost::refused_text() const {
+  std::string text = refused_.size() == 1 ? "; a skipped plugin library may provide it: "
+                                          : "; skipped plugin libraries may provide it: ";
+  for (std::size_t i = 0; i < refused_.size(); ++i) text += (i ? "; " : "") + refused_[i].second;
+  return text;
 }
 
 std::shared_ptr<Component> PluginHost::instantiate(const ComponentEntry& entry) {

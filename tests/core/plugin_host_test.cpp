@@ -89,10 +89,41 @@ TEST(PluginHost, SearchPathOrder) {
   ::setenv("ASAFLOW_PLUGIN_PATH", "/a:/b", 1);
   auto dirs = PluginHost::search_path({"/c"});
   ::unsetenv("ASAFLOW_PLUGIN_PATH");
-  ASSERT_EQ(dirs.size(), 5u);
-  EXPECT_EQ(dirs[2], "/a");
-  EXPECT_EQ(dirs[3], "/b");
-  EXPECT_EQ(dirs[4], "/c");
+  ASSERT_EQ(dirs.size(), 4u);
+  EXPECT_EQ(dirs[0], ASAFLOW_TEST_PLUGIN_DIR);  // the build tree's own: nothing at a baked-in prefix
+  EXPECT_EQ(dirs[1], "/a");
+  EXPECT_EQ(dirs[2], "/b");
+  EXPECT_EQ(dirs[3], "/c");
+}
+
+TEST(PluginHost, ARefusedLibraryIsSkippedAndNamedWhenAComponentIsMissing) {
+  test::TempDir dir;
+  fs::create_directories(dir.path / "plugins");
+  fs::copy_file(test::fixture_dir() / "bad_api/libfixture_bad_api.so", dir.path / "plugins/libfixture_bad_api.so");
+  fs::copy_file(test::fixture_dir() / "slow/libfixture_slow.so", dir.path / "plugins/libfixture_slow.so");
+  PluginHost host;
+  host.discover({dir.path / "plugins"});  // no throw: the good library is there
+  ASSERT_EQ(host.refused().size(), 1u);
+  EXPECT_EQ(host.refused()[0].first, (dir.path / "plugins/libfixture_bad_api.so").string());
+  EXPECT_NE(host.find("stage", "slow_copy"), nullptr);
+  try {
+    host.require("stage", "nowhere");
+    FAIL() << "require found a component no library provides";
+  } catch (const PluginError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown stage 'nowhere'; a skipped plugin library may provide it: plugin library '" +
+                                         (dir.path / "plugins/libfixture_bad_api.so").string() + "' was built for plugin API version 99"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(PluginHost, APluginWithoutLibTorchFitsAnyLibTorch) {
+  const std::string host = "gcc-12.2;cxx11abi=1;asaflow=0.1.0;torch=1.13.0";
+  EXPECT_TRUE(fingerprint_fits(host, host));
+  EXPECT_TRUE(fingerprint_fits("gcc-12.2;cxx11abi=1;asaflow=0.1.0;torch=none", host));
+  EXPECT_FALSE(fingerprint_fits("gcc-12.2;cxx11abi=1;asaflow=0.1.0;torch=2.1.0", host));
+  EXPECT_FALSE(fingerprint_fits("gcc-12.2;cxx11abi=1;asaflow=0.2.0;torch=none", host));
+  EXPECT_FALSE(fingerprint_fits("gcc-9.4;cxx11abi=1;asaflow=0.1.0;torch=none", host));
+  EXPECT_FALSE(fingerprint_fits("torch=none", host));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "asaflow/component.hpp"
+#include "asaflow/version.hpp"
 
 // The version of everything a plugin and the host share in memory: the descriptor below and
 // the types in component.hpp, params.hpp, stage_context.hpp, results.hpp and progress.hpp.
@@ -21,14 +22,18 @@
 
 #define ASAFLOW_STR_(x) #x
 #define ASAFLOW_STR(x) ASAFLOW_STR_(x)
+// Defined (as the LibTorch version) only for code that links LibTorch: asaflow's model
+// library exports it to the plugins that link it; anything else says "none".
 #ifndef ASAFLOW_TORCH_VERSION
 #define ASAFLOW_TORCH_VERSION "none"
 #endif
-// Compiler, C++ ABI and LibTorch version: a plugin built with any other combination could
-// crash the host, so it is refused with a message naming both fingerprints.
+// Compiler, C++ ABI, asaflow version and LibTorch version: a plugin built with any other
+// combination could crash the host, so it is refused with a message naming both
+// fingerprints. A plugin that does not link LibTorch ("torch=none") fits any host.
 #define ASAFLOW_BUILD_FINGERPRINT                                            \
   "gcc-" ASAFLOW_STR(__GNUC__) "." ASAFLOW_STR(__GNUC_MINOR__)               \
-  ";cxx11abi=" ASAFLOW_STR(_GLIBCXX_USE_CXX11_ABI) ";torch=" ASAFLOW_TORCH_VERSION
+  ";cxx11abi=" ASAFLOW_STR(_GLIBCXX_USE_CXX11_ABI) ";asaflow=" ASAFLOW_VERSION_STRING \
+  ";torch=" ASAFLOW_TORCH_VERSION
 
 extern "C" {
 struct AsaflowPluginDescriptor {

@@ -1,6 +1,7 @@
 // Finds, checks and loads plugin libraries, and is the registry of their components.
 //
-// Libraries (*.so) are searched in order: the build's plugin dir, the install dir,
+// Libraries (*.so) are searched in order: its own plugin dir (the build's, or beside an
+// installed asaflow's library: installation.hpp),
 // ASAFLOW_PLUGIN_PATH (colon-separated), then --plugin-dir. Loading a LibTorch plugin costs
 // ~0.5 s, so the host keeps an index (path, size, mtime -> descriptor and component schemas)
 // and loads a library only when one of its components is instantiated. Every load checks
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "asaflow/component.hpp"
@@ -38,13 +40,16 @@ class ASAFLOW_API PluginHost {
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
 
-  // The default search path: build dir, install dir, ASAFLOW_PLUGIN_PATH, then `extra`.
+  // The default search path: its own plugin dir, ASAFLOW_PLUGIN_PATH, then `extra`.
   static std::vector<std::filesystem::path> search_path(
       const std::vector<std::filesystem::path>& extra);
 
-  // Indexes every *.so in `dirs` (missing dirs are skipped). Throws PluginError for the
-  // first library that fails to load or check.
+  // Indexes every *.so in `dirs` (missing dirs are skipped). A library that fails to load
+  // or check is skipped with a warning and listed in refused(); require() names them when
+  // a component is not found. Throws PluginError when two libraries register one component.
   void discover(const std::vector<std::filesystem::path>& dirs);
+  // The skipped libraries: (path, why).
+  const std::vector<std::pair<std::string, std::string>>& refused() const { return refused_; }
   // Loads and checks one library now and registers its components. Throws PluginError.
   void load_library(const std::filesystem::path& library);
   // Registers components linked into this binary (tests, tools).
@@ -52,7 +57,8 @@ class ASAFLOW_API PluginHost {
                   void (*register_components)(Registrar&));
 
   const ComponentEntry* find(const std::string& kind, const std::string& name) const;
-  // Throws ConfigError: "unknown metric 'x' (did you mean 'y'?); available metrics: ...".
+  // Throws ConfigError: "unknown metric 'x' (did you mean 'y'?); available metrics: ...", or
+  // PluginError naming the skipped libraries when some were (one of them may provide it).
   const ComponentEntry& require(const std::string& kind, const std::string& name) const;
   std::vector<std::string> names_of_kind(const std::string& kind) const;
   std::vector<std::string> kinds() const;
@@ -69,7 +75,10 @@ class ASAFLOW_API PluginHost {
   void save_index() const;
   void load_index();
 
+  std::string refused_text() const;
+
   std::filesystem::path index_file_;
+  std::vector<std::pair<std::string, std::string>> refused_;
   std::map<std::string, ComponentEntry> entries_;  // "kind/name"
   std::map<std::string, std::shared_ptr<Component>> live_;  // "kind/name"
   struct IndexRecord;
@@ -79,5 +88,8 @@ class ASAFLOW_API PluginHost {
 
 // The fingerprint this asaflow was built with; plugins must match it exactly.
 ASAFLOW_API const char* host_build_fingerprint();
+// Whether a plugin built with fingerprint `plugin` may be loaded by a host with `host`: the
+// same, or the same but "torch=none" (a plugin that does not link LibTorch).
+ASAFLOW_API bool fingerprint_fits(const std::string& plugin, const std::string& host);
 
 }  // namespace asaflow

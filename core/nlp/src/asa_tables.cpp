@@ -1,5 +1,7 @@
 #include "asaflow/nlp/asa_tables.hpp"
 
+#include "asaflow/installation.hpp"
+
 #include <fstream>
 
 #include "asaflow/corpus.hpp"
@@ -76,7 +78,7 @@ FeatureSet parse_features(const Row& row) {
 
 }  // namespace
 
-fs::path AsaTables::default_dir() { return kTablesDir; }
+fs::path AsaTables::default_dir() { return shared_data_dir("tables", kTablesDir); }
 
 AsaTables AsaTables::load(const fs::path& dir, const std::string& verb_table) {
   if (verb_table != "effective" && verb_table != "fixed") {
