@@ -154,6 +154,52 @@ TEST_F(Workspace, BashCompletionCompletesCommandsAndStages) {
   EXPECT_EQ(asaflow("completion zsh").exit_code, 2);
 }
 
+TEST_F(Workspace, EveryRunIsRecordedAndRunsListsSortsFiltersAndCompares) {
+  const std::string slow = " --plugin-dir '" + (fixture_dir() / "slow").string() + "'";
+  write_file(at("s.yaml"), "pipeline: sweep\ndesc: waiting times\nvars: {base: 10}\nstages:\n"
+                           "  w: {uses: stage/slow_copy, matrix: {sleep_ms: [\"${base}\", 30]}}\n");
+  ASSERT_EQ(asaflow("run s.yaml -q" + slow).exit_code, 0);
+  ASSERT_EQ(asaflow("run s.yaml -q --set base=50" + slow).exit_code, 0);
+  ASSERT_EQ(asaflow("run p.yaml -q").exit_code, 0);  // another pipeline, its own store here too
+  auto r = asaflow("runs s.yaml --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json runs = json::parse(r.out);
+  ASSERT_EQ(runs.size(), 3u);  // one store beside both pipelines
+  const json& first = runs[0];
+  EXPECT_EQ(first["pipeline"], "sweep");
+  EXPECT_EQ(first["title"], "waiting times");
+  EXPECT_EQ(first["id"].get<std::string>().size(), 8u);
+  EXPECT_EQ(first["ran"], 2);
+  // The headline figure the stage declared: its mean over the cells.
+  ASSERT_EQ(first["headline"].size(), 1u);
+  EXPECT_EQ(first["headline"][0]["metric"], "waited_ms");
+  EXPECT_EQ(first["headline"][0]["direction"], "lower");
+  EXPECT_DOUBLE_EQ(first["headline"][0]["mean"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(runs[1]["headline"][0]["mean"].get<double>(), 40.0);
+  EXPECT_EQ(runs[1]["set"], json::array({"base=50"}));
+
+  // Filter and sort; CSV has a column per headline metric.
+  r = asaflow("runs s.yaml --filter pipeline=sweep --sort -waited_ms --csv");
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], "id,started,pipeline,title,commit,status,ran,cached,failed,skipped,seconds,set,waited_ms");
+  EXPECT_EQ(lines[1].rfind(runs[1]["id"].get<std::string>(), 0), 0u) << r.out;  // 40 ms first
+  EXPECT_NE(lines[1].find(",base=50,40"), std::string::npos) << lines[1];
+  r = asaflow("runs s.yaml --filter status=failed");
+  EXPECT_NE(r.out.find("no runs recorded"), std::string::npos) << r.out;
+
+  // Two ids (prefixes will do): what changed between the runs.
+  r = asaflow("runs s.yaml " + runs[0]["id"].get<std::string>().substr(0, 5) + " " + runs[1]["id"].get<std::string>());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("set: -  ->  base=50"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("w[sleep_ms=10]: only in"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 cells with the same parameters and result"), std::string::npos) << r.out;  // sleep_ms=30
+  EXPECT_NE(r.out.find("waited_ms  20 -> 40  (20)"), std::string::npos) << r.out;
+  r = asaflow("runs s.yaml zzzzzzzz " + runs[1]["id"].get<std::string>());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no run 'zzzzzzzz'"), std::string::npos) << r.err;
+}
+
 TEST(FileUrl, EncodesWhatAUrlCannotHold) {
   EXPECT_EQ(asaflow::file_url("/tmp/a b/100%/r\xc3\xa9sum\xc3\xa9.md"), "file:///tmp/a%20b/100%25/r%C3%A9sum%C3%A9.md");
   EXPECT_EQ(asaflow::file_url("/x/./y/../report.md"), "file:///x/report.md");

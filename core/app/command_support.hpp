@@ -3,11 +3,14 @@
 // commands.cpp; commands that only read (show, dag, completion) are in inspect_commands.cpp.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "asaflow/artifact_store.hpp"
+#include "asaflow/executor.hpp"
 #include "asaflow/pipeline.hpp"
 #include "asaflow/plugin_host.hpp"
 
@@ -30,6 +33,9 @@ struct Common {
   std::vector<std::string> force;
   std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
   bool json = false;               // show, runs: machine-readable output
+  bool csv = false;                // runs: one line per run
+  std::string sort;                // runs: the key to sort by (-KEY: descending)
+  std::vector<std::string> filters;  // runs: KEY=VALUE (a prefix of the value)
   std::string graph_format;        // dag: dot | mermaid | text
   std::string help;               // set when -h/--help was given: the command's own help text
 };
@@ -46,6 +52,17 @@ std::filesystem::path cache_dir_from_args(const std::string& command, const Comm
 // The built-in command names, for completion and did-you-mean.
 std::vector<std::string> command_names();
 
+// When a run started and ended (UTC, ISO 8601) and how long it took.
+struct RunRecordTimes {
+  std::string started, finished;
+  double seconds = 0.0;
+  std::int64_t started_ns = 0;  // the system clock, to order runs started within one second
+};
+// Writes the run's record into the store's runs/ (runs_command.cpp); warns, never throws.
+void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& store, const std::vector<CellReport>& reports,
+                const RunRecordTimes& times, int exit_code, const std::string& commit);
+
+int cmd_runs(const Common& c);
 int cmd_show(const Common& c);
 int cmd_dag(const Common& c);
 int cmd_completion(const Common& c);

@@ -84,6 +84,9 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       ("verbose,v", po::bool_switch(&c.verbose), "debug logging")
       ("json", po::bool_switch(&c.json), "show: the record as JSON")
       ("format", po::value(&c.graph_format)->default_value("text"), "dag: text, dot (Graphviz) or mermaid")
+      ("csv", po::bool_switch(&c.csv), "runs: one CSV line per run")
+      ("sort", po::value(&c.sort), "runs: sort by KEY (started, seconds, pipeline, status, a headline metric; -KEY descending)")
+      ("filter", po::value(&c.filters), "runs: KEY=VALUE, the value's prefix (pipeline=, status=failed, commit=, id=); repeatable")
       ("args", po::value(&c.positional), "positional arguments");
   po::positional_options_description pos;
   pos.add("args", -1);
@@ -204,7 +207,7 @@ int cmd_run(const Common& c, bool status_only) {
     pipeline = select_targets(pipeline, std::vector<std::string>(c.positional.begin() + 1, c.positional.end()));
   }
   ArtifactStore store(cache_dir_for(pipeline, c));
-  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir));
+  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir, pipeline.dir.string()));
   LogObserver log_observer;
   std::unique_ptr<ProgressObserver> progress;
   RunOptions options;
@@ -222,6 +225,9 @@ int cmd_run(const Common& c, bool status_only) {
       executor.add_observer(progress.get());
     }
   }
+  const std::string started = utc_timestamp();
+  const std::int64_t started_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<CellReport> reports = executor.run(options);
   progress.reset();
 
@@ -262,8 +268,12 @@ int cmd_run(const Common& c, bool status_only) {
   }
   const auto publish_errors = publisher.errors();
   for (const auto& e : publish_errors) std::cerr << "error: " << e << "\n";
-  const int code = int(Executor::exit_code(reports));
-  return code == 0 && !publish_errors.empty() ? int(ExitCode::kStageFailed) : code;
+  int code = int(Executor::exit_code(reports));
+  if (code == 0 && !publish_errors.empty()) code = int(ExitCode::kStageFailed);
+  // The user's repository (where the pipeline lives), not asaflow's: "" outside git.
+  record_run(pipeline, c, store, reports, RunRecordTimes{started, utc_timestamp(), seconds, started_ns}, code,
+             git_commit(pipeline.dir.string()));
+  return code;
 }
 
 int cmd_validate(const Common& c) {
@@ -299,7 +309,7 @@ int cmd_why(const Common& c) {
     throw ConfigError(msg);
   }
   ArtifactStore store(cache_dir_for(pipeline, c));
-  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir));
+  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir, pipeline.dir.string()));
   RunOptions options;
   options.dry_run = true;
   std::vector<CellReport> reports = executor.run(options);
@@ -454,6 +464,7 @@ const std::vector<Command>& commands() {
       {"gc", "PIPELINE", "delete cache entries no stage or pin refers to any more (-n: only say what)", cmd_gc},
       {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)", cmd_pin},
       {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin},
+      {"runs", "PIPELINE [RUN RUN]", "the runs recorded in the pipeline's store, with their headline figures (--sort, --filter, --json, --csv); two ids: what changed", cmd_runs},
       {"show", "PIPELINE CELL", "a cell's outputs: directory, files, log, published path, record (--json)", cmd_show},
       {"dag", "PIPELINE", "the pipeline's cells and dependencies (--format text|dot|mermaid)", cmd_dag},
       {"completion", "bash", "a bash completion script: source <(asaflow completion bash)", cmd_completion},

@@ -137,7 +137,7 @@ int cmd_show(const Common& c) {
   const Pipeline full = load(c.positional[0], *host, c);
   const Pipeline p = select_targets(full, {c.positional[1]});
   ArtifactStore store(cache_dir_for(p, c));
-  Executor executor(p, *host, store, RunInfo::collect(c.threads, c.data_dir));
+  Executor executor(p, *host, store, RunInfo::collect(c.threads, c.data_dir, p.dir.string()));
   RunOptions options;
   options.dry_run = true;
   const auto reports = executor.run(options);

@@ -404,6 +404,10 @@ Pipeline Loader::load() {
     if (name.IsScalar() && !name.Scalar().empty()) p.name = name.Scalar();
     else error(name, "pipeline", "'pipeline' must be a name, got " + node_kind(name));
   }
+  if (const YAML::Node desc = root["desc"]) {
+    if (desc.IsScalar()) p.desc = desc.Scalar();
+    else error(desc, "desc", "'desc' must be text, got " + node_kind(desc));
+  }
   if (const YAML::Node vars = root["vars"]) {
     if (!vars.IsMap()) {
       error(vars, "vars", "'vars' must be a mapping of names to values, got " + node_kind(vars));

@@ -39,6 +39,8 @@ void ResultSet::save(const std::filesystem::path& file) const {
     json j = {{"metric", r.metric}, {"value", r.value}, {"unit", r.unit}, {"n", r.n},
               {"labels", r.labels}};
     j["sd"] = r.sd ? json(*r.sd) : json(nullptr);
+    if (!r.direction.empty()) j["direction"] = r.direction;  // only when declared: older files read the same
+    if (r.headline) j["headline"] = true;
     records.push_back(std::move(j));
   }
   json tables = json::array();
@@ -78,6 +80,8 @@ ResultSet ResultSet::load(const std::filesystem::path& file) {
       m.n = r.value("n", 1);
       if (r.contains("sd") && !r["sd"].is_null()) m.sd = r["sd"].get<double>();
       if (r.contains("labels")) m.labels = r["labels"].get<std::map<std::string, std::string>>();
+      m.direction = r.value("direction", "");
+      m.headline = r.value("headline", false);
       set.add(std::move(m));
     }
     auto number = [](const json& j, const char* key) {

@@ -76,18 +76,23 @@ std::string os_name() {
 
 }  // namespace
 
-RunInfo RunInfo::collect(int threads, const std::string& data_dir) {
+std::string git_commit(const std::string& dir) {
+  if (dir.empty() || dir.find('\'') != std::string::npos) return "";
+  std::string head = run_command("git -C '" + dir + "' rev-parse HEAD 2>/dev/null");
+  if (head.size() != 40) return "";
+  std::string dirty = run_command("git -C '" + dir + "' status --porcelain 2>/dev/null | head -n 1");
+  return head + (dirty.empty() ? "" : " (dirty)");
+}
+
+RunInfo RunInfo::collect(int threads, const std::string& data_dir, const std::string& repo_dir) {
   RunInfo info;
   info.date_utc = utc_timestamp();
 
-  const std::string src = kSourceDir;
-  std::string head = run_command("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-  if (head.size() != 40) {
-    info.commit = "unknown (not a git checkout)";
-  } else {
-    std::string dirty = run_command("git -C '" + src + "' status --porcelain 2>/dev/null | head -n 1");
-    info.commit = head + (dirty.empty() ? "" : " (dirty)");
-  }
+  // The experiment's commit is that of the repository its pipeline lives in; asaflow's own
+  // sources stand in for a pipeline outside git.
+  info.commit = git_commit(repo_dir);
+  if (info.commit.empty()) info.commit = git_commit(kSourceDir);
+  if (info.commit.empty()) info.commit = "unknown (not a git checkout)";
 
   info.cpu_model = cpuinfo_field("model name");
   info.cpu_cores = int(std::thread::hardware_concurrency());

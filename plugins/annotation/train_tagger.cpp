@@ -70,7 +70,7 @@ class TrainTagger : public StageComponent {
       }
     }
     const std::string split = ctx.params.get_string("eval_split");
-    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%");
+    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%").higher_is_better(true);
     acc.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
     acc.n = std::int64_t(total);
     auto& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");

@@ -65,7 +65,7 @@ class NgramFloors : public StageComponent {
       NgramModel m(order, vocab);
       m.fit(train_ids);
       const double ppl = m.perplexity(eval_ids, &targets);
-      auto& r = ctx.results.add("floor_ppl", ppl, "");
+      auto& r = ctx.results.add("floor_ppl", ppl, "").lower_is_better(order == 3);
       r.labels = {{"order", std::to_string(order)}, {"model", names[order]}, {"split", p.get_string("split")}};
       std::string d;
       for (int level = 1; level <= order; ++level) {

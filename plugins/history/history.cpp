@@ -47,6 +47,27 @@ class Db {
     }
     sqlite3_busy_timeout(db_, 10000);
     if (create) exec(kSchema);
+    // Files written before metrics declared their direction lack the column: added here
+    // when writing, read as "" when only reading.
+    has_direction_ = has_column("metrics", "direction");
+    if (create && !has_direction_) {
+      exec("ALTER TABLE metrics ADD COLUMN direction TEXT");
+      has_direction_ = true;
+    }
+  }
+  bool has_direction() const { return has_direction_; }
+  bool has_column(const std::string& table, const std::string& column) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, ("PRAGMA table_info(" + table + ")").c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      throw StageError(std::string("metrics history: ") + sqlite3_errmsg(db_));
+    }
+    bool found = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* name = sqlite3_column_text(st, 1);
+      if (name && column == reinterpret_cast<const char*>(name)) found = true;
+    }
+    sqlite3_finalize(st);
+    return found;
   }
   ~Db() { sqlite3_close(db_); }
   void exec(const std::string& sql) {
@@ -61,6 +82,7 @@ class Db {
 
  private:
   sqlite3* db_ = nullptr;
+  bool has_direction_ = false;
 };
 
 std::string labels_text(const std::map<std::string, std::string>& labels) {
@@ -75,18 +97,18 @@ std::size_t insert_rows(Db& db, const nlohmann::json& rows) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db.get(),
                          "INSERT OR IGNORE INTO metrics(run, metric, value, sd, n, unit, labels, pipeline, stage, preset,"
-                         " commit_id, date, hardware) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         " commit_id, date, hardware, direction) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                          -1, &st, nullptr) != SQLITE_OK) {
     throw StageError(std::string("metrics history: ") + sqlite3_errmsg(db.get()));
   }
   std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(st, sqlite3_finalize);
   static const char* kText[] = {"run", "metric", nullptr, nullptr, nullptr, "unit", "labels", "pipeline",
-                                "stage", "preset", "commit_id", "date", "hardware"};
+                                "stage", "preset", "commit_id", "date", "hardware", "direction"};
   db.exec("BEGIN");
   std::size_t added = 0;
   for (const auto& row : rows) {
     sqlite3_reset(st);
-    for (int c = 0; c < 13; ++c) {
+    for (int c = 0; c < 14; ++c) {
       if (kText[c]) {
         const std::string v = row.value(kText[c], "");
         sqlite3_bind_text(st, c + 1, v.c_str(), -1, SQLITE_TRANSIENT);
@@ -138,7 +160,8 @@ class HistoryReporter : public StageComponent {
                         {"sd", r.sd ? nlohmann::json(*r.sd) : nlohmann::json()}, {"n", r.n}, {"unit", r.unit},
                         {"labels", labels_text(r.labels)}, {"pipeline", ctx.pipeline_name}, {"stage", in.stage_id},
                         {"preset", r.labels.count("preset") ? r.labels.at("preset") : ""},
-                        {"commit_id", ri.commit}, {"date", ri.date_utc}, {"hardware", hardware}});
+                        {"commit_id", ri.commit}, {"date", ri.date_utc}, {"hardware", hardware},
+                        {"direction", r.direction}});
       }
     }
     // The rows are this stage's output, in the store (hashed, verified, kept by gc while
@@ -154,7 +177,7 @@ class HistoryReporter : public StageComponent {
 };
 
 struct Row {
-  std::string run, metric, labels, date, unit;
+  std::string run, metric, labels, date, unit, direction;
   double value = NAN;
 };
 
@@ -172,6 +195,7 @@ std::vector<Row> query(Db& db, const std::string& sql, const std::vector<std::st
     r.value = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
     r.date = text(4);
     r.unit = text(5);
+    r.direction = sqlite3_column_count(st) > 6 ? text(6) : "";
     out.push_back(r);
   }
   sqlite3_finalize(st);
@@ -245,7 +269,8 @@ class MetricsCommand : public CommandComponent {
     if (!o["--rebuild"].empty()) return rebuild(o["--rebuild"], o["--db"]);
     Db db(o["--db"], false);
     std::vector<Target> targets = fs::exists(o["--targets"]) ? read_targets(o["--targets"]) : std::vector<Target>{};
-    auto rows = query(db, "SELECT run, metric, labels, value, date, unit FROM metrics ORDER BY date, rowid");
+    auto rows = query(db, std::string("SELECT run, metric, labels, value, date, unit, ") +
+                              (db.has_direction() ? "direction" : "''") + " FROM metrics ORDER BY date, rowid");
     // Per (metric, labels): the first value recorded (baseline), the best, the target.
     std::map<std::pair<std::string, std::string>, std::vector<Row>> series;
     for (const auto& r : rows) series[{r.metric, r.labels}].push_back(r);
@@ -255,13 +280,13 @@ class MetricsCommand : public CommandComponent {
       const Target* t = nullptr;
       for (const auto& tg : targets)
         if (tg.metric == key.first && (tg.labels.empty() || key.second.find(tg.labels) != std::string::npos)) t = &tg;
-      const bool lower = t ? t->direction == "lower" :
-          (key.first.find("ppl") != std::string::npos || key.first.find("loss") != std::string::npos ||
-           key.first.find("_ms") != std::string::npos || key.first.find("seconds") != std::string::npos ||
-           key.first.find("rss") != std::string::npos);
+      // The better side: the target file's, else what the producing stage declared (no
+      // guessing from names: a metric without a direction has no best).
+      const std::string direction = t ? t->direction : values.back().direction;
+      const bool lower = direction == "lower";
       double best = NAN;
       for (const auto& v : values)
-        if (std::isfinite(v.value) && (std::isnan(best) || (lower ? v.value < best : v.value > best))) best = v.value;
+        if (!direction.empty() && std::isfinite(v.value) && (std::isnan(best) || (lower ? v.value < best : v.value > best))) best = v.value;
       std::printf("%-*s  %-*s %12s %12s %12s  %zu\n", mw, key.first.c_str(), lw, key.second.c_str(), fmt(values.front().value).c_str(),
                   fmt(best).c_str(), t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
     }

@@ -177,7 +177,11 @@ class TrainStage : public StageComponent {
     const std::map<std::string, std::string> labels = {
         {"mode", p.get_string("mode")}, {"seed", std::to_string(p.get_int("seed"))}, {"preset", o.preset},
         {"size", config.size}, {"annotations", annotations}};
-    auto add = [&](const char* metric, double value, const char* unit) { ctx.results.add(metric, value, unit).labels = labels; };
+    auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
+      MetricRecord& r = ctx.results.add(metric, value, unit);
+      r.labels = labels;
+      return r;
+    };
     // The curves as records, one per point (label step), so that a later stage compares
     // them from the records alone.
     auto add_curve = [&](const char* metric, const std::vector<std::pair<std::int64_t, double>>& curve) {
@@ -223,15 +227,15 @@ class TrainStage : public StageComponent {
       row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.run_info.threads) + " threads");
       ctx.results.add(std::move(t));
     }
-    add("final_val_ppl", r.final_val_ppl, "");
-    add("best_val_ppl", r.best_val_ppl, "");
+    add("final_val_ppl", r.final_val_ppl, "").lower_is_better(true);
+    add("best_val_ppl", r.best_val_ppl, "").lower_is_better();
     add("best_step", double(r.best_step), "steps");
-    add("final_train_loss", r.final_train_loss, "");
+    add("final_train_loss", r.final_train_loss, "").lower_is_better();
     add("steps", double(r.steps), "steps");
     add("steps_per_epoch", double(r.steps_per_epoch), "steps");
     add("parameters", double(config.parameter_count()), "");
-    add("train_tokens_per_s", r.tokens_per_second, "tokens/s");
-    add("train_seconds", r.train_seconds, "s");
+    add("train_tokens_per_s", r.tokens_per_second, "tokens/s").higher_is_better(true);
+    add("train_seconds", r.train_seconds, "s").lower_is_better();
     if (target > 0) {
       add("target_ppl", target, "");
       // Never reaching the target is a finding, not a number: steps_to_target only when reached.

@@ -64,6 +64,7 @@ struct ASAFLOW_API StageCell {
 
 struct ASAFLOW_API Pipeline {
   std::string name;
+  std::string desc;  // the file's `desc`: its title in `asaflow runs`
   std::filesystem::path file;
   std::filesystem::path dir;
   std::vector<StageSpec> stages;

@@ -29,6 +29,14 @@ struct ASAFLOW_API MetricRecord {
   std::optional<double> sd;
   std::int64_t n = 1;
   std::map<std::string, std::string> labels;
+  // Declared by the stage that measures it, for tables that pick a best value or a change
+  // for the better: "lower", "higher", or "" when neither side is better (a count).
+  std::string direction;
+  // A figure that summarises its stage (validation PPL, tokens/s): `asaflow runs` shows it.
+  bool headline = false;
+
+  MetricRecord& lower_is_better(bool headline_figure = false) { direction = "lower"; headline = headline_figure; return *this; }
+  MetricRecord& higher_is_better(bool headline_figure = false) { direction = "higher"; headline = headline_figure; return *this; }
 };
 
 struct ASAFLOW_API ResultTable {

@@ -11,7 +11,9 @@ namespace asaflow {
 
 struct ASAFLOW_API RunInfo {
   std::string date_utc;          // ISO 8601
-  std::string commit;            // git rev-parse HEAD, plus " (dirty)"; "unknown" outside git
+  // git rev-parse HEAD of the repository holding the pipeline (else of asaflow's sources),
+  // plus " (dirty)"; "unknown" outside git.
+  std::string commit;
   std::string cpu_model;
   int cpu_cores = 0;
   double ram_gib = 0.0;
@@ -25,7 +27,11 @@ struct ASAFLOW_API RunInfo {
 
   std::string data_dir;
 
-  static RunInfo collect(int threads, const std::string& data_dir);
+  // `repo_dir`: where the pipeline lives, for the commit of the user's repository.
+  static RunInfo collect(int threads, const std::string& data_dir, const std::string& repo_dir = "");
 };
+
+// "HEAD[ (dirty)]" of the git repository holding `dir`, or "" when it is not in one.
+ASAFLOW_API std::string git_commit(const std::string& dir);
 
 }  // namespace asaflow
