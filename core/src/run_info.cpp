@@ -84,6 +84,15 @@ std::string git_commit(const std::string& dir) {
   return head + (dirty.empty() ? "" : " (dirty)");
 }
 
+std::string default_history_db(const std::string& dir) {
+  std::string root;
+  if (!dir.empty() && dir.find('\'') == std::string::npos) {
+    root = run_command("git -C '" + dir + "' rev-parse --show-toplevel 2>/dev/null");
+  }
+  if (root.empty()) root = dir.empty() ? "." : dir;
+  return (std::filesystem::path(root) / "reports" / "metrics.sqlite").string();
+}
+
 RunInfo RunInfo::collect(int threads, const std::string& data_dir, const std::string& repo_dir) {
   RunInfo info;
   info.date_utc = utc_timestamp();

@@ -138,8 +138,9 @@ class HistoryReporter : public StageComponent {
   static ComponentInfo make_info() {
     ComponentInfo info{"reporter", "history", "1.0.0",
                        "appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)",
-                       {ParamSpec::string("db", "../reports/metrics.sqlite",
-                                          "database file, relative to the pipeline's directory")},
+                       {ParamSpec::string("db", "",
+                                          "database file, relative to the pipeline's directory (default: the repository's "
+                                          "reports/metrics.sqlite, as the metrics and compare commands)")},
                        false};
     info.accepts_failed_inputs = true;
     return info;
@@ -148,7 +149,8 @@ class HistoryReporter : public StageComponent {
  protected:
   void execute(StageContext& ctx) const override {
     fs::path file = ctx.params.get_string("db");
-    if (file.is_relative()) file = ctx.pipeline_dir / file;
+    if (file.empty()) file = default_history_db(ctx.pipeline_dir.string());
+    else if (file.is_relative()) file = ctx.pipeline_dir / file;
     const std::string run = ctx.cache_key.substr(0, 12);
     const RunInfo& ri = ctx.run_info;
     const std::string hardware = ri.cpu_model + ", " + std::to_string(ri.cpu_cores) + " cores";
@@ -234,10 +236,13 @@ std::vector<Target> read_targets(const fs::path& file) {
   return out;
 }
 
-const std::map<std::string, std::string> kMetricsOptions = {{"--db", "reports/metrics.sqlite"},
-                                                             {"--targets", "reports/targets.tsv"},
-                                                             {"--rebuild", ""}};
-const std::map<std::string, std::string> kCompareOptions = {{"--db", "reports/metrics.sqlite"}};
+// --db defaults to the repository's history (run_info.hpp: default_history_db), as the
+// reporter's; the targets file sits beside it.
+std::map<std::string, std::string> metrics_options() {
+  const fs::path db = default_history_db(fs::current_path().string());
+  return {{"--db", db.string()}, {"--targets", (db.parent_path() / "targets.tsv").string()}, {"--rebuild", ""}};
+}
+std::map<std::string, std::string> compare_options() { return {{"--db", default_history_db(fs::current_path().string())}}; }
 
 int print_help(const ComponentInfo& info, const std::map<std::string, std::string>& options) {
   std::cout << "usage: " << info.summary << "\n\noptions:\n";
@@ -263,8 +268,9 @@ class MetricsCommand : public CommandComponent {
       : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
                                        "asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    const CommandOptions parsed = parse_command_options("metrics", args, kMetricsOptions);
-    if (parsed.help) return print_help(info(), kMetricsOptions);
+    const auto options = metrics_options();
+    const CommandOptions parsed = parse_command_options("metrics", args, options);
+    if (parsed.help) return print_help(info(), options);
     auto o = parsed.values;
     if (!o["--rebuild"].empty()) return rebuild(o["--rebuild"], o["--db"]);
     Db db(o["--db"], false);
@@ -339,8 +345,9 @@ class CompareCommand : public CommandComponent {
       : CommandComponent(ComponentInfo{"command", "compare", "1.0.0",
                                        "asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)", {}, false}) {}
   int run(const std::vector<std::string>& args, const RunInfo&) const override {
-    const CommandOptions parsed = parse_command_options("compare", args, kCompareOptions);
-    if (parsed.help) return print_help(info(), kCompareOptions);
+    const auto options = compare_options();
+    const CommandOptions parsed = parse_command_options("compare", args, options);
+    if (parsed.help) return print_help(info(), options);
     auto o = parsed.values;
     const auto& words = parsed.positional;
     Db db(o["--db"], false);

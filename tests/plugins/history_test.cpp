@@ -84,15 +84,31 @@ TEST(History, AppendsOncePerRunAndCommandsReadIt) {
   EXPECT_EQ(missing.err, "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
 }
 
+TEST(History, ReporterAndCommandsShareTheRepositorysDatabase) {
+  // A repository with its pipeline in a subdirectory: the reporter (from the pipeline's
+  // directory) and the commands (from another subdirectory) find one database.
+  TempDir d;
+  ASSERT_EQ(run_command("git init -q . && mkdir -p exp/corpus notes", d.path).exit_code, 0);
+  write_file(d.path / "exp/corpus/a.txt", "The cat sat.\n");
+  write_file(d.path / "exp/p.yaml", "stages:\n  words: {uses: dataset/text_files, params: {paths: [corpus]}}\n"
+                                     "  stats: {uses: metric/corpus_stats, needs: [words]}\n"
+                                     "  history: {uses: reporter/history, needs: [stats]}\n");
+  ASSERT_EQ(run_asaflow("run p.yaml --quiet", d.path / "exp").exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(d.path / "reports/metrics.sqlite"));
+  auto metrics = run_asaflow("metrics", d.path / "notes");
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  EXPECT_NE(metrics.out.find("tokens "), std::string::npos) << metrics.out;
+}
+
 TEST(History, CommandsPrintTheirHelpWithoutAHistory) {
   TempDir d;  // no metrics.sqlite here: help must not need one
   auto metrics = run_asaflow("metrics --help", d.path);
   EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
   EXPECT_EQ(metrics.out,
             "usage: asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric\n\n"
-            "options:\n  --db (default reports/metrics.sqlite)\n"
+            "options:\n  --db (default " + (d.path / "reports/metrics.sqlite").string() + ")\n"
             "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n"
-            "  --targets (default reports/targets.tsv)\n");
+            "  --targets (default " + (d.path / "reports/targets.tsv").string() + ")\n");
   auto compare = run_asaflow("compare -h --db x.sqlite", d.path);
   EXPECT_EQ(compare.exit_code, 0) << compare.err;
   EXPECT_EQ(compare.out.rfind("usage: asaflow compare RUN RUN [--db FILE]: ", 0), 0u) << compare.out;

@@ -34,4 +34,10 @@ struct ASAFLOW_API RunInfo {
 // "HEAD[ (dirty)]" of the git repository holding `dir`, or "" when it is not in one.
 ASAFLOW_API std::string git_commit(const std::string& dir);
 
+// The metrics history of the repository holding `dir` (its git top level, else `dir`
+// itself): <root>/reports/metrics.sqlite. The history reporter (from its pipeline's
+// directory) and the history commands (from the working directory) share this rule, so
+// anywhere inside one repository they read and write one database.
+ASAFLOW_API std::string default_history_db(const std::string& dir);
+
 }  // namespace asaflow
