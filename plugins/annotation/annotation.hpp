@@ -10,11 +10,13 @@
 namespace asaflow::plugins {
 
 std::shared_ptr<Component> make_train_tagger();
+std::shared_ptr<Component> make_evaluate_tagger();
 std::shared_ptr<Component> make_preprocess();
 std::shared_ptr<Component> make_annotate_command();
 
 inline void register_annotation(Registrar& registrar) {
   registrar.add(make_train_tagger());
+  registrar.add(make_evaluate_tagger());
   registrar.add(make_preprocess());
   registrar.add(make_annotate_command());
 }

@@ -1,5 +1,7 @@
 #include "asaflow/nlp/tagger.hpp"
 
+#include "asaflow/nlp/token_shape.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -187,7 +189,9 @@ std::vector<int> PerceptronTagger::tag(const std::vector<std::string>& words) co
   for (std::size_t i = 0; i < words.size(); ++i) {
     int t;
     auto td = tagdict_.find(words[i]);
-    if (td != tagdict_.end()) {
+    if (const auto shaped = shape_upos(words[i], i ? words[i - 1] : std::string())) {
+      t = *shaped;  // the form decides (token_shape.hpp)
+    } else if (td != tagdict_.end()) {
       t = td->second;
     } else {
       features(ctx, i, words[i], prev, prev2, feats);
@@ -206,6 +210,7 @@ int PerceptronTagger::tag_prefix(const std::vector<std::string>& words, const st
     throw InputError("this tagger was trained with context both (it reads the next two words): only a context left "
                      "tagger can tag a word before the text after it exists");
   }
+  if (const auto shaped = shape_upos(form, words.empty() ? std::string() : words.back())) return *shaped;
   auto td = tagdict_.find(form);
   if (td != tagdict_.end()) return td->second;
   std::vector<std::string> ctx{"-START-", "-START2-"};
