@@ -6,7 +6,10 @@
 
 #include "asaflow/corpus.hpp"
 #include "asaflow/results.hpp"
+#include "asaflow/nlp/annotator.hpp"
+#include "asaflow/nlp/asa_tables.hpp"
 #include "asaflow/nlp/sentence_split.hpp"
+#include "asaflow/nlp/wordnet.hpp"
 #include "asaflow/nlp/tagger.hpp"
 #include "asaflow/nlp/token_shape.hpp"
 #include "test_support.hpp"
@@ -68,6 +71,15 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
     EXPECT_EQ(names, (Words{"DET", "PUNCT", "NOUN", "PUNCT", "VERB", "PUNCT", "NUM", "X", "SYM"}));
     if (context == TaggerContext::kLeft) EXPECT_EQ(kUposNames[t.tag_prefix({"the"}, {det}, "\"")], std::string("PUNCT"));
   }
+  // And what the form decides carries no WordNet feature or requirement (a NOUN would
+  // have had CONCRETE at least).
+  Annotator annotator(WordNet::load(WordNet::default_dir()), std::make_shared<AsaTables>(AsaTables::load(AsaTables::default_dir())));
+  for (const char* form : {"\"", "5:30", "https://x.org", "\xF0\x9F\x98\x80"}) {
+    const auto& a = annotator.annotate(form, *shape_upos(form, ""));
+    EXPECT_EQ(a.features, 0u) << form;
+    EXPECT_EQ(a.requirements, 0u) << form;
+  }
+  EXPECT_NE(annotator.annotate("\"", upos_id("NOUN")).features, 0u);  // what the old tagging gave
 }
 
 // The Brown-trained tagger on UD English EWT and PUD (test sets: nothing is fitted to
