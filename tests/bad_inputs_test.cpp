@@ -5,7 +5,7 @@
 //   # args: --plugin-dir {fixtures}/bad_api
 //   # expect-exit: 2
 //   # expect: error: {file}:6:5: unknown key ...
-// Placeholders: {file} {dir} {fixtures} {plugins} {fingerprint}.
+// Placeholders: {file} {dir} {fixtures} {plugins} {fingerprint} {other_fingerprint}.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,7 +36,10 @@ TEST_P(BadInput, GivesTheExactErrorAndExitCode) {
       {"{dir}", file.parent_path().string()},
       {"{fixtures}", fixture_dir().string()},
       {"{plugins}", ASAFLOW_TEST_PLUGIN_DIR},
-      {"{fingerprint}", asaflow::host_build_fingerprint()}};
+      {"{fingerprint}", asaflow::host_build_fingerprint()},
+      // The other_version fixture's: this compiler and ABI, asaflow 0.0.1, no LibTorch.
+      {"{other_fingerprint}", "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) +
+                                  ";cxx11abi=" + std::to_string(_GLIBCXX_USE_CXX11_ABI) + ";asaflow=0.0.1;torch=none"}};
   std::string command = "validate", args;
   int expected_exit = -1;
   std::vector<std::string> expected;

@@ -54,7 +54,12 @@ ArtifactStore::ArtifactStore(fs::path root) : root_(fs::absolute(std::move(root)
       json j = json::parse(in);
       for (const auto& [path, e] : j.items()) {
         if (e.size() != 5) continue;  // an older layout without ctime: hashed again
-        digests_[path] = DigestEntry{e.at(0), e.at(1), e.at(2), e.at(3), e.at(4)};
+        FileStamp stamp;
+        stamp.size = e.at(0);
+        stamp.mtime_ns = e.at(1);
+        stamp.ctime_ns = e.at(2);
+        stamp.inode = e.at(3);
+        digests_[path] = DigestEntry{stamp, e.at(4)};
       }
     } catch (const json::exception&) {
       digests_.clear();  // only a speed-up: rebuilt from the files
@@ -288,21 +293,15 @@ std::optional<json> ArtifactStore::load_failure(const std::string& pipeline, con
 }
 
 std::string ArtifactStore::file_digest(const fs::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) {
-    throw InputError("cannot read '" + file.string() + "': " + std::strerror(errno));
-  }
-  // A file's identity: replacing it changes the inode, writing it changes mtime and ctime,
-  // and ctime cannot be set back by a user (touch -d can set mtime).
-  const std::int64_t mtime = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  const std::int64_t ctime = std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  // The file's identity (file_io.hpp): unchanged, its remembered digest stands.
+  const FileStamp stamp = file_stamp(file);
+  if (!stamp.exists()) throw InputError("cannot read '" + file.string() + "': " + std::strerror(errno));
+  const std::int64_t mtime = stamp.mtime_ns, ctime = stamp.ctime_ns;
   const std::string key = file.string();
   {
     std::lock_guard<std::mutex> guard(digest_mutex_);
     auto it = digests_.find(key);
-    if (it != digests_.end() && it->second.size == st.st_size && it->second.mtime_ns == mtime &&
-        it->second.ctime_ns == ctime && it->second.inode == st.st_ino)
-      return it->second.sha256;
+    if (it != digests_.end() && it->second.stamp == stamp) return it->second.sha256;
   }
   std::string digest = sha256_file(file);
   // Git's "racy" case: a file written again within the timestamp's granularity right after
@@ -312,7 +311,7 @@ std::string ArtifactStore::file_digest(const fs::path& file) {
   const std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
   if (now_ns - std::max(mtime, ctime) < 2'000'000'000) return digest;
   std::lock_guard<std::mutex> guard(digest_mutex_);
-  digests_[key] = DigestEntry{st.st_size, mtime, ctime, std::uint64_t(st.st_ino), digest};
+  digests_[key] = DigestEntry{stamp, digest};
   digests_dirty_ = true;
   return digest;
 }
@@ -353,7 +352,7 @@ void ArtifactStore::save_digest_cache() {
   json j = json::object();
   for (const auto& [path, e] : digests_) {
     if (find_invalid_utf8(path)) continue;  // not JSON: hashed again next time
-    j[path] = json::array({e.size, e.mtime_ns, e.ctime_ns, e.inode, e.sha256});
+    j[path] = json::array({e.stamp.size, e.stamp.mtime_ns, e.stamp.ctime_ns, e.stamp.inode, e.sha256});
   }
   write_file_atomically(root_ / "digest-cache.json", j.dump());
   digests_dirty_ = false;

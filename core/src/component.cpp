@@ -1,6 +1,9 @@
 #include "asaflow/component.hpp"
 
+#include <cxxabi.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <exception>
 
 #include "asaflow/error.hpp"
@@ -32,6 +35,25 @@ void StageComponent::run(StageContext& ctx) const {
     throw StageError(info().qualified_name() + " produced a non-finite value for " + r.metric +
                      (labels.empty() ? "" : " (" + labels + ")") + ": nothing was cached");
   }
+}
+
+int CommandComponent::run(const std::vector<std::string>& args, const RunInfo& run_info) const {
+  try {
+    return execute(args, run_info);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    throw StageError("asaflow " + info().name + ": " + message.substr(0, message.find('\n')));
+  }
+}
+
+std::string type_name(const std::type_info& type) {
+  int status = 0;
+  char* readable = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && readable ? readable : type.name();
+  std::free(readable);
+  return name;
 }
 
 std::vector<const InputArtifact*> StageContext::inputs_of_kind(const std::string& kind) const {

@@ -1,5 +1,6 @@
 #include "asaflow/file_io.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +12,17 @@
 namespace fs = std::filesystem;
 
 namespace asaflow {
+
+FileStamp file_stamp(const fs::path& file) {
+  struct stat st {};
+  FileStamp s;
+  if (::stat(file.c_str(), &st) != 0) return s;
+  s.size = st.st_size;
+  s.mtime_ns = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  s.ctime_ns = std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  s.inode = std::uint64_t(st.st_ino);
+  return s;
+}
 
 void replace_file_atomically(const fs::path& file, const std::function<void(const fs::path&)>& write) {
   static std::atomic<unsigned> counter{0};

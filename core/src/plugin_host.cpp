@@ -64,20 +64,10 @@ std::string plural(const std::string& kind) {
   return kind.empty() || kind.back() == 's' ? kind : kind + "s";
 }
 
-struct FileStamp {
-  std::int64_t size = -1;
-  std::int64_t mtime_ns = 0;
-  bool operator==(const FileStamp& o) const { return size == o.size && mtime_ns == o.mtime_ns; }
-};
-
-FileStamp stamp_of(const fs::path& p) {
-  struct stat st {};
-  FileStamp s;
-  if (::stat(p.c_str(), &st) == 0) {
-    s.size = st.st_size;
-    s.mtime_ns = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  }
-  return s;
+// The index remembers size and mtime (what it has always stored): a library rebuilt in
+// place changes both.
+bool same_library_file(const FileStamp& remembered, const FileStamp& now) {
+  return remembered.size == now.size && remembered.mtime_ns == now.mtime_ns;
 }
 
 ParamValue param_value_from_json(const json& j) {
@@ -219,7 +209,7 @@ void PluginHost::discover(const std::vector<fs::path>& dirs) {
     std::sort(libs.begin(), libs.end());
     for (const auto& lib : libs) {
       auto it = index_.find(lib.string());
-      if (it != index_.end() && it->second->stamp == stamp_of(lib)) {
+      if (it != index_.end() && same_library_file(it->second->stamp, file_stamp(lib))) {
         const IndexRecord& r = *it->second;
         for (const auto& info : r.components) {
           std::string key = info.qualified_name();
@@ -296,7 +286,7 @@ void PluginHost::load_library(const fs::path& library) {
   std::string digest = sha256_file(path);
 
   auto record = std::make_shared<IndexRecord>();
-  record->stamp = stamp_of(path);
+  record->stamp = file_stamp(path);
   record->digest = digest;
   record->plugin_name = d->plugin_name;
   record->plugin_version = d->plugin_version;

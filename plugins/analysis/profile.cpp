@@ -48,8 +48,7 @@ class Profile : public StageComponent {
     std::vector<std::shared_ptr<model::ModelMode>> modes;
     std::vector<const model::ModelMode*> raw;
     for (const auto& name : names) {
-      auto m = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", name));
-      if (!m) throw PluginError("model_mode/" + name + " does not implement a model mode");
+      auto m = ctx.resolve_as<model::ModelMode>("model_mode", name);
       modes.push_back(m);
       raw.push_back(m.get());
     }

@@ -33,7 +33,7 @@ class Annotate : public CommandComponent {
       : CommandComponent(ComponentInfo{"command", "annotate", "1.0.0",
                                        "asaflow annotate TEXT: ASA annotations and bonding mask of one sentence", {}, false}) {}
 
-  int run(const std::vector<std::string>& args, const RunInfo&) const override {
+  int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const CommandOptions o = parse_command_options(
         "annotate", args,
         {{"--tags", ""}, {"--tagger", ""}, {"--mode", "full"}, {"--verb-table", "effective"},

@@ -256,11 +256,16 @@ std::optional<TTest> h6_test(const std::vector<const H6Run*>& runs, const std::s
   return std::nullopt;
 }
 
-double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
+Summary summary_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
   std::vector<double> v;
   for (const H6Run* r : runs)
     if (r->mass.count(mask)) v.push_back(r->mass.at(mask));
-  return Summary::of(v).n ? Summary::of(v).mean : kNaN;
+  return Summary::of(v);
+}
+
+double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
+  const Summary s = summary_of(runs, mask);
+  return s.n ? s.mean : kNaN;
 }
 
 Gate check_design(const Arms& arms) {

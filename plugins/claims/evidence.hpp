@@ -88,5 +88,7 @@ std::optional<stats::TTest> h6_test(const std::vector<const H6Run*>& runs, const
                                     std::string* basis);
 // The mean over models of a mask's overlap; NaN when none has it.
 double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask);
+// The mass overlap of `mask` over the runs that measured it (one value per model).
+stats::Summary summary_of(const std::vector<const H6Run*>& runs, const std::string& mask);
 
 }  // namespace asaflow::plugins::evidence

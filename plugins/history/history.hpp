@@ -15,4 +15,10 @@ namespace asaflow::plugins {
 
 void register_history(Registrar& registrar);
 
+// The three components, one file each: history_reporter.cpp, history_commands.cpp (the
+// table and its SQL: history_rows.cpp, over the checked wrapper of sqlite_db.cpp).
+std::shared_ptr<Component> make_history_reporter();
+std::shared_ptr<Component> make_metrics_command();
+std::shared_ptr<Component> make_compare_command();
+
 }  // namespace asaflow::plugins

@@ -49,11 +49,37 @@ function ticks(lo, hi, n) {
   const out = []; for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
   return {lo: Math.min(lo, out[0]), hi: Math.max(hi, out[out.length - 1]), values: out};
 }
+// legend: the legend's labels (or false): the figure widens by what they need, so the
+// plot area keeps its width and no label runs past the edge.
 function frame(box, title, w, h, legend) {
-  const svg = el('svg', {width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img'}, null);
+  const lw = legend ? 56 + 6.2 * Math.max(...legend.map(s => s.length)) : 20;
+  const total = w - 170 + lw + (legend ? 0 : 150);
+  const svg = el('svg', {width: total, height: h, viewBox: `0 0 ${total} ${h}`, role: 'img'}, null);
   box.appendChild(svg);
-  text(svg, w / 2, 16, title, {'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold'});
-  return {svg, w, h, l: 64, r: w - (legend ? 170 : 20), t: 30, b: h - 56};
+  text(svg, total / 2, 16, title, {'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold'});
+  return {svg, w: total, h, l: 64, r: total - lw, t: 30, b: h - 56};
+}
+// Log-scale ticks at 1, 2 and 5 times powers of ten (all nine digits on a short range).
+function logTicks(lo, hi) {
+  const out = [];
+  for (const mult of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+    out.length = 0;
+    for (let k = Math.floor(lo) - 1; k <= Math.ceil(hi); k++) for (const m of mult) {
+      const v = Math.log10(m) + k; if (v >= lo - 1e-9 && v <= hi + 1e-9) out.push(v);
+    }
+    if (out.length >= 3) break;
+  }
+  return {lo, hi, values: out};
+}
+// A category label on lines of at most `chars` characters, centred under x.
+function wrapped(parent, x, y, label, chars) {
+  const words = String(label).split(' '), rows = [''];
+  for (const w of words) {
+    const row = rows[rows.length - 1];
+    if (row && (row + ' ' + w).length > chars) rows.push(w); else rows[rows.length - 1] = row ? row + ' ' + w : w;
+  }
+  rows.forEach((r, i) => text(parent, x, y + i * 11, r, {'text-anchor': 'middle'}));
+  return rows.length;
 }
 function legend(f, items) {
   items.forEach(([name, color, dash, width], i) => {
@@ -63,7 +89,7 @@ function legend(f, items) {
   });
 }
 function yaxis(f, lo, hi, label, log) {
-  const t = ticks(lo, hi, 5), sy = v => f.b - (v - t.lo) / (t.hi - t.lo) * (f.b - f.t);
+  const t = log ? logTicks(lo, hi) : ticks(lo, hi, 5), sy = v => f.b - (v - t.lo) / (t.hi - t.lo) * (f.b - f.t);
   el('line', {x1: f.l, y1: f.t, x2: f.l, y2: f.b, stroke: '#000'}, f.svg);
   for (const v of t.values) {
     el('line', {x1: f.l - 4, x2: f.r, y1: sy(v), y2: sy(v), stroke: '#eee'}, f.svg);
@@ -73,7 +99,10 @@ function yaxis(f, lo, hi, label, log) {
   return sy;
 }
 function lines(box, fig) {
-  const d = fig.data, f = frame(box, fig.title, 640, 320, true), ly = v => d.log_y ? Math.log10(v) : v;
+  const d = fig.data, ly = v => d.log_y ? Math.log10(v) : v;
+  const labels = [...new Set(d.series.map(s => s.group))].map(g => g + ' (mean, band: 95% CI)')
+                   .concat(d.series.filter(s => s.role === 'seed').map(s => s.name));
+  const f = frame(box, fig.title, 640, 320, labels);
   const xs = [], ys = [];
   for (const s of d.series) { for (const [x, y] of s.points) { xs.push(x); ys.push(ly(y)); } for (const [x, lo, hi] of s.band || []) { ys.push(ly(lo), ly(hi)); } }
   if (!xs.length) return false;
@@ -107,7 +136,8 @@ function lines(box, fig) {
 function bars(box, fig) {
   const d = fig.data, cats = d.categories, ser = d.series;
   if (!cats.length || !ser.length) return false;
-  const f = frame(box, fig.title, Math.max(480, 200 + cats.length * (30 + 22 * ser.length)), 320, true);
+  const labels = ser.map(s => s.name).concat(ser.some(s => s.low) ? ['whiskers: 95% CI'] : []);
+  const f = frame(box, fig.title, Math.max(480, 200 + cats.length * (40 + 22 * ser.length)), 340, labels);
   const vals = ser.flatMap(s => s.values.concat(s.high || [], s.low || [])).filter(v => v !== null && isFinite(v));
   const lo = d.y_min !== undefined ? d.y_min : Math.min(0, ...vals), hi = Math.max(...vals);
   const sy = yaxis(f, lo, hi, d.y_label);
@@ -125,16 +155,17 @@ function bars(box, fig) {
         for (const e of [s.low[i], s.high[i]]) el('line', {x1: cx - 4, x2: cx + 4, y1: sy(e), y2: sy(e), stroke: '#000'}, f.svg);
       }
     });
-    text(f.svg, f.l + i * w + w / 2, f.b + 14, c, {'text-anchor': 'middle'});
+    wrapped(f.svg, f.l + i * w + w / 2, f.b + 14, c, Math.max(6, Math.floor(w / 6)));
   });
-  if (d.x_label) text(f.svg, (f.l + f.r) / 2, f.b + 32, d.x_label, {'font-size': 11, 'text-anchor': 'middle'});
+  if (lo < 0) el('line', {x1: f.l, x2: f.r, y1: t0, y2: t0, stroke: '#000', 'stroke-width': 0.8}, f.svg);  // zero
+  if (d.x_label) text(f.svg, (f.l + f.r) / 2, f.b + 44, d.x_label, {'font-size': 11, 'text-anchor': 'middle'});
   legend(f, ser.map((s, j) => [s.name, PALETTE[j % PALETTE.length], '', 8]).concat(ser.some(s => s.low) ? [['whiskers: 95% CI', '#000', '', 1]] : []));
   return true;
 }
 function heatmap(box, fig) {
   const d = fig.data, n = d.values.length; if (!n) return false;
   const cell = Math.max(8, Math.min(18, Math.floor(480 / n)));
-  const f = frame(box, fig.title, 90 + n * cell + 120, 50 + n * cell + 40, false);
+  const f = frame(box, fig.title, 90 + n * cell + 120, 50 + n * cell + 40, false);  // its own colour bar, no legend
   const mx = Math.max(...d.values.flat()) || 1;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
     const v = d.values[i][j] / mx, x = 90 + j * cell, y = 40 + i * cell;

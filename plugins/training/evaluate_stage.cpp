@@ -69,8 +69,7 @@ class EvaluateStage : public StageComponent {
       throw StageError("evaluate: seed " + std::to_string(ctx.params.get_int("seed")) + " asked, but " + trained->stage_id +
                        " was trained with seed " + std::to_string(config.value("seed", 0)));
     }
-    auto mode = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", mode_name));
-    if (!mode) throw PluginError("model_mode/" + mode_name + " does not implement a model mode");
+    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", mode_name);
     const auto device = model::Trainer::resolve_device(ctx.params.get_string("device"));
     auto net = model::load_trained_model(trained->dir, ctx.params.get_string("checkpoint"));
     net->to(device);

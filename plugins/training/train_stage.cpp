@@ -87,8 +87,7 @@ class TrainStage : public StageComponent {
     std::ifstream tok(data->dir / "tokenizer.json");
     const json tokenizer = json::parse(tok);
 
-    auto mode = std::dynamic_pointer_cast<model::ModelMode>(ctx.resolve("model_mode", p.get_string("mode")));
-    if (!mode) throw PluginError("model_mode/" + p.get_string("mode") + " does not implement a model mode");
+    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", p.get_string("mode"));
     const auto tables = nlp::AsaTables::load(p.get_string("tables_dir"));
 
     model::ModelConfig config = model::ModelConfig::preset(p.get_string("size"), tokenizer.at("vocab_size").get<std::int64_t>());

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <map>
 #include <memory>
@@ -258,6 +260,32 @@ TEST(ClaimsH6, SupportedOnlyAgainstEveryMatchedControlAndBeyondStepZero) {
   // Trained beats the controls, but step 0 did just as well: no evidence of learned alignment.
   const Verdict& untrained = verdict(h6_records(90, 70, 90).evaluate(no_gate()), "h6");
   EXPECT_NE(untrained.status, kSupported) << untrained.measured;
+}
+
+TEST(ClaimsH6, FiguresDrawEachControlAgainstASAWithTheTestsInterval) {
+  const ResultSet out = h6_records(90, 70, 70).evaluate(no_gate());
+  const Figure* diff = nullptr;
+  for (const auto& f : out.figures()) {
+    if (f.id == "h6_difference") diff = &f;
+  }
+  ASSERT_NE(diff, nullptr);
+  EXPECT_EQ(diff->kind, "bars");
+  const auto data = nlohmann::json::parse(diff->data);
+  EXPECT_EQ(data["categories"].size(), 3u);  // density, key UPOS, distance (no reference control recorded)
+  ASSERT_EQ(data["series"].size(), 2u);      // trained, step 0
+  const auto& trained = data["series"][0];
+  EXPECT_EQ(trained["name"], "trained");
+  for (std::size_t i = 0; i < 3; ++i) {
+    const double v = trained["values"][i], lo = trained["low"][i], hi = trained["high"][i];
+    EXPECT_NEAR(v, 20.0, 0.5) << i;  // ASA 90 against controls near 70
+    EXPECT_LT(lo, v);
+    EXPECT_GT(hi, v);
+  }
+  EXPECT_NEAR(data["series"][1]["values"][0].get<double>(), 0.0, 0.5);  // step 0: no gap
+  // The mass figure has whiskers too (the 95% CI over the models).
+  for (const auto& f : out.figures()) {
+    if (f.id == "h6") EXPECT_TRUE(nlohmann::json::parse(f.data)["series"][0].contains("low")) << f.data;
+  }
 }
 
 TEST(ClaimsH6, UntestableWithoutStepZeroOrPastTheGateInconclusiveWithOneSeed) {

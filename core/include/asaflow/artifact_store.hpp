@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/export.hpp"
+#include "asaflow/file_io.hpp"
 
 namespace asaflow {
 
@@ -172,10 +173,7 @@ class ASAFLOW_API ArtifactStore {
 
   std::filesystem::path root_;
   struct DigestEntry {
-    std::int64_t size = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t ctime_ns = 0;
-    std::uint64_t inode = 0;
+    FileStamp stamp;
     std::string sha256;
   };
   std::mutex digest_mutex_;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "asaflow/export.hpp"
@@ -73,14 +74,23 @@ class ASAFLOW_API StageComponent : public Component {
 
 struct RunInfo;
 
-// A subcommand a plugin adds to the CLI (kind "command"): `asaflow NAME ARGS...`.
+// A subcommand a plugin adds to the CLI (kind "command"): `asaflow NAME ARGS...`. As with
+// StageComponent, the public run() does the common work (anything that is not an
+// asaflow::Error becomes one naming the command) and execute() is the plugin's hook.
 class ASAFLOW_API CommandComponent : public Component {
  public:
   using Component::Component;
   // `args` are the words after the command name. Returns the exit code; throws
   // asaflow::Error (ConfigError for bad arguments) like any stage.
-  virtual int run(const std::vector<std::string>& args, const RunInfo& run_info) const = 0;
+  int run(const std::vector<std::string>& args, const RunInfo& run_info) const;
+
+ protected:
+  virtual int execute(const std::vector<std::string>& args, const RunInfo& run_info) const = 0;
 };
+
+// A readable C++ type name ("asaflow::model::ModelMode"), for messages about plugins that
+// provide a component of another type than the one asked for.
+ASAFLOW_API std::string type_name(const std::type_info& type);
 
 // What a plugin's registration callback receives.
 class ASAFLOW_API Registrar {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "asaflow/component.hpp"
+#include "asaflow/error.hpp"
 #include "asaflow/export.hpp"
 #include "asaflow/params.hpp"
 #include "asaflow/progress.hpp"
@@ -68,6 +70,15 @@ struct ASAFLOW_API StageContext {
   // The live component of another kind by name, e.g. ("model_mode", "full"). Throws
   // ConfigError (unknown, with did-you-mean) or PluginError.
   std::function<std::shared_ptr<class Component>(const std::string& kind, const std::string& name)> resolve;
+  // resolve(), checked: the component as T (e.g. model::ModelMode), or PluginError naming
+  // both types when the library provides something else under that name.
+  template <typename T>
+  std::shared_ptr<T> resolve_as(const std::string& kind, const std::string& name) const {
+    std::shared_ptr<Component> c = resolve(kind, name);
+    if (auto typed = std::dynamic_pointer_cast<T>(c)) return typed;
+    throw PluginError(kind + "/" + name + " is a " + (c ? type_name(typeid(*c)) : std::string("null component")) +
+                      ", not the " + type_name(typeid(T)) + " this stage needs: rebuild its plugin against this asaflow");
+  }
 
   // Inputs produced by stages of this component kind ("dataset", "metric"...).
   std::vector<const InputArtifact*> inputs_of_kind(const std::string& kind) const;

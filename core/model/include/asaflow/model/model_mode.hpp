@@ -5,11 +5,15 @@
 #pragma once
 
 #include "asaflow/component.hpp"
+#include "asaflow/export.hpp"
 #include "asaflow/model/attention_bias.hpp"
 
 namespace asaflow::model {
 
-class ModelMode : public Component {
+// Exported (default visibility, as every type that crosses the host/plugin boundary): one
+// typeinfo for the mode plugins and the stages that resolve them, so the checked cast in
+// StageContext::resolve_as does not rest on libstdc++ comparing type names.
+class ASAFLOW_API ModelMode : public Component {
  public:
   using Component::Component;
   // `pos_matrix`: [17, 17] bool on the batch's device. Undefined tensors mean "no
