@@ -16,6 +16,7 @@ function(asaflow_add_plugin NAME)
     set(ASAFLOW_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
   endif()
   add_library(asaflow_${NAME}_static STATIC ${P_SOURCES})
+  target_compile_options(asaflow_${NAME}_static PRIVATE -Wall -Wextra)  # as asaflow's own targets
   target_link_libraries(asaflow_${NAME}_static PUBLIC asaflow::core ${P_LIBS})
   set_target_properties(asaflow_${NAME}_static PROPERTIES
     POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)

@@ -126,7 +126,9 @@ TEST(FaultInjection, EveryFinalResultEqualsACleanRun) {
     const std::string fault = faults[std::size_t(i) % faults.size()];
     SCOPED_TRACE("seed " + std::to_string(seed) + ", iteration " + std::to_string(i) + ": " + fault + ", tag " + tag);
     write_pipeline(dir.path, tag);
-    if (i == 0) ASSERT_EQ(run_asaflow("run f.yaml --quiet " + plugin_args(), dir.path).exit_code, 0);
+    if (i == 0) {
+      ASSERT_EQ(run_asaflow("run f.yaml --quiet " + plugin_args(), dir.path).exit_code, 0);
+    }
 
     if (fault == "kill -9" || fault == "swap an input mid-run") {
       const pid_t pid = start_run(dir.path);

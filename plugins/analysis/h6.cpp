@@ -107,11 +107,10 @@ torch::Tensor weighted_control(const std::vector<std::uint8_t>& m, std::int64_t 
 class H6 : public StageComponent {
  public:
   H6()
-      : StageComponent(ComponentInfo{
-            "stage", "h6", "2.0.0",
-            "H6: attention mass of a baseline model on ASA-allowed pairs vs random controls matched in density, key "
-            "UPOS and distance (spec 5); at step 0 as a negative control",
-            {ParamSpec::integer("num_samples", 100, "examples of the split, in order (the reference: 100)").at_least(1),
+      : StageComponent(ComponentInfo::of("stage", "h6", "2.0.0")
+          .describe("H6: attention mass of a baseline model on ASA-allowed pairs vs random controls matched in density, key "
+            "UPOS and distance (spec 5); at step 0 as a negative control")
+          .with_params({ParamSpec::integer("num_samples", 100, "examples of the split, in order (the reference: 100)").at_least(1),
              ParamSpec::string("split", "test", "split of the preprocess stage").one_of({"train", "valid", "test"}),
              ParamSpec::real("threshold", 0.01, "count overlap: weights above this").range(0, 1),
              ParamSpec::integer("top_k", 10, "top-k overlap: keys per query").at_least(1),
@@ -120,8 +119,7 @@ class H6 : public StageComponent {
              ParamSpec::string("checkpoint", "best", "best (as the reference), final, or init: the weights at step 0, "
                                "the negative control").one_of({"best", "final", "init"}),
              ParamSpec::path("tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)").optional_with(std::string("")),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())},
-            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())}).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -296,7 +294,7 @@ class H6 : public StageComponent {
     auto add = [&](const std::string& metric, const Stats& s, std::map<std::string, std::string> labels, double scale = 100.0,
                    const char* unit = "%") {
       for (const auto& kv : base) labels.insert(kv);
-      MetricRecord r{metric, scale * s.mean(), unit, std::nullopt, std::int64_t(s.v.size()), labels};
+      MetricRecord r{metric, scale * s.mean(), unit, std::nullopt, std::int64_t(s.v.size()), labels, "", false};
       if (s.v.size() >= 2) r.sd = scale * s.sd();
       ctx.results.add(r);
     };

@@ -23,11 +23,10 @@ namespace {
 class Profile : public StageComponent {
  public:
   Profile()
-      : StageComponent(ComponentInfo{
-            "stage", "profile", "2.0.0",
-            "forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence length; the modes "
-            "timed alternately in one process, with the step-time ratio and its interval",
-            {ParamSpec::strings("modes", {"none", "full"}, "model modes, timed alternately; the first is the baseline of "
+      : StageComponent(ComponentInfo::of("stage", "profile", "2.0.0")
+          .describe("forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence length; the modes "
+            "timed alternately in one process, with the step-time ratio and its interval")
+          .with_params({ParamSpec::strings("modes", {"none", "full"}, "model modes, timed alternately; the first is the baseline of "
                                 "the ratios"),
              ParamSpec::string("size", "tiny", "model size").one_of({"tiny", "small", "medium", "large"}),
              ParamSpec::integer("batch_size", 4, "examples per step").range(1, 4096),
@@ -35,8 +34,8 @@ class Profile : public StageComponent {
              ParamSpec::integer("warmup", 2, "untimed steps first (per mode)").at_least(0),
              ParamSpec::integer("repeats", 5, "timed steps per length and mode").range(1, 1000),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())},
-            true}) {}  // timings: never reused on another machine
+             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
+          .measures_the_device()) {}  // timings: never reused on another machine
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -83,7 +82,7 @@ class Profile : public StageComponent {
         auto labels = common;
         labels["mode"] = names[i];
         auto add = [&](const char* metric, const std::vector<double>& s, const char* unit) {
-          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()), labels});
+          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()), labels, "", false});
         };
         add("profile_mask_ms", prof.mask_ms, "ms");
         add("profile_forward_ms", prof.forward_ms, "ms");
@@ -94,7 +93,7 @@ class Profile : public StageComponent {
         for (double ms : prof.step_ms) tps.push_back(double(B * T) / (ms / 1000.0));
         add("profile_tokens_per_s", tps, "tokens/s");
         ctx.results.add(MetricRecord{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss",
-                                     prof.peak_memory_mb, "MB", std::nullopt, 1, labels});
+                                     prof.peak_memory_mb, "MB", std::nullopt, 1, labels, "lower", false});
         ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
                       "{:.0f} tokens/s, peak {} {:.0f} MB",
                       names[i], T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
@@ -112,7 +111,7 @@ class Profile : public StageComponent {
         auto labels = common;
         labels["numerator"] = names[i];
         labels["denominator"] = names[0];
-        ctx.results.add(MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels});
+        ctx.results.add(MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels, "", false});
         std::string cell = stats::format_number(std::exp(s.mean)) + "x";
         if (auto ci = stats::mean_ci95(s)) cell += " [" + stats::format_number(std::exp(ci->first)) + ", " +
                                                    stats::format_number(std::exp(ci->second)) + "]";

@@ -43,14 +43,12 @@ struct Count {
 class Sparsity : public StageComponent {
  public:
   Sparsity()
-      : StageComponent(ComponentInfo{
-            "stage", "sparsity", "1.1.0",
-            "blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the full square (spec 6)",
-            nlp::with_annotation_params({ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
+      : StageComponent(ComponentInfo::of("stage", "sparsity", "1.1.0")
+          .describe("blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the full square (spec 6)")
+          .with_params(nlp::with_annotation_params({ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
              ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
              ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)").at_least(0),
-             ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1)}),
-            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+             ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1)})).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

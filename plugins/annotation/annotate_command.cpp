@@ -30,8 +30,8 @@ std::string pad(std::string s, std::size_t width) {
 class Annotate : public CommandComponent {
  public:
   Annotate()
-      : CommandComponent(ComponentInfo{"command", "annotate", "1.0.0",
-                                       "asaflow annotate TEXT: ASA annotations and bonding mask of one sentence", {}, false}) {}
+      : CommandComponent(ComponentInfo::of("command", "annotate", "1.0.0")
+          .describe("asaflow annotate TEXT: ASA annotations and bonding mask of one sentence")) {}
 
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const CommandOptions o = parse_command_options(

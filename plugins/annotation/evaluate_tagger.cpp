@@ -96,14 +96,12 @@ std::string fixed(double v, int digits) {
 class EvaluateTagger : public StageComponent {
  public:
   EvaluateTagger()
-      : StageComponent(ComponentInfo{
-            "stage", "evaluate_tagger", "1.0.0",
-            "UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword tokens as the headline), "
-            "per-tag precision and recall, and the most frequent confusions",
-            {ParamSpec::paths("gold", "gold CoNLL-U files (a UD treebank's test split)"),
+      : StageComponent(ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
+          .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword tokens as the headline), "
+            "per-tag precision and recall, and the most frequent confusions")
+          .with_params({ParamSpec::paths("gold", "gold CoNLL-U files (a UD treebank's test split)"),
              ParamSpec::string("name", "gold", "what the gold files are, for the labels (e.g. ud_ewt_test)"),
-             ParamSpec::integer("confusions", 15, "how many of the most frequent confusions to list").range(0, 289)},
-            false}) {}
+             ParamSpec::integer("confusions", 15, "how many of the most frequent confusions to list").range(0, 289)})) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -38,10 +38,9 @@ struct SplitStats {
 class Preprocess : public StageComponent {
  public:
   Preprocess()
-      : StageComponent(ComponentInfo{
-            "stage", "preprocess", "1.1.0",
-            "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)",
-            nlp::with_annotation_params({ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
+      : StageComponent(ComponentInfo::of("stage", "preprocess", "1.1.0")
+          .describe("token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)")
+          .with_params(nlp::with_annotation_params({ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
                  .one_of({"gpt2", "word"}),
              ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)").optional_with(std::string("")),
              ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
@@ -56,8 +55,7 @@ class Preprocess : public StageComponent {
                                "re-tag every word with the needed train_tagger stage").one_of({"gold", "tagger"}),
              ParamSpec::string("pieces", "word", "word: every BPE piece carries its whole word's annotation (the "
                                "reference); prefix: a piece that ends inside its word is annotated as the word prefix "
-                               "so far (causal; needs tags: tagger with a context left tagger)").one_of({"word", "prefix"})}),
-            false}) {}
+                               "so far (causal; needs tags: tagger with a context left tagger)").one_of({"word", "prefix"})}))) {}
 
  protected:
   void execute(StageContext& ctx) const override {

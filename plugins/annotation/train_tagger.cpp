@@ -29,16 +29,14 @@ std::vector<nlp::TaggedSentence> sentences_of(const Corpus& corpus, const std::s
 class TrainTagger : public StageComponent {
  public:
   TrainTagger()
-      : StageComponent(ComponentInfo{
-            "stage", "train_tagger", "1.1.0",
-            "averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its test split",
-            {ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
+      : StageComponent(ComponentInfo::of("stage", "train_tagger", "1.1.0")
+          .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its test split")
+          .with_params({ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
              ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
              ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
              ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"}),
              ParamSpec::string("context", "both", "both: features of the next two words too (as the reference's "
-                               "tagger); left: only the word and what precedes it (causal tags)").one_of({"both", "left"})},
-            false}.reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")}; })) {}
+                               "tagger); left: only the word and what precedes it (causal tags)").one_of({"both", "left"})}).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

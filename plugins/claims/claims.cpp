@@ -321,7 +321,7 @@ class Builder {
       json diff = json::array({trained_diff.series("trained")});
       if (!init.empty()) diff.push_back(init_diff.series("step 0"));
       out_.add(Figure{"h6_difference", "bars",
-                      "H6: ASA mask minus each control, attention mass (points; whiskers: 95% CI of the test)",
+                      "H6: ASA mask minus each control (points, 95% CI of the test)",
                       json{{"y_label", "ASA - control (points)"}, {"categories", controls}, {"series", diff}}.dump()});
     }
 

@@ -14,11 +14,9 @@ namespace {
 class CorpusStats : public StageComponent {
  public:
   CorpusStats()
-      : StageComponent(ComponentInfo{
-            "metric", "corpus_stats", "1.0.0",
-            "documents, sentences, tokens, types and type/token ratio of each input dataset",
-            {ParamSpec::boolean("lowercase", false, "count types case-insensitively (ASCII)")},
-            false}) {}
+      : StageComponent(ComponentInfo::of("metric", "corpus_stats", "1.0.0")
+          .describe("documents, sentences, tokens, types and type/token ratio of each input dataset")
+          .with_params({ParamSpec::boolean("lowercase", false, "count types case-insensitively (ASCII)")})) {}
 
  protected:
   void execute(StageContext& ctx) const override {

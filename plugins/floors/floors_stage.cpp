@@ -28,13 +28,11 @@ std::vector<std::vector<std::int32_t>> ids_of(const nlp::PreprocessedSplit& spli
 class NgramFloors : public StageComponent {
  public:
   NgramFloors()
-      : StageComponent(ComponentInfo{
-            "stage", "ngram_floors", "1.0.0",
-            "unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates",
-            {ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
+      : StageComponent(ComponentInfo::of("stage", "ngram_floors", "1.0.0")
+          .describe("unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates")
+          .with_params({ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
              ParamSpec::integer("eval_batches", 0, "the train stage's eval_batches (0: the whole split)").at_least(0),
-             ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})},
-            false}.reading_splits([](const Params& p) { return std::vector<std::string>{"train", p.get_string("split")}; })) {}
+             ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})}).reading_splits([](const Params& p) { return std::vector<std::string>{"train", p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -86,8 +86,8 @@ int column_width(const std::string& title, const Map& rows, bool metric) {
 class MetricsCommand : public CommandComponent {
  public:
   MetricsCommand()
-      : CommandComponent(ComponentInfo{"command", "metrics", "1.0.0",
-                                       "asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric", {}, false}) {}
+      : CommandComponent(ComponentInfo::of("command", "metrics", "1.0.0")
+          .describe("asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric")) {}
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const auto options = metrics_options();
     const CommandOptions parsed = parse_command_options("metrics", args, options);
@@ -162,8 +162,8 @@ class MetricsCommand : public CommandComponent {
 class CompareCommand : public CommandComponent {
  public:
   CompareCommand()
-      : CommandComponent(ComponentInfo{"command", "compare", "1.0.0",
-                                       "asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)", {}, false}) {}
+      : CommandComponent(ComponentInfo::of("command", "compare", "1.0.0")
+          .describe("asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)")) {}
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const auto options = compare_options();
     const CommandOptions parsed = parse_command_options("compare", args, options);

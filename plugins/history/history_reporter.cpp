@@ -31,14 +31,12 @@ class HistoryReporter : public StageComponent {
 
  private:
   static ComponentInfo make_info() {
-    ComponentInfo info{"reporter", "history", "1.0.0",
-                       "appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)",
-                       {ParamSpec::string("db", "",
-                                          "database file, relative to the pipeline's directory (default: the repository's "
-                                          "reports/metrics.sqlite, as the metrics and compare commands)")},
-                       false};
-    info.accepts_failed_inputs = true;
-    return info;
+    return ComponentInfo::of("reporter", "history", "1.0.0")
+        .describe("appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)")
+        .with_params({ParamSpec::string("db", "",
+                                        "database file, relative to the pipeline's directory (default: the repository's "
+                                        "reports/metrics.sqlite, as the metrics and compare commands)")})
+        .accepts_failures();
   }
 
  protected:

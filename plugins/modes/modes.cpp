@@ -10,7 +10,8 @@ using model::ModelMode;
 using model::TokenAnnotations;
 
 ComponentInfo mode_info(const char* name, const char* summary) {
-  return ComponentInfo{"model_mode", name, "1.0.0", summary, {}, false};
+  return ComponentInfo::of("model_mode", name, "1.0.0")
+      .describe(summary);
 }
 
 class NoneMode : public ModelMode {

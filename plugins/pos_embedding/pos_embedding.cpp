@@ -12,9 +12,8 @@ namespace {
 class PosEmbedMode : public model::ModelMode {
  public:
   PosEmbedMode()
-      : ModelMode(ComponentInfo{"model_mode", "pos_embed", "1.0.0",
-                                "control: plain causal attention plus a learned UPOS embedding added to the input",
-                                {}, false}) {}
+      : ModelMode(ComponentInfo::of("model_mode", "pos_embed", "1.0.0")
+          .describe("control: plain causal attention plus a learned UPOS embedding added to the input")) {}
   model::BondingTensors bonding(const model::TokenAnnotations&, const torch::Tensor&) const override { return {}; }
   bool embeds_pos() const override { return true; }
 };

@@ -56,7 +56,8 @@ function frame(box, title, w, h, legend) {
   const total = w - 170 + lw + (legend ? 0 : 150);
   const svg = el('svg', {width: total, height: h, viewBox: `0 0 ${total} ${h}`, role: 'img'}, null);
   box.appendChild(svg);
-  text(svg, total / 2, 16, title, {'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold'});
+  const size = Math.min(13, Math.floor((total - 10) / (0.6 * title.length)));  // a long title shrinks, never runs off
+  text(svg, total / 2, 16, title, {'text-anchor': 'middle', 'font-size': size, 'font-weight': 'bold'});
   return {svg, w: total, h, l: 64, r: total - lw, t: 30, b: h - 56};
 }
 // Log-scale ticks at 1, 2 and 5 times powers of ten (all nine digits on a short range).
@@ -73,10 +74,11 @@ function logTicks(lo, hi) {
 }
 // A category label on lines of at most `chars` characters, centred under x.
 function wrapped(parent, x, y, label, chars) {
-  const words = String(label).split(' '), rows = [''];
+  // Break at spaces, and after hyphens ("key-UPOS-matched" -> "key-UPOS-" "matched").
+  const words = String(label).split(' ').flatMap(w => w.length > chars ? w.split(/(?<=-)/) : [w]), rows = [''];
   for (const w of words) {
-    const row = rows[rows.length - 1];
-    if (row && (row + ' ' + w).length > chars) rows.push(w); else rows[rows.length - 1] = row ? row + ' ' + w : w;
+    const row = rows[rows.length - 1], glue = row.endsWith('-') ? '' : ' ';
+    if (row && (row + glue + w).length > chars) rows.push(w); else rows[rows.length - 1] = row ? row + glue + w : w;
   }
   rows.forEach((r, i) => text(parent, x, y + i * 11, r, {'text-anchor': 'middle'}));
   return rows.length;

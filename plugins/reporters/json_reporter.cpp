@@ -11,12 +11,11 @@ using nlohmann::json;
 namespace asaflow::plugins {
 
 ComponentInfo reporter_info(const char* name, const char* summary) {
-  ComponentInfo info{"reporter", name, "2.0.0", summary,
-                     {ParamSpec::string("title", "", "report title (default: the pipeline name)"),
-                      ParamSpec::strings("notes", {}, "remarks to add to the notes and anomalies, one sentence each")},
-                     false};
-  info.accepts_failed_inputs = true;
-  return info;
+  return ComponentInfo::of("reporter", name, "2.0.0")
+      .describe(summary)
+      .with_params({ParamSpec::string("title", "", "report title (default: the pipeline name)"),
+                    ParamSpec::strings("notes", {}, "remarks to add to the notes and anomalies, one sentence each")})
+      .accepts_failures();
 }
 
 namespace {

@@ -12,13 +12,12 @@ namespace {
 class SentenceLengths : public StageComponent {
  public:
   SentenceLengths()
-      : StageComponent(ComponentInfo{
-            "metric",            // kind
-            "sentence_lengths",  // name: pipelines say `uses: metric/sentence_lengths`
-            "1.0.0",             // bump when results change: it is part of every cache key
-            "mean, sd, median and maximum sentence length of each input dataset",
-            {ParamSpec::integer("min_tokens", 1, "ignore sentences shorter than this").range(1, 1000)},
-            false}) {}  // true only if results depend on the machine (timings)
+      : StageComponent(ComponentInfo::of("metric", // kind
+            "sentence_lengths", // name: pipelines say `uses: metric/sentence_lengths`
+            "1.0.0")
+          .describe(// bump when results change: it is part of every cache key
+            "mean, sd, median and maximum sentence length of each input dataset")
+          .with_params({ParamSpec::integer("min_tokens", 1, "ignore sentences shorter than this").range(1, 1000)})) {}  // true only if results depend on the machine (timings)
 
  protected:
   // Read inputs, compute, add typed records; the host hashes, commits and reports.
@@ -55,7 +54,7 @@ void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const s
   const std::size_t n = lengths.size();
   const double median = n % 2 ? lengths[n / 2] : (lengths[n / 2 - 1] + lengths[n / 2]) / 2;
   const std::map<std::string, std::string> labels{{"dataset", dataset}};
-  MetricRecord m{"sentence_length_mean", mean, "tokens", std::nullopt, std::int64_t(n), labels};
+  MetricRecord m{"sentence_length_mean", mean, "tokens", std::nullopt, std::int64_t(n), labels, "", false};
   if (n >= 2) m.sd = std::sqrt(ss / double(n - 1));
   out.add(m);
   out.add("sentence_length_median", median, "tokens").labels = labels;

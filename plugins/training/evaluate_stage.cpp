@@ -26,17 +26,15 @@ namespace {
 class EvaluateStage : public StageComponent {
  public:
   EvaluateStage()
-      : StageComponent(ComponentInfo{
-            "stage", "evaluate", "1.0.0",
-            "validation PPL of a trained model under another preprocess stage's annotations (same text and tokens)",
-            {ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights").one_of({"final", "best"}),
+      : StageComponent(ComponentInfo::of("stage", "evaluate", "1.0.0")
+          .describe("validation PPL of a trained model under another preprocess stage's annotations (same text and tokens)")
+          .with_params({ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights").one_of({"final", "best"}),
              ParamSpec::integer("seed", 0, "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate "
                                 "cells with train cells of the same seed); 0: any").at_least(0),
              ParamSpec::string("mode", "", "the mode of the train cell to evaluate, checked (as a matrix key it picks "
                                "that mode's cells of a mode sweep); empty: any"),
              ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
-            false}.reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
+             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())}).reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

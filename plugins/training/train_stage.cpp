@@ -25,10 +25,9 @@ json curve_json(const std::vector<std::pair<std::int64_t, double>>& c) {
 class TrainStage : public StageComponent {
  public:
   TrainStage()
-      : StageComponent(ComponentInfo{
-            "stage", "train", "1.0.0",
-            "trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable",
-            {ParamSpec::string("size", "tiny", "model size preset").one_of({"tiny", "small", "medium", "large"}),
+      : StageComponent(ComponentInfo::of("stage", "train", "1.0.0")
+          .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
+          .with_params({ParamSpec::string("size", "tiny", "model size preset").one_of({"tiny", "small", "medium", "large"}),
              ParamSpec::component("mode", "model_mode", "full", "ASA mode (none, pos_only, features_only, full)"),
              ParamSpec::string("preset", "corrected", "faithful reproduces the reference's loss/PPL/optimizer quirks; "
                                "corrected fixes them").one_of({"faithful", "corrected"}),
@@ -55,8 +54,8 @@ class TrainStage : public StageComponent {
                                "graph; corrected preset only); auto: graph on CUDA with the corrected preset, else eager")
                  .one_of({"auto", "eager", "static", "graph"}),
              ParamSpec::integer("inject_nan_at_step", 0, "fault injection for tests: the loss of this step is NaN").at_least(0),
-             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())},
-            true}.reading_splits([](const Params&) { return std::vector<std::string>{"train", "valid"}; })) {}  // device-dependent: it records wall time and tokens/s
+             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())})
+          .measures_the_device().reading_splits([](const Params&) { return std::vector<std::string>{"train", "valid"}; })) {}  // device-dependent: it records wall time and tokens/s
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -11,7 +11,9 @@ namespace {
 
 ComponentEntry entry() {
   ComponentEntry e;
-  e.info = ComponentInfo{"metric", "m", "1.0.0", "", {ParamSpec::integer("k", 1, ""), ParamSpec::paths("data", "")}, false};
+  e.info = ComponentInfo::of("metric", "m", "1.0.0")
+      .describe("")
+      .with_params({ParamSpec::integer("k", 1, ""), ParamSpec::paths("data", "")});
   e.library_digest = "aaaa1111bbbb2222";
   return e;
 }
@@ -19,7 +21,7 @@ ComponentEntry entry() {
 TEST(CacheKey, DependsOnEveryPartAndNothingElse) {
   ComponentEntry e = entry();
   Params p({{"k", std::int64_t(1)}, {"data", std::vector<std::string>{"/somewhere/x"}}});
-  KeyInputs in{&e, &p, {{"up", "d1"}}, {{"data", "c1"}}, ""};
+  KeyInputs in{&e, &p, {{"up", "d1"}}, {{"data", "c1"}}, "", {}};
   const std::string base = key_of(key_record(in));
   EXPECT_EQ(base, key_of(key_record(in)));  // deterministic
   EXPECT_EQ(base.size(), 64u);
@@ -53,7 +55,7 @@ TEST(CacheKey, DependsOnEveryPartAndNothingElse) {
 TEST(CacheKey, ExplainNamesEachChangedPart) {
   ComponentEntry e = entry();
   Params p({{"k", std::int64_t(1)}, {"data", std::vector<std::string>{"x"}}});
-  KeyInputs in{&e, &p, {{"words", "1111111111111111aaaa"}}, {{"data", "c1"}}, ""};
+  KeyInputs in{&e, &p, {{"words", "1111111111111111aaaa"}}, {{"data", "c1"}}, "", {}};
   json before = key_record(in);
   EXPECT_TRUE(explain_changes(before, before).empty());
 
@@ -61,7 +63,7 @@ TEST(CacheKey, ExplainNamesEachChangedPart) {
   e2.library_digest = "ffff0000ffff0000ffff";
   e2.info.version = "1.1.0";
   Params p2({{"k", std::int64_t(3)}, {"data", std::vector<std::string>{"x"}}});
-  KeyInputs after{&e2, &p2, {{"words", "2222222222222222bbbb"}}, {{"data", "c2"}}, "cpu:9"};
+  KeyInputs after{&e2, &p2, {{"words", "2222222222222222bbbb"}}, {{"data", "c2"}}, "cpu:9", {}};
   EXPECT_EQ(explain_changes(before, key_record(after)),
             (std::vector<std::string>{
                 "component metric/m version changed: 1.0.0 -> 1.1.0",

@@ -104,7 +104,8 @@ namespace {
 
 class Producing : public StageComponent {
  public:
-  explicit Producing(double value) : StageComponent(ComponentInfo{"stage", "producing", "1.0.0", "test", {}, false}), value_(value) {}
+  explicit Producing(double value) : StageComponent(ComponentInfo::of("stage", "producing", "1.0.0")
+      .describe("test")), value_(value) {}
 
  protected:
   void execute(StageContext& ctx) const override { ctx.results.add("ppl", value_).labels = {{"seed", "1"}}; }
@@ -163,7 +164,9 @@ namespace {
 // or swapping an input while a stage runs does (0.03-0.09 s into a run in the probe).
 class SwappingReader : public StageComponent {
  public:
-  SwappingReader() : StageComponent(ComponentInfo{"stage", "swapping_reader", "1.0.0", "test", {ParamSpec::path("file", "input")}, false}) {}
+  SwappingReader() : StageComponent(ComponentInfo::of("stage", "swapping_reader", "1.0.0")
+      .describe("test")
+      .with_params({ParamSpec::path("file", "input")})) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -163,8 +163,9 @@ TEST_F(Loader, MissingFileIsAClearError) {
 class SplitSource : public StageComponent {
  public:
   SplitSource()
-      : StageComponent(ComponentInfo{"dataset", "split_source", "1.0.0", "gives the splits it is told",
-                                     {ParamSpec::strings("splits", {}, "the splits")}, false}
+      : StageComponent(ComponentInfo::of("dataset", "split_source", "1.0.0")
+          .describe("gives the splits it is told")
+          .with_params({ParamSpec::strings("splits", {}, "the splits")})
                            .producing_splits([](const Params& p) { return p.get_strings("splits"); })) {}
 
  protected:
@@ -174,10 +175,10 @@ class SplitSource : public StageComponent {
 class SplitReader : public StageComponent {
  public:
   SplitReader()
-      : StageComponent(ComponentInfo{"stage", "split_reader", "1.0.0", "reads one split",
-                                     {ParamSpec::string("split", "valid", "the split"),
-                                      ParamSpec::path("table", "a table").optional_with("/nonexistent/asaflow/table.tsv")},
-                                     false}
+      : StageComponent(ComponentInfo::of("stage", "split_reader", "1.0.0")
+          .describe("reads one split")
+          .with_params({ParamSpec::string("split", "valid", "the split"),
+                                      ParamSpec::path("table", "a table").optional_with("/nonexistent/asaflow/table.tsv")})
                            .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:

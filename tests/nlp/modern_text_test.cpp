@@ -69,7 +69,9 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
     std::vector<std::string> names;
     for (int id : t.tag(words)) names.push_back(kUposNames[id]);
     EXPECT_EQ(names, (Words{"DET", "PUNCT", "NOUN", "PUNCT", "VERB", "PUNCT", "NUM", "X", "SYM"}));
-    if (context == TaggerContext::kLeft) EXPECT_EQ(kUposNames[t.tag_prefix({"the"}, {det}, "\"")], std::string("PUNCT"));
+    if (context == TaggerContext::kLeft) {
+      EXPECT_EQ(kUposNames[t.tag_prefix({"the"}, {det}, "\"")], std::string("PUNCT"));
+    }
   }
   // And what the form decides carries no WordNet feature or requirement (a NOUN would
   // have had CONCRETE at least).

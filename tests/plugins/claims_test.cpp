@@ -63,7 +63,7 @@ class Records {
     ResultSet& r = add("profile");
     r.add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", std::to_string(seq)}};
     r.add(MetricRecord{"profile_step_log_ratio", mean_log, "", sd_log, n,
-                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}}});
+                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}}, "", false});
   }
   ResultSet evaluate(const ClaimsOptions& o = {}) const {
     std::vector<ClaimsInput> inputs;
@@ -284,7 +284,9 @@ TEST(ClaimsH6, FiguresDrawEachControlAgainstASAWithTheTestsInterval) {
   EXPECT_NEAR(data["series"][1]["values"][0].get<double>(), 0.0, 0.5);  // step 0: no gap
   // The mass figure has whiskers too (the 95% CI over the models).
   for (const auto& f : out.figures()) {
-    if (f.id == "h6") EXPECT_TRUE(nlohmann::json::parse(f.data)["series"][0].contains("low")) << f.data;
+    if (f.id == "h6") {
+      EXPECT_TRUE(nlohmann::json::parse(f.data)["series"][0].contains("low")) << f.data;
+    }
   }
 }
 

@@ -19,7 +19,28 @@ namespace asaflow {
 
 struct StageContext;
 
+// What a component is, built by name so that every call site reads:
+//   ComponentInfo::of("metric", "corpus_stats", "1.0.0")
+//       .describe("token, type and sentence counts")
+//       .with_params({ParamSpec::boolean("lowercase", false, "fold case first")})
+// (the user-declared constructor makes the old positional `ComponentInfo{kind, name, ...,
+// false}` a compile error).
 struct ASAFLOW_API ComponentInfo {
+  ComponentInfo() = default;
+  static ComponentInfo of(std::string kind, std::string name, std::string version) {
+    ComponentInfo info;
+    info.kind = std::move(kind);
+    info.name = std::move(name);
+    info.version = std::move(version);
+    return info;
+  }
+  ComponentInfo& describe(std::string text) { summary = std::move(text); return *this; }
+  ComponentInfo& with_params(std::vector<ParamSpec> specs) { params = std::move(specs); return *this; }
+  // Its results depend on the machine (timings, memory): see device_dependent.
+  ComponentInfo& measures_the_device() { device_dependent = true; return *this; }
+  // It runs even when needed stages failed: see accepts_failed_inputs.
+  ComponentInfo& accepts_failures() { accepts_failed_inputs = true; return *this; }
+
   std::string kind;
   std::string name;
   std::string version;
@@ -41,7 +62,7 @@ struct ASAFLOW_API ComponentInfo {
 
   std::string qualified_name() const { return kind + "/" + name; }
 
-  // For a component's constructor: ComponentInfo{...}.reading_splits(...).
+  // For a component's constructor: ComponentInfo::of(...).reading_splits(...).
   using SplitRule = std::function<std::vector<std::string>(const Params&)>;
   ComponentInfo& producing_splits(SplitRule rule) { produces_splits = std::move(rule); return *this; }
   ComponentInfo& reading_splits(SplitRule rule) { reads_splits = std::move(rule); return *this; }
