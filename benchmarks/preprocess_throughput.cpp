@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
     rates.push_back(double(words) / s);
   }
   std::sort(rates.begin(), rates.end());
-  std::printf("preprocess_throughput: %zu words (%zu BPE tokens), %d runs on one thread: median %.0f words/s "
-              "(min %.0f, max %.0f); tag + lemma + features + BPE + align; goal >= 200000 words/s\n",
-              words, tokens, runs, rates[rates.size() / 2], rates.front(), rates.back());
+  std::printf(
+      "preprocess_throughput: %zu words (%zu BPE tokens), %d runs on one thread: median %.0f words/s "
+      "(min %.0f, max %.0f); tag + lemma + features + BPE + align; goal >= 200000 words/s\n",
+      words, tokens, runs, rates[rates.size() / 2], rates.front(), rates.back());
   return 0;
 }

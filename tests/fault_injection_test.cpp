@@ -74,7 +74,8 @@ std::map<std::string, std::map<std::string, std::string>> final_outputs(const fs
 fs::path pick(const fs::path& root, const std::string& name, std::mt19937& rng) {
   std::vector<fs::path> found;
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (it->is_regular_file() && (name.empty() || it->path().filename() == name)) found.push_back(it->path());
   }
   if (found.empty()) return {};
@@ -117,9 +118,14 @@ TEST(FaultInjection, EveryFinalResultEqualsACleanRun) {
   write_file(dir.path / "corpus/a.txt", kCorpusA);
   const unsigned seed = 20261201;
   std::mt19937 rng(seed);
-  const std::vector<std::string> faults = {"kill -9", "flip a byte of an output", "truncate a manifest",
-                                           "garbage state file", "garbage digest cache", "delete an output",
-                                           "swap an input mid-run", "leftover temporary entry"};
+  const std::vector<std::string> faults = {"kill -9",
+                                           "flip a byte of an output",
+                                           "truncate a manifest",
+                                           "garbage state file",
+                                           "garbage digest cache",
+                                           "delete an output",
+                                           "swap an input mid-run",
+                                           "leftover temporary entry"};
   const int iterations = 2 * int(faults.size());
   for (int i = 0; i < iterations; ++i) {
     const std::string tag = tags[std::uniform_int_distribution<std::size_t>(0, tags.size() - 1)(rng)];

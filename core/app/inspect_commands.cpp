@@ -20,9 +20,12 @@ namespace {
 
 std::string size_text(double bytes) {
   char buf[32];
-  if (bytes >= 1024.0 * 1024.0) std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
-  else if (bytes >= 1024.0) std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  if (bytes >= 1024.0 * 1024.0)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
+  else if (bytes >= 1024.0)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
   return buf;
 }
 
@@ -30,7 +33,8 @@ std::string size_text(double bytes) {
 // else the last run's, marked stale), with files, log, publication, record and metrics.
 json describe(const Pipeline& p, std::size_t i, const CellReport& r, ArtifactStore& store) {
   const StageCell& cell = p.cells[i];
-  json j = {{"cell", cell.id}, {"stage", p.stages[cell.stage].name},
+  json j = {{"cell", cell.id},
+            {"stage", p.stages[cell.stage].name},
             {"component", cell.component->info.qualified_name() + " " + cell.component->info.version}};
   std::string state = to_string(r.state);
   if (r.state == CellState::kStale && r.reasons.size() == 1 && r.reasons[0] == "never run") state = "never run";
@@ -94,7 +98,8 @@ void print_text(const json& j) {
     row("made", std::string(buf) + (m.value("commit", "").empty() ? "" : ", commit " + m.value("commit", "")));
     std::vector<std::string> params;
     if (m.contains("params")) {
-      for (const auto& [name, value] : m["params"].items()) params.push_back(name + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
+      for (const auto& [name, value] : m["params"].items())
+        params.push_back(name + "=" + (value.is_string() ? value.get<std::string>() : value.dump()));
     }
     row("params", join(params, " "));
   }
@@ -121,7 +126,8 @@ void print_text(const json& j) {
       name.resize(std::max<std::size_t>(name.size() + 2, 28), ' ');
       char value[64];
       std::snprintf(value, sizeof value, "%.6g", m["value"].get<double>());
-      std::cout << "  " << name << value << (m["unit"].get<std::string>().empty() ? "" : " " + m["unit"].get<std::string>()) << "\n";
+      std::cout << "  " << name << value
+                << (m["unit"].get<std::string>().empty() ? "" : " " + m["unit"].get<std::string>()) << "\n";
     }
   }
 }
@@ -131,7 +137,8 @@ void print_text(const json& j) {
 // asaflow show PIPELINE CELL: a stage name shows each of its cells.
 int cmd_show(const Common& c) {
   if (c.positional.size() != 2) {
-    throw ConfigError("asaflow show: usage: asaflow show PIPELINE CELL (a stage name or a cell id such as 'train[seed=1]')");
+    throw ConfigError(
+        "asaflow show: usage: asaflow show PIPELINE CELL (a stage name or a cell id such as 'train[seed=1]')");
   }
   auto host = make_host(c);
   const Pipeline full = load(c.positional[0], *host, c);
@@ -159,14 +166,16 @@ int cmd_show(const Common& c) {
 
 // asaflow dag PIPELINE [TARGET...] --format text|dot|mermaid
 int cmd_dag(const Common& c) {
-  if (c.positional.empty()) throw ConfigError("asaflow dag: usage: asaflow dag PIPELINE [TARGET...] [--format text|dot|mermaid]");
+  if (c.positional.empty())
+    throw ConfigError("asaflow dag: usage: asaflow dag PIPELINE [TARGET...] [--format text|dot|mermaid]");
   if (c.graph_format != "text" && c.graph_format != "dot" && c.graph_format != "mermaid") {
     throw ConfigError("asaflow dag: --format must be text, dot or mermaid, got '" + c.graph_format + "'" +
                       suggestion(c.graph_format, {"text", "dot", "mermaid"}));
   }
   auto host = make_host(c);
   Pipeline p = load(c.positional[0], *host, c);
-  if (c.positional.size() > 1) p = select_targets(p, std::vector<std::string>(c.positional.begin() + 1, c.positional.end()));
+  if (c.positional.size() > 1)
+    p = select_targets(p, std::vector<std::string>(c.positional.begin() + 1, c.positional.end()));
   auto quoted = [](const std::string& s) {
     std::string out = "\"";
     for (char ch : s) out += ch == '"' ? std::string("\\\"") : std::string(1, ch);
@@ -175,7 +184,8 @@ int cmd_dag(const Common& c) {
   if (c.graph_format == "dot") {
     std::cout << "digraph " << quoted(p.name) << " {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n";
     for (const auto& cell : p.cells) {
-      std::cout << "  " << quoted(cell.id) << " [label=" << quoted(cell.id + "\\n" + cell.component->info.qualified_name()) << "];\n";
+      std::cout << "  " << quoted(cell.id)
+                << " [label=" << quoted(cell.id + "\\n" + cell.component->info.qualified_name()) << "];\n";
     }
     for (const auto& cell : p.cells) {
       for (std::size_t d : cell.deps) std::cout << "  " << quoted(p.cells[d].id) << " -> " << quoted(cell.id) << ";\n";
@@ -215,7 +225,8 @@ int cmd_completion(const Common& c) {
 _asaflow() {
   local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} pipeline="" i
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W ")SH" << join(command_names(), " ") << R"SH( --help --version" -- "$cur"))
+    COMPREPLY=($(compgen -W ")SH"
+            << join(command_names(), " ") << R"SH( --help --version" -- "$cur"))
     return
   fi
   if [[ $cur == -* ]]; then

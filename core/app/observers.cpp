@@ -21,10 +21,14 @@ double now_seconds() {
 
 std::string human(double v) {
   char buf[32];
-  if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
-  else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else if (v >= 10 || v == 0) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.2g", v);  // 0.4 steps/s, not "0"
+  if (v >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
+  else if (v >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else if (v >= 10 || v == 0)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.2g", v);  // 0.4 steps/s, not "0"
   return buf;
 }
 
@@ -61,10 +65,17 @@ std::vector<std::string> PublishObserver::errors() const {
 void LogObserver::on_cell_decided(const StageCell& cell, const CellReport& r) {
   auto log = named_logger("asaflow");
   switch (r.state) {
-    case CellState::kCached: log->info("cached   {}", cell.id); break;
-    case CellState::kStale: log->info("run      {}: {}", cell.id, join(r.reasons, "; ")); break;
-    case CellState::kSkipped: log->warn("skipped  {}: {}", cell.id, join(r.reasons, "; ")); break;
-    default: break;
+    case CellState::kCached:
+      log->info("cached   {}", cell.id);
+      break;
+    case CellState::kStale:
+      log->info("run      {}: {}", cell.id, join(r.reasons, "; "));
+      break;
+    case CellState::kSkipped:
+      log->warn("skipped  {}: {}", cell.id, join(r.reasons, "; "));
+      break;
+    default:
+      break;
   }
 }
 

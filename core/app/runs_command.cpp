@@ -75,7 +75,8 @@ std::string headline_text(const json& run) {
   std::vector<std::string> parts;
   for (const auto& h : run.value("headline", json::array())) {
     parts.push_back(h.value("metric", "") + " " + number(h.value("mean", NAN)) +
-                    (h.value("unit", "").empty() ? "" : " " + h.value("unit", "")) + " (n=" + std::to_string(h.value("n", 0)) + ")");
+                    (h.value("unit", "").empty() ? "" : " " + h.value("unit", "")) +
+                    " (n=" + std::to_string(h.value("n", 0)) + ")");
   }
   return join(parts, "; ");
 }
@@ -99,19 +100,23 @@ const json* find_run(const std::vector<json>& runs, const std::string& id, const
     if (ids.back().rfind(id, 0) == 0) hits.push_back(&r);
   }
   if (hits.size() == 1) return hits[0];
-  if (hits.size() > 1) throw ConfigError("asaflow runs: '" + id + "' matches " + std::to_string(hits.size()) + " runs; give more of the id");
-  throw ConfigError("asaflow runs: no run '" + id + "' in " + root.string() + suggestion(id, ids) + "; `asaflow runs` lists them");
+  if (hits.size() > 1)
+    throw ConfigError("asaflow runs: '" + id + "' matches " + std::to_string(hits.size()) +
+                      " runs; give more of the id");
+  throw ConfigError("asaflow runs: no run '" + id + "' in " + root.string() + suggestion(id, ids) +
+                    "; `asaflow runs` lists them");
 }
 
 int compare_runs(const json& a, const json& b) {
   const std::string ia = a.value("id", ""), ib = b.value("id", "");
-  std::cout << "run " << ia << " (" << a.value("started", "") << ", " << a.value("pipeline", "") << ") vs " << ib << " ("
-            << b.value("started", "") << ", " << b.value("pipeline", "") << ")\n";
+  std::cout << "run " << ia << " (" << a.value("started", "") << ", " << a.value("pipeline", "") << ") vs " << ib
+            << " (" << b.value("started", "") << ", " << b.value("pipeline", "") << ")\n";
   auto changed = [](const std::string& what, const std::string& x, const std::string& y) {
     if (x != y) std::cout << what << ": " << (x.empty() ? "-" : x) << "  ->  " << (y.empty() ? "-" : y) << "\n";
   };
   changed("commit", a.value("commit", ""), b.value("commit", ""));
-  changed("set", join(a.value("set", std::vector<std::string>{}), " "), join(b.value("set", std::vector<std::string>{}), " "));
+  changed("set", join(a.value("set", std::vector<std::string>{}), " "),
+          join(b.value("set", std::vector<std::string>{}), " "));
   // Cells: parameters that differ, cells only in one run, and whether the results differ.
   std::map<std::string, std::pair<const json*, const json*>> cells;
   static const json kNone = json::array();
@@ -142,18 +147,23 @@ int compare_runs(const json& a, const json& b) {
       continue;
     }
     std::cout << "  " << id << ": " << (diffs.empty() ? "same parameters" : "params " + join(diffs, ", ")) << "; "
-              << (same_key ? "same result" : "result " + x->value("key", "").substr(0, 12) + " -> " + y->value("key", "").substr(0, 12) +
-                                                 " (" + x->value("state", "") + " / " + y->value("state", "") + ")")
+              << (same_key
+                      ? "same result"
+                      : "result " + x->value("key", "").substr(0, 12) + " -> " + y->value("key", "").substr(0, 12) +
+                            " (" + x->value("state", "") + " / " + y->value("state", "") + ")")
               << "\n";
   }
   if (same) std::cout << "  " << same << " cells with the same parameters and result\n";
   // Headline figures side by side.
   std::map<std::string, std::pair<double, double>> figures;
-  for (const auto& h : a.value("headline", json::array())) figures.try_emplace(h.value("metric", ""), NAN, NAN).first->second.first = h.value("mean", NAN);
-  for (const auto& h : b.value("headline", json::array())) figures.try_emplace(h.value("metric", ""), NAN, NAN).first->second.second = h.value("mean", NAN);
+  for (const auto& h : a.value("headline", json::array()))
+    figures.try_emplace(h.value("metric", ""), NAN, NAN).first->second.first = h.value("mean", NAN);
+  for (const auto& h : b.value("headline", json::array()))
+    figures.try_emplace(h.value("metric", ""), NAN, NAN).first->second.second = h.value("mean", NAN);
   if (!figures.empty()) std::cout << "headline (mean over cells):\n";
   for (const auto& [metric, v] : figures) {
-    std::cout << "  " << metric << "  " << number(v.first) << " -> " << number(v.second) << "  (" << number(v.second - v.first) << ")\n";
+    std::cout << "  " << metric << "  " << number(v.first) << " -> " << number(v.second) << "  ("
+              << number(v.second - v.first) << ")\n";
   }
   return 0;
 }
@@ -175,8 +185,9 @@ void print_csv(const std::vector<json>& runs) {
   for (const auto& r : runs) {
     std::cout << r.value("id", "") << "," << r.value("started", "") << "," << quote(r.value("pipeline", "")) << ","
               << quote(r.value("title", "")) << "," << quote(r.value("commit", "")) << "," << status_of(r) << ","
-              << r.value("ran", 0) << "," << r.value("cached", 0) << "," << r.value("failed", 0) << "," << r.value("skipped", 0) << ","
-              << number(r.value("seconds", 0.0)) << "," << quote(join(r.value("set", std::vector<std::string>{}), " "));
+              << r.value("ran", 0) << "," << r.value("cached", 0) << "," << r.value("failed", 0) << ","
+              << r.value("skipped", 0) << "," << number(r.value("seconds", 0.0)) << ","
+              << quote(join(r.value("set", std::vector<std::string>{}), " "));
     for (const auto& m : metrics) {
       const json v = field(r, m);
       std::cout << "," << (v.is_number() ? number(v.get<double>()) : "");
@@ -187,8 +198,9 @@ void print_csv(const std::vector<json>& runs) {
 
 }  // namespace
 
-void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& store, const std::vector<CellReport>& reports,
-                const RunRecordTimes& times, int exit_code, const std::string& commit) {
+void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& store,
+                const std::vector<CellReport>& reports, const RunRecordTimes& times, int exit_code,
+                const std::string& commit) {
   json cells = json::array();
   std::map<std::string, std::vector<std::pair<std::string, const MetricRecord*>>> headline;  // metric -> (cell, record)
   std::vector<ResultSet> results;  // keeps the records the pointers above refer to
@@ -200,8 +212,12 @@ void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& 
     counts[to_string(r.state)]++;
     json params = json::object();
     for (const auto& [name, value] : cell.params.values()) params[name] = param_to_json(value);
-    json j = {{"id", r.id}, {"stage", pipeline.stages[cell.stage].name}, {"state", to_string(r.state)},
-              {"key", r.key}, {"matrix", cell.matrix}, {"params", params}};
+    json j = {{"id", r.id},
+              {"stage", pipeline.stages[cell.stage].name},
+              {"state", to_string(r.state)},
+              {"key", r.key},
+              {"matrix", cell.matrix},
+              {"params", params}};
     if (r.state == CellState::kFailed) j["error"] = r.error;
     cells.push_back(std::move(j));
     if (r.state != CellState::kRan && r.state != CellState::kCached) continue;
@@ -221,18 +237,35 @@ void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& 
       sum += m->value;
       per_cell[id] = m->value;
     }
-    figures.push_back({{"metric", metric}, {"unit", values.front().second->unit}, {"direction", values.front().second->direction},
-                       {"mean", sum / double(values.size())}, {"n", values.size()}, {"cells", per_cell}});
+    figures.push_back({{"metric", metric},
+                       {"unit", values.front().second->unit},
+                       {"direction", values.front().second->direction},
+                       {"mean", sum / double(values.size())},
+                       {"n", values.size()},
+                       {"cells", per_cell}});
   }
   // A short id, unique enough for a person to type: 8 hex digits of the run's identity.
-  const std::string id = sha256_hex(pipeline.file.string() + "|" + times.started + "|" + std::to_string(::getpid()) + "|" +
-                                    std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
+  const std::string id = sha256_hex(pipeline.file.string() + "|" + times.started + "|" + std::to_string(::getpid()) +
+                                    "|" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))
                              .substr(0, 8);
-  const json record = {{"id", id}, {"pipeline", pipeline.name}, {"title", pipeline.desc}, {"file", pipeline.file.string()},
-                       {"started", times.started}, {"started_ns", times.started_ns}, {"finished", times.finished}, {"seconds", times.seconds},
-                       {"commit", commit}, {"set", c.sets}, {"targets", std::vector<std::string>(c.positional.begin() + 1, c.positional.end())},
-                       {"exit_code", exit_code}, {"ran", counts["ran"]}, {"cached", counts["cached"]},
-                       {"failed", counts["FAILED"]}, {"skipped", counts["skipped"]}, {"cells", cells}, {"headline", figures}};
+  const json record = {{"id", id},
+                       {"pipeline", pipeline.name},
+                       {"title", pipeline.desc},
+                       {"file", pipeline.file.string()},
+                       {"started", times.started},
+                       {"started_ns", times.started_ns},
+                       {"finished", times.finished},
+                       {"seconds", times.seconds},
+                       {"commit", commit},
+                       {"set", c.sets},
+                       {"targets", std::vector<std::string>(c.positional.begin() + 1, c.positional.end())},
+                       {"exit_code", exit_code},
+                       {"ran", counts["ran"]},
+                       {"cached", counts["cached"]},
+                       {"failed", counts["FAILED"]},
+                       {"skipped", counts["skipped"]},
+                       {"cells", cells},
+                       {"headline", figures}};
   try {
     fs::create_directories(runs_dir(store.root()));
     write_file_atomically(runs_dir(store.root()) / (times.started + "-" + id + ".json"), record.dump(1) + "\n");
@@ -245,18 +278,21 @@ void record_run(const Pipeline& pipeline, const Common& c, const ArtifactStore& 
 int cmd_runs(const Common& c) {
   const fs::path root = cache_dir_from_args("runs", c, 0);
   std::vector<json> runs = read_runs(root);
-  if (c.positional.size() == 3) return compare_runs(*find_run(runs, c.positional[1], root), *find_run(runs, c.positional[2], root));
+  if (c.positional.size() == 3)
+    return compare_runs(*find_run(runs, c.positional[1], root), *find_run(runs, c.positional[2], root));
   if (c.positional.size() == 2 || c.positional.size() > 3) {
     throw ConfigError("asaflow runs: usage: asaflow runs PIPELINE [RUN RUN] (two run ids compare them)");
   }
   for (const auto& f : c.filters) {
     const auto eq = f.find('=');
-    if (eq == std::string::npos || eq == 0) throw ConfigError("asaflow runs: --filter expects KEY=VALUE, got '" + f + "'");
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError("asaflow runs: --filter expects KEY=VALUE, got '" + f + "'");
     const std::string key = f.substr(0, eq), want = f.substr(eq + 1);
     runs.erase(std::remove_if(runs.begin(), runs.end(),
                               [&](const json& r) {
                                 const json v = field(r, key);
-                                const std::string have = v.is_string() ? v.get<std::string>() : (v.is_null() ? "" : v.dump());
+                                const std::string have =
+                                    v.is_string() ? v.get<std::string>() : (v.is_null() ? "" : v.dump());
                                 return have.rfind(want, 0) != 0;  // a prefix matches: ids, commits, dates
                               }),
                runs.end());
@@ -291,8 +327,9 @@ int cmd_runs(const Common& c) {
     std::string tail = join(r.value("set", std::vector<std::string>{}), " ");
     const std::string h = headline_text(r);
     if (!h.empty()) tail += (tail.empty() ? "" : "; ") + h;
-    std::printf("%-8s  %-20s  %-16s  %-12s  %-6s  %-15s  %8s  %s\n", r.value("id", "").c_str(), r.value("started", "").c_str(),
-                r.value("pipeline", "").c_str(), r.value("commit", "").substr(0, 12).c_str(), status_of(r).c_str(), cells.c_str(),
+    std::printf("%-8s  %-20s  %-16s  %-12s  %-6s  %-15s  %8s  %s\n", r.value("id", "").c_str(),
+                r.value("started", "").c_str(), r.value("pipeline", "").c_str(),
+                r.value("commit", "").substr(0, 12).c_str(), status_of(r).c_str(), cells.c_str(),
                 number(r.value("seconds", 0.0)).c_str(), tail.c_str());
   }
   return 0;

@@ -77,17 +77,14 @@ ArtifactStore::~ArtifactStore() {
 std::string ArtifactStore::safe_name(const std::string& id) {
   std::string out;
   for (char c : id) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-              c == '=' || c == ',';
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '=' || c == ',';
     out += ok ? c : '_';
   }
   // Distinct ids must not collide after replacement.
   return out + "." + sha256_hex(id).substr(0, 8);
 }
 
-fs::path ArtifactStore::entry_dir(const std::string& key) const {
-  return root_ / "objects" / key.substr(0, 2) / key;
-}
+fs::path ArtifactStore::entry_dir(const std::string& key) const { return root_ / "objects" / key.substr(0, 2) / key; }
 
 fs::path ArtifactStore::scratch_dir(const std::string& key) const {
   fs::path dir = root_ / "scratch" / key;
@@ -140,8 +137,7 @@ ArtifactStore::Lock::~Lock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
-ArtifactStore::Lock ArtifactStore::lock(const std::string& key,
-                                        const std::function<void()>& on_wait) const {
+ArtifactStore::Lock ArtifactStore::lock(const std::string& key, const std::function<void()>& on_wait) const {
   const fs::path file = root_ / "locks" / (key + ".lock");
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw StageError("cannot open lock '" + file.string() + "': " + std::strerror(errno));
@@ -169,8 +165,7 @@ bool ArtifactStore::locked(const std::string& key) const {
 ArtifactStore::Transaction::Transaction(const ArtifactStore& store, std::string key)
     : store_(store), key_(std::move(key)) {
   static std::atomic<int> counter{0};
-  dir_ = store_.root_ / "tmp" /
-         (key_ + "." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+  dir_ = store_.root_ / "tmp" / (key_ + "." + std::to_string(::getpid()) + "." + std::to_string(counter++));
   out_ = dir_ / "out";
   fs::create_directories(out_);
   std::ofstream(dir_ / kIncompleteMarker) << "stage running in process " << ::getpid() << "\n";
@@ -200,8 +195,7 @@ Manifest ArtifactStore::Transaction::commit(json record, json meta) {
   std::sort(files.begin(), files.end());
   Sha256 all;
   for (const auto& f : files) {
-    ManifestFile mf{fs::relative(f, out_).generic_string(), std::int64_t(fs::file_size(f)),
-                    sha256_file(f)};
+    ManifestFile mf{fs::relative(f, out_).generic_string(), std::int64_t(fs::file_size(f)), sha256_file(f)};
     all.update(mf.path + "\t" + std::to_string(mf.size) + "\t" + mf.sha256 + "\n");
     m.files.push_back(std::move(mf));
   }
@@ -209,8 +203,11 @@ Manifest ArtifactStore::Transaction::commit(json record, json meta) {
 
   json files_json = json::array();
   for (const auto& f : m.files) files_json.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
-  json j = {{"key", m.key}, {"record", m.record}, {"files", files_json},
-            {"output_digest", m.output_digest}, {"meta", m.meta}};
+  json j = {{"key", m.key},
+            {"record", m.record},
+            {"files", files_json},
+            {"output_digest", m.output_digest},
+            {"meta", m.meta}};
   {
     std::ofstream out(dir_ / "manifest.json");
     out << j.dump(1) << "\n";
@@ -265,13 +262,11 @@ void write_record(const fs::path& file, const json& record) {
 
 }  // namespace
 
-void ArtifactStore::save_state(const std::string& pipeline, const std::string& cell_id,
-                               const json& state) const {
+void ArtifactStore::save_state(const std::string& pipeline, const std::string& cell_id, const json& state) const {
   write_record(cell_record("state", pipeline, cell_id), state);
 }
 
-std::optional<json> ArtifactStore::load_state(const std::string& pipeline,
-                                              const std::string& cell_id) const {
+std::optional<json> ArtifactStore::load_state(const std::string& pipeline, const std::string& cell_id) const {
   return read_record(cell_record("state", pipeline, cell_id));
 }
 
@@ -365,7 +360,8 @@ std::optional<std::string> ArtifactStore::damaged_file(const Manifest& m) {
     if (!fs::exists(file, ec)) return f.path + " is missing";
     const std::string actual = file_digest(file);
     if (actual != f.sha256) {
-      return f.path + " was modified (sha256 " + f.sha256.substr(0, 12) + " expected, " + actual.substr(0, 12) + " found)";
+      return f.path + " was modified (sha256 " + f.sha256.substr(0, 12) + " expected, " + actual.substr(0, 12) +
+             " found)";
     }
   }
   return std::nullopt;
@@ -387,7 +383,10 @@ ArtifactStore::VerifyReport ArtifactStore::verify(bool evict) {
       } else {
         for (const auto& f : m->files) {
           const fs::path file = entry.path() / "out" / f.path;
-          if (!fs::exists(file, ec)) { problem = f.path + " is missing"; break; }
+          if (!fs::exists(file, ec)) {
+            problem = f.path + " is missing";
+            break;
+          }
           std::string actual;
           try {
             actual = sha256_file(file);
@@ -497,8 +496,8 @@ ArtifactStore::GcReport ArtifactStore::gc(const GcOptions& options) {
     }
   }
   ec.clear();
-  for (auto it = fs::recursive_directory_iterator(root_ / "state", ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root_ / "state", ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (!it->is_regular_file() || it->path().extension() != ".json") continue;
     std::ifstream in(it->path());
     try {

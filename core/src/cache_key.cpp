@@ -21,8 +21,8 @@ std::string short_digest(const json& j) {
 }
 
 // Lines for one object-valued part: added, removed, changed entries.
-void diff_map(const json& before, const json& after, const std::string& what,
-              bool digests, std::vector<std::string>& out) {
+void diff_map(const json& before, const json& after, const std::string& what, bool digests,
+              std::vector<std::string>& out) {
   auto value = [&](const json& j) { return digests ? short_digest(j) : show(j); };
   for (const auto& [k, v] : after.items()) {
     if (!before.contains(k)) {
@@ -82,9 +82,8 @@ std::vector<std::string> explain_changes(const json& before, const json& after) 
                     ac.value("version", "?"));
     }
     if (bc.value("library", "") != ac.value("library", "")) {
-      out.push_back("component " + name + " library changed: sha256 " +
-                    short_digest(bc.value("library", "?")) + " -> " +
-                    short_digest(ac.value("library", "?")));
+      out.push_back("component " + name + " library changed: sha256 " + short_digest(bc.value("library", "?")) +
+                    " -> " + short_digest(ac.value("library", "?")));
     }
   }
   auto part = [](const json& r, const char* k) { return r.contains(k) ? r[k] : json::object(); };
@@ -93,8 +92,8 @@ std::vector<std::string> explain_changes(const json& before, const json& after) 
   diff_map(part(before, "inputs"), part(after, "inputs"), "output of input", true, out);
   diff_map(part(before, "uses"), part(after, "uses"), "used component", false, out);
   if (before.value("device", "") != after.value("device", "")) {
-    out.push_back("device changed: " + before.value("device", "none") + " -> " +
-                  after.value("device", "none") + " (device-dependent results are not reused)");
+    out.push_back("device changed: " + before.value("device", "none") + " -> " + after.value("device", "none") +
+                  " (device-dependent results are not reused)");
   }
   return out;
 }

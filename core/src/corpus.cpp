@@ -7,9 +7,8 @@
 
 namespace asaflow {
 
-const char* const kUposNames[kUposCount] = {"NOUN", "VERB", "ADJ",   "ADV",   "PRON",  "PROPN",
-                                            "DET",  "ADP",  "AUX",   "CCONJ", "SCONJ", "NUM",
-                                            "PART", "INTJ", "PUNCT", "SYM",   "X"};
+const char* const kUposNames[kUposCount] = {"NOUN",  "VERB",  "ADJ", "ADV",  "PRON", "PROPN", "DET", "ADP", "AUX",
+                                            "CCONJ", "SCONJ", "NUM", "PART", "INTJ", "PUNCT", "SYM", "X"};
 
 int upos_id(const std::string& name) {
   for (int i = 0; i < kUposCount; ++i) {
@@ -82,7 +81,10 @@ Corpus Corpus::load(const std::filesystem::path& file) {
   std::vector<std::string> cols;
   while (std::getline(in, line)) {
     ++line_no;
-    if (line.empty()) { flush(); continue; }
+    if (line.empty()) {
+      flush();
+      continue;
+    }
     if (line[0] == '#') {
       auto value_of = [&](const char* key) -> const char* {
         std::size_t n = std::strlen(key);

@@ -62,8 +62,7 @@ std::vector<std::size_t> topological_order(const std::vector<std::vector<std::si
   return {};
 }
 
-std::vector<std::size_t> downstream_of(const std::vector<std::vector<std::size_t>>& deps,
-                                       std::size_t node) {
+std::vector<std::size_t> downstream_of(const std::vector<std::vector<std::size_t>>& deps, std::size_t node) {
   std::vector<bool> marked(deps.size(), false);
   marked[node] = true;
   bool changed = true;
@@ -72,7 +71,11 @@ std::vector<std::size_t> downstream_of(const std::vector<std::vector<std::size_t
     for (std::size_t i = 0; i < deps.size(); ++i) {
       if (marked[i]) continue;
       for (std::size_t d : deps[i]) {
-        if (marked[d]) { marked[i] = true; changed = true; break; }
+        if (marked[d]) {
+          marked[i] = true;
+          changed = true;
+          break;
+        }
       }
     }
   }

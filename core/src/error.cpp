@@ -4,8 +4,7 @@
 
 namespace asaflow {
 
-ConfigError::ConfigError(std::string message)
-    : Error(message, ExitCode::kConfig), diagnostics_{std::move(message)} {}
+ConfigError::ConfigError(std::string message) : Error(message, ExitCode::kConfig), diagnostics_{std::move(message)} {}
 
 ConfigError::ConfigError(std::vector<std::string> diagnostics)
     : Error(join(diagnostics, "\n"), ExitCode::kConfig), diagnostics_(std::move(diagnostics)) {}

@@ -34,12 +34,18 @@ RunObserver::~RunObserver() = default;
 
 const char* to_string(CellState state) {
   switch (state) {
-    case CellState::kCached: return "cached";
-    case CellState::kStale: return "stale";
-    case CellState::kBlocked: return "stale";
-    case CellState::kRan: return "ran";
-    case CellState::kFailed: return "FAILED";
-    case CellState::kSkipped: return "skipped";
+    case CellState::kCached:
+      return "cached";
+    case CellState::kStale:
+      return "stale";
+    case CellState::kBlocked:
+      return "stale";
+    case CellState::kRan:
+      return "ran";
+    case CellState::kFailed:
+      return "FAILED";
+    case CellState::kSkipped:
+      return "skipped";
   }
   return "?";
 }
@@ -91,7 +97,9 @@ struct Executor::Impl {
       save_state(i, key, record);
     } catch (const std::exception& e) {
       std::lock_guard<std::mutex> guard(host_mutex);
-      if (!state_warned) named_logger("asaflow")->warn("cannot record the run's state in the store ({}); results are unaffected", e.what());
+      if (!state_warned)
+        named_logger("asaflow")->warn("cannot record the run's state in the store ({}); results are unaffected",
+                                      e.what());
       state_warned = true;
     }
   }
@@ -167,7 +175,8 @@ struct Executor::Impl {
     const json& before = records[i].at("data");
     for (const auto& [name, digest] : data_digests(i)) {
       if (before.value(name, "") != digest) {
-        throw InputError("the data of parameter '" + name + "' changed while the stage read it: nothing was cached; "
+        throw InputError("the data of parameter '" + name +
+                         "' changed while the stage read it: nothing was cached; "
                          "run again once the files stay put");
       }
     }
@@ -227,8 +236,7 @@ struct Executor::Impl {
       if ((ds == CellState::kFailed || ds == CellState::kSkipped) && tolerant) continue;
       if (ds == CellState::kFailed || ds == CellState::kSkipped) {
         r.state = CellState::kSkipped;
-        r.reasons = {"upstream '" + reports[d].id + "' " +
-                     (ds == CellState::kFailed ? "failed" : "was skipped")};
+        r.reasons = {"upstream '" + reports[d].id + "' " + (ds == CellState::kFailed ? "failed" : "was skipped")};
         return false;
       }
       if (ds == CellState::kStale || ds == CellState::kBlocked) {
@@ -389,15 +397,20 @@ struct Executor::Impl {
       r.peak_rss_mb = peak_rss_mb();
       ctx.results.save(tx.out_dir() / "results.json");
 
-      json meta = {{"pipeline", ex.pipeline_.name}, {"stage_id", cell.id},
+      json meta = {{"pipeline", ex.pipeline_.name},
+                   {"stage_id", cell.id},
                    {"stage_name", ctx.stage_name},
                    {"component", cell.component->info.qualified_name()},
                    {"component_version", cell.component->info.version},
-                   {"matrix", cell.matrix}, {"params", params_json(cell.params)},
-                   {"started", started}, {"finished", utc_timestamp()},
-                   {"wall_seconds", r.wall_seconds}, {"peak_rss_mb", r.peak_rss_mb},
+                   {"matrix", cell.matrix},
+                   {"params", params_json(cell.params)},
+                   {"started", started},
+                   {"finished", utc_timestamp()},
+                   {"wall_seconds", r.wall_seconds},
+                   {"peak_rss_mb", r.peak_rss_mb},
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
-                   {"device", ex.run_info_.device_fingerprint}, {"commit", ex.run_info_.commit}};
+                   {"device", ex.run_info_.device_fingerprint},
+                   {"commit", ex.run_info_.commit}};
       ctx.log->flush();
       tx.keep_beside(log_file, "stage.log");
       Manifest m = tx.commit(records[i], meta);
@@ -424,7 +437,8 @@ struct Executor::Impl {
       save_state_or_warn(i, r.key, records[i]);
       ex.store_.clear_failure(ex.pipeline_.name, r.id);
     } else if (r.state == CellState::kFailed && !opt.dry_run && !r.key.empty()) {
-      ex.store_.record_failure(ex.pipeline_.name, r.id, json{{"key", r.key}, {"error", r.error}, {"date", utc_timestamp()}});
+      ex.store_.record_failure(ex.pipeline_.name, r.id,
+                               json{{"key", r.key}, {"error", r.error}, {"date", utc_timestamp()}});
     }
     try {
       for (auto* o : ex.observers_) o->on_cell_end(ex.pipeline_.cells[i], r);

@@ -11,7 +11,8 @@ namespace asaflow {
 const fs::path& installation_prefix() {
   static const fs::path prefix = [] {
     Dl_info info{};
-    if (::dladdr(reinterpret_cast<void*>(&installation_prefix), &info) == 0 || info.dli_fname == nullptr) return fs::path();
+    if (::dladdr(reinterpret_cast<void*>(&installation_prefix), &info) == 0 || info.dli_fname == nullptr)
+      return fs::path();
     std::error_code ec;
     const fs::path lib_dir = fs::weakly_canonical(info.dli_fname, ec).parent_path();
     // Installed: the library sits in <prefix>/lib next to share/asaflow (install() puts the

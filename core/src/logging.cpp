@@ -66,8 +66,7 @@ std::mutex& registry_mutex() {
 }  // namespace
 
 void init_logging(const LogOptions& options) {
-  level() = options.quiet ? spdlog::level::warn
-                          : (options.verbose ? spdlog::level::debug : spdlog::level::info);
+  level() = options.quiet ? spdlog::level::warn : (options.verbose ? spdlog::level::debug : spdlog::level::info);
   shared_sink()->set_pattern("[%H:%M:%S] [%n] %^%l%$: %v");
   shared_sink()->set_level(level());  // for cell loggers, whose own level lets info through to their file
   spdlog::set_default_logger(named_logger("asaflow"));

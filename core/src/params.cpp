@@ -10,13 +10,20 @@ namespace asaflow {
 
 const char* to_string(ParamType type) {
   switch (type) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kDouble: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kStringList: return "list of strings";
-    case ParamType::kPath: return "path";
-    case ParamType::kPathList: return "list of paths";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kDouble:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kStringList:
+      return "list of strings";
+    case ParamType::kPath:
+      return "path";
+    case ParamType::kPathList:
+      return "list of paths";
   }
   return "?";
 }
@@ -50,9 +57,7 @@ std::string format_param_value(const ParamValue& value) {
     std::string operator()(std::int64_t i) const { return std::to_string(i); }
     std::string operator()(double d) const { return format_double(d); }
     std::string operator()(const std::string& s) const { return s; }
-    std::string operator()(const std::vector<std::string>& v) const {
-      return "[" + join(v, ", ") + "]";
-    }
+    std::string operator()(const std::vector<std::string>& v) const { return "[" + join(v, ", ") + "]"; }
   };
   return std::visit(Visitor{}, value);
 }
@@ -67,12 +72,11 @@ ParamSpec ParamSpec::real(std::string name, double def, std::string help) {
   return ParamSpec{std::move(name), ParamType::kDouble, ParamValue(def), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::string(std::string name, std::string def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kString, ParamValue(std::move(def)), {}, {}, {},
-                   std::move(help), {}};
+  return ParamSpec{std::move(name), ParamType::kString, ParamValue(std::move(def)), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::strings(std::string name, std::vector<std::string> def, std::string help) {
-  return ParamSpec{std::move(name), ParamType::kStringList, ParamValue(std::move(def)), {}, {}, {},
-                   std::move(help), {}};
+  return ParamSpec{
+      std::move(name), ParamType::kStringList, ParamValue(std::move(def)), {}, {}, {}, std::move(help), {}};
 }
 ParamSpec ParamSpec::component(std::string name, std::string kind, std::string def, std::string help) {
   ParamSpec p = string(std::move(name), std::move(def), std::move(help));
@@ -94,9 +98,12 @@ std::string ParamSpec::describe() const {
     std::string s = format_param_value(ParamValue(v));
     return s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0 ? s.substr(0, s.size() - 2) : s;
   };
-  if (min && max) out += ", range [" + num(*min) + ", " + num(*max) + "]";
-  else if (min) out += ", at least " + num(*min);
-  else if (max) out += ", at most " + num(*max);
+  if (min && max)
+    out += ", range [" + num(*min) + ", " + num(*max) + "]";
+  else if (min)
+    out += ", at least " + num(*min);
+  else if (max)
+    out += ", at most " + num(*max);
   if (!choices.empty()) out += ", one of: " + join(choices, ", ");
   if (!component_kind.empty()) out += ", a " + component_kind + " component";
   return out;
@@ -116,9 +123,7 @@ static const T& get_as(const ParamValue& v, const std::string& name, const char*
 }
 
 bool Params::get_bool(const std::string& name) const { return get_as<bool>(at(name), name, "bool"); }
-std::int64_t Params::get_int(const std::string& name) const {
-  return get_as<std::int64_t>(at(name), name, "int");
-}
+std::int64_t Params::get_int(const std::string& name) const { return get_as<std::int64_t>(at(name), name, "int"); }
 double Params::get_double(const std::string& name) const {
   const ParamValue& v = at(name);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return double(*i);

@@ -76,7 +76,10 @@ void expand_matrix(Pipeline& p, const std::vector<const ComponentEntry*>& compon
           bool agree = true;
           for (const auto& [k, v] : cells[uc].matrix) {
             auto it = cell.matrix.find(k);
-            if (it != cell.matrix.end() && it->second != v) { agree = false; break; }
+            if (it != cell.matrix.end() && it->second != v) {
+              agree = false;
+              break;
+            }
           }
           if (agree) cell.deps.push_back(uc);
         }

@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 namespace asaflow {
 namespace loader {
 
-void Loader::check_keys(const YAML::Node& map, const std::string& path,
-                        const std::vector<std::string>& allowed, const std::string& what) {
+void Loader::check_keys(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed,
+                        const std::string& what) {
   std::set<std::string> seen;
   for (const auto& kv : map) {
     const std::string key = kv.first.Scalar();
@@ -84,8 +84,10 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
       spec.needs.push_back(needs.Scalar());
     } else if (needs.IsSequence()) {
       for (const auto& n : needs) {
-        if (n.IsScalar()) spec.needs.push_back(n.Scalar());
-        else error(n, path + ".needs", "'needs' lists stage names, got " + node_kind(n));
+        if (n.IsScalar())
+          spec.needs.push_back(n.Scalar());
+        else
+          error(n, path + ".needs", "'needs' lists stage names, got " + node_kind(n));
       }
     } else {
       error(needs, path + ".needs", "'needs' must be a stage name or a list of them, got " + node_kind(needs));
@@ -99,8 +101,7 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
     }
     return nullptr;
   };
-  auto unknown_param = [&](const YAML::Node& key_node, const std::string& key_path,
-                           const std::string& key) {
+  auto unknown_param = [&](const YAML::Node& key_node, const std::string& key_path, const std::string& key) {
     std::vector<std::string> names;
     for (const auto& s : entry->info.params) names.push_back(s.name);
     std::string msg = "unknown parameter '" + key + "' for " + entry->info.qualified_name();
@@ -122,7 +123,10 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
         }
         if (!entry) continue;
         const ParamSpec* ps = find_spec(key);
-        if (!ps) { unknown_param(kv.first, key_path, key); continue; }
+        if (!ps) {
+          unknown_param(kv.first, key_path, key);
+          continue;
+        }
         ParamValue v;
         if (convert(kv.second, key_path, *ps, v)) spec.params[key] = v;
       }
@@ -131,22 +135,24 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
 
   if (const YAML::Node matrix = node["matrix"]) {
     if (!matrix.IsMap()) {
-      error(matrix, path + ".matrix", "'matrix' must map parameter names to lists of values, got " +
-                                          node_kind(matrix));
+      error(matrix, path + ".matrix", "'matrix' must map parameter names to lists of values, got " + node_kind(matrix));
     } else {
       for (const auto& kv : matrix) {
         const std::string key = kv.first.Scalar();
         const std::string key_path = path + ".matrix." + key;
         if (!entry) continue;
         const ParamSpec* ps = find_spec(key);
-        if (!ps) { unknown_param(kv.first, key_path, key); continue; }
+        if (!ps) {
+          unknown_param(kv.first, key_path, key);
+          continue;
+        }
         if (spec.params.count(key)) {
           error(kv.first, key_path, "parameter '" + key + "' is set in both params and matrix of stage '" + name + "'");
           continue;
         }
         if (!kv.second.IsSequence() || kv.second.size() == 0) {
-          error(kv.second, key_path, "matrix values of '" + key + "' must be a non-empty list, got " +
-                                         node_kind(kv.second));
+          error(kv.second, key_path,
+                "matrix values of '" + key + "' must be a non-empty list, got " + node_kind(kv.second));
           continue;
         }
         std::vector<ParamValue> values;
@@ -163,20 +169,20 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
         }
         spec.matrix.emplace_back(key, std::move(values));
       }
-      std::sort(spec.matrix.begin(), spec.matrix.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::sort(spec.matrix.begin(), spec.matrix.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     }
   }
 
   if (entry) {
     for (const auto& s : entry->info.params) {
-      bool in_matrix = std::any_of(spec.matrix.begin(), spec.matrix.end(),
-                                   [&](const auto& m) { return m.first == s.name; });
+      bool in_matrix =
+          std::any_of(spec.matrix.begin(), spec.matrix.end(), [&](const auto& m) { return m.first == s.name; });
       const bool written = spec.params.count(s.name) || in_matrix ||
                            (node["params"] && node["params"].IsMap() && node["params"][s.name]);
       if (!s.default_value && !written) {
-        error(node, path, "stage '" + name + "' is missing required parameter '" + s.name +
-                              "' of " + entry->info.qualified_name() + " (" + s.help + ")");
+        error(node, path,
+              "stage '" + name + "' is missing required parameter '" + s.name + "' of " + entry->info.qualified_name() +
+                  " (" + s.help + ")");
       }
       // A default path (a table shipped with asaflow) is checked as a written one is: an
       // installation that lacks it fails here, not inside the run.
@@ -187,8 +193,9 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
         for (const auto& d : defaults) {
           std::error_code ec;
           if (d.empty() || fs::exists(d, ec)) continue;
-          error(node, path, "parameter '" + s.name + "' of " + entry->info.qualified_name() + " defaults to '" + d +
-                                "', which does not exist (is asaflow installed completely?); give it in params");
+          error(node, path,
+                "parameter '" + s.name + "' of " + entry->info.qualified_name() + " defaults to '" + d +
+                    "', which does not exist (is asaflow installed completely?); give it in params");
         }
       }
     }
@@ -281,12 +288,15 @@ void Loader::check_splits(const Pipeline& p) {
   std::vector<std::optional<std::set<std::string>>> splits(n);
   std::vector<std::set<std::size_t>> origins(n);  // the declaring cells behind each cell
   std::set<std::string> reported;
-  auto list = [](const std::set<std::string>& s) { return s.empty() ? std::string("none") : join(std::vector<std::string>(s.begin(), s.end()), ", "); };
+  auto list = [](const std::set<std::string>& s) {
+    return s.empty() ? std::string("none") : join(std::vector<std::string>(s.begin(), s.end()), ", ");
+  };
   for (std::size_t i = 0; i < n; ++i) {  // topological order: inputs first
     const StageCell& cell = p.cells[i];
     // An entry from the plugin index has the rules' names, not their code: load its library
     // (what running the stage does anyway).
-    if (cell.component->declares_splits && !cell.component->info.produces_splits && !cell.component->info.reads_splits) {
+    if (cell.component->declares_splits && !cell.component->info.produces_splits &&
+        !cell.component->info.reads_splits) {
       try {
         host_.instantiate(*cell.component);
       } catch (const Error& e) {
@@ -298,8 +308,10 @@ void Loader::check_splits(const Pipeline& p) {
     bool known = !cell.deps.empty();
     std::set<std::string> inputs;
     for (std::size_t d : cell.deps) {
-      if (!splits[d]) known = false;
-      else inputs.insert(splits[d]->begin(), splits[d]->end());
+      if (!splits[d])
+        known = false;
+      else
+        inputs.insert(splits[d]->begin(), splits[d]->end());
       origins[i].insert(origins[d].begin(), origins[d].end());
     }
     if (info.reads_splits && known) {
@@ -315,12 +327,12 @@ void Loader::check_splits(const Pipeline& p) {
               written += ", " + key + "=" + format_param_value(value);
             }
           }
-          from.push_back("'" + p.cells[o].id + "' (" + p.cells[o].component->info.qualified_name() + written + ") gives " +
-                         list(*splits[o]));
+          from.push_back("'" + p.cells[o].id + "' (" + p.cells[o].component->info.qualified_name() + written +
+                         ") gives " + list(*splits[o]));
         }
         diagnostics_.push_back(p.stages[cell.stage].where.format(
-            "stage '" + stage + "' reads the '" + split + "' split, which its inputs will not hold: " + join(from, "; ") +
-            " (`asaflow plugins` says which parameter decides the splits)"));
+            "stage '" + stage + "' reads the '" + split + "' split, which its inputs will not hold: " +
+            join(from, "; ") + " (`asaflow plugins` says which parameter decides the splits)"));
       }
     }
     if (info.produces_splits) {
@@ -371,14 +383,15 @@ Pipeline Loader::load() {
   if (fs::is_directory(file_)) throw ConfigError("pipeline file '" + file_.string() + "' is a directory");
   // yaml-cpp stops at a NUL byte with an unrelated message; a pipeline is text.
   if (auto nul = find_byte(file_, '\0')) {
-    throw ConfigError(SourceLocation{file_.string(), nul->first, nul->second, ""}.format("a NUL byte: a pipeline is UTF-8 text"));
+    throw ConfigError(
+        SourceLocation{file_.string(), nul->first, nul->second, ""}.format("a NUL byte: a pipeline is UTF-8 text"));
   }
   YAML::Node loaded;
   try {
     loaded = YAML::LoadFile(file_.string());
   } catch (const YAML::BadFile&) {
-    throw ConfigError("cannot read pipeline file '" + file_.string() + "': " +
-                      (fs::exists(file_) ? "permission denied" : "no such file"));
+    throw ConfigError("cannot read pipeline file '" + file_.string() +
+                      "': " + (fs::exists(file_) ? "permission denied" : "no such file"));
   } catch (const YAML::ParserException& e) {
     SourceLocation loc{file_.string(), e.mark.line + 1, e.mark.column + 1, ""};
     std::string hint;  // yaml-cpp's message for a tab in indentation does not say so
@@ -401,12 +414,16 @@ Pipeline Loader::load() {
   }
   check_keys(root, "", kRootKeys, "the pipeline");
   if (const YAML::Node name = root["pipeline"]) {
-    if (name.IsScalar() && !name.Scalar().empty()) p.name = name.Scalar();
-    else error(name, "pipeline", "'pipeline' must be a name, got " + node_kind(name));
+    if (name.IsScalar() && !name.Scalar().empty())
+      p.name = name.Scalar();
+    else
+      error(name, "pipeline", "'pipeline' must be a name, got " + node_kind(name));
   }
   if (const YAML::Node desc = root["desc"]) {
-    if (desc.IsScalar()) p.desc = desc.Scalar();
-    else error(desc, "desc", "'desc' must be text, got " + node_kind(desc));
+    if (desc.IsScalar())
+      p.desc = desc.Scalar();
+    else
+      error(desc, "desc", "'desc' must be text, got " + node_kind(desc));
   }
   if (const YAML::Node vars = root["vars"]) {
     if (!vars.IsMap()) {
@@ -421,8 +438,10 @@ Pipeline Loader::load() {
         }
         auto over = overrides_.find(key);
         std::string value = over == overrides_.end() ? kv.second.Scalar() : over->second;
-        if (substitute(kv.second, "vars." + key, value)) vars_[key] = value;
-        else failed_vars_.insert(key);
+        if (substitute(kv.second, "vars." + key, value))
+          vars_[key] = value;
+        else
+          failed_vars_.insert(key);
       }
     }
   }
@@ -452,8 +471,8 @@ Pipeline Loader::load() {
         continue;
       }
       if (name.empty() || name.find_first_of("[]/=, \t") != std::string::npos) {
-        error(kv.first, "stages." + name, "stage name '" + name +
-                                              "' may not be empty or contain '[', ']', '/', '=', ',' or spaces");
+        error(kv.first, "stages." + name,
+              "stage name '" + name + "' may not be empty or contain '[', ']', '/', '=', ',' or spaces");
         continue;
       }
       parse_stage(name, kv.second, p);

@@ -62,20 +62,23 @@ class Loader {
   }
   static std::string node_kind(const YAML::Node& n) {
     switch (n.Type()) {
-      case YAML::NodeType::Map: return "a mapping";
-      case YAML::NodeType::Sequence: return "a list";
-      case YAML::NodeType::Null: return "nothing";
-      default: return "'" + n.Scalar() + "'";
+      case YAML::NodeType::Map:
+        return "a mapping";
+      case YAML::NodeType::Sequence:
+        return "a list";
+      case YAML::NodeType::Null:
+        return "nothing";
+      default:
+        return "'" + n.Scalar() + "'";
     }
   }
   // Checks a mapping for unknown and duplicate keys.
-  void check_keys(const YAML::Node& map, const std::string& path,
-                  const std::vector<std::string>& allowed, const std::string& what);
+  void check_keys(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed,
+                  const std::string& what);
   bool substitute(const YAML::Node& node, const std::string& path, std::string& text);
-  bool convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-               ParamValue& out);
-  bool convert_scalar(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-                      const std::string& text, ParamValue& out);
+  bool convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec, ParamValue& out);
+  bool convert_scalar(const YAML::Node& node, const std::string& path, const ParamSpec& spec, const std::string& text,
+                      ParamValue& out);
   void parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p);
   void expand_cells(Pipeline& p);
   void check_splits(const Pipeline& p);

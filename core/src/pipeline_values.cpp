@@ -41,7 +41,8 @@ bool Loader::substitute(const YAML::Node& node, const std::string& path, std::st
       auto it = vars_.find(name);
       if (it == vars_.end() && failed_vars_.count(name)) return false;  // its own error was reported
       if (it == vars_.end() && declared_vars_.count(name)) {
-        error(node, path, "variable '${" + name + "}' is defined below this use: a variable may use only those above it");
+        error(node, path,
+              "variable '${" + name + "}' is defined below this use: a variable may use only those above it");
         return false;
       }
       if (it == vars_.end()) {
@@ -65,23 +66,23 @@ bool Loader::substitute(const YAML::Node& node, const std::string& path, std::st
   if (auto bad = find_invalid_utf8(out)) {
     char byte[8];
     std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(out[*bad]));
-    error(node, path, std::string("value is not valid UTF-8 (byte ") + byte + " at offset " + std::to_string(*bad) + ")");
+    error(node, path,
+          std::string("value is not valid UTF-8 (byte ") + byte + " at offset " + std::to_string(*bad) + ")");
     return false;
   }
   text = out;
   return true;
 }
 
-bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
-                            const ParamSpec& spec, const std::string& text, ParamValue& out) {
+bool Loader::convert_scalar(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
+                            const std::string& text, ParamValue& out) {
   auto bad_type = [&](const char* expected) {
     error(node, path, "parameter '" + spec.name + "' expects " + expected + ", got '" + text + "'");
     return false;
   };
   auto check_range = [&](double v) {
     if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-      error(node, path, "parameter '" + spec.name + "' = " + text + " is out of range (" +
-                            spec.describe() + ")");
+      error(node, path, "parameter '" + spec.name + "' = " + text + " is out of range (" + spec.describe() + ")");
       return false;
     }
     return true;
@@ -90,8 +91,14 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
     case ParamType::kBool: {
       static const std::set<std::string> yes = {"true", "True", "TRUE", "yes", "on"};
       static const std::set<std::string> no = {"false", "False", "FALSE", "no", "off"};
-      if (yes.count(text)) { out = true; return true; }
-      if (no.count(text)) { out = false; return true; }
+      if (yes.count(text)) {
+        out = true;
+        return true;
+      }
+      if (no.count(text)) {
+        out = false;
+        return true;
+      }
       return bad_type("a boolean (true or false)");
     }
     case ParamType::kInt: {
@@ -105,7 +112,8 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
     }
     case ParamType::kDouble: {
       char* end = nullptr;
-      const bool yaml_special = text == ".nan" || text == ".NaN" || text == ".inf" || text == "-.inf" || text == "+.inf";
+      const bool yaml_special =
+          text == ".nan" || text == ".NaN" || text == ".inf" || text == "-.inf" || text == "+.inf";
       double v = std::strtod(text.c_str(), &end);
       if (yaml_special || (!text.empty() && *end == '\0' && !std::isfinite(v))) return bad_type("a finite number");
       if (text.empty() || *end != '\0') return bad_type("a number");
@@ -128,10 +136,8 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
           return false;
         }
       }
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
-        std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " +
-                          join(spec.choices, ", ");
+      if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
+        std::string msg = "parameter '" + spec.name + "' = '" + text + "' is not one of: " + join(spec.choices, ", ");
         msg += suggestion(text, spec.choices);
         error(node, path, msg);
         return false;
@@ -152,8 +158,7 @@ bool Loader::convert_scalar(const YAML::Node& node, const std::string& path,
   return false;
 }
 
-bool Loader::convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec,
-                     ParamValue& out) {
+bool Loader::convert(const YAML::Node& node, const std::string& path, const ParamSpec& spec, ParamValue& out) {
   const bool list = spec.type == ParamType::kStringList || spec.type == ParamType::kPathList;
   if (node.IsSequence() && list) {
     std::vector<std::string> items;
@@ -162,14 +167,21 @@ bool Loader::convert(const YAML::Node& node, const std::string& path, const Para
       const YAML::Node item = node[i];
       const std::string item_path = path + "[" + std::to_string(i) + "]";
       if (!item.IsScalar()) {
-        error(item, item_path, "parameter '" + spec.name + "' expects a list of strings, got " +
-                                   node_kind(item) + " as item " + std::to_string(i));
+        error(item, item_path,
+              "parameter '" + spec.name + "' expects a list of strings, got " + node_kind(item) + " as item " +
+                  std::to_string(i));
         ok = false;
         continue;
       }
       std::string text = item.Scalar();
-      if (!substitute(item, item_path, text)) { ok = false; continue; }
-      if (spec.type == ParamType::kPathList && !resolve_path(item, item_path, text)) { ok = false; continue; }
+      if (!substitute(item, item_path, text)) {
+        ok = false;
+        continue;
+      }
+      if (spec.type == ParamType::kPathList && !resolve_path(item, item_path, text)) {
+        ok = false;
+        continue;
+      }
       items.push_back(text);
     }
     if (ok && items.empty() && spec.type == ParamType::kPathList) {
@@ -180,9 +192,9 @@ bool Loader::convert(const YAML::Node& node, const std::string& path, const Para
     return ok;
   }
   if (!node.IsScalar()) {
-    error(node, path, "parameter '" + spec.name + "' expects " +
-                          std::string(list ? "a list of strings" : to_string(spec.type)) +
-                          ", got " + node_kind(node));
+    error(node, path,
+          "parameter '" + spec.name + "' expects " + std::string(list ? "a list of strings" : to_string(spec.type)) +
+              ", got " + node_kind(node));
     return false;
   }
   std::string text = node.Scalar();

@@ -54,15 +54,11 @@ std::mutex& load_mutex() {
 
 class CollectingRegistrar : public Registrar {
  public:
-  void add(std::shared_ptr<Component> component) override {
-    components.push_back(std::move(component));
-  }
+  void add(std::shared_ptr<Component> component) override { components.push_back(std::move(component)); }
   std::vector<std::shared_ptr<Component>> components;
 };
 
-std::string plural(const std::string& kind) {
-  return kind.empty() || kind.back() == 's' ? kind : kind + "s";
-}
+std::string plural(const std::string& kind) { return kind.empty() || kind.back() == 's' ? kind : kind + "s"; }
 
 // The index remembers size and mtime (what it has always stored): a library rebuilt in
 // place changes both.
@@ -81,15 +77,21 @@ ParamValue param_value_from_json(const json& j) {
 json info_to_json(const ComponentInfo& info) {
   json params = json::array();
   for (const auto& p : info.params) {
-    json jp = {{"name", p.name}, {"type", int(p.type)}, {"choices", p.choices}, {"help", p.help},
+    json jp = {{"name", p.name},
+               {"type", int(p.type)},
+               {"choices", p.choices},
+               {"help", p.help},
                {"component_kind", p.component_kind}};
     jp["default"] = p.default_value ? param_to_json(*p.default_value) : json(nullptr);
     jp["min"] = p.min ? json(*p.min) : json(nullptr);
     jp["max"] = p.max ? json(*p.max) : json(nullptr);
     params.push_back(std::move(jp));
   }
-  return {{"kind", info.kind}, {"name", info.name}, {"version", info.version},
-          {"summary", info.summary}, {"device_dependent", info.device_dependent},
+  return {{"kind", info.kind},
+          {"name", info.name},
+          {"version", info.version},
+          {"summary", info.summary},
+          {"device_dependent", info.device_dependent},
           {"accepts_failed_inputs", info.accepts_failed_inputs},
           {"split_rules", bool(info.produces_splits || info.reads_splits)},  // code: the library has them
           {"params", params}};
@@ -186,9 +188,8 @@ void PluginHost::save_index() const {
   for (const auto& [path, r] : index_) {
     json comps = json::array();
     for (const auto& c : r->components) comps.push_back(info_to_json(c));
-    libs[path] = {{"size", r->stamp.size}, {"mtime_ns", r->stamp.mtime_ns}, {"digest", r->digest},
-                  {"plugin", r->plugin_name}, {"plugin_version", r->plugin_version},
-                  {"components", comps}};
+    libs[path] = {{"size", r->stamp.size},    {"mtime_ns", r->stamp.mtime_ns},       {"digest", r->digest},
+                  {"plugin", r->plugin_name}, {"plugin_version", r->plugin_version}, {"components", comps}};
   }
   std::error_code ec;
   fs::create_directories(index_file_.parent_path(), ec);
@@ -215,12 +216,11 @@ void PluginHost::discover(const std::vector<fs::path>& dirs) {
           std::string key = info.qualified_name();
           auto existing = entries_.find(key);
           if (existing != entries_.end() && existing->second.library != lib.string()) {
-            throw PluginError("component " + key + " is registered by both '" +
-                              existing->second.library + "' and '" + lib.string() +
-                              "': remove one of them from the plugin path");
+            throw PluginError("component " + key + " is registered by both '" + existing->second.library + "' and '" +
+                              lib.string() + "': remove one of them from the plugin path");
           }
-          entries_[key] = ComponentEntry{info, lib.string(), r.plugin_name, r.plugin_version, r.digest,
-                                         r.with_split_rules.count(key) > 0};
+          entries_[key] = ComponentEntry{
+              info, lib.string(), r.plugin_name, r.plugin_version, r.digest, r.with_split_rules.count(key) > 0};
         }
         continue;
       }
@@ -252,28 +252,28 @@ void PluginHost::load_library(const fs::path& library) {
     if (at != std::string::npos) {
       reason = reason.substr(at + marker.size());
       auto close = reason.rfind("): ");
-      if (close != std::string::npos) reason = reason.substr(0, close);
-      else if (!reason.empty() && reason.back() == ')') reason.pop_back();
+      if (close != std::string::npos)
+        reason = reason.substr(0, close);
+      else if (!reason.empty() && reason.back() == ')')
+        reason.pop_back();
     }
     if (reason.rfind(path + ": ", 0) == 0) reason = reason.substr(path.size() + 2);
     throw PluginError("cannot load plugin library '" + path + "': " + reason);
   }
   if (!lib.has(ASAFLOW_PLUGIN_ENTRY_SYMBOL)) {
-    throw PluginError("'" + path + "' is not an asaflow plugin: it does not export '" +
-                      ASAFLOW_PLUGIN_ENTRY_SYMBOL +
+    throw PluginError("'" + path + "' is not an asaflow plugin: it does not export '" + ASAFLOW_PLUGIN_ENTRY_SYMBOL +
                       "' (add ASAFLOW_PLUGIN(name, version, register_fn) to one of its sources)");
   }
   auto entry = lib.get<const AsaflowPluginDescriptor*()>(ASAFLOW_PLUGIN_ENTRY_SYMBOL);
   const AsaflowPluginDescriptor* d = entry();
   if (d == nullptr) {
-    throw PluginError("plugin library '" + path + "' returned no descriptor from " +
-                      ASAFLOW_PLUGIN_ENTRY_SYMBOL);
+    throw PluginError("plugin library '" + path + "' returned no descriptor from " + ASAFLOW_PLUGIN_ENTRY_SYMBOL);
   }
   // Only the first field is read before the version is known to match.
   if (d->api_version != ASAFLOW_PLUGIN_API_VERSION) {
     throw PluginError("plugin library '" + path + "' was built for plugin API version " +
-                      std::to_string(d->api_version) + ", but this asaflow " + kVersion +
-                      " uses version " + std::to_string(ASAFLOW_PLUGIN_API_VERSION) +
+                      std::to_string(d->api_version) + ", but this asaflow " + kVersion + " uses version " +
+                      std::to_string(ASAFLOW_PLUGIN_API_VERSION) +
                       ": rebuild the plugin against this asaflow's headers");
   }
   if (!fingerprint_fits(d->build_fingerprint, host_build_fingerprint())) {
@@ -302,24 +302,22 @@ void PluginHost::add_static(const std::string& plugin_name, const std::string& p
                             void (*register_components)(Registrar&)) {
   CollectingRegistrar registrar;
   register_components(registrar);
-  register_entries("static:" + plugin_name, "static:" + plugin_name + "@" + plugin_version,
-                   plugin_name, plugin_version, registrar.components);
+  register_entries("static:" + plugin_name, "static:" + plugin_name + "@" + plugin_version, plugin_name, plugin_version,
+                   registrar.components);
 }
 
-void PluginHost::register_entries(const std::string& library, const std::string& digest,
-                                  const std::string& plugin_name,
+void PluginHost::register_entries(const std::string& library, const std::string& digest, const std::string& plugin_name,
                                   const std::string& plugin_version,
                                   const std::vector<std::shared_ptr<Component>>& components) {
   for (const auto& c : components) {
     std::string key = c->info().qualified_name();
     auto existing = entries_.find(key);
     if (existing != entries_.end() && existing->second.library != library) {
-      throw PluginError("component " + key + " is registered by both '" +
-                        existing->second.library + "' and '" + library +
-                        "': remove one of them from the plugin path");
+      throw PluginError("component " + key + " is registered by both '" + existing->second.library + "' and '" +
+                        library + "': remove one of them from the plugin path");
     }
-    entries_[key] = ComponentEntry{c->info(), library, plugin_name, plugin_version, digest,
-                                   bool(c->info().produces_splits || c->info().reads_splits)};
+    entries_[key] = ComponentEntry{c->info(),      library, plugin_name,
+                                   plugin_version, digest,  bool(c->info().produces_splits || c->info().reads_splits)};
     live_[key] = c;
   }
 }

@@ -75,7 +75,8 @@ bool publish(const PublishRequest& r) {
   if (fs::exists(r.target, ec) || fs::is_symlink(r.target, ec)) {
     if (!fs::is_directory(r.target, ec) || !fs::exists(r.target / kMarker, ec)) {
       throw InputError("publish: refusing to replace '" + r.target.string() + "' (for " + r.cell_id +
-                       "): asaflow did not publish it (no " + kMarker + "); move it away or change the stage's 'publish'");
+                       "): asaflow did not publish it (no " + kMarker +
+                       "); move it away or change the stage's 'publish'");
     }
     if (up_to_date(r, files)) return false;
   }
@@ -99,13 +100,15 @@ bool publish(const PublishRequest& r) {
     json listed = json::array();
     for (const auto& f : files) {
       fs::create_directories((fresh / f).parent_path());
-      if (r.mode == "symlink") fs::create_symlink(r.out_dir / f, fresh / f);
-      else fs::copy_file(r.out_dir / f, fresh / f);
+      if (r.mode == "symlink")
+        fs::create_symlink(r.out_dir / f, fresh / f);
+      else
+        fs::copy_file(r.out_dir / f, fresh / f);
       listed.push_back(f.generic_string());
     }
     if (fs::exists(r.log_file, ec)) fs::copy_file(r.log_file, fresh / "stage.log");
-    const json marker = {{"cell", r.cell_id}, {"key", r.key}, {"mode", r.mode},
-                         {"store", r.out_dir.string()}, {"files", listed}};
+    const json marker = {
+        {"cell", r.cell_id}, {"key", r.key}, {"mode", r.mode}, {"store", r.out_dir.string()}, {"files", listed}};
     write_file_atomically(fresh / kMarker, marker.dump(1) + "\n");
     if (fs::exists(r.target, ec)) fs::rename(r.target, old);
     fs::rename(fresh, r.target);

@@ -19,14 +19,16 @@ MetricRecord& ResultSet::add(std::string metric, double value, std::string unit)
   return records_.back();
 }
 
-const MetricRecord* ResultSet::find(const std::string& metric,
-                                    const std::map<std::string, std::string>& labels) const {
+const MetricRecord* ResultSet::find(const std::string& metric, const std::map<std::string, std::string>& labels) const {
   for (const auto& r : records_) {
     if (r.metric != metric) continue;
     bool match = true;
     for (const auto& [k, v] : labels) {
       auto it = r.labels.find(k);
-      if (it == r.labels.end() || it->second != v) { match = false; break; }
+      if (it == r.labels.end() || it->second != v) {
+        match = false;
+        break;
+      }
     }
     if (match) return &r;
   }
@@ -36,8 +38,7 @@ const MetricRecord* ResultSet::find(const std::string& metric,
 void ResultSet::save(const std::filesystem::path& file) const {
   json records = json::array();
   for (const auto& r : records_) {
-    json j = {{"metric", r.metric}, {"value", r.value}, {"unit", r.unit}, {"n", r.n},
-              {"labels", r.labels}};
+    json j = {{"metric", r.metric}, {"value", r.value}, {"unit", r.unit}, {"n", r.n}, {"labels", r.labels}};
     j["sd"] = r.sd ? json(*r.sd) : json(nullptr);
     if (!r.direction.empty()) j["direction"] = r.direction;  // only when declared: older files read the same
     if (r.headline) j["headline"] = true;
@@ -45,17 +46,31 @@ void ResultSet::save(const std::filesystem::path& file) const {
   }
   json tables = json::array();
   for (const auto& t : tables_) {
-    tables.push_back({{"id", t.id}, {"title", t.title}, {"level", t.level}, {"columns", t.columns}, {"rows", t.rows},
+    tables.push_back({{"id", t.id},
+                      {"title", t.title},
+                      {"level", t.level},
+                      {"columns", t.columns},
+                      {"rows", t.rows},
                       {"notes", t.notes}});
   }
   // NaN is not JSON: estimates and p-values that were not computed are written as null.
   auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   json verdicts = json::array();
   for (const auto& v : verdicts_) {
-    verdicts.push_back({{"id", v.id}, {"claim", v.claim}, {"reference", v.reference}, {"measured", v.measured},
-                        {"estimate", number(v.estimate)}, {"ci_low", number(v.ci_low)}, {"ci_high", number(v.ci_high)},
-                        {"n", v.n}, {"test", v.test}, {"p", number(v.p)}, {"p_holm", number(v.p_holm)},
-                        {"rule", v.rule}, {"status", v.status}, {"reason", v.reason}});
+    verdicts.push_back({{"id", v.id},
+                        {"claim", v.claim},
+                        {"reference", v.reference},
+                        {"measured", v.measured},
+                        {"estimate", number(v.estimate)},
+                        {"ci_low", number(v.ci_low)},
+                        {"ci_high", number(v.ci_high)},
+                        {"n", v.n},
+                        {"test", v.test},
+                        {"p", number(v.p)},
+                        {"p_holm", number(v.p_holm)},
+                        {"rule", v.rule},
+                        {"status", v.status},
+                        {"reason", v.reason}});
   }
   json figures = json::array();
   for (const auto& f : figures_) {

@@ -53,7 +53,10 @@ double mem_total_gib() {
   std::string key;
   double kib = 0;
   while (in >> key) {
-    if (key == "MemTotal:") { in >> kib; break; }
+    if (key == "MemTotal:") {
+      in >> kib;
+      break;
+    }
     std::string rest;
     std::getline(in, rest);
   }

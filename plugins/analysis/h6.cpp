@@ -43,19 +43,23 @@ double topk_overlap(const torch::Tensor& a, const torch::Tensor& m, std::int64_t
   const auto T = a.size(-1);
   const auto kk = std::min<std::int64_t>(k, T);
   auto causal = torch::ones({T, T}, torch::kBool).tril();
-  auto scores = a.masked_fill(causal.logical_not(), -1.0);                    // future keys rank last
-  auto idx = std::get<1>(scores.topk(kk, -1));                                 // [H,T,k]
-  auto allowed = m.unsqueeze(0).expand({a.size(0), T, T}).gather(2, idx);      // [H,T,k]
+  auto scores = a.masked_fill(causal.logical_not(), -1.0);                 // future keys rank last
+  auto idx = std::get<1>(scores.topk(kk, -1));                             // [H,T,k]
+  auto allowed = m.unsqueeze(0).expand({a.size(0), T, T}).gather(2, idx);  // [H,T,k]
   auto rank = torch::arange(kk).view({1, 1, kk});
   auto row = torch::arange(T).view({1, T, 1});
-  auto valid = rank <= row;                                                    // only i+1 keys exist
+  auto valid = rank <= row;  // only i+1 keys exist
   return (allowed & valid).sum().item<double>() / std::max(valid.expand_as(allowed).sum().item<double>(), 1.0);
 }
 
 struct Stats {
   std::vector<double> v;
   void add(double x) { v.push_back(x); }
-  double mean() const { double s = 0; for (double x : v) s += x; return v.empty() ? 0 : s / double(v.size()); }
+  double mean() const {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0 : s / double(v.size());
+  }
   double sd() const {
     if (v.size() < 2) return 0;
     double m = mean(), s = 0;
@@ -71,7 +75,9 @@ struct Stats {
 struct AllowedRates {
   std::array<double, 17> by_tag{}, tag_pairs{};
   std::vector<double> by_distance, distance_pairs;
-  double tag(int t) const { return tag_pairs[std::size_t(t)] > 0 ? by_tag[std::size_t(t)] / tag_pairs[std::size_t(t)] : 0; }
+  double tag(int t) const {
+    return tag_pairs[std::size_t(t)] > 0 ? by_tag[std::size_t(t)] / tag_pairs[std::size_t(t)] : 0;
+  }
   double distance(std::size_t d) const {
     return d < distance_pairs.size() && distance_pairs[d] > 0 ? by_distance[d] / distance_pairs[d] : 0;
   }
@@ -83,7 +89,8 @@ struct AllowedRates {
 // P(ASA allows | key UPOS) or P(ASA allows | distance): the control matches how often the
 // mask allows each kind of key, but not which query it pairs it with.
 torch::Tensor weighted_control(const std::vector<std::uint8_t>& m, std::int64_t T,
-                               const std::function<double(std::int64_t i, std::int64_t j)>& weight, std::mt19937_64& rng) {
+                               const std::function<double(std::int64_t i, std::int64_t j)>& weight,
+                               std::mt19937_64& rng) {
   std::vector<std::uint8_t> out(std::size_t(T * T), 0);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   std::vector<std::pair<double, std::int64_t>> keys;
@@ -107,19 +114,28 @@ torch::Tensor weighted_control(const std::vector<std::uint8_t>& m, std::int64_t 
 class H6 : public StageComponent {
  public:
   H6()
-      : StageComponent(ComponentInfo::of("stage", "h6", "2.0.0")
-          .describe("H6: attention mass of a baseline model on ASA-allowed pairs vs random controls matched in density, key "
-            "UPOS and distance (spec 5); at step 0 as a negative control")
-          .with_params({ParamSpec::integer("num_samples", 100, "examples of the split, in order (the reference: 100)").at_least(1),
-             ParamSpec::string("split", "test", "split of the preprocess stage").one_of({"train", "valid", "test"}),
-             ParamSpec::real("threshold", 0.01, "count overlap: weights above this").range(0, 1),
-             ParamSpec::integer("top_k", 10, "top-k overlap: keys per query").at_least(1),
-             ParamSpec::integer("draws", 10, "random masks per example and control").range(1, 1000),
-             ParamSpec::integer("seed", 1234, "seed of the random controls").at_least(0),
-             ParamSpec::string("checkpoint", "best", "best (as the reference), final, or init: the weights at step 0, "
-                               "the negative control").one_of({"best", "final", "init"}),
-             ParamSpec::path("tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)").optional_with(std::string("")),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())}).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "h6", "2.0.0")
+                .describe("H6: attention mass of a baseline model on ASA-allowed pairs vs random controls matched in "
+                          "density, key "
+                          "UPOS and distance (spec 5); at step 0 as a negative control")
+                .with_params(
+                    {ParamSpec::integer("num_samples", 100, "examples of the split, in order (the reference: 100)")
+                         .at_least(1),
+                     ParamSpec::string("split", "test", "split of the preprocess stage")
+                         .one_of({"train", "valid", "test"}),
+                     ParamSpec::real("threshold", 0.01, "count overlap: weights above this").range(0, 1),
+                     ParamSpec::integer("top_k", 10, "top-k overlap: keys per query").at_least(1),
+                     ParamSpec::integer("draws", 10, "random masks per example and control").range(1, 1000),
+                     ParamSpec::integer("seed", 1234, "seed of the random controls").at_least(0),
+                     ParamSpec::string("checkpoint", "best",
+                                       "best (as the reference), final, or init: the weights at step 0, "
+                                       "the negative control")
+                         .one_of({"best", "final", "init"}),
+                     ParamSpec::path("tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)")
+                         .optional_with(std::string("")),
+                     ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
+                .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -167,7 +183,8 @@ class H6 : public StageComponent {
       const auto& x = split.examples[e];
       const auto T = std::int64_t(x.size());
       std::vector<int> pos(x.pos.begin(), x.pos.end());
-      std::vector<nlp::FeatureSet> feat(x.features.begin(), x.features.end()), req(x.requirements.begin(), x.requirements.end());
+      std::vector<nlp::FeatureSet> feat(x.features.begin(), x.features.end()),
+          req(x.requirements.begin(), x.requirements.end());
       masks[e] = nlp::bonding("full", pos, feat, req, tables).mask;
       if (rates.by_distance.size() < std::size_t(T)) {
         rates.by_distance.resize(std::size_t(T), 0);
@@ -204,8 +221,8 @@ class H6 : public StageComponent {
       const auto L = a.size(0), H = a.size(1);
       auto mask = torch::from_blob(masks[e].data(), {T, T}, torch::kUInt8).to(torch::kBool);
       auto causal = torch::ones({T, T}, torch::kBool).tril();
-      auto m = mask & causal;                                     // ASA mask AND causal, diagonal included
-      auto mean_a = a.mean(0);                                    // [H,T,T] mean over layers
+      auto m = mask & causal;   // ASA mask AND causal, diagonal included
+      auto mean_a = a.mean(0);  // [H,T,T] mean over layers
       const double asa_mass = mass_overlap(mean_a, m);
       mass["asa"].add(asa_mass);
       count["asa"].add(count_overlap(mean_a, m, causal, threshold));
@@ -246,8 +263,10 @@ class H6 : public StageComponent {
       for (int dr = 0; dr < draws; ++dr) {
         std::map<std::string, torch::Tensor> r;
         r["random_matched"] = eye | ((torch::rand({T, T}, gen) < p_off) & lower);  // density inside the causal region
-        r["random_key_upos"] = weighted_control(masks[e], T, [&](std::int64_t, std::int64_t j) { return rates.tag(tags[std::size_t(j)]); }, rng);
-        r["random_distance"] = weighted_control(masks[e], T, [&](std::int64_t i, std::int64_t j) { return rates.distance(std::size_t(i - j)); }, rng);
+        r["random_key_upos"] = weighted_control(
+            masks[e], T, [&](std::int64_t, std::int64_t j) { return rates.tag(tags[std::size_t(j)]); }, rng);
+        r["random_distance"] = weighted_control(
+            masks[e], T, [&](std::int64_t i, std::int64_t j) { return rates.distance(std::size_t(i - j)); }, rng);
         for (const auto& c : controls) {
           sums[c].first += mass_overlap(mean_a, r[c]);
           sums[c].second += count_overlap(mean_a, r[c], causal, threshold);
@@ -266,7 +285,8 @@ class H6 : public StageComponent {
         std::vector<std::string> tokens;
         for (auto id : x.ids) {
           tokens.push_back(!words.empty() && std::size_t(id) < words.size() ? words[std::size_t(id)]
-                           : bpe ? bpe->decode({id}) : std::to_string(id));
+                           : bpe                                            ? bpe->decode({id})
+                                                                            : std::to_string(id));
         }
         json values = json::array(), outline = json::array();
         auto avg = mean_a.mean(0);  // [T,T] mean over heads too
@@ -280,8 +300,12 @@ class H6 : public StageComponent {
           values.push_back(row_a);
           outline.push_back(row_m);
         }
-        heatmap = {{"example", e}, {"tokens", tokens}, {"values", values}, {"outline", outline},
-                   {"value_label", "attention weight"}, {"outline_label", "blocked by the ASA mask"}};
+        heatmap = {{"example", e},
+                   {"tokens", tokens},
+                   {"values", values},
+                   {"outline", outline},
+                   {"value_label", "attention weight"},
+                   {"outline_label", "blocked by the ASA mask"}};
       }
       ctx.progress.advance();
     }
@@ -291,8 +315,8 @@ class H6 : public StageComponent {
     if (!base.count("seed") && config.contains("seed")) base["seed"] = std::to_string(config.value("seed", 0));
     if (!base.count("mode")) base["mode"] = config.value("mode", "?");
     base["checkpoint"] = checkpoint;
-    auto add = [&](const std::string& metric, const Stats& s, std::map<std::string, std::string> labels, double scale = 100.0,
-                   const char* unit = "%") {
+    auto add = [&](const std::string& metric, const Stats& s, std::map<std::string, std::string> labels,
+                   double scale = 100.0, const char* unit = "%") {
       for (const auto& kv : base) labels.insert(kv);
       MetricRecord r{metric, scale * s.mean(), unit, std::nullopt, std::int64_t(s.v.size()), labels, "", false};
       if (s.v.size() >= 2) r.sd = scale * s.sd();
@@ -329,7 +353,9 @@ class H6 : public StageComponent {
     t.level = "detail";
     t.title = "H6 on " + who + ": mass on allowed pairs (mean ± sd over " + std::to_string(n) + " examples)";
     t.columns = {"Mask", "Mass overlap (%)", "Count overlap, A > " + stats::format_number(threshold) + " (%)"};
-    auto cell = [](const Stats& s) { return stats::format_summary(stats::Summary{100 * s.mean(), 100 * s.sd(), s.v.size()}); };
+    auto cell = [](const Stats& s) {
+      return stats::format_summary(stats::Summary{100 * s.mean(), 100 * s.sd(), s.v.size()});
+    };
     for (const auto& [mask_name, s] : mass) t.rows.push_back({mask_name, cell(s), cell(count[mask_name])});
     for (std::size_t l = 0; l < layer_mass.size(); ++l) {
       for (std::size_t h = 0; h < head_mass[l].size(); ++h) {
@@ -338,33 +364,42 @@ class H6 : public StageComponent {
         t.rows.push_back({"ASA, layer " + std::to_string(l) + " head " + std::to_string(h), cell(head_mass[l][h]), e});
       }
     }
-    t.notes.push_back("Entropy: of each query's attention over its causal keys, mean over queries i >= 1; uniform "
-                      "attention over the causal keys would have " + stats::format_number(uniform_entropy.mean()) +
-                      " nats. ASA mask density inside the causal region " + stats::format_number(100 * density.mean()) + "%.");
+    t.notes.push_back(
+        "Entropy: of each query's attention over its causal keys, mean over queries i >= 1; uniform "
+        "attention over the causal keys would have " +
+        stats::format_number(uniform_entropy.mean()) + " nats. ASA mask density inside the causal region " +
+        stats::format_number(100 * density.mean()) + "%.");
     ctx.results.add(std::move(t));
     if (!heatmap.is_null()) {
       ctx.results.add(Figure{"h6_heatmap", "heatmap",
-                             "Attention of " + who + " (mean of layers and heads), example " + std::to_string(heatmap["example"].get<std::size_t>()),
+                             "Attention of " + who + " (mean of layers and heads), example " +
+                                 std::to_string(heatmap["example"].get<std::size_t>()),
                              heatmap.dump()});
     }
     auto summary = [](const Stats& s) { return json{{"mean", s.mean()}, {"min", s.min()}, {"max", s.max()}}; };
     json per_layer = json::object();
     for (std::size_t l = 0; l < layer_mass.size(); ++l) per_layer[std::to_string(l)] = {{"mean", layer_mass[l].mean()}};
-    json out = {{"num_samples", n}, {"threshold", threshold}, {"top_k", k}, {"checkpoint", checkpoint},
-                {"metrics", {{"mass_overlap", summary(mass["asa"])}, {"count_overlap", summary(count["asa"])},
-                             {"topk_overlap", {{"mean", asa_topk.mean()}}}, {"per_layer", per_layer},
-                             {"random_mass_overlap", summary(mass["random_reference"])},
-                             {"random_count_overlap", {{"mean", count["random_reference"].mean()}}},
-                             {"matched_random_mass_overlap", summary(mass["random_matched"])},
-                             {"key_upos_random_mass_overlap", summary(mass["random_key_upos"])},
-                             {"distance_random_mass_overlap", summary(mass["random_distance"])},
-                             {"asa_causal_density", summary(density)}}}};
+    json out = {{"num_samples", n},
+                {"threshold", threshold},
+                {"top_k", k},
+                {"checkpoint", checkpoint},
+                {"metrics",
+                 {{"mass_overlap", summary(mass["asa"])},
+                  {"count_overlap", summary(count["asa"])},
+                  {"topk_overlap", {{"mean", asa_topk.mean()}}},
+                  {"per_layer", per_layer},
+                  {"random_mass_overlap", summary(mass["random_reference"])},
+                  {"random_count_overlap", {{"mean", count["random_reference"].mean()}}},
+                  {"matched_random_mass_overlap", summary(mass["random_matched"])},
+                  {"key_upos_random_mass_overlap", summary(mass["random_key_upos"])},
+                  {"distance_random_mass_overlap", summary(mass["random_distance"])},
+                  {"asa_causal_density", summary(density)}}}};
     std::ofstream(ctx.output_dir / "h6_results.json") << out.dump(1) << "\n";
-    ctx.log->info("H6 ({}) on {} examples: ASA {:.1f}%, density-matched {:.1f}%, key-UPOS-matched {:.1f}%, "
-                  "distance-matched {:.1f}%, reference random {:.1f}%",
-                  who, n, 100 * mass["asa"].mean(), 100 * mass["random_matched"].mean(),
-                  100 * mass["random_key_upos"].mean(), 100 * mass["random_distance"].mean(),
-                  100 * mass["random_reference"].mean());
+    ctx.log->info(
+        "H6 ({}) on {} examples: ASA {:.1f}%, density-matched {:.1f}%, key-UPOS-matched {:.1f}%, "
+        "distance-matched {:.1f}%, reference random {:.1f}%",
+        who, n, 100 * mass["asa"].mean(), 100 * mass["random_matched"].mean(), 100 * mass["random_key_upos"].mean(),
+        100 * mass["random_distance"].mean(), 100 * mass["random_reference"].mean());
   }
 };
 

@@ -23,19 +23,23 @@ namespace {
 class Profile : public StageComponent {
  public:
   Profile()
-      : StageComponent(ComponentInfo::of("stage", "profile", "2.0.0")
-          .describe("forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence length; the modes "
-            "timed alternately in one process, with the step-time ratio and its interval")
-          .with_params({ParamSpec::strings("modes", {"none", "full"}, "model modes, timed alternately; the first is the baseline of "
-                                "the ratios"),
-             ParamSpec::string("size", "tiny", "model size").one_of({"tiny", "small", "medium", "large"}),
-             ParamSpec::integer("batch_size", 4, "examples per step").range(1, 4096),
-             ParamSpec::strings("seq_lengths", {"128", "256", "512", "1024", "2048"}, "sequence lengths"),
-             ParamSpec::integer("warmup", 2, "untimed steps first (per mode)").at_least(0),
-             ParamSpec::integer("repeats", 5, "timed steps per length and mode").range(1, 1000),
-             ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-             ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
-          .measures_the_device()) {}  // timings: never reused on another machine
+      : StageComponent(
+            ComponentInfo::of("stage", "profile", "2.0.0")
+                .describe("forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence "
+                          "length; the modes "
+                          "timed alternately in one process, with the step-time ratio and its interval")
+                .with_params(
+                    {ParamSpec::strings("modes", {"none", "full"},
+                                        "model modes, timed alternately; the first is the baseline of "
+                                        "the ratios"),
+                     ParamSpec::string("size", "tiny", "model size").one_of({"tiny", "small", "medium", "large"}),
+                     ParamSpec::integer("batch_size", 4, "examples per step").range(1, 4096),
+                     ParamSpec::strings("seq_lengths", {"128", "256", "512", "1024", "2048"}, "sequence lengths"),
+                     ParamSpec::integer("warmup", 2, "untimed steps first (per mode)").at_least(0),
+                     ParamSpec::integer("repeats", 5, "timed steps per length and mode").range(1, 1000),
+                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
+                     ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
+                .measures_the_device()) {}  // timings: never reused on another machine
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -73,7 +77,8 @@ class Profile : public StageComponent {
       const auto profs = model::profile_interleaved(model::ModelConfig::preset(p.get_string("size")), raw, pos_matrix,
                                                     model::StepProfileOptions{B, T, warmup, repeats}, device,
                                                     [&] { ctx.progress.advance(); });
-      const std::map<std::string, std::string> common = {{"seq_len", std::to_string(T)}, {"batch", std::to_string(B)},
+      const std::map<std::string, std::string> common = {{"seq_len", std::to_string(T)},
+                                                         {"batch", std::to_string(B)},
                                                          {"device", device.str()},
                                                          {"threads", std::to_string(ctx.run_info.threads)},
                                                          {"interleaved", names.size() > 1 ? "true" : "false"}};
@@ -82,7 +87,8 @@ class Profile : public StageComponent {
         auto labels = common;
         labels["mode"] = names[i];
         auto add = [&](const char* metric, const std::vector<double>& s, const char* unit) {
-          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()), labels, "", false});
+          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()),
+                                       labels, "", false});
         };
         add("profile_mask_ms", prof.mask_ms, "ms");
         add("profile_forward_ms", prof.forward_ms, "ms");
@@ -94,32 +100,36 @@ class Profile : public StageComponent {
         add("profile_tokens_per_s", tps, "tokens/s");
         ctx.results.add(MetricRecord{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss",
                                      prof.peak_memory_mb, "MB", std::nullopt, 1, labels, "lower", false});
-        ctx.log->info("{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
-                      "{:.0f} tokens/s, peak {} {:.0f} MB",
-                      names[i], T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
-                      model::median_of(prof.forward_ms), model::median_of(prof.backward_ms),
-                      model::median_of(prof.optimizer_ms), model::median_of(tps), model::peak_memory_kind(device),
-                      prof.peak_memory_mb);
+        ctx.log->info(
+            "{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
+            "{:.0f} tokens/s, peak {} {:.0f} MB",
+            names[i], T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
+            model::median_of(prof.forward_ms), model::median_of(prof.backward_ms), model::median_of(prof.optimizer_ms),
+            model::median_of(tps), model::peak_memory_kind(device), prof.peak_memory_mb);
       }
       // Ratios to the first mode, repeat by repeat (the two steps of a repeat ran back to
       // back): the mean log ratio and its sd; exp of its interval is the ratio's interval.
       std::vector<std::string> ratio_cells;
       for (std::size_t i = 1; i < names.size(); ++i) {
         std::vector<double> logs;
-        for (std::size_t r = 0; r < profs[i].step_ms.size(); ++r) logs.push_back(std::log(profs[i].step_ms[r] / profs[0].step_ms[r]));
+        for (std::size_t r = 0; r < profs[i].step_ms.size(); ++r)
+          logs.push_back(std::log(profs[i].step_ms[r] / profs[0].step_ms[r]));
         const auto s = stats::Summary::of(logs);
         auto labels = common;
         labels["numerator"] = names[i];
         labels["denominator"] = names[0];
         ctx.results.add(MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels, "", false});
         std::string cell = stats::format_number(std::exp(s.mean)) + "x";
-        if (auto ci = stats::mean_ci95(s)) cell += " [" + stats::format_number(std::exp(ci->first)) + ", " +
-                                                   stats::format_number(std::exp(ci->second)) + "]";
+        if (auto ci = stats::mean_ci95(s))
+          cell += " [" + stats::format_number(std::exp(ci->first)) + ", " + stats::format_number(std::exp(ci->second)) +
+                  "]";
         ratio_cells.push_back(cell);
       }
       const std::vector<std::pair<const char*, std::vector<double> model::StepProfile::*>> phases = {
-          {"step (ms)", &model::StepProfile::step_ms}, {"bonding mask + bias (ms)", &model::StepProfile::mask_ms},
-          {"forward + fused loss (ms)", &model::StepProfile::forward_ms}, {"backward (ms)", &model::StepProfile::backward_ms},
+          {"step (ms)", &model::StepProfile::step_ms},
+          {"bonding mask + bias (ms)", &model::StepProfile::mask_ms},
+          {"forward + fused loss (ms)", &model::StepProfile::forward_ms},
+          {"backward (ms)", &model::StepProfile::backward_ms},
           {"clip + AdamW (ms)", &model::StepProfile::optimizer_ms}};
       for (const auto& [phase, field] : phases) {
         std::vector<std::string> row = {std::to_string(T), phase};
@@ -127,22 +137,27 @@ class Profile : public StageComponent {
           const auto& v = prof.*field;
           row.push_back(stats::format_number(model::median_of(v)) + " ± " + stats::format_number(model::sample_sd(v)));
         }
-        for (std::size_t i = 1; i < names.size(); ++i) row.push_back(field == &model::StepProfile::step_ms ? ratio_cells[i - 1] : "");
+        for (std::size_t i = 1; i < names.size(); ++i)
+          row.push_back(field == &model::StepProfile::step_ms ? ratio_cells[i - 1] : "");
         t.rows.push_back(row);
       }
-      std::vector<std::string> mem = {std::to_string(T), std::string("peak ") + model::peak_memory_kind(device) + " (MB)"};
+      std::vector<std::string> mem = {std::to_string(T),
+                                      std::string("peak ") + model::peak_memory_kind(device) + " (MB)"};
       for (const auto& prof : profs) mem.push_back(stats::format_number(prof.peak_memory_mb));
       for (std::size_t i = 1; i < names.size(); ++i) mem.push_back("");
       t.rows.push_back(mem);
     }
-    t.notes.push_back("Batch " + std::to_string(B) + ", synthetic token ids and annotations (dense attention costs the same "
-                      "for any values), " + std::to_string(warmup) + " warm-up and " + std::to_string(repeats) +
-                      " timed steps per mode, on " + device.str() + " with " + std::to_string(ctx.run_info.threads) +
-                      " threads. The ratio is the geometric mean of the per-repeat ratios of steps that ran back to back, "
-                      "with a 95% t interval on the log scale. Forward includes the output layer's gradient (the fused "
-                      "loss computes it in the same pass). " +
-                      (device.is_cuda() ? std::string("Peak memory is per mode.")
-                                        : std::string("Peak RSS is the process's, with every mode's model resident.")));
+    t.notes.push_back(
+        "Batch " + std::to_string(B) +
+        ", synthetic token ids and annotations (dense attention costs the same "
+        "for any values), " +
+        std::to_string(warmup) + " warm-up and " + std::to_string(repeats) + " timed steps per mode, on " +
+        device.str() + " with " + std::to_string(ctx.run_info.threads) +
+        " threads. The ratio is the geometric mean of the per-repeat ratios of steps that ran back to back, "
+        "with a 95% t interval on the log scale. Forward includes the output layer's gradient (the fused "
+        "loss computes it in the same pass). " +
+        (device.is_cuda() ? std::string("Peak memory is per mode.")
+                          : std::string("Peak RSS is the process's, with every mode's model resident.")));
     ctx.results.add(std::move(t));
   }
 };

@@ -25,7 +25,8 @@ namespace {
 const std::vector<std::string> kModes = {"full", "pos_only", "features_only"};
 
 // The fixed English POS frequencies the reference labels "Brown corpus statistics" (spec 6.1).
-const double kFrequencies[17] = {.20, .14, .07, .05, .08, .04, .10, .12, .04, .03, .02, .02, .01, .005, .07, .001, .004};
+const double kFrequencies[17] = {.20, .14, .07, .05, .08,  .04, .10,  .12, .04,
+                                 .03, .02, .02, .01, .005, .07, .001, .004};
 
 std::string bucket_of(std::size_t n) {
   if (n <= 32) return "001-032";
@@ -43,12 +44,18 @@ struct Count {
 class Sparsity : public StageComponent {
  public:
   Sparsity()
-      : StageComponent(ComponentInfo::of("stage", "sparsity", "1.1.0")
-          .describe("blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the full square (spec 6)")
-          .with_params(nlp::with_annotation_params({ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
-             ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
-             ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)").at_least(0),
-             ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)").at_least(1)})).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "sparsity", "1.1.0")
+                .describe("blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the "
+                          "full square (spec 6)")
+                .with_params(nlp::with_annotation_params(
+                    {ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
+                     ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
+                     ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)")
+                         .at_least(0),
+                     ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)")
+                         .at_least(1)}))
+                .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -60,7 +67,8 @@ class Sparsity : public StageComponent {
       if (fs::exists(in.dir / Corpus::kFileName)) corpus_in = &in;
     }
     if (!prep) throw StageError("sparsity needs a preprocess stage in 'needs'");
-    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
+    auto tables =
+        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
 
     // BPE level, under the causal mask: off-diagonal pairs j < i.
     const auto split = nlp::PreprocessedSplit::load(prep->dir / (p.get_string("split") + ".bin"));
@@ -74,7 +82,8 @@ class Sparsity : public StageComponent {
     for (std::size_t e = 0; e < limit; ++e) {
       const auto& x = split.examples[e];
       std::vector<int> pos(x.pos.begin(), x.pos.end());
-      std::vector<nlp::FeatureSet> feat(x.features.begin(), x.features.end()), req(x.requirements.begin(), x.requirements.end());
+      std::vector<nlp::FeatureSet> feat(x.features.begin(), x.features.end()),
+          req(x.requirements.begin(), x.requirements.end());
       const std::string bucket = bucket_of(x.size());
       for (const auto& mode : kModes) {
         const nlp::Bonding b = nlp::bonding(mode, pos, feat, req, *tables);
@@ -156,7 +165,8 @@ class Sparsity : public StageComponent {
         ones += tables->pos_matrix[std::size_t(a)][std::size_t(b)];
         if (!tables->pos_matrix[std::size_t(a)][std::size_t(b)]) continue;
         weighted += kFrequencies[a] * kFrequencies[b];
-        if (tagged_words > 0) weighted_measured += tag_counts[std::size_t(a)] * tag_counts[std::size_t(b)] / (tagged_words * tagged_words);
+        if (tagged_words > 0)
+          weighted_measured += tag_counts[std::size_t(a)] * tag_counts[std::size_t(b)] / (tagged_words * tagged_words);
       }
 
     auto add = [&](const std::string& metric, double value, std::map<std::string, std::string> labels,
@@ -165,21 +175,28 @@ class Sparsity : public StageComponent {
       r.labels = std::move(labels);
       return r;
     };
-    json out = {{"split", p.get_string("split")}, {"bpe_examples", limit}, {"word_texts", texts}, {"modes", json::object()}};
+    json out = {
+        {"split", p.get_string("split")}, {"bpe_examples", limit}, {"word_texts", texts}, {"modes", json::object()}};
     for (const auto& mode : kModes) {
-      add("sparsity_bpe_causal", 100 * bpe[mode].fraction(), {{"mode", mode}}).n = std::int64_t(limit);  // examples pooled
+      add("sparsity_bpe_causal", 100 * bpe[mode].fraction(), {{"mode", mode}}).n =
+          std::int64_t(limit);  // examples pooled
       if (texts) add("sparsity_word_square", 100 * words[mode].fraction(), {{"mode", mode}}).n = std::int64_t(texts);
-      for (const auto& [bucket, c] : by_bucket[mode]) add("sparsity_bpe_causal_by_length", 100 * c.fraction(), {{"mode", mode}, {"length", bucket}});
+      for (const auto& [bucket, c] : by_bucket[mode])
+        add("sparsity_bpe_causal_by_length", 100 * c.fraction(), {{"mode", mode}, {"length", bucket}});
       for (std::int64_t l = 0; l < p.get_int("layers"); ++l)
         add("sparsity_bpe_causal_layer", 100 * bpe[mode].fraction(), {{"mode", mode}, {"layer", std::to_string(l)}});
-      out["modes"][mode] = {{"bpe_causal", {{"blocked", bpe[mode].blocked}, {"pairs", bpe[mode].pairs}, {"sparsity", bpe[mode].fraction()}}},
-                            {"word_square", {{"blocked", words[mode].blocked}, {"pairs", words[mode].pairs}, {"sparsity", words[mode].fraction()}}}};
+      out["modes"][mode] = {
+          {"bpe_causal",
+           {{"blocked", bpe[mode].blocked}, {"pairs", bpe[mode].pairs}, {"sparsity", bpe[mode].fraction()}}},
+          {"word_square",
+           {{"blocked", words[mode].blocked}, {"pairs", words[mode].pairs}, {"sparsity", words[mode].fraction()}}}};
     }
     add("sparsity_pos_matrix_raw", 100.0 * (1.0 - ones / 289.0), {});
     add("sparsity_pos_matrix_weighted", 100.0 * (1.0 - weighted), {});
     if (tagged_words > 0) {
       add("sparsity_pos_matrix_weighted_measured", 100.0 * (1.0 - weighted_measured), {});
-      for (int t = 0; t < 17; ++t) add("upos_frequency", 100.0 * tag_counts[std::size_t(t)] / tagged_words, {{"upos", kUposNames[t]}});
+      for (int t = 0; t < 17; ++t)
+        add("upos_frequency", 100.0 * tag_counts[std::size_t(t)] / tagged_words, {{"upos", kUposNames[t]}});
     }
     std::vector<std::pair<double, std::pair<int, int>>> top;
     for (const auto& [pair, count] : blocked_pairs) top.push_back({count, pair});
@@ -188,8 +205,12 @@ class Sparsity : public StageComponent {
     for (std::size_t i = 0; i < std::min<std::size_t>(10, top.size()); ++i) {
       const auto& [count, pair] = top[i];
       const double share = causal_total > 0 ? 100.0 * count / causal_total : 0.0;
-      top_json.push_back({{"query", kUposNames[pair.first]}, {"key", kUposNames[pair.second]}, {"blocked", count}, {"share_of_pairs", share}});
-      add("sparsity_top_blocked_pair", share, {{"query", kUposNames[pair.first]}, {"key", kUposNames[pair.second]}, {"rank", std::to_string(i + 1)}});
+      top_json.push_back({{"query", kUposNames[pair.first]},
+                          {"key", kUposNames[pair.second]},
+                          {"blocked", count},
+                          {"share_of_pairs", share}});
+      add("sparsity_top_blocked_pair", share,
+          {{"query", kUposNames[pair.first]}, {"key", kUposNames[pair.second]}, {"rank", std::to_string(i + 1)}});
     }
     out["top_blocked_pairs_full"] = top_json;
 
@@ -203,30 +224,37 @@ class Sparsity : public StageComponent {
     t.rows.push_back({"BPE tokens, causal pairs j < i (what the model sees), " + std::to_string(limit) + " examples",
                       pct(100 * bpe["full"].fraction()), pct(100 * bpe["pos_only"].fraction())});
     if (texts) {
-      t.rows.push_back({"Words, full square without the diagonal (the reference's definition), " + std::to_string(texts) + " sentences",
+      t.rows.push_back({"Words, full square without the diagonal (the reference's definition), " +
+                            std::to_string(texts) + " sentences",
                         pct(100 * words["full"].fraction()), pct(100 * words["pos_only"].fraction())});
     }
-    t.rows.push_back({"POS matrix cells that are 0: 1 - " + std::to_string(ones) + "/289", pct(100.0 * (1.0 - ones / 289.0)), "="});
-    t.rows.push_back({"1 - sum_ab f_a f_b P[a,b], the reference's fixed frequencies (the \"35%\")", pct(100.0 * (1.0 - weighted)), "="});
+    t.rows.push_back(
+        {"POS matrix cells that are 0: 1 - " + std::to_string(ones) + "/289", pct(100.0 * (1.0 - ones / 289.0)), "="});
+    t.rows.push_back({"1 - sum_ab f_a f_b P[a,b], the reference's fixed frequencies (the \"35%\")",
+                      pct(100.0 * (1.0 - weighted)), "="});
     if (tagged_words > 0) {
       std::string freqs;
       for (int k = 0; k < 17; ++k) {
         freqs += (freqs.empty() ? "" : ", ") + std::string(kUposNames[k]) + " " +
                  stats::format_number(100.0 * tag_counts[std::size_t(k)] / tagged_words);
       }
-      t.rows.push_back({"The same formula with this corpus's UPOS frequencies (" + std::to_string(std::int64_t(tagged_words)) +
-                            " words)", pct(100.0 * (1.0 - weighted_measured)), "="});
+      t.rows.push_back({"The same formula with this corpus's UPOS frequencies (" +
+                            std::to_string(std::int64_t(tagged_words)) + " words)",
+                        pct(100.0 * (1.0 - weighted_measured)), "="});
       t.notes.push_back("Measured UPOS frequencies (%): " + freqs + ".");
     }
-    t.notes.push_back("features_only adds scores but no mask: it blocks 0% of pairs by construction. The mask is built once "
-                      "per batch and shared by every layer and head, so every layer has the same sparsity. \"=\": the "
-                      "POS formula rows do not depend on the mode (pos_only and full share the POS matrix).");
+    t.notes.push_back(
+        "features_only adds scores but no mask: it blocks 0% of pairs by construction. The mask is built once "
+        "per batch and shared by every layer and head, so every layer has the same sparsity. \"=\": the "
+        "POS formula rows do not depend on the mode (pos_only and full share the POS matrix).");
     std::string top_text;
     for (const auto& pair : top_json) {
-      top_text += (top_text.empty() ? "" : ", ") + pair["query"].get<std::string>() + "->" + pair["key"].get<std::string>() + " " +
-                  stats::format_number(pair["share_of_pairs"].get<double>()) + "%";
+      top_text += (top_text.empty() ? "" : ", ") + pair["query"].get<std::string>() + "->" +
+                  pair["key"].get<std::string>() + " " + stats::format_number(pair["share_of_pairs"].get<double>()) +
+                  "%";
     }
-    t.notes.push_back("Most blocked (query UPOS -> key UPOS) pairs, full mode, share of all causal pairs: " + top_text + ".");
+    t.notes.push_back("Most blocked (query UPOS -> key UPOS) pairs, full mode, share of all causal pairs: " + top_text +
+                      ".");
     ctx.results.add(std::move(t));
     json categories = json::array(), full_v = json::array(), pos_v = json::array();
     for (const auto& [bucket, c] : by_bucket["full"]) {
@@ -234,16 +262,23 @@ class Sparsity : public StageComponent {
       full_v.push_back(100 * c.fraction());
       pos_v.push_back(100 * by_bucket["pos_only"][bucket].fraction());
     }
-    ctx.results.add(Figure{"sparsity_by_length", "bars", "Sparsity (BPE, causal) by example length (%)",
-                           json{{"y_label", "% of causal pairs blocked"}, {"x_label", "tokens per example"},
-                                {"categories", categories},
-                                {"series", {{{"name", "full"}, {"values", full_v}}, {{"name", "pos_only"}, {"values", pos_v}}}}}.dump()});
+    ctx.results.add(
+        Figure{"sparsity_by_length", "bars", "Sparsity (BPE, causal) by example length (%)",
+               json{{"y_label", "% of causal pairs blocked"},
+                    {"x_label", "tokens per example"},
+                    {"categories", categories},
+                    {"series", {{{"name", "full"}, {"values", full_v}}, {{"name", "pos_only"}, {"values", pos_v}}}}}
+                   .dump()});
     out["pos_matrix"] = {{"ones", ones}, {"raw_sparsity", 1.0 - ones / 289.0}, {"weighted_sparsity", 1.0 - weighted}};
-    out["note"] = "The mask is built once per batch and shared by every layer and head, so per-layer sparsity is identical by construction.";
+    out["note"] =
+        "The mask is built once per batch and shared by every layer and head, so per-layer sparsity is identical by "
+        "construction.";
     std::ofstream(ctx.output_dir / "sparsity_results.json") << out.dump(1) << "\n";
-    ctx.log->info("sparsity (BPE, causal): full {:.1f}%, pos_only {:.1f}%, features_only {:.1f}%; word level full {:.1f}% over {} sentences",
-                  100 * bpe["full"].fraction(), 100 * bpe["pos_only"].fraction(), 100 * bpe["features_only"].fraction(),
-                  100 * words["full"].fraction(), texts);
+    ctx.log->info(
+        "sparsity (BPE, causal): full {:.1f}%, pos_only {:.1f}%, features_only {:.1f}%; word level full {:.1f}% over "
+        "{} sentences",
+        100 * bpe["full"].fraction(), 100 * bpe["pos_only"].fraction(), 100 * bpe["features_only"].fraction(),
+        100 * words["full"].fraction(), texts);
   }
 };
 

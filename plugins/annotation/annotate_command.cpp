@@ -31,13 +31,16 @@ class Annotate : public CommandComponent {
  public:
   Annotate()
       : CommandComponent(ComponentInfo::of("command", "annotate", "1.0.0")
-          .describe("asaflow annotate TEXT: ASA annotations and bonding mask of one sentence")) {}
+                             .describe("asaflow annotate TEXT: ASA annotations and bonding mask of one sentence")) {}
 
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
-    const CommandOptions o = parse_command_options(
-        "annotate", args,
-        {{"--tags", ""}, {"--tagger", ""}, {"--mode", "full"}, {"--verb-table", "effective"},
-         {"--wordnet-dir", nlp::WordNet::default_dir().string()}, {"--tables-dir", nlp::AsaTables::default_dir().string()}});
+    const CommandOptions o = parse_command_options("annotate", args,
+                                                   {{"--tags", ""},
+                                                    {"--tagger", ""},
+                                                    {"--mode", "full"},
+                                                    {"--verb-table", "effective"},
+                                                    {"--wordnet-dir", nlp::WordNet::default_dir().string()},
+                                                    {"--tables-dir", nlp::AsaTables::default_dir().string()}});
     if (o.help) {
       std::cout << kUsage;
       return 0;
@@ -70,14 +73,16 @@ class Annotate : public CommandComponent {
     }
     nlp::PerceptronTagger tagger;
     if (!tagger_file.empty()) tagger = nlp::PerceptronTagger::load(tagger_file);
-    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(o.values.at("--tables-dir"), o.values.at("--verb-table")));
+    auto tables = std::make_shared<nlp::AsaTables>(
+        nlp::AsaTables::load(o.values.at("--tables-dir"), o.values.at("--verb-table")));
     nlp::Annotator annotator(nlp::WordNet::load(o.values.at("--wordnet-dir")), tables);
     AnnotatedWords w = annotate_words({&sentence}, annotator, tagger_file.empty() ? nullptr : &tagger);
 
     if (!tagger_file.empty() && tags_csv.empty()) {
       std::cout << "tags: the tagger " << tagger_file << " (context "
-                << (tagger.context() == nlp::TaggerContext::kLeft ? "left: each tag from the word and the words before it"
-                                                                   : "both: it also reads the next two words")
+                << (tagger.context() == nlp::TaggerContext::kLeft
+                        ? "left: each tag from the word and the words before it"
+                        : "both: it also reads the next two words")
                 << ")\n\n";
     }
     std::size_t width = 6;
@@ -88,7 +93,8 @@ class Annotate : public CommandComponent {
                 << pad(nlp::format_features(w.features[i]), 40) << nlp::format_features(w.requirements[i]) << "\n";
     }
     const nlp::Bonding b = nlp::bonding(mode, w.pos, w.features, w.requirements, *tables);
-    std::cout << "\nbonding mask, mode " << mode << " (rows: queries, columns: keys; 1 = allowed; before the causal mask)\n";
+    std::cout << "\nbonding mask, mode " << mode
+              << " (rows: queries, columns: keys; 1 = allowed; before the causal mask)\n";
     auto rstrip = [](std::string s) {
       while (!s.empty() && s.back() == ' ') s.pop_back();
       return s;

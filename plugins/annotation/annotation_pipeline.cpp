@@ -34,8 +34,9 @@ AnnotatedWords annotate_words(const std::vector<const Sentence*>& sentences, nlp
     std::vector<int> tags;
     if (untagged) {
       if (!tagger) {
-        throw InputError(options.retag ? "tags: tagger needs a train_tagger stage in this stage's needs"
-                                       : "the corpus has untagged sentences: add a train_tagger stage to this stage's needs");
+        throw InputError(options.retag
+                             ? "tags: tagger needs a train_tagger stage in this stage's needs"
+                             : "the corpus has untagged sentences: add a train_tagger stage to this stage's needs");
       }
       tags = tagger->tag(forms);
       out.tagged_by_tagger += forms.size();
@@ -59,7 +60,8 @@ nlp::Example align_example(const std::string& text, const AnnotatedWords& words,
                            const AnnotationOptions& options, const nlp::PerceptronTagger* tagger,
                            nlp::Annotator* annotator) {
   if (options.prefix_pieces && (!tagger || !annotator)) {
-    throw InputError("prefix pieces need a context-left tagger (tags: tagger and a train_tagger stage with context: left)");
+    throw InputError(
+        "prefix pieces need a context-left tagger (tags: tagger and a train_tagger stage with context: left)");
   }
   const auto tokens = bpe.encode(text);
   const auto byte_word = nlp::byte_to_word(text, words.words);
@@ -94,7 +96,8 @@ nlp::Example align_example(const std::string& text, const AnnotatedWords& words,
       // sentence's earlier words, with their (left-context) tags.
       const std::string form = text.substr(span[wi].first, t.end - span[wi].first);
       const std::size_t s0 = words.sentence_start[wi];
-      const std::vector<std::string> before(words.words.begin() + std::ptrdiff_t(s0), words.words.begin() + std::ptrdiff_t(wi));
+      const std::vector<std::string> before(words.words.begin() + std::ptrdiff_t(s0),
+                                            words.words.begin() + std::ptrdiff_t(wi));
       const std::vector<int> tags(words.pos.begin() + std::ptrdiff_t(s0), words.pos.begin() + std::ptrdiff_t(wi));
       const int upos = tagger->tag_prefix(before, tags, form);
       const auto& a = annotator->annotate(form, upos);

@@ -68,7 +68,7 @@ nlp::Example align_example(const std::string& text, const AnnotatedWords& words,
 // source as a label, and whether it is causal: a left tagger tags every word, and each
 // token is a whole word (`word_tokens`, the word tokenizer) or a piece annotated by its
 // prefix.
-std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces, bool* causal = nullptr,
-                             bool word_tokens = false);
+std::string annotation_label(bool retag, const nlp::PerceptronTagger* tagger, bool prefix_pieces,
+                             bool* causal = nullptr, bool word_tokens = false);
 
 }  // namespace asaflow::plugins

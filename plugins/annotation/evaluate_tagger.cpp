@@ -62,7 +62,8 @@ std::vector<GoldSentence> read_gold(const fs::path& file) {
     std::stringstream ss(line);
     std::string col;
     while (std::getline(ss, col, '\t')) cols.push_back(col);
-    if (cols.size() < 4) throw InputError(file.string() + ":" + std::to_string(n) + ": expected 10 tab-separated columns");
+    if (cols.size() < 4)
+      throw InputError(file.string() + ":" + std::to_string(n) + ": expected 10 tab-separated columns");
     const std::string& id = cols[0];
     if (id.find('.') != std::string::npos) continue;  // an empty node
     if (const auto dash = id.find('-'); dash != std::string::npos) {
@@ -96,12 +97,16 @@ std::string fixed(double v, int digits) {
 class EvaluateTagger : public StageComponent {
  public:
   EvaluateTagger()
-      : StageComponent(ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
-          .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword tokens as the headline), "
-            "per-tag precision and recall, and the most frequent confusions")
-          .with_params({ParamSpec::paths("gold", "gold CoNLL-U files (a UD treebank's test split)"),
-             ParamSpec::string("name", "gold", "what the gold files are, for the labels (e.g. ud_ewt_test)"),
-             ParamSpec::integer("confusions", 15, "how many of the most frequent confusions to list").range(0, 289)})) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
+                .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword tokens as "
+                          "the headline), "
+                          "per-tag precision and recall, and the most frequent confusions")
+                .with_params(
+                    {ParamSpec::paths("gold", "gold CoNLL-U files (a UD treebank's test split)"),
+                     ParamSpec::string("name", "gold", "what the gold files are, for the labels (e.g. ud_ewt_test)"),
+                     ParamSpec::integer("confusions", 15, "how many of the most frequent confusions to list")
+                         .range(0, 289)})) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -159,8 +164,8 @@ class EvaluateTagger : public StageComponent {
       const double tp = double(confusion[std::size_t(t)][std::size_t(t)]);
       const double p = predicted ? 100.0 * tp / double(predicted) : 0.0, r = gold ? 100.0 * tp / double(gold) : 0.0;
       const double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-      per_tag.rows.push_back({kUposNames[t], predicted ? fixed(p, 1) : "-", gold ? fixed(r, 1) : "-", gold && predicted ? fixed(f, 1) : "-",
-                              std::to_string(gold), std::to_string(predicted)});
+      per_tag.rows.push_back({kUposNames[t], predicted ? fixed(p, 1) : "-", gold ? fixed(r, 1) : "-",
+                              gold && predicted ? fixed(f, 1) : "-", std::to_string(gold), std::to_string(predicted)});
       auto& rec = ctx.results.add("tagger_gold_recall", r, "%");
       rec.labels = {{"gold", name}, {"upos", kUposNames[t]}};
       rec.n = std::int64_t(gold);
@@ -170,10 +175,12 @@ class EvaluateTagger : public StageComponent {
     std::vector<std::tuple<std::size_t, int, int>> errors;
     for (int t = 0; t < kUposCount; ++t) {
       for (int u = 0; u < kUposCount; ++u) {
-        if (t != u && confusion[std::size_t(t)][std::size_t(u)]) errors.emplace_back(confusion[std::size_t(t)][std::size_t(u)], t, u);
+        if (t != u && confusion[std::size_t(t)][std::size_t(u)])
+          errors.emplace_back(confusion[std::size_t(t)][std::size_t(u)], t, u);
       }
     }
-    std::sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    std::sort(errors.begin(), errors.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
     ResultTable confusions;
     confusions.id = "tagger_confusions";
     confusions.title = "Most frequent confusions on " + name + " (gold -> predicted)";
@@ -181,11 +188,13 @@ class EvaluateTagger : public StageComponent {
     const std::size_t wrong = outside.total - outside.correct;
     for (std::size_t k = 0; k < errors.size() && k < std::size_t(ctx.params.get_int("confusions")); ++k) {
       const auto& [count, t, u] = errors[k];
-      confusions.rows.push_back({kUposNames[t], kUposNames[u], std::to_string(count), fixed(100.0 * double(count) / double(wrong), 1)});
+      confusions.rows.push_back(
+          {kUposNames[t], kUposNames[u], std::to_string(count), fixed(100.0 * double(count) / double(wrong), 1)});
     }
     ctx.results.add(std::move(confusions));
-    ctx.log->info("{}: {:.2f}% of {} words outside multiword tokens, {:.2f}% of all {}, {:.2f}% of the {} in multiword tokens",
-                  name, outside.percent(), outside.total, all.percent(), all.total, inside.percent(), inside.total);
+    ctx.log->info(
+        "{}: {:.2f}% of {} words outside multiword tokens, {:.2f}% of all {}, {:.2f}% of the {} in multiword tokens",
+        name, outside.percent(), outside.total, all.percent(), all.total, inside.percent(), inside.total);
   }
 };
 

@@ -38,24 +38,39 @@ struct SplitStats {
 class Preprocess : public StageComponent {
  public:
   Preprocess()
-      : StageComponent(ComponentInfo::of("stage", "preprocess", "1.1.0")
-          .describe("token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)")
-          .with_params(nlp::with_annotation_params({ParamSpec::string("tokenizer", "gpt2", "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
-                 .one_of({"gpt2", "word"}),
-             ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)").optional_with(std::string("")),
-             ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
-             ParamSpec::string("vocab_sha256", kVocabSha256, "expected digest of vocab.bpe"),
-             ParamSpec::integer("max_length", 256, "tokens per example (the reference: 256)").range(2, 1 << 20),
-             ParamSpec::string("overflow", "truncate", "longer examples: truncate (as the reference) or chunk "
-                               "(contiguous pieces, nothing thrown away)").one_of({"truncate", "chunk"}),
-             ParamSpec::string("unit", "document", "one example per sentence or per document (a WikiText line is a "
-                               "document)").one_of({"sentence", "document"}),
-             ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word").at_least(1),
-             ParamSpec::string("tags", "gold", "gold: the corpus's tags (the tagger only where there are none); tagger: "
-                               "re-tag every word with the needed train_tagger stage").one_of({"gold", "tagger"}),
-             ParamSpec::string("pieces", "word", "word: every BPE piece carries its whole word's annotation (the "
-                               "reference); prefix: a piece that ends inside its word is annotated as the word prefix "
-                               "so far (causal; needs tags: tagger with a context left tagger)").one_of({"word", "prefix"})}))) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "preprocess", "1.1.0")
+                .describe(
+                    "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)")
+                .with_params(nlp::with_annotation_params(
+                    {ParamSpec::string("tokenizer", "gpt2",
+                                       "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
+                         .one_of({"gpt2", "word"}),
+                     ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)")
+                         .optional_with(std::string("")),
+                     ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
+                     ParamSpec::string("vocab_sha256", kVocabSha256, "expected digest of vocab.bpe"),
+                     ParamSpec::integer("max_length", 256, "tokens per example (the reference: 256)").range(2, 1 << 20),
+                     ParamSpec::string("overflow", "truncate",
+                                       "longer examples: truncate (as the reference) or chunk "
+                                       "(contiguous pieces, nothing thrown away)")
+                         .one_of({"truncate", "chunk"}),
+                     ParamSpec::string("unit", "document",
+                                       "one example per sentence or per document (a WikiText line is a "
+                                       "document)")
+                         .one_of({"sentence", "document"}),
+                     ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word")
+                         .at_least(1),
+                     ParamSpec::string("tags", "gold",
+                                       "gold: the corpus's tags (the tagger only where there are none); tagger: "
+                                       "re-tag every word with the needed train_tagger stage")
+                         .one_of({"gold", "tagger"}),
+                     ParamSpec::string(
+                         "pieces", "word",
+                         "word: every BPE piece carries its whole word's annotation (the "
+                         "reference); prefix: a piece that ends inside its word is annotated as the word prefix "
+                         "so far (causal; needs tags: tagger with a context left tagger)")
+                         .one_of({"word", "prefix"})}))) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -75,11 +90,13 @@ class Preprocess : public StageComponent {
     annotation.prefix_pieces = p.get_string("pieces") == "prefix";
     if (annotation.retag && !tagger) throw InputError("tags: tagger needs a train_tagger stage in this stage's needs");
     if (annotation.prefix_pieces && (!annotation.retag || tagger->context() != nlp::TaggerContext::kLeft)) {
-      throw InputError("pieces: prefix tags each piece's word prefix with the tagger, seeing nothing after it: it needs "
-                       "tags: tagger and a train_tagger stage with context: left");
+      throw InputError(
+          "pieces: prefix tags each piece's word prefix with the tagger, seeing nothing after it: it needs "
+          "tags: tagger and a train_tagger stage with context: left");
     }
     const bool gpt2 = p.get_string("tokenizer") == "gpt2";
-    if (annotation.prefix_pieces && !gpt2) throw InputError("pieces: prefix applies to BPE pieces: it needs tokenizer gpt2");
+    if (annotation.prefix_pieces && !gpt2)
+      throw InputError("pieces: prefix applies to BPE pieces: it needs tokenizer gpt2");
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
     if (gpt2) {
       const fs::path dir = p.get_string("tokenizer_dir");
@@ -88,7 +105,8 @@ class Preprocess : public StageComponent {
       check_digest(dir / "vocab.bpe", p.get_string("vocab_sha256"), "vocab_sha256");
       bpe = nlp::Gpt2Bpe::load(dir);
     }
-    auto tables = std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
+    auto tables =
+        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
     nlp::Annotator annotator(nlp::WordNet::load(p.get_string("wordnet_dir")), tables);
 
     std::vector<Corpus> corpora;
@@ -219,16 +237,21 @@ class Preprocess : public StageComponent {
     if (!annotation.retag && tagger_words > 0) {
       source = (tagger_words == total_words ? "tagger (context " : "gold tags, tagger where untagged (context ") +
                std::string(tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") + ")" +
-               (!gpt2 ? ", word tokens" : annotation.prefix_pieces ? ", prefix pieces" : ", word pieces");
+               (!gpt2                      ? ", word tokens"
+                : annotation.prefix_pieces ? ", prefix pieces"
+                                           : ", word pieces");
     }
     auto& src = ctx.results.add("annotation_source", 1.0);
-    src.labels = {{"annotations", source}, {"tags", p.get_string("tags")}, {"pieces", p.get_string("pieces")},
-                  {"causal", causal ? "true" : "false"},
-                  {"tagger_context", tagger ? (tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") : "-"}};
+    src.labels = {
+        {"annotations", source},
+        {"tags", p.get_string("tags")},
+        {"pieces", p.get_string("pieces")},
+        {"causal", causal ? "true" : "false"},
+        {"tagger_context", tagger ? (tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") : "-"}};
     ctx.results.add("tagger_words", double(tagger_words));
     ctx.results.add("prefix_pieces", double(prefix_pieces));
-    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread); annotations: {}", total_words, seconds,
-                  double(total_words) / std::max(seconds, 1e-9), source);
+    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread); annotations: {}", total_words,
+                  seconds, double(total_words) / std::max(seconds, 1e-9), source);
   }
 };
 

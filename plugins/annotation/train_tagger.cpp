@@ -16,7 +16,8 @@ std::vector<nlp::TaggedSentence> sentences_of(const Corpus& corpus, const std::s
     for (const auto& s : d.sentences) {
       nlp::TaggedSentence t;
       for (const auto& tok : s) {
-        if (tok.upos < 0) throw InputError("document " + d.id + " has untagged tokens: the tagger needs gold UPOS tags");
+        if (tok.upos < 0)
+          throw InputError("document " + d.id + " has untagged tokens: the tagger needs gold UPOS tags");
         t.words.push_back(tok.form);
         t.tags.push_back(tok.upos);
       }
@@ -29,14 +30,23 @@ std::vector<nlp::TaggedSentence> sentences_of(const Corpus& corpus, const std::s
 class TrainTagger : public StageComponent {
  public:
   TrainTagger()
-      : StageComponent(ComponentInfo::of("stage", "train_tagger", "1.1.0")
-          .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its test split")
-          .with_params({ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
-             ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
-             ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
-             ParamSpec::string("eval_split", "test", "split to report accuracy on").one_of({"train", "valid", "test"}),
-             ParamSpec::string("context", "both", "both: features of the next two words too (as the reference's "
-                               "tagger); left: only the word and what precedes it (causal tags)").one_of({"both", "left"})}).reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "train_tagger", "1.1.0")
+                .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its "
+                          "test split")
+                .with_params(
+                    {ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
+                     ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
+                     ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
+                     ParamSpec::string("eval_split", "test", "split to report accuracy on")
+                         .one_of({"train", "valid", "test"}),
+                     ParamSpec::string("context", "both",
+                                       "both: features of the next two words too (as the reference's "
+                                       "tagger); left: only the word and what precedes it (causal tags)")
+                         .one_of({"both", "left"})})
+                .reading_splits([](const Params& p) {
+                  return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")};
+                })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -50,8 +60,9 @@ class TrainTagger : public StageComponent {
     ctx.progress.set_total(iterations, "passes");
     nlp::PerceptronTagger tagger;
     const bool left = ctx.params.get_string("context") == "left";
-    tagger.train(train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); },
-                 left ? nlp::TaggerContext::kLeft : nlp::TaggerContext::kBoth);
+    tagger.train(
+        train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); },
+        left ? nlp::TaggerContext::kLeft : nlp::TaggerContext::kBoth);
     tagger.save(ctx.output_dir / "tagger.bin");
 
     std::size_t correct = 0, total = 0, unknown = 0, unknown_correct = 0;
@@ -68,10 +79,12 @@ class TrainTagger : public StageComponent {
       }
     }
     const std::string split = ctx.params.get_string("eval_split");
-    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%").higher_is_better(true);
+    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%")
+                    .higher_is_better(true);
     acc.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
     acc.n = std::int64_t(total);
-    auto& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");
+    auto& unk = ctx.results.add("tagger_accuracy_unknown_words",
+                                unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");
     unk.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
     unk.n = std::int64_t(unknown);
     ctx.results.add("training_sentences", double(train.size()));

@@ -56,7 +56,8 @@ Verdict ppl_verdict(const std::string& id, const std::string& claim, const std::
   v.measured = a_name + " " + stats::format_summary(c.a) + " vs " + b_name + " " + stats::format_summary(c.b);
   if (c.test) {
     set_test(v, *c.test, c.paired ? "paired t" : "Welch t");
-    v.measured += "; difference " + signed_number(c.test->estimate) + ", 95% CI " + interval(c.test->ci_low, c.test->ci_high);
+    v.measured +=
+        "; difference " + signed_number(c.test->estimate) + ", 95% CI " + interval(c.test->ci_low, c.test->ci_high);
   }
   if (!gate.pass) {
     v.status = kUntestable;
@@ -85,7 +86,8 @@ void decide(std::vector<Verdict>& verdicts, const std::vector<int>& direction, d
     } else if (v.p_holm < alpha) {
       const bool for_claim = (v.estimate > 0) == (direction[i] > 0);
       v.status = for_claim ? kSupported : kNotSupported;
-      v.reason = std::string(for_claim ? "the difference is in the claimed direction" : "the difference is against the claim") +
+      v.reason = std::string(for_claim ? "the difference is in the claimed direction"
+                                       : "the difference is against the claim") +
                  " at Holm-adjusted " + stats::format_p(v.p_holm);
     } else {
       v.status = kInconclusive;
@@ -95,13 +97,16 @@ void decide(std::vector<Verdict>& verdicts, const std::vector<int>& direction, d
   }
 }
 
-
 // ---------------------------------------------------------------------------------------
 
 class Builder {
  public:
   Builder(const std::vector<ClaimsInput>& inputs, const ClaimsOptions& o, ResultSet& out)
-      : inputs_(inputs), o_(o), out_(out), runs_(collect_runs(inputs)), arms_(assign_arms(runs_, o)),
+      : inputs_(inputs),
+        o_(o),
+        out_(out),
+        runs_(collect_runs(inputs)),
+        arms_(assign_arms(runs_, o)),
         floors_(collect_floors(inputs)) {}
 
   void build() {
@@ -137,8 +142,8 @@ class Builder {
     t.title = "Training runs";
     t.columns = {"Stage", "Arm", "Seed", "lr", "Steps", "Val PPL (final)", "Val PPL (best)"};
     for (const Run& r : runs_) {
-      t.rows.push_back({r.stage_id, r.arm, r.seed, format_number(r.lr), format_number(r.steps), format_number(r.final_ppl),
-                        format_number(r.best_ppl)});
+      t.rows.push_back({r.stage_id, r.arm, r.seed, format_number(r.lr), format_number(r.steps),
+                        format_number(r.final_ppl), format_number(r.best_ppl)});
     }
     out_.add(std::move(t));
   }
@@ -151,7 +156,8 @@ class Builder {
       ResultTable t;
       t.id = arm == arms_.asa ? "training" : "arm_" + runs.front()->mode;
       t.title = "Training: " + arm + " vs " + arms_.baseline + " (same seeds)";
-      t.columns = {"Metric", arm == arms_.asa ? "ASA (" + arm + ")" : arm, "Baseline (" + arms_.baseline + ")", "Delta"};
+      t.columns = {"Metric", arm == arms_.asa ? "ASA (" + arm + ")" : arm, "Baseline (" + arms_.baseline + ")",
+                   "Delta"};
       auto row = [&](const std::string& name, double Run::*field) {
         const Comparison c = compare(runs, base, field);
         t.rows.push_back({name, stats::format_summary(c.a), stats::format_summary(c.b), delta_cell(c)});
@@ -161,15 +167,19 @@ class Builder {
       row("Val PPL (best)", &Run::best_ppl);
       row("Train loss (final, running mean)", &Run::train_loss);
       std::string per_seed;
-      for (const auto& [seed, d] : ppl.differences) per_seed += (per_seed.empty() ? "" : ", ") + ("seed " + seed + ": " + signed_number(d));
+      for (const auto& [seed, d] : ppl.differences)
+        per_seed += (per_seed.empty() ? "" : ", ") + ("seed " + seed + ": " + signed_number(d));
       t.rows.push_back({"Val PPL difference per seed", per_seed.empty() ? "no shared seeds" : per_seed, "", ""});
       row("Train throughput (tokens/s)", &Run::tokens_per_s);
-      t.notes.push_back("Runs of one seed share initialisation, data order and dropout draws and differ only in the arm, "
-                        "so the comparison is paired by seed (paired t, d_z = mean difference / sd of differences); "
-                        "Welch's test is used only where the seeds do not pair.");
-      t.notes.push_back("Throughput was measured while training, at different moments for the two arms: it is not a step-"
-                        "cost comparison (that is the profile stage's interleaved timing).");
-      if (!ppl.paired && ppl.a.n >= 2) t.notes.push_back("The seeds of the two arms do not pair one to one: Welch's test.");
+      t.notes.push_back(
+          "Runs of one seed share initialisation, data order and dropout draws and differ only in the arm, "
+          "so the comparison is paired by seed (paired t, d_z = mean difference / sd of differences); "
+          "Welch's test is used only where the seeds do not pair.");
+      t.notes.push_back(
+          "Throughput was measured while training, at different moments for the two arms: it is not a step-"
+          "cost comparison (that is the profile stage's interleaved timing).");
+      if (!ppl.paired && ppl.a.n >= 2)
+        t.notes.push_back("The seeds of the two arms do not pair one to one: Welch's test.");
       out_.add(std::move(t));
     }
   }
@@ -194,11 +204,14 @@ class Builder {
       }
       if (v.empty()) continue;
       t.rows.push_back({arm + " (final)", stats::format_summary(Summary::of(v)),
-                        std::isnan(floor) ? "n/a" : worst < floor ? "yes, every seed" : "no"});
+                        std::isnan(floor) ? "n/a"
+                        : worst < floor   ? "yes, every seed"
+                                          : "no"});
     }
-    t.notes.push_back("Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly "
-                      "the " + format_number(floors_.tokens) + " validation targets the trainer evaluates. Gate: " +
-                      gate_.reason + ".");
+    t.notes.push_back(
+        "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly "
+        "the " +
+        format_number(floors_.tokens) + " validation targets the trainer evaluates. Gate: " + gate_.reason + ".");
     out_.add(std::move(t));
   }
 
@@ -213,11 +226,12 @@ class Builder {
     for (const auto& arm : arms_.order) {
       const auto& runs = arms_.by_arm[arm];
       if (runs.front()->mode == "pos_embed") {
-        add_verdict(ppl_verdict("ppl_vs_pos_embed",
-                                "ASA's gain comes from restricting attention, not from giving the model the tags: " +
-                                    arms_.asa + " beats the baseline that embeds the same tags (" + arm + ")",
-                                "not tested by the reference", compare(asa, runs, &Run::final_ppl), gate_, arms_.asa, arm),
-                    -1);
+        add_verdict(
+            ppl_verdict("ppl_vs_pos_embed",
+                        "ASA's gain comes from restricting attention, not from giving the model the tags: " +
+                            arms_.asa + " beats the baseline that embeds the same tags (" + arm + ")",
+                        "not tested by the reference", compare(asa, runs, &Run::final_ppl), gate_, arms_.asa, arm),
+            -1);
       } else if (runs.front()->mode == o_.asa_mode && arm != arms_.asa &&
                  runs.front()->annotations.find("[causal]") != std::string::npos) {
         add_verdict(ppl_verdict("ppl_causal_tags",
@@ -248,16 +262,18 @@ class Builder {
         }
       }
     }
-    Verdict v = blank("steps", "ASA reaches the baseline's final PPL in fewer steps",
-                      "21% fewer steps (43,000 vs 54,500), n=1",
-                      "untestable by design while both arms decay the learning rate to 0 at the same last step");
-    v.measured = arms_.asa + " reached the baseline's final PPL (same seed) in " + std::to_string(reached) + " of " +
-                 std::to_string(paired) + " seeds" +
-                 (reduction.empty() ? "" : ", " + stats::format_summary(Summary::of(reduction), "%") + " before the end");
+    Verdict v =
+        blank("steps", "ASA reaches the baseline's final PPL in fewer steps", "21% fewer steps (43,000 vs 54,500), n=1",
+              "untestable by design while both arms decay the learning rate to 0 at the same last step");
+    v.measured =
+        arms_.asa + " reached the baseline's final PPL (same seed) in " + std::to_string(reached) + " of " +
+        std::to_string(paired) + " seeds" +
+        (reduction.empty() ? "" : ", " + stats::format_summary(Summary::of(reduction), "%") + " before the end");
     v.status = kUntestable;
-    v.reason = "under a cosine schedule that reaches 0 at the same final step for both arms, the step at which one arm "
-               "reaches the other's final PPL is fixed by the final-PPL gap: it restates the PPL claim. A convergence "
-               "claim needs runs to a fixed budget at a constant learning rate after warmup, or the whole curves compared";
+    v.reason =
+        "under a cosine schedule that reaches 0 at the same final step for both arms, the step at which one arm "
+        "reaches the other's final PPL is fixed by the final-PPL gap: it restates the PPL claim. A convergence "
+        "claim needs runs to a fixed budget at a constant learning rate after warmup, or the whole curves compared";
     if (!gate_.pass) v.reason = gate_.reason + "; and " + v.reason;
     add_verdict(std::move(v), -1);
   }
@@ -273,8 +289,11 @@ class Builder {
     t.title = "H6: attention mass of the baseline on ASA-allowed pairs, against controls";
     t.columns = {"Mask", "Trained (%)", "Step 0 (%)", "ASA - mask, trained (points, 95% CI)", "ASA - mask, step 0"};
     const std::vector<std::pair<std::string, std::string>> masks = {
-        {"asa", "ASA mask"}, {"random_matched", "random, density-matched"}, {"random_key_upos", "random, key-UPOS-matched"},
-        {"random_distance", "random, distance-matched"}, {"random_reference", "random, the reference's control"}};
+        {"asa", "ASA mask"},
+        {"random_matched", "random, density-matched"},
+        {"random_key_upos", "random, key-UPOS-matched"},
+        {"random_distance", "random, distance-matched"},
+        {"random_reference", "random, the reference's control"}};
     // The figures: each mask's mass (mean over models, 95% CI whiskers), and the claim
     // itself, ASA minus each control with the interval of the test, trained and at step 0.
     struct Bars {
@@ -284,7 +303,9 @@ class Builder {
         low.push_back(ci ? json(ci->first) : json(nullptr));
         high.push_back(ci ? json(ci->second) : json(nullptr));
       }
-      json series(const std::string& name) const { return {{"name", name}, {"values", values}, {"low", low}, {"high", high}}; }
+      json series(const std::string& name) const {
+        return {{"name", name}, {"values", values}, {"low", low}, {"high", high}};
+      }
     };
     json categories = json::array(), controls = json::array();
     Bars trained_mass, init_mass, trained_diff, init_diff;
@@ -298,7 +319,8 @@ class Builder {
         if (x) da = signed_number(x->estimate) + " " + interval(x->ci_low, x->ci_high);
         if (y) db = signed_number(y->estimate) + " " + interval(y->ci_low, y->ci_high);
         controls.push_back(name);
-        trained_diff.add(x ? x->estimate : kNaN, x ? std::optional(std::make_pair(x->ci_low, x->ci_high)) : std::nullopt);
+        trained_diff.add(x ? x->estimate : kNaN,
+                         x ? std::optional(std::make_pair(x->ci_low, x->ci_high)) : std::nullopt);
         init_diff.add(y ? y->estimate : kNaN, y ? std::optional(std::make_pair(y->ci_low, y->ci_high)) : std::nullopt);
       }
       t.rows.push_back({name, format_number(a), format_number(b), da, db});
@@ -306,8 +328,11 @@ class Builder {
       trained_mass.add(a, stats::mean_ci95(summary_of(trained, mask)));
       init_mass.add(b, stats::mean_ci95(summary_of(init, mask)));
     }
-    t.notes.push_back("Trained: " + std::to_string(trained.size()) + " baseline model(s); step 0: the same models' initial "
-                      "weights (" + std::to_string(init.size()) + "). The key-UPOS control allows, per query, as many "
+    t.notes.push_back("Trained: " + std::to_string(trained.size()) +
+                      " baseline model(s); step 0: the same models' initial "
+                      "weights (" +
+                      std::to_string(init.size()) +
+                      "). The key-UPOS control allows, per query, as many "
                       "keys as the ASA mask, drawn with the probability that the ASA mask allows a key of each UPOS; "
                       "the distance control does the same by |i - j|: a model that merely attends to nouns and "
                       "punctuation, or to nearby tokens, beats the density-matched control without linguistic "
@@ -320,18 +345,20 @@ class Builder {
     if (!controls.empty()) {
       json diff = json::array({trained_diff.series("trained")});
       if (!init.empty()) diff.push_back(init_diff.series("step 0"));
-      out_.add(Figure{"h6_difference", "bars",
-                      "H6: ASA mask minus each control (points, 95% CI of the test)",
+      out_.add(Figure{"h6_difference", "bars", "H6: ASA mask minus each control (points, 95% CI of the test)",
                       json{{"y_label", "ASA - control (points)"}, {"categories", controls}, {"series", diff}}.dump()});
     }
 
-    Verdict v = blank("h6", "H6: a baseline trained without ASA puts its attention on ASA-allowed pairs beyond chance",
-                      "73.9% vs 47.2% random, +56%, n=1 (a control half as dense as the mask)",
-                      "for each matched control (density, key UPOS, distance) the mass overlap of the ASA mask must "
-                      "exceed the control's by at least " + format_number(o_.h6_min_gain) + "% of the control's value "
-                      "(t-test of the difference minus that margin), and by more than at step 0; supported when every "
-                      "test is positive at Holm-adjusted p < alpha, not supported when one is significantly negative, "
-                      "untestable when the floor gate fails or there is no step-0 control");
+    Verdict v =
+        blank("h6", "H6: a baseline trained without ASA puts its attention on ASA-allowed pairs beyond chance",
+              "73.9% vs 47.2% random, +56%, n=1 (a control half as dense as the mask)",
+              "for each matched control (density, key UPOS, distance) the mass overlap of the ASA mask must "
+              "exceed the control's by at least " +
+                  format_number(o_.h6_min_gain) +
+                  "% of the control's value "
+                  "(t-test of the difference minus that margin), and by more than at step 0; supported when every "
+                  "test is positive at Holm-adjusted p < alpha, not supported when one is significantly negative, "
+                  "untestable when the floor gate fails or there is no step-0 control");
     std::vector<TTest> tests;
     std::string measured, basis;
     bool all_positive = true, any_negative = false;
@@ -369,14 +396,17 @@ class Builder {
         measured += "; trained minus step 0 (key-UPOS control) " + signed_number(x->estimate) + " points, 95% CI " +
                     interval(x->ci_low, x->ci_high) + " over " + std::to_string(did.size()) + " seeds";
       } else if (did.size() == 1) {
-        measured += "; trained minus step 0 (key-UPOS control, one seed) " + signed_number(did[0]) + " points, no interval";
+        measured +=
+            "; trained minus step 0 (key-UPOS control, one seed) " + signed_number(did[0]) + " points, no interval";
       }
     }
-    v.measured = "ASA mask " + format_number(mean_of(trained, "asa")) + "% of the mass; " + measured + " (" + basis + ")";
+    v.measured =
+        "ASA mask " + format_number(mean_of(trained, "asa")) + "% of the mass; " + measured + " (" + basis + ")";
     if (!tests.empty()) {
       v.n = std::int64_t(tests.front().n);
-      v.test = "t-tests of ASA minus each control (minus the margin) and of trained minus step 0; the verdict's p is the "
-               "largest of the positive ones (all must hold) or the smallest negative one";
+      v.test =
+          "t-tests of ASA minus each control (minus the margin) and of trained minus step 0; the verdict's p is the "
+          "largest of the positive ones (all must hold) or the smallest negative one";
       // The smallest excess over its margin: positive only when every test is.
       const auto worst = std::min_element(tests.begin(), tests.end(),
                                           [](const TTest& a, const TTest& b) { return a.estimate < b.estimate; });
@@ -390,12 +420,14 @@ class Builder {
       v.reason = gate_.reason;
     } else if (trained.size() < 2) {
       v.status = kInconclusive;
-      v.reason = "one baseline model: its examples say nothing about another seed, and trained minus step 0 has no "
-                 "interval; H6 needs two or more seeds";
+      v.reason =
+          "one baseline model: its examples say nothing about another seed, and trained minus step 0 has no "
+          "interval; H6 needs two or more seeds";
     } else if (init.empty()) {
       v.status = kUntestable;
-      v.reason = "there is no H6 of the untrained models (step 0): without it, overlap that any initial attention has "
-                 "cannot be told from overlap learned from the data; add an h6 cell with checkpoint: init";
+      v.reason =
+          "there is no H6 of the untrained models (step 0): without it, overlap that any initial attention has "
+          "cannot be told from overlap learned from the data; add an h6 cell with checkpoint: init";
     } else if (tests.empty()) {
       v.status = kInconclusive;
       v.reason = "no matched control could be tested";
@@ -424,18 +456,21 @@ class Builder {
     }
     if (!timed && ratios.empty()) return;
     Verdict v = blank("step_cost",
-                      "ASA's training step costs at most " + format_number(o_.step_cost_max) + "x the baseline's (goal; "
-                      "the reference was 1.40x slower in wall-clock)",
+                      "ASA's training step costs at most " + format_number(o_.step_cost_max) +
+                          "x the baseline's (goal; "
+                          "the reference was 1.40x slower in wall-clock)",
                       "271 vs 193 min of training, 1.40x, n=1",
                       "the ratio of step times of the two modes timed alternately in one process (geometric mean over "
                       "repeats with its 95% t interval on the log scale): supported when the upper end is at most " +
-                          format_number(o_.step_cost_max) + " at every measured length, not supported when the lower "
+                          format_number(o_.step_cost_max) +
+                          " at every measured length, not supported when the lower "
                           "end exceeds it at some length, inconclusive otherwise");
     if (ratios.empty()) {
       v.status = kUntestable;
-      v.reason = "the two modes were timed in separate stages, at different moments: machine load alone moves such "
-                 "timings by more than the effect. Profile them in one stage with modes: [" + o_.baseline_mode + ", " +
-                 o_.asa_mode + "] (interleaved)";
+      v.reason =
+          "the two modes were timed in separate stages, at different moments: machine load alone moves such "
+          "timings by more than the effect. Profile them in one stage with modes: [" +
+          o_.baseline_mode + ", " + o_.asa_mode + "] (interleaved)";
       add_verdict(std::move(v), -1);
       return;
     }
@@ -454,7 +489,8 @@ class Builder {
       }
       measured += (measured.empty() ? "" : "; ") + part;
     }
-    v.measured = measured + " (n = " + std::to_string(ratios.begin()->second.log_ratio.n) + " alternating repeats each)";
+    v.measured =
+        measured + " (n = " + std::to_string(ratios.begin()->second.log_ratio.n) + " alternating repeats each)";
     v.test = "95% t interval of the mean log ratio";
     v.n = std::int64_t(ratios.begin()->second.log_ratio.n);
     if (no_interval) {
@@ -483,19 +519,22 @@ class Builder {
       if (!measured) measured = r.find("sparsity_pos_matrix_weighted_measured");
     }
     if (!word && !bpe) return;
-    Verdict v = blank("sparsity", "About " + format_number(o_.sparsity_claim) + "% of attention pairs are blocked",
-                      "35%: 1 - sum f_a f_b P[a,b] with fixed POS frequencies, not a corpus measurement",
-                      "supported when the measured word-level full-mode sparsity (the reference's own definition: full "
-                      "square, diagonal excluded) is within " + format_number(o_.sparsity_tolerance) + " points of " +
-                          format_number(o_.sparsity_claim) + "%");
+    Verdict v =
+        blank("sparsity", "About " + format_number(o_.sparsity_claim) + "% of attention pairs are blocked",
+              "35%: 1 - sum f_a f_b P[a,b] with fixed POS frequencies, not a corpus measurement",
+              "supported when the measured word-level full-mode sparsity (the reference's own definition: full "
+              "square, diagonal excluded) is within " +
+                  format_number(o_.sparsity_tolerance) + " points of " + format_number(o_.sparsity_claim) + "%");
     const double value = word ? word->value : bpe->value;
     v.estimate = value;
     v.n = word ? word->n : bpe->n;
     v.measured = "word level " + (word ? format_number(word->value) + "%" : std::string("n/a")) + " over " +
-                 std::to_string(v.n) + " texts; BPE causal " + (bpe ? format_number(bpe->value) + "%" : std::string("n/a")) +
+                 std::to_string(v.n) + " texts; BPE causal " +
+                 (bpe ? format_number(bpe->value) + "%" : std::string("n/a")) +
                  "; the same formula with the corpus's own UPOS frequencies " +
                  (measured ? format_number(measured->value) + "%" : std::string("n/a")) +
-                 " (with the reference's fixed frequencies " + (fixed ? format_number(fixed->value) + "%" : std::string("n/a")) + ")";
+                 " (with the reference's fixed frequencies " +
+                 (fixed ? format_number(fixed->value) + "%" : std::string("n/a")) + ")";
     const bool within = std::fabs(value - o_.sparsity_claim) <= o_.sparsity_tolerance;
     v.status = within ? kSupported : kNotSupported;
     v.reason = "a deterministic count over the sampled texts (no test): " + format_number(value) + "% is " +
@@ -524,19 +563,22 @@ class Builder {
     ResultTable t;
     t.id = "tag_transfer";
     t.title = "Tag source at evaluation: a model trained with one tag source, evaluated with another";
-    t.columns = {"Model: trained tags -> evaluation tags", "Val PPL, training tags", "Val PPL, other tags", "Change (paired)"};
+    t.columns = {"Model: trained tags -> evaluation tags", "Val PPL, training tags", "Val PPL, other tags",
+                 "Change (paired)"};
     for (const auto& [key, c] : cells) {
       std::string change = "n/a";
       if (auto x = stats::paired(c.other, c.own)) {
-        change = signed_number(x->estimate) + ", 95% CI " + interval(x->ci_low, x->ci_high) + ", " + stats::format_p(x->p) +
-                 ", n = " + std::to_string(x->n);
+        change = signed_number(x->estimate) + ", 95% CI " + interval(x->ci_low, x->ci_high) + ", " +
+                 stats::format_p(x->p) + ", n = " + std::to_string(x->n);
       } else if (c.own.size() == 1) {
         change = signed_number(c.other[0] - c.own[0]) + " (n=1)";
       }
-      t.rows.push_back({key, stats::format_summary(Summary::of(c.own)), stats::format_summary(Summary::of(c.other)), change});
+      t.rows.push_back(
+          {key, stats::format_summary(Summary::of(c.own)), stats::format_summary(Summary::of(c.other)), change});
     }
-    t.notes.push_back("A model that leans on tags chosen with right context loses more when given causal tags: the change "
-                      "bounds how much of its PPL came from a peek at the future.");
+    t.notes.push_back(
+        "A model that leans on tags chosen with right context loses more when given causal tags: the change "
+        "bounds how much of its PPL came from a peek at the future.");
     out_.add(std::move(t));
   }
 
@@ -553,7 +595,8 @@ class Builder {
           pts.push_back({s, v});
           by_step[s].push_back(v);
         }
-        if (!pts.empty()) series.push_back({{"name", "seed " + r->seed}, {"group", arm}, {"role", "seed"}, {"points", pts}});
+        if (!pts.empty())
+          series.push_back({{"name", "seed " + r->seed}, {"group", arm}, {"role", "seed"}, {"points", pts}});
       }
       if (runs.size() < 2) continue;
       json mean = json::array(), band = json::array();
@@ -566,8 +609,9 @@ class Builder {
       series.push_back({{"name", "mean"}, {"group", arm}, {"role", "mean"}, {"points", mean}, {"band", band}});
     }
     if (series.empty()) return;
-    out_.add(Figure{"val_ppl", "lines", "Validation PPL per arm: seeds (thin) and mean with its 95% CI",
-                    json{{"x_label", "step"}, {"y_label", "validation PPL"}, {"log_y", true}, {"series", series}}.dump()});
+    out_.add(
+        Figure{"val_ppl", "lines", "Validation PPL per arm: seeds (thin) and mean with its 95% CI",
+               json{{"x_label", "step"}, {"y_label", "validation PPL"}, {"log_y", true}, {"series", series}}.dump()});
   }
 
   const std::vector<ClaimsInput>& inputs_;
@@ -588,4 +632,3 @@ void evaluate_claims(const std::vector<ClaimsInput>& inputs, const ClaimsOptions
 }
 
 }  // namespace asaflow::plugins
-

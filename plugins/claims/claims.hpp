@@ -24,11 +24,11 @@ namespace asaflow::plugins {
 struct ClaimsOptions {
   std::string asa_mode = "full";
   std::string baseline_mode = "none";
-  std::string gate = "trigram";   // none | unigram | bigram | trigram: the floor the baseline must beat
-  double alpha = 0.05;            // family-wise, Holm across the tested claims
-  double h6_min_gain = 10.0;      // % relative over a control for H6 to count as an effect
-  double step_cost_max = 1.05;    // goal: ASA's step at most this many times the baseline's
-  double sparsity_claim = 35.0;   // the reference's headline, %
+  std::string gate = "trigram";     // none | unigram | bigram | trigram: the floor the baseline must beat
+  double alpha = 0.05;              // family-wise, Holm across the tested claims
+  double h6_min_gain = 10.0;        // % relative over a control for H6 to count as an effect
+  double step_cost_max = 1.05;      // goal: ASA's step at most this many times the baseline's
+  double sparsity_claim = 35.0;     // the reference's headline, %
   double sparsity_tolerance = 5.0;  // points
 };
 

@@ -41,7 +41,8 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     r.val_tokens = value("val_tokens");
     r.lr = value("lr");
     for (const auto& rec : in.results->records()) {
-      if (rec.metric == "val_ppl" && rec.labels.count("step")) r.curve.emplace_back(std::stod(rec.labels.at("step")), rec.value);
+      if (rec.metric == "val_ppl" && rec.labels.count("step"))
+        r.curve.emplace_back(std::stod(rec.labels.at("step")), rec.value);
     }
     std::sort(r.curve.begin(), r.curve.end());
     runs.push_back(std::move(r));
@@ -53,18 +54,25 @@ Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o) {
   std::set<std::string> annotations;
   std::map<std::string, int> baseline_annotations;
   for (const auto& r : runs) {
-    if (r.mode == o.baseline_mode) baseline_annotations[r.annotations]++;
-    else annotations.insert(r.annotations);
+    if (r.mode == o.baseline_mode)
+      baseline_annotations[r.annotations]++;
+    else
+      annotations.insert(r.annotations);
   }
   std::string base_ann;
   int best = -1;
   for (const auto& [a, n] : baseline_annotations)
-    if (n > best) { best = n; base_ann = a; }
+    if (n > best) {
+      best = n;
+      base_ann = a;
+    }
   Arms arms;
   arms.baseline = o.baseline_mode;
   for (auto& r : runs) {
-    if (r.mode == o.baseline_mode) r.arm = r.mode;
-    else r.arm = annotations.size() > 1 ? r.mode + " [" + r.annotations + "]" : r.mode;
+    if (r.mode == o.baseline_mode)
+      r.arm = r.mode;
+    else
+      r.arm = annotations.size() > 1 ? r.mode + " [" + r.annotations + "]" : r.mode;
     arms.by_arm[r.arm].push_back(&r);
   }
   // The ASA arm: the ASA mode on the baseline's annotations (the same preprocessing), else
@@ -123,8 +131,9 @@ std::string delta_cell(const Comparison& c) {
   if (c.b.mean != 0) out += " (" + signed_number(100.0 * d / c.b.mean) + "%)";
   if (c.test) {
     out += ", 95% CI " + interval(c.test->ci_low, c.test->ci_high) + ", " + (c.paired ? "paired t" : "Welch t") + " " +
-           stats::format_p(c.test->p) + ", " + (c.paired ? "d_z " : "g ") + format_number(c.test->effect) + ", n = " +
-           std::to_string(c.paired ? c.test->n : c.a.n) + (c.paired ? " pairs" : " + " + std::to_string(c.b.n));
+           stats::format_p(c.test->p) + ", " + (c.paired ? "d_z " : "g ") + format_number(c.test->effect) +
+           ", n = " + std::to_string(c.paired ? c.test->n : c.a.n) +
+           (c.paired ? " pairs" : " + " + std::to_string(c.b.n));
   } else {
     out += ", no test (n < 2)";
   }
@@ -156,15 +165,17 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
   if (baseline.empty()) return {false, "there is no baseline run (mode " + o.baseline_mode + ") to test against"};
   for (const Run* r : baseline) {
     if (r->preset == "faithful") {
-      return {false, "the baseline was trained with the faithful preset, whose PPL counts padding targets and averages "
-                     "batch means, so it cannot be compared with n-gram floors or trusted as a PPL; rerun with the "
-                     "corrected preset"};
+      return {false,
+              "the baseline was trained with the faithful preset, whose PPL counts padding targets and averages "
+              "batch means, so it cannot be compared with n-gram floors or trusted as a PPL; rerun with the "
+              "corrected preset"};
     }
   }
   auto it = floors.ppl.find(order);
   if (it == floors.ppl.end()) {
-    return {false, "no " + o.gate + " floor is among the inputs (add an ngram_floors stage on the same tokens): without "
-                   "it nothing shows that the baseline uses context at all"};
+    return {false, "no " + o.gate +
+                       " floor is among the inputs (add an ngram_floors stage on the same tokens): without "
+                       "it nothing shows that the baseline uses context at all"};
   }
   double worst = 0, tokens = baseline.front()->val_tokens;
   std::vector<double> ppl;
@@ -175,15 +186,18 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
   }
   if (!(floors.tokens == tokens)) {
     return {false, "the floors scored " + format_number(floors.tokens) + " tokens but the trainer evaluated " +
-                       format_number(tokens) + ": give the ngram_floors stage the train stage's batch_size and "
+                       format_number(tokens) +
+                       ": give the ngram_floors stage the train stage's batch_size and "
                        "eval_batches so both score the same tokens"};
   }
   const std::string floor = floors.name.at(order) + " floor " + format_number(it->second);
   if (!(worst < it->second)) {
     return {false, "the baseline's validation PPL (" + stats::format_summary(Summary::of(ppl)) + ", worst seed " +
                        format_number(worst) + ") does not beat the " + floor + " on the same " + format_number(tokens) +
-                       " tokens: the models use less context than a " + o.gate + " model, so no restriction of "
-                       "attention can show. It would take a baseline below " + format_number(it->second) +
+                       " tokens: the models use less context than a " + o.gate +
+                       " model, so no restriction of "
+                       "attention can show. It would take a baseline below " +
+                       format_number(it->second) +
                        ": more training (steps and learning rate: a pilot per arm), a smaller vocabulary on the CPU, "
                        "or a GPU run"};
   }
@@ -217,8 +231,9 @@ std::vector<H6Run> collect_h6(const std::vector<ClaimsInput>& inputs) {
   return out;
 }
 
-const std::vector<std::pair<std::string, std::string>> kControls = {
-    {"random_matched", "density-matched"}, {"random_key_upos", "key-UPOS-matched"}, {"random_distance", "distance-matched"}};
+const std::vector<std::pair<std::string, std::string>> kControls = {{"random_matched", "density-matched"},
+                                                                    {"random_key_upos", "key-UPOS-matched"},
+                                                                    {"random_distance", "distance-matched"}};
 
 // The difference ASA - control across models (seeds) when there are two or more, else over
 // the examples of the one model (then n counts examples, not seeds: said in the text).
@@ -275,7 +290,8 @@ Gate check_design(const Arms& arms) {
       auto [it, fresh] = seen.emplace(r->seed, r);
       if (fresh) continue;
       return {false, "arm " + arm + " has two runs of seed " + r->seed + " (" + it->second->stage_id + " and " +
-                         r->stage_id + "): runs that differ in another parameter (a learning-rate pilot, say) cannot "
+                         r->stage_id +
+                         "): runs that differ in another parameter (a learning-rate pilot, say) cannot "
                          "be paired by seed; give each setting its own claims stage"};
     }
   }

@@ -19,8 +19,8 @@ namespace asaflow::plugins::evidence {
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string label(const MetricRecord& r, const std::string& key, const std::string& fallback = "");
-std::string signed_number(double v);                // "+1.5", "-0.2"
-std::string interval(double low, double high);      // "[a, b]"
+std::string signed_number(double v);            // "+1.5", "-0.2"
+std::string interval(double low, double high);  // "[a, b]"
 
 // One training run: an input with a final_val_ppl record.
 struct Run {
@@ -73,7 +73,7 @@ Gate check_design(const Arms& arms);
 // One H6 input: one baseline model and checkpoint.
 struct H6Run {
   std::string seed, checkpoint, mode;
-  std::map<std::string, double> mass;      // mask -> mass overlap (%)
+  std::map<std::string, double> mass;          // mask -> mass overlap (%)
   std::map<std::string, stats::Summary> diff;  // control -> ASA - control over examples (points)
   double entropy = kNaN;
 };

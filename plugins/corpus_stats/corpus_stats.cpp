@@ -14,9 +14,10 @@ namespace {
 class CorpusStats : public StageComponent {
  public:
   CorpusStats()
-      : StageComponent(ComponentInfo::of("metric", "corpus_stats", "1.0.0")
-          .describe("documents, sentences, tokens, types and type/token ratio of each input dataset")
-          .with_params({ParamSpec::boolean("lowercase", false, "count types case-insensitively (ASCII)")})) {}
+      : StageComponent(
+            ComponentInfo::of("metric", "corpus_stats", "1.0.0")
+                .describe("documents, sentences, tokens, types and type/token ratio of each input dataset")
+                .with_params({ParamSpec::boolean("lowercase", false, "count types case-insensitively (ASCII)")})) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -35,8 +36,7 @@ class CorpusStats : public StageComponent {
 
 }  // namespace
 
-void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset,
-                      ResultSet& out) {
+void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset, ResultSet& out) {
   std::size_t sentences = 0, tokens = 0;
   std::unordered_set<std::string> types;
   for (const auto& doc : corpus.documents) {

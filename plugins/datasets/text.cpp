@@ -16,10 +16,13 @@ namespace {
 class Text : public StageComponent {
  public:
   Text()
-      : StageComponent(ComponentInfo::of("dataset", "text", "1.0.0")
-          .describe("plain UTF-8 text files, sentence-split; tagged later by the tagger")
-          .with_params({ParamSpec::paths("paths", "text files"),
-             ParamSpec::string("split", "train", "the split these files are").one_of({"train", "valid", "test"})}).producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("dataset", "text", "1.0.0")
+                .describe("plain UTF-8 text files, sentence-split; tagged later by the tagger")
+                .with_params({ParamSpec::paths("paths", "text files"),
+                              ParamSpec::string("split", "train", "the split these files are")
+                                  .one_of({"train", "valid", "test"})})
+                .producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -36,11 +36,17 @@ std::vector<std::string> wikitext_splits(const Params& p) {
 class WikiText : public StageComponent {
  public:
   WikiText()
-      : StageComponent(ComponentInfo::of("dataset", "wikitext", "1.0.0")
-          .describe("WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one example per line")
-          .with_params({ParamSpec::path("dir", "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
-             ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
-             ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)").at_least(0)}).producing_splits(wikitext_splits)) {}
+      : StageComponent(
+            ComponentInfo::of("dataset", "wikitext", "1.0.0")
+                .describe("WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one "
+                          "example per line")
+                .with_params(
+                    {ParamSpec::path("dir",
+                                     "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
+                     ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
+                     ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)")
+                         .at_least(0)})
+                .producing_splits(wikitext_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -79,7 +85,8 @@ class WikiText : public StageComponent {
       ctx.log->info("{}: {} examples from {}", split, kept, file.string());
     }
     if (found == 0) {
-      throw InputError("no WikiText files in '" + dir.string() + "': expected wiki.train.raw, wiki.valid.raw, wiki.test.raw");
+      throw InputError("no WikiText files in '" + dir.string() +
+                       "': expected wiki.train.raw, wiki.valid.raw, wiki.test.raw");
     }
     corpus.save(ctx.output_dir / Corpus::kFileName);
     add_split_sizes(corpus, ctx.results);

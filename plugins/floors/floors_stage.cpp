@@ -28,11 +28,17 @@ std::vector<std::vector<std::int32_t>> ids_of(const nlp::PreprocessedSplit& spli
 class NgramFloors : public StageComponent {
  public:
   NgramFloors()
-      : StageComponent(ComponentInfo::of("stage", "ngram_floors", "1.0.0")
-          .describe("unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates")
-          .with_params({ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
-             ParamSpec::integer("eval_batches", 0, "the train stage's eval_batches (0: the whole split)").at_least(0),
-             ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})}).reading_splits([](const Params& p) { return std::vector<std::string>{"train", p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "ngram_floors", "1.0.0")
+                .describe("unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates")
+                .with_params(
+                    {ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
+                     ParamSpec::integer("eval_batches", 0, "the train stage's eval_batches (0: the whole split)")
+                         .at_least(0),
+                     ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})})
+                .reading_splits([](const Params& p) {
+                  return std::vector<std::string>{"train", p.get_string("split")};
+                })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -76,9 +82,10 @@ class NgramFloors : public StageComponent {
       ctx.progress.advance();
     }
     ctx.results.add("floor_tokens", double(targets), "tokens").labels = {{"split", p.get_string("split")}};
-    t.notes.push_back("Fitted on the " + std::to_string(train.token_count()) + " tokens of the training split; scored on " +
-                      std::to_string(targets) + " targets of the first " + std::to_string(eval_ids.size()) + " " +
-                      p.get_string("split") + " examples, in order (every token but each example's first).");
+    t.notes.push_back("Fitted on the " + std::to_string(train.token_count()) +
+                      " tokens of the training split; scored on " + std::to_string(targets) + " targets of the first " +
+                      std::to_string(eval_ids.size()) + " " + p.get_string("split") +
+                      " examples, in order (every token but each example's first).");
     ctx.results.add(std::move(t));
   }
 };

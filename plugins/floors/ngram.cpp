@@ -13,8 +13,10 @@ template <typename Values>
 double discount_of(const Values& counts) {
   double n1 = 0, n2 = 0;
   for (const auto& c : counts) {
-    if (c == 1) n1 += 1;
-    else if (c == 2) n2 += 1;
+    if (c == 1)
+      n1 += 1;
+    else if (c == 2)
+      n2 += 1;
   }
   if (n1 == 0 || n2 == 0) return 0.5;
   return n1 / (n1 + 2 * n2);
@@ -34,7 +36,8 @@ void NgramModel::fit(const std::vector<std::vector<std::int32_t>>& sequences) {
   for (const auto& s : sequences) {
     std::int32_t u = bos, v = bos;
     for (std::int32_t w : s) {
-      if (w < 0 || w >= vocab_) throw std::invalid_argument("token id " + std::to_string(w) + " outside the vocabulary");
+      if (w < 0 || w >= vocab_)
+        throw std::invalid_argument("token id " + std::to_string(w) + " outside the vocabulary");
       if (order_ == 1) uni_[std::size_t(w)]++;
       if (order_ >= 2) raw_bi[key(std::uint64_t(v), std::uint64_t(w))]++;
       if (order_ == 3) tri_[key(key(std::uint64_t(u), std::uint64_t(v)), std::uint64_t(w))]++;
@@ -46,7 +49,8 @@ void NgramModel::fit(const std::vector<std::vector<std::int32_t>>& sequences) {
     // The bigram level counts distinct left extensions: N1+(. v w).
     for (const auto& [k, c] : tri_) {
       (void)c;
-      bi_[k % std::uint64_t(vocab_ + 1) + (k / std::uint64_t(vocab_ + 1) % std::uint64_t(vocab_ + 1)) * std::uint64_t(vocab_ + 1)]++;
+      bi_[k % std::uint64_t(vocab_ + 1) +
+          (k / std::uint64_t(vocab_ + 1) % std::uint64_t(vocab_ + 1)) * std::uint64_t(vocab_ + 1)]++;
       auto& ctx = tri_context_[k / std::uint64_t(vocab_ + 1)];
       ctx.total += c;
       ctx.types += 1;
@@ -81,7 +85,8 @@ void NgramModel::fit(const std::vector<std::vector<std::int32_t>>& sequences) {
 
 double NgramModel::p_unigram(std::int32_t w) const {
   const double d = discount_[1];
-  return std::max(double(uni_[std::size_t(w)]) - d, 0.0) / uni_total_ + d * double(uni_types_) / uni_total_ / double(vocab_);
+  return std::max(double(uni_[std::size_t(w)]) - d, 0.0) / uni_total_ +
+         d * double(uni_types_) / uni_total_ / double(vocab_);
 }
 
 double NgramModel::p_bigram(std::int32_t w, std::int32_t v) const {
@@ -91,7 +96,8 @@ double NgramModel::p_bigram(std::int32_t w, std::int32_t v) const {
   const double d = discount_[2];
   auto c = bi_.find(key(std::uint64_t(v), std::uint64_t(w)));
   const double count = c == bi_.end() ? 0.0 : double(c->second);
-  return std::max(count - d, 0.0) / double(ctx->second.total) + d * double(ctx->second.types) / double(ctx->second.total) * lower;
+  return std::max(count - d, 0.0) / double(ctx->second.total) +
+         d * double(ctx->second.types) / double(ctx->second.total) * lower;
 }
 
 double NgramModel::prob(std::int32_t w, std::int32_t u, std::int32_t v) const {
@@ -107,7 +113,8 @@ double NgramModel::prob(std::int32_t w, std::int32_t u, std::int32_t v) const {
   const double d = discount_[3];
   auto c = tri_.find(key(context, std::uint64_t(w)));
   const double count = c == tri_.end() ? 0.0 : double(c->second);
-  return std::max(count - d, 0.0) / double(ctx->second.total) + d * double(ctx->second.types) / double(ctx->second.total) * lower;
+  return std::max(count - d, 0.0) / double(ctx->second.total) +
+         d * double(ctx->second.types) / double(ctx->second.total) * lower;
 }
 
 double NgramModel::perplexity(const std::vector<std::vector<std::int32_t>>& sequences, std::int64_t* targets) const {

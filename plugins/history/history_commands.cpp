@@ -50,7 +50,8 @@ std::vector<Target> read_targets(const fs::path& file) {
     std::string c;
     while (std::getline(ss, c, '\t')) cols.push_back(c);
     if (cols.size() < 4 || (cols[2] != "lower" && cols[2] != "higher")) {
-      throw InputError(file.string() + ":" + std::to_string(n) + ": expected 'metric<TAB>labels<TAB>lower|higher<TAB>target'");
+      throw InputError(file.string() + ":" + std::to_string(n) +
+                       ": expected 'metric<TAB>labels<TAB>lower|higher<TAB>target'");
     }
     out.push_back({cols[0], cols[1] == "-" ? "" : cols[1], cols[2], cols[3] == "-" ? NAN : std::stod(cols[3])});
   }
@@ -63,13 +64,17 @@ std::map<std::string, std::string> metrics_options() {
   const fs::path db = default_history_db(fs::current_path().string());
   return {{"--db", db.string()}, {"--targets", (db.parent_path() / "targets.tsv").string()}, {"--rebuild", ""}};
 }
-std::map<std::string, std::string> compare_options() { return {{"--db", default_history_db(fs::current_path().string())}}; }
+std::map<std::string, std::string> compare_options() {
+  return {{"--db", default_history_db(fs::current_path().string())}};
+}
 
 int print_help(const ComponentInfo& info, const std::map<std::string, std::string>& options) {
   std::cout << "usage: " << info.summary << "\n\noptions:\n";
   for (const auto& [name, value] : options) {
-    if (name == "--rebuild") std::cout << "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n";
-    else std::cout << "  " << name << " (default " << value << ")\n";
+    if (name == "--rebuild")
+      std::cout << "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n";
+    else
+      std::cout << "  " << name << " (default " << value << ")\n";
   }
   return 0;
 }
@@ -87,7 +92,8 @@ class MetricsCommand : public CommandComponent {
  public:
   MetricsCommand()
       : CommandComponent(ComponentInfo::of("command", "metrics", "1.0.0")
-          .describe("asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric")) {}
+                             .describe("asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / "
+                                       "current best / target per metric")) {}
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const auto options = metrics_options();
     const CommandOptions parsed = parse_command_options("metrics", args, options);
@@ -112,9 +118,12 @@ class MetricsCommand : public CommandComponent {
       const bool lower = direction == "lower";
       double best = NAN;
       for (const auto& v : values)
-        if (!direction.empty() && std::isfinite(v.value) && (std::isnan(best) || (lower ? v.value < best : v.value > best))) best = v.value;
-      std::printf("%-*s  %-*s %12s %12s %12s  %zu\n", mw, key.first.c_str(), lw, key.second.c_str(), fmt(values.front().value).c_str(),
-                  fmt(best).c_str(), t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
+        if (!direction.empty() && std::isfinite(v.value) &&
+            (std::isnan(best) || (lower ? v.value < best : v.value > best)))
+          best = v.value;
+      std::printf("%-*s  %-*s %12s %12s %12s  %zu\n", mw, key.first.c_str(), lw, key.second.c_str(),
+                  fmt(values.front().value).c_str(), fmt(best).c_str(),
+                  t ? ((lower ? "<= " : ">= ") + fmt(t->value)).c_str() : "-", values.size());
     }
     return 0;
   }
@@ -123,7 +132,8 @@ class MetricsCommand : public CommandComponent {
   // The database lost or damaged: every reporter/history entry in the store holds its rows
   // (rows.json); entries whose files no longer match their manifest are skipped and named.
   static int rebuild(const fs::path& cache, const fs::path& file) {
-    if (!fs::is_directory(cache / "objects")) throw ConfigError("asaflow metrics --rebuild: no cache at '" + cache.string() + "'");
+    if (!fs::is_directory(cache / "objects"))
+      throw ConfigError("asaflow metrics --rebuild: no cache at '" + cache.string() + "'");
     ArtifactStore store(cache);
     History history = open_history(file, true);
     std::size_t entries = 0, rows = 0, added = 0, damaged = 0;
@@ -153,8 +163,9 @@ class MetricsCommand : public CommandComponent {
       rows += j.size();
       added += insert_rows(history, j);
     }
-    std::cout << "imported " << added << " new rows (" << rows << " in all) from " << entries << " history entries into "
-              << file.string() << (damaged ? ", " + std::to_string(damaged) + " damaged entries skipped" : "") << "\n";
+    std::cout << "imported " << added << " new rows (" << rows << " in all) from " << entries
+              << " history entries into " << file.string()
+              << (damaged ? ", " + std::to_string(damaged) + " damaged entries skipped" : "") << "\n";
     return damaged ? 1 : 0;
   }
 };
@@ -162,8 +173,9 @@ class MetricsCommand : public CommandComponent {
 class CompareCommand : public CommandComponent {
  public:
   CompareCommand()
-      : CommandComponent(ComponentInfo::of("command", "compare", "1.0.0")
-          .describe("asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)")) {}
+      : CommandComponent(
+            ComponentInfo::of("command", "compare", "1.0.0")
+                .describe("asaflow compare RUN RUN [--db FILE]: two runs side by side (no RUN: list runs)")) {}
   int execute(const std::vector<std::string>& args, const RunInfo&) const override {
     const auto options = compare_options();
     const CommandOptions parsed = parse_command_options("compare", args, options);

@@ -32,30 +32,41 @@ class HistoryReporter : public StageComponent {
  private:
   static ComponentInfo make_info() {
     return ComponentInfo::of("reporter", "history", "1.0.0")
-        .describe("appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)")
-        .with_params({ParamSpec::string("db", "",
-                                        "database file, relative to the pipeline's directory (default: the repository's "
-                                        "reports/metrics.sqlite, as the metrics and compare commands)")})
+        .describe(
+            "appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)")
+        .with_params(
+            {ParamSpec::string("db", "",
+                               "database file, relative to the pipeline's directory (default: the repository's "
+                               "reports/metrics.sqlite, as the metrics and compare commands)")})
         .accepts_failures();
   }
 
  protected:
   void execute(StageContext& ctx) const override {
     fs::path file = ctx.params.get_string("db");
-    if (file.empty()) file = default_history_db(ctx.pipeline_dir.string());
-    else if (file.is_relative()) file = ctx.pipeline_dir / file;
+    if (file.empty())
+      file = default_history_db(ctx.pipeline_dir.string());
+    else if (file.is_relative())
+      file = ctx.pipeline_dir / file;
     const std::string run = ctx.cache_key.substr(0, 12);
     const RunInfo& ri = ctx.run_info;
     const std::string hardware = ri.cpu_model + ", " + std::to_string(ri.cpu_cores) + " cores";
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& in : ctx.inputs) {
       for (const auto& r : in.results.records()) {
-        rows.push_back({{"run", run}, {"metric", r.metric},
+        rows.push_back({{"run", run},
+                        {"metric", r.metric},
                         {"value", std::isfinite(r.value) ? nlohmann::json(r.value) : nlohmann::json()},
-                        {"sd", r.sd ? nlohmann::json(*r.sd) : nlohmann::json()}, {"n", r.n}, {"unit", r.unit},
-                        {"labels", labels_text(r.labels)}, {"pipeline", ctx.pipeline_name}, {"stage", in.stage_id},
+                        {"sd", r.sd ? nlohmann::json(*r.sd) : nlohmann::json()},
+                        {"n", r.n},
+                        {"unit", r.unit},
+                        {"labels", labels_text(r.labels)},
+                        {"pipeline", ctx.pipeline_name},
+                        {"stage", in.stage_id},
                         {"preset", r.labels.count("preset") ? r.labels.at("preset") : ""},
-                        {"commit_id", ri.commit}, {"date", ri.date_utc}, {"hardware", hardware},
+                        {"commit_id", ri.commit},
+                        {"date", ri.date_utc},
+                        {"hardware", hardware},
                         {"direction", r.direction}});
       }
     }
@@ -65,8 +76,8 @@ class HistoryReporter : public StageComponent {
     std::ofstream(ctx.output_dir / "rows.json") << rows.dump(1) << "\n";
     History history = open_history(file, true);
     const std::size_t added = insert_rows(history, rows);
-    std::ofstream(ctx.output_dir / "history.txt") << "run " << run << ": " << rows.size() << " rows, " << added
-                                                  << " new in " << file.string() << "\n";
+    std::ofstream(ctx.output_dir / "history.txt")
+        << "run " << run << ": " << rows.size() << " rows, " << added << " new in " << file.string() << "\n";
     ctx.log->info("run {}: {} rows appended to {}", run, added, file.string());
   }
 };

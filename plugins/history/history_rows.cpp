@@ -33,8 +33,8 @@ std::size_t insert_rows(History& history, const nlohmann::json& rows) {
   Statement st = db.prepare(
       "INSERT OR IGNORE INTO metrics(run, metric, value, sd, n, unit, labels, pipeline, stage, preset,"
       " commit_id, date, hardware, direction) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  static const char* kText[] = {"run", "metric", nullptr, nullptr, nullptr, "unit", "labels", "pipeline",
-                                "stage", "preset", "commit_id", "date", "hardware", "direction"};
+  static const char* kText[] = {"run",      "metric", nullptr,  nullptr,     nullptr, "unit",     "labels",
+                                "pipeline", "stage",  "preset", "commit_id", "date",  "hardware", "direction"};
   db.exec("BEGIN");
   std::size_t added = 0;
   try {
@@ -62,8 +62,9 @@ std::size_t insert_rows(History& history, const nlohmann::json& rows) {
 }
 
 std::vector<Row> all_rows(History& history) {
-  Statement st = history.db->prepare(std::string("SELECT run, metric, labels, value, date, unit, ") +
-                                     (history.has_direction ? "direction" : "''") + " FROM metrics ORDER BY date, rowid");
+  Statement st =
+      history.db->prepare(std::string("SELECT run, metric, labels, value, date, unit, ") +
+                          (history.has_direction ? "direction" : "''") + " FROM metrics ORDER BY date, rowid");
   std::vector<Row> out;
   while (st.step()) {
     Row r;

@@ -48,9 +48,12 @@ std::optional<double> Statement::real(int column) const {
 int Statement::columns() const { return sqlite3_column_count(st_); }
 
 Db::Db(const fs::path& file, bool create) {
-  if (create) fs::create_directories(fs::absolute(file).parent_path());
-  else if (!fs::exists(file)) throw ConfigError("no metrics history at '" + file.string() + "' (a pipeline with reporter/history writes it)");
-  if (sqlite3_open_v2(file.c_str(), &db_, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (create)
+    fs::create_directories(fs::absolute(file).parent_path());
+  else if (!fs::exists(file))
+    throw ConfigError("no metrics history at '" + file.string() + "' (a pipeline with reporter/history writes it)");
+  if (sqlite3_open_v2(file.c_str(), &db_, create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY,
+                      nullptr) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw InputError("cannot open metrics history '" + file.string() + "': " + why);

@@ -10,8 +10,7 @@ using model::ModelMode;
 using model::TokenAnnotations;
 
 ComponentInfo mode_info(const char* name, const char* summary) {
-  return ComponentInfo::of("model_mode", name, "1.0.0")
-      .describe(summary);
+  return ComponentInfo::of("model_mode", name, "1.0.0").describe(summary);
 }
 
 class NoneMode : public ModelMode {
@@ -30,7 +29,8 @@ class PosOnlyMode : public ModelMode {
 
 class FeaturesOnlyMode : public ModelMode {
  public:
-  FeaturesOnlyMode() : ModelMode(mode_info("features_only", "no mask; additive compat scores (requirements vs features)")) {}
+  FeaturesOnlyMode()
+      : ModelMode(mode_info("features_only", "no mask; additive compat scores (requirements vs features)")) {}
   BondingTensors bonding(const TokenAnnotations& a, const torch::Tensor&) const override {
     return {torch::Tensor(), model::compat_scores(a, model::satisfied(a))};
   }

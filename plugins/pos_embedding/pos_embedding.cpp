@@ -13,7 +13,7 @@ class PosEmbedMode : public model::ModelMode {
  public:
   PosEmbedMode()
       : ModelMode(ComponentInfo::of("model_mode", "pos_embed", "1.0.0")
-          .describe("control: plain causal attention plus a learned UPOS embedding added to the input")) {}
+                      .describe("control: plain causal attention plus a learned UPOS embedding added to the input")) {}
   model::BondingTensors bonding(const model::TokenAnnotations&, const torch::Tensor&) const override { return {}; }
   bool embeds_pos() const override { return true; }
 };

@@ -17,7 +17,8 @@ std::string csv_field(const std::string& s) {
 
 class CsvReporter : public StageComponent {
  public:
-  CsvReporter() : StageComponent(reporter_info("csv", "one CSV file per report table, plus records.csv with every figure")) {}
+  CsvReporter()
+      : StageComponent(reporter_info("csv", "one CSV file per report table, plus records.csv with every figure")) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -44,9 +45,10 @@ class CsvReporter : public StageComponent {
       std::ofstream out(ctx.output_dir / "verdicts.csv");
       out << "id,claim,status,measured,estimate,ci_low,ci_high,n,test,p,p_holm,rule,reason\n";
       for (const Verdict* v : d.verdicts) {
-        out << csv_field(v->id) << "," << csv_field(v->claim) << "," << csv_field(v->status) << "," << csv_field(v->measured)
-            << "," << v->estimate << "," << v->ci_low << "," << v->ci_high << "," << v->n << "," << csv_field(v->test) << ","
-            << v->p << "," << v->p_holm << "," << csv_field(v->rule) << "," << csv_field(v->reason) << "\n";
+        out << csv_field(v->id) << "," << csv_field(v->claim) << "," << csv_field(v->status) << ","
+            << csv_field(v->measured) << "," << v->estimate << "," << v->ci_low << "," << v->ci_high << "," << v->n
+            << "," << csv_field(v->test) << "," << v->p << "," << v->p_holm << "," << csv_field(v->rule) << ","
+            << csv_field(v->reason) << "\n";
       }
       if (!out) throw StageError("cannot write verdicts.csv");
     }
@@ -56,8 +58,9 @@ class CsvReporter : public StageComponent {
       for (const auto& r : s.results.records()) {
         std::string labels;
         for (const auto& [k, v] : r.labels) labels += (labels.empty() ? "" : ";") + k + "=" + v;
-        all << csv_field(s.stage_id) << "," << csv_field(r.metric) << "," << r.value << "," << (r.sd ? std::to_string(*r.sd) : "")
-            << "," << r.n << "," << csv_field(r.unit) << "," << csv_field(labels) << "\n";
+        all << csv_field(s.stage_id) << "," << csv_field(r.metric) << "," << r.value << ","
+            << (r.sd ? std::to_string(*r.sd) : "") << "," << r.n << "," << csv_field(r.unit) << "," << csv_field(labels)
+            << "\n";
       }
     }
   }

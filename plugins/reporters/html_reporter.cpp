@@ -14,11 +14,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -209,33 +218,38 @@ void render_table(std::ostringstream& h, const ResultTable& t) {
 
 class HtmlReporter : public StageComponent {
  public:
-  HtmlReporter() : StageComponent(reporter_info("html", "report.html: one self-contained page with tables, verdicts and plots")) {}
+  HtmlReporter()
+      : StageComponent(reporter_info("html", "report.html: one self-contained page with tables, verdicts and plots")) {}
 
  protected:
   void execute(StageContext& ctx) const override {
     ReportData d;
     d.gather(ctx);
     std::ostringstream h;
-    h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html_escape(d.title) << "</title>\n"
-      << "<style>body{font-family:sans-serif;max-width:1180px;margin:1em auto;color:#222}table{border-collapse:collapse;"
-         "margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}th{background:#f4f4f4}"
+    h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html_escape(d.title)
+      << "</title>\n"
+      << "<style>body{font-family:sans-serif;max-width:1180px;margin:1em "
+         "auto;color:#222}table{border-collapse:collapse;"
+         "margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:3px "
+         "6px;font-size:13px;text-align:left}th{background:#f4f4f4}"
          ".plots{display:flex;flex-wrap:wrap;gap:12px}.plot{border:1px solid #eee}.verdict{margin:.3em 0}"
-         ".supported{color:#1e8449}.not{color:#c0392b}.inconclusive{color:#b9770e}.untestable{color:#707b7c}</style></head><body>\n";
-    h << "<h1>" << html_escape(d.title) << "</h1>\n<p>" << html_escape(d.experiment) << " &middot; " << html_escape(d.run.date_utc)
-      << " &middot; commit " << html_escape(d.run.commit) << " &middot; " << html_escape(d.run.cpu_model) << ", "
-      << d.run.cpu_cores << " cores &middot; asaflow " << html_escape(d.run.asaflow_version) << ", LibTorch "
-      << html_escape(d.run.torch_version) << "</p>\n";
+         ".supported{color:#1e8449}.not{color:#c0392b}.inconclusive{color:#b9770e}.untestable{color:#707b7c}</style></"
+         "head><body>\n";
+    h << "<h1>" << html_escape(d.title) << "</h1>\n<p>" << html_escape(d.experiment) << " &middot; "
+      << html_escape(d.run.date_utc) << " &middot; commit " << html_escape(d.run.commit) << " &middot; "
+      << html_escape(d.run.cpu_model) << ", " << d.run.cpu_cores << " cores &middot; asaflow "
+      << html_escape(d.run.asaflow_version) << ", LibTorch " << html_escape(d.run.torch_version) << "</p>\n";
     if (d.configuration) render_table(h, *d.configuration);
     if (!d.verdicts.empty()) {
       h << "<h2>Verdicts</h2>\n<p><small>" << html_escape(kVerdictGuide) << "</small></p>\n";
       for (const Verdict* v : d.verdicts) {
-        const std::string cls = v->status == kSupported ? "supported"
+        const std::string cls = v->status == kSupported      ? "supported"
                                 : v->status == kInconclusive ? "inconclusive"
                                 : v->status == kUntestable   ? "untestable"
                                                              : "not";
-        h << "<p class=\"verdict\"><b class=\"" << cls << "\">" << html_escape(v->status) << "</b>: " << html_escape(v->claim)
-          << ". <small>Measured: " << html_escape(v->measured) << ". Why: " << html_escape(v->reason)
-          << ". Rule: " << html_escape(v->rule) << ".</small></p>\n";
+        h << "<p class=\"verdict\"><b class=\"" << cls << "\">" << html_escape(v->status)
+          << "</b>: " << html_escape(v->claim) << ". <small>Measured: " << html_escape(v->measured)
+          << ". Why: " << html_escape(v->reason) << ". Rule: " << html_escape(v->rule) << ".</small></p>\n";
       }
     }
     h << "<h2>Plots</h2>\n<div class=\"plots\" id=\"plots\"></div>\n<h2>Tables</h2>\n";
@@ -250,7 +264,8 @@ class HtmlReporter : public StageComponent {
     for (const auto& n : d.notes) h << "<li>" << html_escape(n) << "</li>";
     nlohmann::json figures = nlohmann::json::array();
     for (const Figure* f : d.figures) {
-      figures.push_back({{"id", f->id}, {"kind", f->kind}, {"title", f->title}, {"data", nlohmann::json::parse(f->data)}});
+      figures.push_back(
+          {{"id", f->id}, {"kind", f->kind}, {"title", f->title}, {"data", nlohmann::json::parse(f->data)}});
     }
     h << "</ul>\n<script type=\"application/json\" id=\"plot-data\">";
     std::string json = figures.dump();

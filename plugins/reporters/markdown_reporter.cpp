@@ -35,8 +35,9 @@ void render_table(std::ostringstream& md, const ResultTable& t) {
 class MarkdownReporter : public StageComponent {
  public:
   MarkdownReporter()
-      : StageComponent(reporter_info("markdown", "report.md in the experiment-report format: header, configuration, "
-                                                 "results with statistics and verdicts, raw output, notes")) {}
+      : StageComponent(reporter_info("markdown",
+                                     "report.md in the experiment-report format: header, configuration, "
+                                     "results with statistics and verdicts, raw output, notes")) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -60,7 +61,8 @@ class MarkdownReporter : public StageComponent {
     plugins.insert("reporter/markdown " + info().version);
     std::string plugin_list, data_list;
     for (const auto& p : plugins) plugin_list += (plugin_list.empty() ? "" : ", ") + p;
-    for (const auto& [name, version] : r.data_packages) data_list += (data_list.empty() ? "" : ", ") + name + "@" + version;
+    for (const auto& [name, version] : r.data_packages)
+      data_list += (data_list.empty() ? "" : ", ") + name + "@" + version;
     md << "- Software: " << r.compiler << ", LibTorch " << r.torch_version << ", asaflow " << r.asaflow_version
        << "; plugins: " << plugin_list << "; data packages: " << (data_list.empty() ? "none" : data_list) << "\n\n";
 
@@ -80,7 +82,8 @@ class MarkdownReporter : public StageComponent {
     }
     md << "\n| Stage | Component | Parameters |\n|---|---|---|\n";
     for (const auto& s : d.sources) {
-      md << "| " << s.stage_id << " | " << s.component << " " << s.version << " | `" << escape_cell(s.params_json) << "` |\n";
+      md << "| " << s.stage_id << " | " << s.component << " " << s.version << " | `" << escape_cell(s.params_json)
+         << "` |\n";
     }
 
     md << "\n## Results\n\n";

@@ -12,12 +12,15 @@ namespace {
 class SentenceLengths : public StageComponent {
  public:
   SentenceLengths()
-      : StageComponent(ComponentInfo::of("metric", // kind
-            "sentence_lengths", // name: pipelines say `uses: metric/sentence_lengths`
-            "1.0.0")
-          .describe(// bump when results change: it is part of every cache key
-            "mean, sd, median and maximum sentence length of each input dataset")
-          .with_params({ParamSpec::integer("min_tokens", 1, "ignore sentences shorter than this").range(1, 1000)})) {}  // true only if results depend on the machine (timings)
+      : StageComponent(
+            ComponentInfo::of("metric",            // kind
+                              "sentence_lengths",  // name: pipelines say `uses: metric/sentence_lengths`
+                              "1.0.0")
+                .describe(  // bump when results change: it is part of every cache key
+                    "mean, sd, median and maximum sentence length of each input dataset")
+                .with_params(
+                    {ParamSpec::integer("min_tokens", 1, "ignore sentences shorter than this").range(1, 1000)})) {
+  }  // true only if results depend on the machine (timings)
 
  protected:
   // Read inputs, compute, add typed records; the host hashes, commits and reports.
@@ -35,16 +38,16 @@ class SentenceLengths : public StageComponent {
 
 }  // namespace
 
-void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const std::string& dataset,
-                          ResultSet& out) {
+void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const std::string& dataset, ResultSet& out) {
   std::vector<double> lengths;
   for (const auto& doc : corpus.documents) {
     for (const auto& s : doc.sentences) {
       if (std::int64_t(s.size()) >= min_tokens) lengths.push_back(double(s.size()));
     }
   }
-  if (lengths.empty()) throw InputError("metric/sentence_lengths: no sentence of at least " +
-                                        std::to_string(min_tokens) + " tokens in " + dataset);
+  if (lengths.empty())
+    throw InputError("metric/sentence_lengths: no sentence of at least " + std::to_string(min_tokens) + " tokens in " +
+                     dataset);
   double sum = 0;
   for (double l : lengths) sum += l;
   const double mean = sum / double(lengths.size());
@@ -61,8 +64,6 @@ void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const s
   out.add("sentence_length_max", lengths.back(), "tokens").labels = labels;
 }
 
-void register_sentence_lengths(Registrar& registrar) {
-  registrar.add(std::make_shared<SentenceLengths>());
-}
+void register_sentence_lengths(Registrar& registrar) { registrar.add(std::make_shared<SentenceLengths>()); }
 
 }  // namespace asaflow::plugins

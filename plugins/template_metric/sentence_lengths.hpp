@@ -13,7 +13,6 @@ namespace asaflow::plugins {
 void register_sentence_lengths(Registrar& registrar);
 
 // Sentences shorter than `min_tokens` are ignored. Exposed for tests.
-void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const std::string& dataset,
-                          ResultSet& out);
+void add_sentence_lengths(const Corpus& corpus, std::int64_t min_tokens, const std::string& dataset, ResultSet& out);
 
 }  // namespace asaflow::plugins

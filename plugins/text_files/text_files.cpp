@@ -29,14 +29,17 @@ std::string read_file(const fs::path& file) {
 class TextFiles : public StageComponent {
  public:
   TextFiles()
-      : StageComponent(ComponentInfo::of("dataset", "text_files", "1.0.0")
-          .describe("UTF-8 text files or directories -> corpus.conllu (documents, sentences, tokens)")
-          .with_params({ParamSpec::paths("paths", "files or directories to read (directories recursively)"),
-             ParamSpec::string("format", "plain", "plain: sentence-split and tokenise; word_tag: one "
-                               "sentence per line of word/TAG tokens, tags stripped")
-                 .one_of({"plain", "word_tag"}),
-             ParamSpec::string("name_regex", ".*", "only files whose name matches (ECMAScript regex)"),
-             ParamSpec::integer("max_files", 0, "read at most this many files (0: all)").at_least(0)})) {}
+      : StageComponent(
+            ComponentInfo::of("dataset", "text_files", "1.0.0")
+                .describe("UTF-8 text files or directories -> corpus.conllu (documents, sentences, tokens)")
+                .with_params(
+                    {ParamSpec::paths("paths", "files or directories to read (directories recursively)"),
+                     ParamSpec::string("format", "plain",
+                                       "plain: sentence-split and tokenise; word_tag: one "
+                                       "sentence per line of word/TAG tokens, tags stripped")
+                         .one_of({"plain", "word_tag"}),
+                     ParamSpec::string("name_regex", ".*", "only files whose name matches (ECMAScript regex)"),
+                     ParamSpec::integer("max_files", 0, "read at most this many files (0: all)").at_least(0)})) {}
 
  protected:
   void execute(StageContext& ctx) const override {

@@ -26,15 +26,24 @@ namespace {
 class EvaluateStage : public StageComponent {
  public:
   EvaluateStage()
-      : StageComponent(ComponentInfo::of("stage", "evaluate", "1.0.0")
-          .describe("validation PPL of a trained model under another preprocess stage's annotations (same text and tokens)")
-          .with_params({ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights").one_of({"final", "best"}),
-             ParamSpec::integer("seed", 0, "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate "
-                                "cells with train cells of the same seed); 0: any").at_least(0),
-             ParamSpec::string("mode", "", "the mode of the train cell to evaluate, checked (as a matrix key it picks "
-                               "that mode's cells of a mode sweep); empty: any"),
-             ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())}).reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "evaluate", "1.0.0")
+                .describe("validation PPL of a trained model under another preprocess stage's annotations (same text "
+                          "and tokens)")
+                .with_params(
+                    {ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights")
+                         .one_of({"final", "best"}),
+                     ParamSpec::integer("seed", 0,
+                                        "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate "
+                                        "cells with train cells of the same seed); 0: any")
+                         .at_least(0),
+                     ParamSpec::string("mode", "",
+                                       "the mode of the train cell to evaluate, checked (as a matrix key it picks "
+                                       "that mode's cells of a mode sweep); empty: any"),
+                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
+                     ParamSpec::path("tables_dir", "ASA tables (the POS pair list)")
+                         .optional_with(nlp::AsaTables::default_dir().string())})
+                .reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -46,13 +55,15 @@ class EvaluateStage : public StageComponent {
         std::ifstream c(in.dir / "config.json");
         const std::string mode = json::parse(c).value("mode", "");
         if (!ctx.params.get_string("mode").empty() && mode != ctx.params.get_string("mode")) continue;
-        if (trained) throw StageError("evaluate needs exactly one train stage (cell) in 'needs'; got " + trained->stage_id +
-                                      " and " + in.stage_id + " (a matrix over seed and mode picks one)");
+        if (trained)
+          throw StageError("evaluate needs exactly one train stage (cell) in 'needs'; got " + trained->stage_id +
+                           " and " + in.stage_id + " (a matrix over seed and mode picks one)");
         trained = &in;
       }
       if (fs::exists(in.dir / "valid.bin")) {
-        if (data) throw StageError("evaluate needs exactly one preprocess stage in 'needs'; got " + data->stage_id + " and " +
-                                   in.stage_id);
+        if (data)
+          throw StageError("evaluate needs exactly one preprocess stage in 'needs'; got " + data->stage_id + " and " +
+                           in.stage_id);
         data = &in;
       }
     }
@@ -61,17 +72,19 @@ class EvaluateStage : public StageComponent {
     const json config = json::parse(cfg);
     const MetricRecord* own = trained->results.find("final_val_ppl");
     const MetricRecord* own_tokens = trained->results.find("val_tokens");
-    if (!own || !own_tokens) throw StageError("the train stage " + trained->stage_id + " has no final_val_ppl / val_tokens");
+    if (!own || !own_tokens)
+      throw StageError("the train stage " + trained->stage_id + " has no final_val_ppl / val_tokens");
     const std::string mode_name = config.at("mode").get<std::string>();
     if (ctx.params.get_int("seed") > 0 && config.value("seed", 0) != ctx.params.get_int("seed")) {
-      throw StageError("evaluate: seed " + std::to_string(ctx.params.get_int("seed")) + " asked, but " + trained->stage_id +
-                       " was trained with seed " + std::to_string(config.value("seed", 0)));
+      throw StageError("evaluate: seed " + std::to_string(ctx.params.get_int("seed")) + " asked, but " +
+                       trained->stage_id + " was trained with seed " + std::to_string(config.value("seed", 0)));
     }
     auto mode = ctx.resolve_as<model::ModelMode>("model_mode", mode_name);
     const auto device = model::Trainer::resolve_device(ctx.params.get_string("device"));
     auto net = model::load_trained_model(trained->dir, ctx.params.get_string("checkpoint"));
     net->to(device);
-    const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(ctx.params.get_string("tables_dir"))).to(device);
+    const auto pos_matrix =
+        model::pos_matrix_tensor(nlp::AsaTables::load(ctx.params.get_string("tables_dir"))).to(device);
     const auto valid = nlp::PreprocessedSplit::load(data->dir / "valid.bin");
     model::BiasOptions bias;
     bias.alpha = config.value("alpha", 1.0);
@@ -81,11 +94,12 @@ class EvaluateStage : public StageComponent {
     const MetricRecord* eb = trained->results.find("eval_batches");
     const std::int64_t eval_batches = eb ? std::int64_t(eb->value) : 0;
     std::int64_t targets = 0;
-    const double ppl = model::evaluate_split(net, mode.get(), pos_matrix, valid, batch_size, eval_batches, faithful, bias,
-                                             model::default_loss_chunk_rows(device), device, &targets);
+    const double ppl = model::evaluate_split(net, mode.get(), pos_matrix, valid, batch_size, eval_batches, faithful,
+                                             bias, model::default_loss_chunk_rows(device), device, &targets);
     if (double(targets) != own_tokens->value) {
       throw InputError("the preprocess stage " + data->stage_id + " gives " + std::to_string(targets) +
-                       " validation targets, the model was evaluated on " + std::to_string(std::int64_t(own_tokens->value)) +
+                       " validation targets, the model was evaluated on " +
+                       std::to_string(std::int64_t(own_tokens->value)) +
                        ": evaluate needs the same text and tokenizer, with other annotations only");
     }
     std::string eval_annotations = "unknown";

@@ -25,37 +25,60 @@ json curve_json(const std::vector<std::pair<std::int64_t, double>>& c) {
 class TrainStage : public StageComponent {
  public:
   TrainStage()
-      : StageComponent(ComponentInfo::of("stage", "train", "1.0.0")
-          .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
-          .with_params({ParamSpec::string("size", "tiny", "model size preset").one_of({"tiny", "small", "medium", "large"}),
-             ParamSpec::component("mode", "model_mode", "full", "ASA mode (none, pos_only, features_only, full)"),
-             ParamSpec::string("preset", "corrected", "faithful reproduces the reference's loss/PPL/optimizer quirks; "
-                               "corrected fixes them").one_of({"faithful", "corrected"}),
-             ParamSpec::integer("batch_size", 4, "examples per batch").range(1, 4096),
-             ParamSpec::integer("epochs", 10, "passes over the training split (when max_steps is 0)").range(1, 1000),
-             ParamSpec::integer("max_steps", 0, "optimizer steps (0: epochs x steps per epoch)").at_least(0),
-             ParamSpec::real("lr", 3e-4, "AdamW learning rate").range(0, 10),
-             ParamSpec::real("weight_decay", 0.1, "AdamW weight decay").range(0, 10),
-             ParamSpec::integer("warmup_steps", -1, "linear warmup steps (-1: preset default: faithful 0, "
-                                "corrected min(500, 10% of steps))").at_least(-1),
-             ParamSpec::real("grad_clip", 1.0, "global gradient L2 norm clip").range(0, 1e9),
-             ParamSpec::integer("eval_every", 500, "evaluate on the validation split every N steps").at_least(1),
-             ParamSpec::integer("eval_batches", 0, "validation batches per evaluation (0: the whole split)").at_least(0),
-             ParamSpec::integer("log_every", 100, "train-loss curve point every N steps").at_least(1),
-             ParamSpec::integer("checkpoint_every", 200, "resumable checkpoint every N steps (0: never)").at_least(0),
-             ParamSpec::integer("seed", 42, "seeds initialisation, dropout and data order").at_least(0),
-             ParamSpec::real("alpha", 1.0, "weight of the compat scores").range(0, 100),
-             ParamSpec::boolean("hard_block", true, "masked pairs get -inf (false: subtract soft_penalty)"),
-             ParamSpec::real("soft_penalty", 10.0, "penalty of masked pairs when hard_block is false").range(0, 1e6),
-             ParamSpec::real("target_ppl", 0.0, "record the first eval step at or below this PPL (0: none)").at_least(0),
-             ParamSpec::string("target_from", "", "take the target PPL from this needed train stage's final PPL"),
-             ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-             ParamSpec::string("step", "auto", "eager; static or graph (fixed-shape step, graph: captured in a CUDA "
-                               "graph; corrected preset only); auto: graph on CUDA with the corrected preset, else eager")
-                 .one_of({"auto", "eager", "static", "graph"}),
-             ParamSpec::integer("inject_nan_at_step", 0, "fault injection for tests: the loss of this step is NaN").at_least(0),
-             ParamSpec::path("tables_dir", "ASA tables (the POS pair list)").optional_with(nlp::AsaTables::default_dir().string())})
-          .measures_the_device().reading_splits([](const Params&) { return std::vector<std::string>{"train", "valid"}; })) {}  // device-dependent: it records wall time and tokens/s
+      : StageComponent(
+            ComponentInfo::of("stage", "train", "1.0.0")
+                .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
+                .with_params(
+                    {ParamSpec::string("size", "tiny", "model size preset")
+                         .one_of({"tiny", "small", "medium", "large"}),
+                     ParamSpec::component("mode", "model_mode", "full",
+                                          "ASA mode (none, pos_only, features_only, full)"),
+                     ParamSpec::string("preset", "corrected",
+                                       "faithful reproduces the reference's loss/PPL/optimizer quirks; "
+                                       "corrected fixes them")
+                         .one_of({"faithful", "corrected"}),
+                     ParamSpec::integer("batch_size", 4, "examples per batch").range(1, 4096),
+                     ParamSpec::integer("epochs", 10, "passes over the training split (when max_steps is 0)")
+                         .range(1, 1000),
+                     ParamSpec::integer("max_steps", 0, "optimizer steps (0: epochs x steps per epoch)").at_least(0),
+                     ParamSpec::real("lr", 3e-4, "AdamW learning rate").range(0, 10),
+                     ParamSpec::real("weight_decay", 0.1, "AdamW weight decay").range(0, 10),
+                     ParamSpec::integer("warmup_steps", -1,
+                                        "linear warmup steps (-1: preset default: faithful 0, "
+                                        "corrected min(500, 10% of steps))")
+                         .at_least(-1),
+                     ParamSpec::real("grad_clip", 1.0, "global gradient L2 norm clip").range(0, 1e9),
+                     ParamSpec::integer("eval_every", 500, "evaluate on the validation split every N steps")
+                         .at_least(1),
+                     ParamSpec::integer("eval_batches", 0, "validation batches per evaluation (0: the whole split)")
+                         .at_least(0),
+                     ParamSpec::integer("log_every", 100, "train-loss curve point every N steps").at_least(1),
+                     ParamSpec::integer("checkpoint_every", 200, "resumable checkpoint every N steps (0: never)")
+                         .at_least(0),
+                     ParamSpec::integer("seed", 42, "seeds initialisation, dropout and data order").at_least(0),
+                     ParamSpec::real("alpha", 1.0, "weight of the compat scores").range(0, 100),
+                     ParamSpec::boolean("hard_block", true, "masked pairs get -inf (false: subtract soft_penalty)"),
+                     ParamSpec::real("soft_penalty", 10.0, "penalty of masked pairs when hard_block is false")
+                         .range(0, 1e6),
+                     ParamSpec::real("target_ppl", 0.0, "record the first eval step at or below this PPL (0: none)")
+                         .at_least(0),
+                     ParamSpec::string("target_from", "",
+                                       "take the target PPL from this needed train stage's final PPL"),
+                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
+                     ParamSpec::string(
+                         "step", "auto",
+                         "eager; static or graph (fixed-shape step, graph: captured in a CUDA "
+                         "graph; corrected preset only); auto: graph on CUDA with the corrected preset, else eager")
+                         .one_of({"auto", "eager", "static", "graph"}),
+                     ParamSpec::integer("inject_nan_at_step", 0,
+                                        "fault injection for tests: the loss of this step is NaN")
+                         .at_least(0),
+                     ParamSpec::path("tables_dir", "ASA tables (the POS pair list)")
+                         .optional_with(nlp::AsaTables::default_dir().string())})
+                .measures_the_device()
+                .reading_splits([](const Params&) {
+                  return std::vector<std::string>{"train", "valid"};
+                })) {}  // device-dependent: it records wall time and tokens/s
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -89,7 +112,8 @@ class TrainStage : public StageComponent {
     auto mode = ctx.resolve_as<model::ModelMode>("model_mode", p.get_string("mode"));
     const auto tables = nlp::AsaTables::load(p.get_string("tables_dir"));
 
-    model::ModelConfig config = model::ModelConfig::preset(p.get_string("size"), tokenizer.at("vocab_size").get<std::int64_t>());
+    model::ModelConfig config =
+        model::ModelConfig::preset(p.get_string("size"), tokenizer.at("vocab_size").get<std::int64_t>());
     if (tokenizer.at("tokenizer") != "gpt2") config.pad_id = 0;  // word vocabulary: <pad> is 0
     model::TrainOptions o;
     o.preset = p.get_string("preset");
@@ -136,7 +160,7 @@ class TrainStage : public StageComponent {
     };
     model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
     config = trainer.config();  // pos_embedding set by the mode
-    {  // The weights at step 0: H6 on them is the negative control of a trained model's H6.
+    {                           // The weights at step 0: H6 on them is the negative control of a trained model's H6.
       torch::serialize::OutputArchive a;
       trainer.model()->save(a);
       a.save_to((ctx.output_dir / "model_init.pt").string());
@@ -156,25 +180,45 @@ class TrainStage : public StageComponent {
       if (model::intact(ctx.resume_dir / "best_model.pt")) {
         fs::copy_file(ctx.resume_dir / "best_model.pt", ctx.output_dir / "best_model.pt");
       } else {  // analyses then take the final weights (model_io falls back to model.pt)
-        ctx.log->warn("the best weights '{}' are damaged (SHA-256): not kept", (ctx.resume_dir / "best_model.pt").string());
+        ctx.log->warn("the best weights '{}' are damaged (SHA-256): not kept",
+                      (ctx.resume_dir / "best_model.pt").string());
       }
     }
-    json config_json = {{"size", config.size}, {"vocab", config.vocab}, {"layers", config.layers}, {"heads", config.heads},
-                        {"d_model", config.d_model}, {"d_ff", config.d_ff}, {"parameters", config.parameter_count()},
-                        {"pad_id", config.pad_id}, {"mode", p.get_string("mode")}, {"preset", o.preset},
-                        {"batch_size", o.batch_size}, {"steps", r.steps}, {"steps_per_epoch", r.steps_per_epoch},
-                        {"max_length", train.max_length}, {"train_examples", train.examples.size()},
-                        {"valid_examples", valid.examples.size()}, {"lr", o.lr}, {"weight_decay", o.weight_decay},
-                        {"seed", o.seed}, {"device", r.device}, {"step", r.step}, {"threads", ctx.run_info.threads},
-                        {"alpha", o.bias.alpha}, {"hard_block", o.bias.hard_block},
-                        {"pos_embedding", config.pos_embedding}, {"annotations", annotations}};
+    json config_json = {{"size", config.size},
+                        {"vocab", config.vocab},
+                        {"layers", config.layers},
+                        {"heads", config.heads},
+                        {"d_model", config.d_model},
+                        {"d_ff", config.d_ff},
+                        {"parameters", config.parameter_count()},
+                        {"pad_id", config.pad_id},
+                        {"mode", p.get_string("mode")},
+                        {"preset", o.preset},
+                        {"batch_size", o.batch_size},
+                        {"steps", r.steps},
+                        {"steps_per_epoch", r.steps_per_epoch},
+                        {"max_length", train.max_length},
+                        {"train_examples", train.examples.size()},
+                        {"valid_examples", valid.examples.size()},
+                        {"lr", o.lr},
+                        {"weight_decay", o.weight_decay},
+                        {"seed", o.seed},
+                        {"device", r.device},
+                        {"step", r.step},
+                        {"threads", ctx.run_info.threads},
+                        {"alpha", o.bias.alpha},
+                        {"hard_block", o.bias.hard_block},
+                        {"pos_embedding", config.pos_embedding},
+                        {"annotations", annotations}};
     std::ofstream(ctx.output_dir / "config.json") << config_json.dump(1) << "\n";
     std::ofstream(ctx.output_dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
-    const std::map<std::string, std::string> labels = {
-        {"mode", p.get_string("mode")}, {"seed", std::to_string(p.get_int("seed"))}, {"preset", o.preset},
-        {"size", config.size}, {"annotations", annotations}};
+    const std::map<std::string, std::string> labels = {{"mode", p.get_string("mode")},
+                                                       {"seed", std::to_string(p.get_int("seed"))},
+                                                       {"preset", o.preset},
+                                                       {"size", config.size},
+                                                       {"annotations", annotations}};
     auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
       MetricRecord& r = ctx.results.add(metric, value, unit);
       r.labels = labels;
@@ -214,8 +258,10 @@ class TrainStage : public StageComponent {
       row("Batch and steps", "batch " + std::to_string(o.batch_size) + ", " + std::to_string(r.steps) + " steps (" +
                                  std::to_string(r.steps_per_epoch) + " per epoch)");
       char opt[256];
-      std::snprintf(opt, sizeof opt, "AdamW, lr %g, weight decay %g, %lld warmup steps then cosine to 0 at the last step, "
-                    "gradient clip %g", o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
+      std::snprintf(opt, sizeof opt,
+                    "AdamW, lr %g, weight decay %g, %lld warmup steps then cosine to 0 at the last step, "
+                    "gradient clip %g",
+                    o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
       row("Optimizer", opt);
       row("Preset", o.preset + (o.preset == "corrected" ? " (padding ignored, token-weighted PPL)"
                                                         : " (the reference's quirks: pads counted, batch-mean PPL)"));

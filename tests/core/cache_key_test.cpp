@@ -12,8 +12,8 @@ namespace {
 ComponentEntry entry() {
   ComponentEntry e;
   e.info = ComponentInfo::of("metric", "m", "1.0.0")
-      .describe("")
-      .with_params({ParamSpec::integer("k", 1, ""), ParamSpec::paths("data", "")});
+               .describe("")
+               .with_params({ParamSpec::integer("k", 1, ""), ParamSpec::paths("data", "")});
   e.library_digest = "aaaa1111bbbb2222";
   return e;
 }
@@ -65,13 +65,11 @@ TEST(CacheKey, ExplainNamesEachChangedPart) {
   Params p2({{"k", std::int64_t(3)}, {"data", std::vector<std::string>{"x"}}});
   KeyInputs after{&e2, &p2, {{"words", "2222222222222222bbbb"}}, {{"data", "c2"}}, "cpu:9", {}};
   EXPECT_EQ(explain_changes(before, key_record(after)),
-            (std::vector<std::string>{
-                "component metric/m version changed: 1.0.0 -> 1.1.0",
-                "component metric/m library changed: sha256 aaaa1111bbbb -> ffff0000ffff",
-                "parameter 'k' changed: 1 -> 3",
-                "data of parameter 'data' changed: c1 -> c2",
-                "output of input 'words' changed: 111111111111 -> 222222222222",
-                "device changed: none -> cpu:9 (device-dependent results are not reused)"}));
+            (std::vector<std::string>{"component metric/m version changed: 1.0.0 -> 1.1.0",
+                                      "component metric/m library changed: sha256 aaaa1111bbbb -> ffff0000ffff",
+                                      "parameter 'k' changed: 1 -> 3", "data of parameter 'data' changed: c1 -> c2",
+                                      "output of input 'words' changed: 111111111111 -> 222222222222",
+                                      "device changed: none -> cpu:9 (device-dependent results are not reused)"}));
 }
 
 }  // namespace

@@ -51,15 +51,18 @@ class ExecutorTest : public ::testing::Test {
 
 struct Throwing : RunObserver {
   void on_cell_decided(const StageCell&, const CellReport&) override { throw std::runtime_error("decided"); }
-  void on_cell_start(const StageCell&, const CellReport&, const Progress&) override { throw std::runtime_error("start"); }
+  void on_cell_start(const StageCell&, const CellReport&, const Progress&) override {
+    throw std::runtime_error("start");
+  }
   void on_cell_end(const StageCell&, const CellReport&) override { throw std::runtime_error("end"); }
 };
 
 }  // namespace
 
 TEST_F(ExecutorTest, ObserversThatThrowChangeNoResult) {
-  Pipeline p = load("stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}}\n"
-                    "  stats: {uses: metric/corpus_stats, needs: [words]}\n");
+  Pipeline p = load(
+      "stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}}\n"
+      "  stats: {uses: metric/corpus_stats, needs: [words]}\n");
   ArtifactStore store(dir.path / "cache");
   Executor ex(p, host, store, RunInfo{});
   Throwing observer;
@@ -79,7 +82,8 @@ TEST_F(ExecutorTest, ObserversThatThrowChangeNoResult) {
 TEST_F(ExecutorTest, FinishedWorkersAreJoinedAsTheRunGoes) {
   std::string values;
   for (int i = 1; i <= 120; ++i) values += (i > 1 ? ", " : "") + std::to_string(i);
-  Pipeline p = load("stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}, matrix: {max_files: [" + values + "]}}\n");
+  Pipeline p = load("stages:\n  words: {uses: dataset/text_files, params: {paths: [data]}, matrix: {max_files: [" +
+                    values + "]}}\n");
   ArtifactStore store(dir.path / "cache");
   Executor ex(p, host, store, RunInfo{});
   struct Peak : RunObserver {
@@ -95,8 +99,9 @@ TEST_F(ExecutorTest, FinishedWorkersAreJoinedAsTheRunGoes) {
   RunOptions o;
   o.jobs = 2;
   const auto reports = ex.run(o);
-  EXPECT_EQ(std::count_if(reports.begin(), reports.end(), [](const CellReport& r) { return r.state == CellState::kRan; }),
-            120);
+  EXPECT_EQ(
+      std::count_if(reports.begin(), reports.end(), [](const CellReport& r) { return r.state == CellState::kRan; }),
+      120);
   EXPECT_LT(count.most - before, 20 * 8.0) << "MB of address space added during the run";
 }
 
@@ -104,8 +109,8 @@ namespace {
 
 class Producing : public StageComponent {
  public:
-  explicit Producing(double value) : StageComponent(ComponentInfo::of("stage", "producing", "1.0.0")
-      .describe("test")), value_(value) {}
+  explicit Producing(double value)
+      : StageComponent(ComponentInfo::of("stage", "producing", "1.0.0").describe("test")), value_(value) {}
 
  protected:
   void execute(StageContext& ctx) const override { ctx.results.add("ppl", value_).labels = {{"seed", "1"}}; }
@@ -126,7 +131,8 @@ TEST(StageComponent, ANonFiniteFigureFailsTheStage) {
       Producing(bad).run(c);
       FAIL() << "no error for " << bad;
     } catch (const StageError& e) {
-      EXPECT_EQ(std::string(e.what()), "stage/producing produced a non-finite value for ppl (seed=1): nothing was cached");
+      EXPECT_EQ(std::string(e.what()),
+                "stage/producing produced a non-finite value for ppl (seed=1): nothing was cached");
     }
   }
 }
@@ -149,7 +155,9 @@ TEST_F(ExecutorTest, ObserversDropAFailingStagesProgressBeforeItsEnd) {
       events.push_back("detach " + progress->unit());  // still alive here
       progress = nullptr;
     }
-    void on_cell_end(const StageCell&, const CellReport& r) override { events.push_back(std::string("end ") + to_string(r.state)); }
+    void on_cell_end(const StageCell&, const CellReport& r) override {
+      events.push_back(std::string("end ") + to_string(r.state));
+    }
   } order;
   ex.add_observer(&order);
   const auto reports = ex.run(RunOptions{});
@@ -164,9 +172,10 @@ namespace {
 // or swapping an input while a stage runs does (0.03-0.09 s into a run in the probe).
 class SwappingReader : public StageComponent {
  public:
-  SwappingReader() : StageComponent(ComponentInfo::of("stage", "swapping_reader", "1.0.0")
-      .describe("test")
-      .with_params({ParamSpec::path("file", "input")})) {}
+  SwappingReader()
+      : StageComponent(ComponentInfo::of("stage", "swapping_reader", "1.0.0")
+                           .describe("test")
+                           .with_params({ParamSpec::path("file", "input")})) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -193,8 +202,9 @@ TEST_F(ExecutorTest, AnInputReplacedDuringTheStageIsNotCachedUnderItsOldDigest) 
   ::unsetenv("ASAFLOW_TEST_SWAP");
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].state, CellState::kFailed);
-  EXPECT_EQ(reports[0].error, "the data of parameter 'file' changed while the stage read it: nothing was cached; "
-                              "run again once the files stay put");
+  EXPECT_EQ(reports[0].error,
+            "the data of parameter 'file' changed while the stage read it: nothing was cached; "
+            "run again once the files stay put");
   EXPECT_FALSE(store.lookup(reports[0].key).has_value());
   // The files now stay put: the next run computes from the new bytes and caches that.
   const auto again = Executor(p, host, store, RunInfo{}).run(RunOptions{});

@@ -73,9 +73,8 @@ TEST_F(Loader, MatrixExpandsIntoCellsWithValueDerivedIds) {
 )");
   std::vector<std::string> ids;
   for (const auto& c : p.cells) ids.push_back(c.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"words[max_files=1]", "words[max_files=2]",
-                                           "stats[lowercase=false]", "stats[lowercase=true]",
-                                           "lengths[min_tokens=3]"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"words[max_files=1]", "words[max_files=2]", "stats[lowercase=false]",
+                                           "stats[lowercase=true]", "lengths[min_tokens=3]"}));
   // No shared matrix key: each downstream cell needs every upstream cell.
   EXPECT_EQ(p.cells[2].deps, (std::vector<std::size_t>{0, 1}));
   EXPECT_TRUE(p.cells[3].params.get_bool("lowercase"));
@@ -107,14 +106,19 @@ TEST_F(Loader, ReportsEveryErrorAtOnceWithLocations) {
 )");
   const std::string f = (dir.path / "p.yaml").string();
   ASSERT_EQ(errs.size(), 3u);
-  EXPECT_EQ(errs[0], f + ":2:61: unknown parameter 'formt' for dataset/text_files (did you mean 'format'?) [stages.words.params.formt]");
-  EXPECT_EQ(errs[1], f + ":3:73: parameter 'lowercase' expects a boolean (true or false), got '7' [stages.stats.params.lowercase]");
-  EXPECT_EQ(errs[2], f + ":3:46: stage 'stats' needs unknown stage 'wrds' (did you mean 'words'?) [stages.stats.needs]");
+  EXPECT_EQ(errs[0], f + ":2:61: unknown parameter 'formt' for dataset/text_files (did you mean 'format'?) "
+                         "[stages.words.params.formt]");
+  EXPECT_EQ(
+      errs[1],
+      f + ":3:73: parameter 'lowercase' expects a boolean (true or false), got '7' [stages.stats.params.lowercase]");
+  EXPECT_EQ(errs[2],
+            f + ":3:46: stage 'stats' needs unknown stage 'wrds' (did you mean 'words'?) [stages.stats.needs]");
 }
 
 TEST_F(Loader, EnvironmentVariablesAndUnsetOnes) {
   ::setenv("ASAFLOW_LOADER_TEST_DIR", (dir.path / "data").c_str(), 1);
-  Pipeline p = load("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${env:ASAFLOW_LOADER_TEST_DIR}\"]}}\n");
+  Pipeline p =
+      load("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${env:ASAFLOW_LOADER_TEST_DIR}\"]}}\n");
   EXPECT_EQ(p.cells[0].params.get_strings("paths")[0], (dir.path / "data").string());
   auto errs = errors("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${env:ASAFLOW_NOT_SET_X}\"]}}\n");
   ASSERT_EQ(errs.size(), 1u);
@@ -152,7 +156,8 @@ TEST_F(Loader, MissingFileIsAClearError) {
     load_pipeline(dir.path / "nope.yaml", host, vars);
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot read pipeline file '" + (dir.path / "nope.yaml").string() + "': no such file");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read pipeline file '" + (dir.path / "nope.yaml").string() + "': no such file");
   }
 }
 
@@ -164,8 +169,8 @@ class SplitSource : public StageComponent {
  public:
   SplitSource()
       : StageComponent(ComponentInfo::of("dataset", "split_source", "1.0.0")
-          .describe("gives the splits it is told")
-          .with_params({ParamSpec::strings("splits", {}, "the splits")})
+                           .describe("gives the splits it is told")
+                           .with_params({ParamSpec::strings("splits", {}, "the splits")})
                            .producing_splits([](const Params& p) { return p.get_strings("splits"); })) {}
 
  protected:
@@ -175,11 +180,12 @@ class SplitSource : public StageComponent {
 class SplitReader : public StageComponent {
  public:
   SplitReader()
-      : StageComponent(ComponentInfo::of("stage", "split_reader", "1.0.0")
-          .describe("reads one split")
-          .with_params({ParamSpec::string("split", "valid", "the split"),
-                                      ParamSpec::path("table", "a table").optional_with("/nonexistent/asaflow/table.tsv")})
-                           .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+      : StageComponent(
+            ComponentInfo::of("stage", "split_reader", "1.0.0")
+                .describe("reads one split")
+                .with_params({ParamSpec::string("split", "valid", "the split"),
+                              ParamSpec::path("table", "a table").optional_with("/nonexistent/asaflow/table.tsv")})
+                .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
 
  protected:
   void execute(StageContext&) const override {}
@@ -196,32 +202,48 @@ TEST_F(Loader, ASplitAStageReadsMustComeFromItsInputs) {
   // Through a stage that declares nothing (corpus_stats passes its input's splits on).
   EXPECT_TRUE(errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train, valid]}}\n"
                      "  s: {uses: metric/corpus_stats, needs: d}\n"
-                     "  r: {uses: split_reader, needs: s, params: {table: " + table + "}}\n").empty());
-  auto e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train]}}\n"
-                  "  s: {uses: metric/corpus_stats, needs: d}\n"
-                  "  r: {uses: split_reader, needs: s, params: {table: " + table + "}}\n");
+                     "  r: {uses: split_reader, needs: s, params: {table: " +
+                     table + "}}\n")
+                  .empty());
+  auto e = errors(
+      "stages:\n  d: {uses: dataset/split_source, params: {splits: [train]}}\n"
+      "  s: {uses: metric/corpus_stats, needs: d}\n"
+      "  r: {uses: split_reader, needs: s, params: {table: " +
+      table + "}}\n");
   ASSERT_EQ(e.size(), 1u);
   EXPECT_NE(e[0].find("p.yaml:4:6: stage 'r' reads the 'valid' split, which its inputs will not hold: 'd' "
-                      "(dataset/split_source, splits=[train]) gives train"), std::string::npos) << e[0];
+                      "(dataset/split_source, splits=[train]) gives train"),
+            std::string::npos)
+      << e[0];
   // Two datasets: the union of their splits.
   EXPECT_TRUE(errors("stages:\n  a: {uses: dataset/split_source, params: {splits: [train]}}\n"
                      "  b: {uses: dataset/split_source, params: {splits: [valid]}}\n"
-                     "  r: {uses: split_reader, needs: [a, b], params: {table: " + table + "}}\n").empty());
+                     "  r: {uses: split_reader, needs: [a, b], params: {table: " +
+                     table + "}}\n")
+                  .empty());
   // A dataset that declares nothing: not known, not checked.
   EXPECT_TRUE(errors("stages:\n  w: {uses: dataset/text_files, params: {paths: [\"${data_dir}\"]}}\n"
-                     "  r: {uses: split_reader, needs: w, params: {split: test, table: " + table + "}}\n").empty());
+                     "  r: {uses: split_reader, needs: w, params: {split: test, table: " +
+                     table + "}}\n")
+                  .empty());
   // A matrix over the split read: one error for the cell whose split is missing.
-  e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [train, valid]}}\n"
-             "  r: {uses: split_reader, needs: d, matrix: {split: [valid, test]}, params: {table: " + table + "}}\n");
+  e = errors(
+      "stages:\n  d: {uses: dataset/split_source, params: {splits: [train, valid]}}\n"
+      "  r: {uses: split_reader, needs: d, matrix: {split: [valid, test]}, params: {table: " +
+      table + "}}\n");
   ASSERT_EQ(e.size(), 1u);
   EXPECT_NE(e[0].find("reads the 'test' split"), std::string::npos) << e[0];
 }
 
 TEST_F(Loader, ADefaultPathThatDoesNotExistIsAnError) {
   host.add_static("split_test", "1.0.0", register_split_components);
-  auto e = errors("stages:\n  d: {uses: dataset/split_source, params: {splits: [valid]}}\n"
-                  "  r: {uses: split_reader, needs: d}\n");
+  auto e = errors(
+      "stages:\n  d: {uses: dataset/split_source, params: {splits: [valid]}}\n"
+      "  r: {uses: split_reader, needs: d}\n");
   ASSERT_EQ(e.size(), 1u);
-  EXPECT_NE(e[0].find("p.yaml:3:6: parameter 'table' of stage/split_reader defaults to '/nonexistent/asaflow/table.tsv', "
-                      "which does not exist"), std::string::npos) << e[0];
+  EXPECT_NE(
+      e[0].find("p.yaml:3:6: parameter 'table' of stage/split_reader defaults to '/nonexistent/asaflow/table.tsv', "
+                "which does not exist"),
+      std::string::npos)
+      << e[0];
 }

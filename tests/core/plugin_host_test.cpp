@@ -13,9 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::size_t count_lines(const fs::path& f) {
-  return fs::exists(f) ? test::lines_of(test::read_file(f)).size() : 0;
-}
+std::size_t count_lines(const fs::path& f) { return fs::exists(f) ? test::lines_of(test::read_file(f)).size() : 0; }
 
 TEST(PluginHost, LoadsRealPluginsAndListsTheirComponents) {
   PluginHost host;
@@ -39,7 +37,9 @@ TEST(PluginHost, UnknownComponentMessage) {
     host.require("reporter", "markdwn");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()), "unknown reporter 'markdwn' (did you mean 'markdown'?); available reporters: csv, history, html, json, markdown");
+    EXPECT_EQ(std::string(e.what()),
+              "unknown reporter 'markdwn' (did you mean 'markdown'?); available reporters: csv, history, html, json, "
+              "markdown");
   }
 }
 
@@ -110,9 +110,11 @@ TEST(PluginHost, ARefusedLibraryIsSkippedAndNamedWhenAComponentIsMissing) {
     host.require("stage", "nowhere");
     FAIL() << "require found a component no library provides";
   } catch (const PluginError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown stage 'nowhere'; a skipped plugin library may provide it: plugin library '" +
-                                         (dir.path / "plugins/libfixture_bad_api.so").string() + "' was built for plugin API version 99"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(
+                  "unknown stage 'nowhere'; a skipped plugin library may provide it: plugin library '" +
+                  (dir.path / "plugins/libfixture_bad_api.so").string() + "' was built for plugin API version 99"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -21,7 +21,7 @@ TEST(Utf8, FindsFirstInvalidByte) {
   EXPECT_EQ(find_invalid_utf8("plain ascii"), std::nullopt);
   EXPECT_EQ(find_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), std::nullopt);  // é and an emoji
   EXPECT_EQ(find_invalid_utf8("ab\xff"), 2u);
-  EXPECT_EQ(find_invalid_utf8("ab\xc3"), 2u);                  // truncated sequence
-  EXPECT_EQ(find_invalid_utf8("x\xc0\xaf"), 1u);               // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);           // UTF-16 surrogate
+  EXPECT_EQ(find_invalid_utf8("ab\xc3"), 2u);         // truncated sequence
+  EXPECT_EQ(find_invalid_utf8("x\xc0\xaf"), 1u);      // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("x\xed\xa0\x80"), 1u);  // UTF-16 surrogate
 }

@@ -87,7 +87,8 @@ void conllu(const std::uint8_t* data, std::size_t size) {
     for (std::size_t s = 0; s < a.size(); ++s) {
       if (a[s].size() != b[s].size()) violated("conllu: tokens changed in a round trip");
       for (std::size_t t = 0; t < a[s].size(); ++t) {
-        if (a[s][t].form != b[s][t].form || a[s][t].upos != b[s][t].upos) violated("conllu: a token changed in a round trip");
+        if (a[s][t].form != b[s][t].form || a[s][t].upos != b[s][t].upos)
+          violated("conllu: a token changed in a round trip");
       }
     }
   }
@@ -111,8 +112,9 @@ void run_dataset(const std::shared_ptr<Component>& component, std::map<std::stri
 void wikitext(const std::uint8_t* data, std::size_t size) {
   fs::create_directories(work_dir() / "wiki");
   write(work_dir() / "wiki" / "wiki.train.raw", data, size);
-  run_dataset(plugins::make_wikitext_dataset(),
-              {{"dir", (work_dir() / "wiki").string()}, {"min_words", std::int64_t(1)}, {"max_lines", std::int64_t(0)}});
+  run_dataset(
+      plugins::make_wikitext_dataset(),
+      {{"dir", (work_dir() / "wiki").string()}, {"min_words", std::int64_t(1)}, {"max_lines", std::int64_t(0)}});
 }
 
 // Plain text: sentence splitting and tokenising never cut a UTF-8 character and never make
@@ -160,8 +162,9 @@ void tagger(const std::uint8_t* data, std::size_t size) {
 }  // namespace
 
 const std::vector<NamedTarget>& targets() {
-  static const std::vector<NamedTarget> all = {{"pipeline", pipeline}, {"conllu", conllu},   {"wikitext", wikitext},
-                                               {"text", text},         {"preprocessed", preprocessed}, {"tagger", tagger}};
+  static const std::vector<NamedTarget> all = {{"pipeline", pipeline},         {"conllu", conllu},
+                                               {"wikitext", wikitext},         {"text", text},
+                                               {"preprocessed", preprocessed}, {"tagger", tagger}};
   return all;
 }
 

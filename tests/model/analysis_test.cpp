@@ -17,26 +17,48 @@ namespace {
 
 std::string pipeline() {
   const std::string data = (source_dir() / "tests/nlp/data").string();
-  const std::string train = "size: tiny, batch_size: 2, max_steps: 30, eval_every: 10, log_every: 5, checkpoint_every: 0, device: cpu";
+  const std::string train =
+      "size: tiny, batch_size: 2, max_steps: 30, eval_every: 10, log_every: 5, checkpoint_every: 0, device: cpu";
   const std::string word = "tokenizer: word, unit: document";
   return "stages:\n"
-         "  wiki: {uses: dataset/wikitext, params: {dir: '" + data + "/wikitext'}}\n"
-         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" + data + "/conllu/good.conllu']}}\n"
+         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
+         data +
+         "/wikitext'}}\n"
+         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
+         data +
+         "/conllu/good.conllu']}}\n"
          "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
          "  tagger_left: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train, context: left}}\n"
-         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {" + word + "}}\n"
-         "  prep_left: {uses: preprocess, needs: [wiki, tagger_left], params: {" + word + ", tags: tagger}}\n"
-         "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " + train + "}}\n"
-         "  asa: {uses: train, needs: [prep, base], matrix: {seed: [1, 2]}, params: {mode: full, target_from: base, " + train + "}}\n"
-         "  broken: {uses: train, needs: [prep], params: {mode: full, inject_nan_at_step: 3, " + train + "}}\n"
-         "  abl: {uses: train, needs: [prep, base], matrix: {mode: [pos_only, features_only, pos_embed], seed: [1, 2]}, params: {target_from: base, " + train + "}}\n"
+         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {" +
+         word +
+         "}}\n"
+         "  prep_left: {uses: preprocess, needs: [wiki, tagger_left], params: {" +
+         word +
+         ", tags: tagger}}\n"
+         "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " +
+         train +
+         "}}\n"
+         "  asa: {uses: train, needs: [prep, base], matrix: {seed: [1, 2]}, params: {mode: full, target_from: base, " +
+         train +
+         "}}\n"
+         "  broken: {uses: train, needs: [prep], params: {mode: full, inject_nan_at_step: 3, " +
+         train +
+         "}}\n"
+         "  abl: {uses: train, needs: [prep, base], matrix: {mode: [pos_only, features_only, pos_embed], seed: [1, "
+         "2]}, params: {target_from: base, " +
+         train +
+         "}}\n"
          "  floors: {uses: ngram_floors, needs: [prep], params: {batch_size: 2}}\n"
-         "  h6: {uses: h6, needs: [base, prep], matrix: {seed: [1, 2], checkpoint: [best, init]}, params: {num_samples: 5, draws: 3}}\n"
+         "  h6: {uses: h6, needs: [base, prep], matrix: {seed: [1, 2], checkpoint: [best, init]}, params: "
+         "{num_samples: 5, draws: 3}}\n"
          "  sparsity: {uses: sparsity, needs: [prep, wiki], params: {split: valid}}\n"
-         "  profile: {uses: profile, params: {modes: [none, full], seq_lengths: ['16', '32'], warmup: 1, repeats: 3, device: cpu}}\n"
+         "  profile: {uses: profile, params: {modes: [none, full], seq_lengths: ['16', '32'], warmup: 1, repeats: 3, "
+         "device: cpu}}\n"
          "  transfer: {uses: evaluate, needs: [asa, prep_left], matrix: {seed: [1, 2]}}\n"
-         "  claims: {uses: claims, needs: [base, asa, abl, floors, h6, sparsity, profile, transfer], params: {gate: none}}\n"
-         "  md: {uses: reporter/markdown, needs: [base, asa, broken, claims, floors, h6, sparsity, profile], params: {title: 'Small ASA experiment'}}\n"
+         "  claims: {uses: claims, needs: [base, asa, abl, floors, h6, sparsity, profile, transfer], params: {gate: "
+         "none}}\n"
+         "  md: {uses: reporter/markdown, needs: [base, asa, broken, claims, floors, h6, sparsity, profile], params: "
+         "{title: 'Small ASA experiment'}}\n"
          "  html: {uses: reporter/html, needs: [base, claims, h6, sparsity, profile]}\n"
          "  json: {uses: reporter/json, needs: [base, claims, h6, sparsity, profile]}\n"
          "  csv: {uses: reporter/csv, needs: [base, claims, h6, sparsity, profile]}\n";
@@ -64,19 +86,37 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
   ASSERT_TRUE(files.count("report.md")) << r.out;
   const std::string md = read_file(files["report.md"]);
   for (const char* needle :
-       {"# Small ASA experiment", "- Commit: ", "- Hardware: ", "- Software: ", "## Configuration", "- Seeds: 1, 2",
+       {"# Small ASA experiment",
+        "- Commit: ",
+        "- Hardware: ",
+        "- Software: ",
+        "## Configuration",
+        "- Seeds: 1, 2",
         "- Annotations: tagger (context both), word tokens",
-        "### Training: full vs none (same seeds)", "| Val PPL (final) | ", "(n=2) |", "95% CI [", "paired t p = ",
-        "n = 2 pairs", "| Val PPL difference per seed | seed 1: ",
-        "### Training: pos_embed vs none (same seeds)", "### Training: pos_only vs none", "### Training: features_only vs none",
+        "### Training: full vs none (same seeds)",
+        "| Val PPL (final) | ",
+        "(n=2) |",
+        "95% CI [",
+        "paired t p = ",
+        "n = 2 pairs",
+        "| Val PPL difference per seed | seed 1: ",
+        "### Training: pos_embed vs none (same seeds)",
+        "### Training: pos_only vs none",
+        "### Training: features_only vs none",
         "### Validation PPL against n-gram floors on the same tokens",
-        "### H6: attention mass of the baseline on ASA-allowed pairs, against controls", "| random, key-UPOS-matched |",
+        "### H6: attention mass of the baseline on ASA-allowed pairs, against controls",
+        "| random, key-UPOS-matched |",
         "### Sparsity: share of pairs the mask blocks",
         "| 1 - sum_ab f_a f_b P[a,b], the reference's fixed frequencies (the \"35%\") | 35.11% |",
-        "### Profiling: one training step, modes timed alternately in one process", "### Tag source at evaluation",
+        "### Profiling: one training step, modes timed alternately in one process",
+        "### Tag source at evaluation",
         "| full: tagger (context both), word tokens -> tagger (context left), word tokens [causal] |",
-        "### Verdicts", "How to read a verdict", "## Per-run details", "### H6 on none seed 2, init (step 0)",
-        "## Raw output", "## Notes and anomalies",
+        "### Verdicts",
+        "How to read a verdict",
+        "## Per-run details",
+        "### H6 on none seed 2, init (step 0)",
+        "## Raw output",
+        "## Notes and anomalies",
         "excluded: broken (stage/train) did not produce results: training loss became NaN at step 3"}) {
     EXPECT_NE(md.find(needle), std::string::npos) << needle << "\n" << md;
   }
@@ -107,10 +147,11 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
   // The page draws every figure in a real browser.
   ASSERT_TRUE(files.count("report.html"));
   if (std::system("command -v chromium >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium not installed";
-  const std::string cmd = "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
-                          "--disable-component-update --disable-sync --no-first-run --user-data-dir='" +
-                          (d.path / "chrome").string() + "' --virtual-time-budget=5000 --dump-dom 'file://" +
-                          files["report.html"].string() + "' > '" + (d.path / "dom.html").string() + "' 2>/dev/null";
+  const std::string cmd =
+      "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+      "--disable-component-update --disable-sync --no-first-run --user-data-dir='" +
+      (d.path / "chrome").string() + "' --virtual-time-budget=5000 --dump-dom 'file://" +
+      files["report.html"].string() + "' > '" + (d.path / "dom.html").string() + "' 2>/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   const std::string dom = read_file(d.path / "dom.html");
   for (const char* id : {"plot-val_ppl", "plot-h6", "plot-h6_heatmap", "plot-sparsity_by_length"}) {

@@ -66,7 +66,8 @@ TEST(Golden, FirstLossesMatchTheEagerPytorchReference) {
   expect_close(none, golden.at("none"), "none (checked-in)");
   expect_close(full, golden.at("full"), "full (checked-in)");
   EXPECT_NE(none[0], full[0]);  // the ASA bias changes the very first forward pass
-  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3-torch not installed";
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "python3-torch not installed";
   test::TempDir dir;
   const std::string cmd = "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 '" +
                           (test::source_dir() / "tests/model/golden_reference.py").string() + "' > '" +

@@ -27,8 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using test::Modes;
 using test::expect_same_weights;
+using test::Modes;
 using test::pos_matrix;
 
 const nlp::AsaTables& tables() { return test::asa_tables(); }
@@ -40,9 +40,10 @@ std::int64_t count_parameters(AsaTransformer& m) {
 }
 
 TEST(Model, ExactParameterCountsOfSpec12) {
-  const std::map<std::string, std::pair<std::int64_t, std::int64_t>> spec = {
-      {"tiny", {6829696, 6432896}}, {"small", {16025344, 12865792}},
-      {"medium", {44646912, 25731584}}, {"large", {123653376, 38597376}}};
+  const std::map<std::string, std::pair<std::int64_t, std::int64_t>> spec = {{"tiny", {6829696, 6432896}},
+                                                                             {"small", {16025344, 12865792}},
+                                                                             {"medium", {44646912, 25731584}},
+                                                                             {"large", {123653376, 38597376}}};
   for (const auto& [size, counts] : spec) {
     ModelConfig c = ModelConfig::preset(size);
     EXPECT_EQ(c.parameter_count(), counts.first) << size;
@@ -70,8 +71,10 @@ TEST(Model, OutputProjectionIsTiedAndInitIsXavier) {
 TEST(Bonding, WorkedExampleAsTensors) {
   static auto wn = nlp::WordNet::load(nlp::WordNet::default_dir());
   nlp::Annotator annotator(wn, std::make_shared<nlp::AsaTables>(tables()));
-  const std::vector<std::string> words = {"The", "company", "said", "it", "hired", "John", "and", "he", "ate", "bread", "."};
-  const std::vector<std::string> tags = {"DET", "NOUN", "VERB", "PRON", "VERB", "PROPN", "CCONJ", "PRON", "VERB", "NOUN", "PUNCT"};
+  const std::vector<std::string> words = {"The", "company", "said", "it",    "hired", "John",
+                                          "and", "he",      "ate",  "bread", "."};
+  const std::vector<std::string> tags = {"DET",   "NOUN", "VERB", "PRON", "VERB", "PROPN",
+                                         "CCONJ", "PRON", "VERB", "NOUN", "PUNCT"};
   const auto T = std::int64_t(words.size());
   std::vector<int> pos;
   std::vector<nlp::FeatureSet> feat, req;
@@ -109,7 +112,8 @@ TEST(Bonding, WorkedExampleAsTensors) {
   auto p = modes.all.at("pos_only")->bonding(tokens, pos_matrix()).allowed[0];
   for (std::int64_t i = 0; i < T; ++i)
     for (std::int64_t j = 0; j < T; ++j)
-      EXPECT_EQ(p[i][j].item<bool>(), i == j || tables().pos_matrix[std::size_t(pos[std::size_t(i)])][std::size_t(pos[std::size_t(j)])]);
+      EXPECT_EQ(p[i][j].item<bool>(),
+                i == j || tables().pos_matrix[std::size_t(pos[std::size_t(i)])][std::size_t(pos[std::size_t(j)])]);
 }
 
 TEST(Bonding, BiasAppliesScoresMaskPaddingAndCausalityInOrder) {
@@ -119,10 +123,10 @@ TEST(Bonding, BiasAppliesScoresMaskPaddingAndCausalityInOrder) {
   auto valid = torch::tensor({true, true, false}).unsqueeze(0);
   auto hard = attention_bias({allowed, scores}, valid, BiasOptions{2.0, true, 10.0}).additive[0][0];  // [3,3]
   const float inf = std::numeric_limits<float>::infinity();
-  EXPECT_EQ(hard[0][0].item<float>(), 1.0f);   // alpha * score
-  EXPECT_EQ(hard[0][1].item<float>(), -inf);   // causal
-  EXPECT_EQ(hard[2][0].item<float>(), -inf);   // hard block
-  EXPECT_EQ(hard[2][2].item<float>(), -inf);   // key padding
+  EXPECT_EQ(hard[0][0].item<float>(), 1.0f);  // alpha * score
+  EXPECT_EQ(hard[0][1].item<float>(), -inf);  // causal
+  EXPECT_EQ(hard[2][0].item<float>(), -inf);  // hard block
+  EXPECT_EQ(hard[2][2].item<float>(), -inf);  // key padding
   // A query row with every key masked gets a finite bias and a zero keep factor.
   auto dead = allowed.clone();
   dead[0][1][0] = false;
@@ -166,7 +170,8 @@ TEST(Model, ModeNoneIsPlainCausalAttentionAndProbabilitiesAreReturned) {
   AsaTransformer m(ModelConfig::preset("tiny", 100));
   m->eval();
   std::vector<torch::Tensor> layers;
-  m->hidden(torch::randint(0, 100, {1, 7}), attention_bias({}, torch::ones({1, 7}, torch::kBool), BiasOptions{}), &layers);
+  m->hidden(torch::randint(0, 100, {1, 7}), attention_bias({}, torch::ones({1, 7}, torch::kBool), BiasOptions{}),
+            &layers);
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_EQ(layers[1].sizes(), (std::vector<std::int64_t>{1, 2, 7, 7}));
 }
@@ -185,8 +190,8 @@ TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
     auto targets = torch::randint(0, V, {N});
     auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
     auto fused = lm_loss_sum(h1, w1, targets, include, chunk) / include.sum();
-    auto ce = torch::nn::functional::cross_entropy(torch::matmul(h2, w2.t()), targets,
-                                                   torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto ce = torch::nn::functional::cross_entropy(
+        torch::matmul(h2, w2.t()), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
     auto reference = (ce * include).sum() / include.sum();
     EXPECT_NEAR(fused.item<double>(), reference.item<double>(), 1e-5) << N << " " << V << " " << chunk;
     (fused * 3.0).backward();
@@ -204,7 +209,7 @@ TEST(Batches, FaithfulPaddingCountsPadTargetsCorrectedIgnoresThem) {
   EXPECT_EQ(faithful.ids[1][3].item<std::int64_t>(), 0);  // pads are id 0 ("!")
   EXPECT_EQ(faithful.loss_targets, 6);                    // the 2 pad targets are counted
   auto corrected = make_batch(s, {0, 1}, BatchOptions{false, 50256}, torch::kCPU);
-  EXPECT_EQ(corrected.loss_targets, 4);                   // 3 + 1 real targets
+  EXPECT_EQ(corrected.loss_targets, 4);                            // 3 + 1 real targets
   EXPECT_EQ(corrected.tokens.pos[1][3].item<std::int64_t>(), 16);  // pad UPOS is X
   EXPECT_EQ(corrected.tokens.features[0][0][0].item<float>(), 1.0f);
   EXPECT_EQ(corrected.tokens.requirements[0][1][1].item<float>(), 1.0f);
@@ -318,8 +323,8 @@ TEST(StepProfile, TimesEveryPhaseOfTheTimedStepsOnly) {
   Modes modes;
   int calls = 0;
   const StepProfileOptions o{2, 16, /*warmup=*/2, /*repeats=*/3};
-  const auto p = profile_steps(ModelConfig::preset("tiny"), *modes.all.at("full"), pos_matrix(), o, torch::kCPU,
-                               [&] { ++calls; });
+  const auto p =
+      profile_steps(ModelConfig::preset("tiny"), *modes.all.at("full"), pos_matrix(), o, torch::kCPU, [&] { ++calls; });
   EXPECT_EQ(calls, 5);  // every step, warm-up included, reports progress
   for (const auto* series : {&p.mask_ms, &p.forward_ms, &p.backward_ms, &p.optimizer_ms, &p.step_ms}) {
     ASSERT_EQ(series->size(), 3u);  // the warm-up steps are not timed
@@ -410,8 +415,9 @@ TEST(StepProfile, InterleavedModesEachGetTheirSeries) {
   Modes modes;
   int calls = 0;
   const StepProfileOptions o{2, 16, /*warmup=*/1, /*repeats=*/3};
-  const auto p = profile_interleaved(ModelConfig::preset("tiny"), {modes.all.at("none").get(), modes.all.at("full").get()},
-                                     pos_matrix(), o, torch::kCPU, [&] { ++calls; });
+  const auto p =
+      profile_interleaved(ModelConfig::preset("tiny"), {modes.all.at("none").get(), modes.all.at("full").get()},
+                          pos_matrix(), o, torch::kCPU, [&] { ++calls; });
   EXPECT_EQ(calls, 8);  // (1 + 3) steps x 2 modes
   ASSERT_EQ(p.size(), 2u);
   for (const auto& m : p) {

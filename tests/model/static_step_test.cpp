@@ -149,13 +149,13 @@ TEST(Embedding, PadTokensReadTheirRowButSendItNoGradient) {
   ASSERT_EQ(c.pad_id, 0);
   AsaTransformer m(c);
   auto ids = torch::tensor({3, 0, 3, 7}, torch::kInt64).view({1, 4});
-  auto x = m->embed(ids);                                          // [1,4,C]
+  auto x = m->embed(ids);  // [1,4,C]
   const auto& w = m->output_weight();
-  EXPECT_TRUE(torch::equal(x[0][1], w[0]));                        // the pad's row is read
+  EXPECT_TRUE(torch::equal(x[0][1], w[0]));  // the pad's row is read
   EXPECT_TRUE(torch::equal(x[0][0], w[3]));
   x.sum().backward();
   const auto g = w.grad();
-  EXPECT_EQ(g[0].abs().sum().item<float>(), 0.0f);                 // ... but gets no gradient
+  EXPECT_EQ(g[0].abs().sum().item<float>(), 0.0f);                     // ... but gets no gradient
   EXPECT_TRUE(torch::allclose(g[3], torch::full({c.d_model}, 2.0f)));  // two occurrences
   EXPECT_TRUE(torch::allclose(g[7], torch::ones({c.d_model})));
   EXPECT_EQ(g[5].abs().sum().item<float>(), 0.0f);
@@ -198,7 +198,8 @@ TEST(StaticStep, TrainerRunFollowsTheEagerRun) {
     EXPECT_NEAR(b.train_loss[i].second, a.train_loss[i].second, 1e-5 * a.train_loss[i].second) << "step " << i + 1;
   }
   ASSERT_EQ(b.val_ppl.size(), 2u);
-  for (std::size_t i = 0; i < a.val_ppl.size(); ++i) EXPECT_NEAR(b.val_ppl[i].second, a.val_ppl[i].second, 1e-4 * a.val_ppl[i].second);
+  for (std::size_t i = 0; i < a.val_ppl.size(); ++i)
+    EXPECT_NEAR(b.val_ppl[i].second, a.val_ppl[i].second, 1e-4 * a.val_ppl[i].second);
   EXPECT_LT(a.val_ppl.back().second, a.val_ppl.front().second);  // it trained
   EXPECT_EQ(b.train_tokens, a.train_tokens);
 }
@@ -232,9 +233,10 @@ TEST(StaticStep, TrainerResumesItsStateAfterACrash) {
     wrong.run();
     FAIL() << "a static step's checkpoint must not resume an eager run";
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot resume from '" + (b_dir.path / "train_state.pt").string() +
-                                         "': it was written by the static or graph step and this run uses the eager "
-                                         "step; rerun with the step that wrote it (param step) or delete it to start over");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot resume from '" + (b_dir.path / "train_state.pt").string() +
+                  "': it was written by the static or graph step and this run uses the eager "
+                  "step; rerun with the step that wrote it (param step) or delete it to start over");
   }
   Trainer resumed(c, o, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
   const TrainResult rb = resumed.run();

@@ -21,17 +21,22 @@ namespace {
 
 std::string pipeline(int steps, const std::string& extra = "") {
   return "stages:\n"
-         "  wiki: {uses: dataset/wikitext, params: {dir: '" + (source_dir() / "tests/nlp/data/wikitext").string() + "'}}\n"
-         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" + (source_dir() / "tests/nlp/data/conllu/good.conllu").string() + "']}}\n"
+         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
+         (source_dir() / "tests/nlp/data/wikitext").string() +
+         "'}}\n"
+         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
+         (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
+         "']}}\n"
          "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
          "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
-         "  train: {uses: train, needs: [prep], params: {size: tiny, batch_size: 2, max_steps: " + std::to_string(steps) +
-         ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra + "}}\n";
+         "  train: {uses: train, needs: [prep], params: {size: tiny, batch_size: 2, max_steps: " +
+         std::to_string(steps) + ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra + "}}\n";
 }
 
 fs::path find_file(const fs::path& root, const std::string& name) {
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
     if (it->path().filename() == name) return it->path();
   }
   return {};
@@ -49,7 +54,8 @@ TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   if (pid == 0) {
     ::chdir(b.path.c_str());
     ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
-    ::execl(asaflow_binary().c_str(), "asaflow", "run", "p.yaml", "--quiet", "--threads", "1", static_cast<char*>(nullptr));
+    ::execl(asaflow_binary().c_str(), "asaflow", "run", "p.yaml", "--quiet", "--threads", "1",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   bool checkpointed = false;
@@ -101,8 +107,11 @@ TEST(TrainStage, NanLossStopsWithTheStepNamed) {
   write_file(d.path / "p.yaml", pipeline(120, ", inject_nan_at_step: 77"));
   auto r = run_asaflow("run p.yaml --quiet", d.path);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("error: stage train failed: training loss became NaN at step 77; the last good checkpoint is kept in '"),
-            std::string::npos) << r.err;
+  EXPECT_NE(
+      r.err.find(
+          "error: stage train failed: training loss became NaN at step 77; the last good checkpoint is kept in '"),
+      std::string::npos)
+      << r.err;
   EXPECT_FALSE(find_file(d.path / ".asaflow/scratch", "train_state.pt").empty());  // kept
 }
 
@@ -129,9 +138,11 @@ TEST(TrainStage, TargetFromABaselineStage) {
   write_file(d.path / "q.yaml", pipeline(10, ", mode: fulll"));
   auto unknown = run_asaflow("validate q.yaml", d.path);
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_NE(unknown.err.find("parameter 'mode': unknown model_mode 'fulll' (did you mean 'full'?); available model_modes: "
-                             "features_only, full, none, pos_embed, pos_only"),
-            std::string::npos) << unknown.err;
+  EXPECT_NE(
+      unknown.err.find("parameter 'mode': unknown model_mode 'fulll' (did you mean 'full'?); available model_modes: "
+                       "features_only, full, none, pos_embed, pos_only"),
+      std::string::npos)
+      << unknown.err;
 }
 
 }  // namespace
@@ -143,7 +154,8 @@ TEST(TrainStage, LogsLossLrGradNormAndThroughputEveryLogEvery) {
   write_file(d.path / "p.yaml", pipeline(100));
   auto r = run_asaflow("run p.yaml --threads 1", d.path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::regex line(R"(\[train\] info: step (50|100)/100  loss [0-9]+\.[0-9]{4}  lr [0-9]\.[0-9]{2}e[-+][0-9]+  grad [0-9.e+-]+  [0-9]+ tok/s)");
+  const std::regex line(
+      R"(\[train\] info: step (50|100)/100  loss [0-9]+\.[0-9]{4}  lr [0-9]\.[0-9]{2}e[-+][0-9]+  grad [0-9.e+-]+  [0-9]+ tok/s)");
   std::size_t found = 0;
   for (const auto& l : lines_of(r.err)) found += std::regex_search(l, line) ? 1 : 0;
   EXPECT_EQ(found, 2u) << r.err;

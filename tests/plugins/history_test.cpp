@@ -74,14 +74,20 @@ TEST(History, AppendsOncePerRunAndCommandsReadIt) {
   EXPECT_NE(rebuilt.out.find(" from 2 history entries into metrics.sqlite"), std::string::npos) << rebuilt.out;
   // The same runs and figures (a run's rows carry the date of its last computation, so a
   // forced rerun of the reporter may reorder runs made within a second).
-  auto sorted_lines = [](const std::string& text) { auto l = lines_of(text); std::sort(l.begin(), l.end()); return l; };
+  auto sorted_lines = [](const std::string& text) {
+    auto l = lines_of(text);
+    std::sort(l.begin(), l.end());
+    return l;
+  };
   auto runs_again = run_asaflow("compare --db metrics.sqlite", d.path);
   ASSERT_EQ(lines_of(runs_again.out).size(), 2u) << runs_again.out;
-  EXPECT_EQ(sorted_lines(run_asaflow("compare --db metrics.sqlite " + a + " " + b, d.path).out), sorted_lines(diff.out));
+  EXPECT_EQ(sorted_lines(run_asaflow("compare --db metrics.sqlite " + a + " " + b, d.path).out),
+            sorted_lines(diff.out));
   EXPECT_EQ(lines_of(run_asaflow("metrics --db metrics.sqlite", d.path).out).size(), lines_of(before).size());
   auto missing = run_asaflow("metrics --db nowhere.sqlite", d.path);
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_EQ(missing.err, "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
+  EXPECT_EQ(missing.err,
+            "error: no metrics history at 'nowhere.sqlite' (a pipeline with reporter/history writes it)\n");
 }
 
 TEST(History, ReporterAndCommandsShareTheRepositorysDatabase) {
@@ -90,9 +96,10 @@ TEST(History, ReporterAndCommandsShareTheRepositorysDatabase) {
   TempDir d;
   ASSERT_EQ(run_command("git init -q . && mkdir -p exp/corpus notes", d.path).exit_code, 0);
   write_file(d.path / "exp/corpus/a.txt", "The cat sat.\n");
-  write_file(d.path / "exp/p.yaml", "stages:\n  words: {uses: dataset/text_files, params: {paths: [corpus]}}\n"
-                                     "  stats: {uses: metric/corpus_stats, needs: [words]}\n"
-                                     "  history: {uses: reporter/history, needs: [stats]}\n");
+  write_file(d.path / "exp/p.yaml",
+             "stages:\n  words: {uses: dataset/text_files, params: {paths: [corpus]}}\n"
+             "  stats: {uses: metric/corpus_stats, needs: [words]}\n"
+             "  history: {uses: reporter/history, needs: [stats]}\n");
   ASSERT_EQ(run_asaflow("run p.yaml --quiet", d.path / "exp").exit_code, 0);
   EXPECT_TRUE(std::filesystem::exists(d.path / "reports/metrics.sqlite"));
   auto metrics = run_asaflow("metrics", d.path / "notes");
@@ -105,10 +112,14 @@ TEST(History, CommandsPrintTheirHelpWithoutAHistory) {
   auto metrics = run_asaflow("metrics --help", d.path);
   EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
   EXPECT_EQ(metrics.out,
-            "usage: asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / target per metric\n\n"
-            "options:\n  --db (default " + (d.path / "reports/metrics.sqlite").string() + ")\n"
-            "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n"
-            "  --targets (default " + (d.path / "reports/targets.tsv").string() + ")\n");
+            "usage: asaflow metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]: baseline / current best / "
+            "target per metric\n\n"
+            "options:\n  --db (default " +
+                (d.path / "reports/metrics.sqlite").string() +
+                ")\n"
+                "  --rebuild CACHE_DIR (re-import every history entry of that store into --db)\n"
+                "  --targets (default " +
+                (d.path / "reports/targets.tsv").string() + ")\n");
   auto compare = run_asaflow("compare -h --db x.sqlite", d.path);
   EXPECT_EQ(compare.exit_code, 0) << compare.err;
   EXPECT_EQ(compare.out.rfind("usage: asaflow compare RUN RUN [--db FILE]: ", 0), 0u) << compare.out;
@@ -125,9 +136,12 @@ TEST(History, UsageListsThePluginCommands) {
     return std::string();
   };
   // Each plugin command with its plugin's own summary, under the built-in commands.
-  EXPECT_EQ(line_of("  metrics "), "  metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]   baseline / current best / target per metric")
+  EXPECT_EQ(
+      line_of("  metrics "),
+      "  metrics [--db FILE] [--targets FILE] [--rebuild CACHE_DIR]   baseline / current best / target per metric")
       << help.out;
-  EXPECT_EQ(line_of("  compare "), "  compare RUN RUN [--db FILE]   two runs side by side (no RUN: list runs)") << help.out;
+  EXPECT_EQ(line_of("  compare "), "  compare RUN RUN [--db FILE]   two runs side by side (no RUN: list runs)")
+      << help.out;
   EXPECT_LT(help.out.find("  gc PIPELINE"), help.out.find("plugin commands")) << help.out;
   auto bare = run_asaflow("", d.path);  // no command: the usage goes to stderr, exit 2
   EXPECT_EQ(bare.exit_code, 2);

@@ -16,8 +16,9 @@ using Sentences = std::vector<std::vector<std::string>>;
 TEST(TextFiles, SplitsSentencesAndTokens) {
   EXPECT_EQ(nlp::split_plain_text("The cat sat. It didn't move!\n\nNew U.S. paragraph"),
             (Sentences{{"The", "cat", "sat", "."}, {"It", "didn't", "move", "!"}, {"New", "U.S.", "paragraph"}}));
-  EXPECT_EQ(nlp::split_plain_text("He said \"stop.\" Then, 3.5 (roughly) left?"),
-            (Sentences{{"He", "said", "\"", "stop", ".", "\""}, {"Then", ",", "3.5", "(", "roughly", ")", "left", "?"}}));
+  EXPECT_EQ(
+      nlp::split_plain_text("He said \"stop.\" Then, 3.5 (roughly) left?"),
+      (Sentences{{"He", "said", "\"", "stop", ".", "\""}, {"Then", ",", "3.5", "(", "roughly", ")", "left", "?"}}));
   EXPECT_TRUE(nlp::split_plain_text(" \n\t ").empty());
 }
 
@@ -25,8 +26,8 @@ namespace {
 
 void prepare(StageContext& ctx, const std::vector<std::string>& paths, const std::string& format,
              const std::filesystem::path& out) {
-  ctx.params = Params({{"paths", paths}, {"format", format}, {"name_regex", std::string(".*")},
-                       {"max_files", std::int64_t(0)}});
+  ctx.params =
+      Params({{"paths", paths}, {"format", format}, {"name_regex", std::string(".*")}, {"max_files", std::int64_t(0)}});
   ctx.output_dir = out;
   ctx.log = std::make_shared<spdlog::logger>("test");
 }

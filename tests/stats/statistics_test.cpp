@@ -73,8 +73,10 @@ TEST(Statistics, WelchMatchesRsTTestOnEveryReferenceCase) {
     expect_relative(w->t, number(col("EXACT_T")), tol, label + " t");
     expect_relative(w->df, number(col("DF")), tol, label + " df");
     const double exact_p = number(col("EXACT_P"));
-    if (exact_p < 1e-300) EXPECT_LT(w->p, 1e-300) << label;  // below the double range: R prints 0
-    else expect_relative(w->p, exact_p, tol, label + " p");
+    if (exact_p < 1e-300)
+      EXPECT_LT(w->p, 1e-300) << label;  // below the double range: R prints 0
+    else
+      expect_relative(w->p, exact_p, tol, label + " p");
     expect_relative(w->ci_low, number(col("CI95_LO")), tol, label + " ci low");
     expect_relative(w->ci_high, number(col("CI95_HI")), tol, label + " ci high");
     ++cases;

@@ -104,14 +104,13 @@ class ASAFLOW_API ArtifactStore {
     bool committed_ = false;
   };
 
-  void save_state(const std::string& pipeline, const std::string& cell_id,
-                  const nlohmann::json& state) const;
-  std::optional<nlohmann::json> load_state(const std::string& pipeline,
-                                           const std::string& cell_id) const;
+  void save_state(const std::string& pipeline, const std::string& cell_id, const nlohmann::json& state) const;
+  std::optional<nlohmann::json> load_state(const std::string& pipeline, const std::string& cell_id) const;
   // The last failure of a cell (key, error, date) in failures/<pipeline>/, so that `status`
   // can say why a cell is not cached; cleared when the cell succeeds. Best effort: a store
   // that cannot be written records nothing, and says nothing either.
-  void record_failure(const std::string& pipeline, const std::string& cell_id, const nlohmann::json& failure) const noexcept;
+  void record_failure(const std::string& pipeline, const std::string& cell_id,
+                      const nlohmann::json& failure) const noexcept;
   void clear_failure(const std::string& pipeline, const std::string& cell_id) const noexcept;
   std::optional<nlohmann::json> load_failure(const std::string& pipeline, const std::string& cell_id) const;
   // Where a cell's log is written while it is computed (kept after a failure), and where a
@@ -146,7 +145,7 @@ class ASAFLOW_API ArtifactStore {
     std::uintmax_t freed_bytes = 0;
     std::size_t kept_checkpoints = 0;  // resumable scratch left in place (without `checkpoints`)
     std::uintmax_t kept_checkpoint_bytes = 0;
-    std::vector<std::string> errors;   // what could not be removed, and why
+    std::vector<std::string> errors;  // what could not be removed, and why
   };
   // Removes entries no state file refers to, temporary entries nobody is computing, scratch
   // left by committed entries, and (with `checkpoints`) the scratch of interrupted runs.

@@ -33,7 +33,6 @@ ASAFLOW_API std::string key_of(const nlohmann::json& record);
 
 // Human lines naming what differs between an old and a new record, e.g.
 // "parameter 'min_count' changed: 1 -> 2". Empty when they are equal.
-ASAFLOW_API std::vector<std::string> explain_changes(const nlohmann::json& before,
-                                                     const nlohmann::json& after);
+ASAFLOW_API std::vector<std::string> explain_changes(const nlohmann::json& before, const nlohmann::json& after);
 
 }  // namespace asaflow

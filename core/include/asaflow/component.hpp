@@ -34,12 +34,24 @@ struct ASAFLOW_API ComponentInfo {
     info.version = std::move(version);
     return info;
   }
-  ComponentInfo& describe(std::string text) { summary = std::move(text); return *this; }
-  ComponentInfo& with_params(std::vector<ParamSpec> specs) { params = std::move(specs); return *this; }
+  ComponentInfo& describe(std::string text) {
+    summary = std::move(text);
+    return *this;
+  }
+  ComponentInfo& with_params(std::vector<ParamSpec> specs) {
+    params = std::move(specs);
+    return *this;
+  }
   // Its results depend on the machine (timings, memory): see device_dependent.
-  ComponentInfo& measures_the_device() { device_dependent = true; return *this; }
+  ComponentInfo& measures_the_device() {
+    device_dependent = true;
+    return *this;
+  }
   // It runs even when needed stages failed: see accepts_failed_inputs.
-  ComponentInfo& accepts_failures() { accepts_failed_inputs = true; return *this; }
+  ComponentInfo& accepts_failures() {
+    accepts_failed_inputs = true;
+    return *this;
+  }
 
   std::string kind;
   std::string name;
@@ -64,8 +76,14 @@ struct ASAFLOW_API ComponentInfo {
 
   // For a component's constructor: ComponentInfo::of(...).reading_splits(...).
   using SplitRule = std::function<std::vector<std::string>(const Params&)>;
-  ComponentInfo& producing_splits(SplitRule rule) { produces_splits = std::move(rule); return *this; }
-  ComponentInfo& reading_splits(SplitRule rule) { reads_splits = std::move(rule); return *this; }
+  ComponentInfo& producing_splits(SplitRule rule) {
+    produces_splits = std::move(rule);
+    return *this;
+  }
+  ComponentInfo& reading_splits(SplitRule rule) {
+    reads_splits = std::move(rule);
+    return *this;
+  }
 };
 
 class ASAFLOW_API Component {

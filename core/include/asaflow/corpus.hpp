@@ -22,8 +22,8 @@ namespace asaflow {
 
 struct ASAFLOW_API Token {
   std::string form;
-  std::string lemma;  // empty: unknown
-  std::string xpos;   // source tag, empty: none
+  std::string lemma;      // empty: unknown
+  std::string xpos;       // source tag, empty: none
   std::int8_t upos = -1;  // index into kUposNames, -1: unknown
 };
 

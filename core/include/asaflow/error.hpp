@@ -61,10 +61,9 @@ class ASAFLOW_API InternalError : public Error {
 
 }  // namespace asaflow
 
-#define ASAFLOW_CHECK(cond, message)                                                  \
-  do {                                                                                \
-    if (!(cond))                                                                      \
-      throw ::asaflow::InternalError(std::string(__FILE__) + ":" +                    \
-                                     std::to_string(__LINE__) + ": check '" #cond     \
-                                     "' failed: " + (message));                       \
+#define ASAFLOW_CHECK(cond, message)                                                          \
+  do {                                                                                        \
+    if (!(cond))                                                                              \
+      throw ::asaflow::InternalError(std::string(__FILE__) + ":" + std::to_string(__LINE__) + \
+                                     ": check '" #cond "' failed: " + (message));             \
   } while (0)

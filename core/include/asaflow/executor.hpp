@@ -21,12 +21,12 @@ class ArtifactStore;
 class PluginHost;
 
 enum class CellState {
-  kCached,     // a verified entry exists for the current key
-  kStale,      // would run (dry run), reasons say why
-  kBlocked,    // dry run: an upstream cell must run first, so its key is not known yet
-  kRan,        // computed and committed in this run
-  kFailed,     // computed and failed; nothing committed
-  kSkipped,    // not run because an upstream cell failed (or --fail-fast)
+  kCached,   // a verified entry exists for the current key
+  kStale,    // would run (dry run), reasons say why
+  kBlocked,  // dry run: an upstream cell must run first, so its key is not known yet
+  kRan,      // computed and committed in this run
+  kFailed,   // computed and failed; nothing committed
+  kSkipped,  // not run because an upstream cell failed (or --fail-fast)
 };
 ASAFLOW_API const char* to_string(CellState state);
 
@@ -44,7 +44,7 @@ struct ASAFLOW_API CellReport {
 
 struct ASAFLOW_API RunOptions {
   int jobs = 1;
-  bool dry_run = false;     // decide only: the status of every cell, nothing computed
+  bool dry_run = false;  // decide only: the status of every cell, nothing computed
   bool fail_fast = false;
   std::vector<std::string> force;  // cell ids or stage names
   bool force_downstream = false;
@@ -54,7 +54,7 @@ class ASAFLOW_API RunObserver {
  public:
   virtual ~RunObserver();
   virtual void on_cell_decided(const StageCell&, const CellReport&) {}  // cached / stale / ...
-  virtual void on_cell_waiting(const StageCell&) {}  // another process holds its lock
+  virtual void on_cell_waiting(const StageCell&) {}                     // another process holds its lock
   // `progress` is valid until on_cell_detach for the same cell, which comes before
   // on_cell_end (the stage's context, which owns it, is gone by then).
   virtual void on_cell_start(const StageCell&, const CellReport&, const Progress&) {}

@@ -41,13 +41,26 @@ struct ASAFLOW_API ParamSpec {
   static ParamSpec real(std::string name, double def, std::string help);
   static ParamSpec string(std::string name, std::string def, std::string help);
   static ParamSpec strings(std::string name, std::vector<std::string> def, std::string help);
-  static ParamSpec path(std::string name, std::string help);  // required file or directory
+  static ParamSpec path(std::string name, std::string help);   // required file or directory
   static ParamSpec paths(std::string name, std::string help);  // required list
   static ParamSpec component(std::string name, std::string kind, std::string def, std::string help);
-  ParamSpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
-  ParamSpec& at_least(double lo) { min = lo; return *this; }
-  ParamSpec& one_of(std::vector<std::string> values) { choices = std::move(values); return *this; }
-  ParamSpec& optional_with(ParamValue def) { default_value = std::move(def); return *this; }
+  ParamSpec& range(double lo, double hi) {
+    min = lo;
+    max = hi;
+    return *this;
+  }
+  ParamSpec& at_least(double lo) {
+    min = lo;
+    return *this;
+  }
+  ParamSpec& one_of(std::vector<std::string> values) {
+    choices = std::move(values);
+    return *this;
+  }
+  ParamSpec& optional_with(ParamValue def) {
+    default_value = std::move(def);
+    return *this;
+  }
 
   // Human description: "int, default 1, range [1, 100]".
   std::string describe() const;

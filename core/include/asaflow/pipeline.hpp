@@ -43,7 +43,7 @@ struct ASAFLOW_API StageSpec {
   std::string component;  // component name
   std::string desc;
   std::vector<std::string> needs;
-  std::map<std::string, ParamValue> params;  // as written, typed (no defaults)
+  std::map<std::string, ParamValue> params;                             // as written, typed (no defaults)
   std::vector<std::pair<std::string, std::vector<ParamValue>>> matrix;  // sorted by key
   // `publish`: the workspace directory the outputs of its cells appear in after a run
   // (empty: none); copies, or symbolic links into the store. See publish.hpp.
@@ -54,11 +54,11 @@ struct ASAFLOW_API StageSpec {
 
 // One node of the DAG: a stage, or one cell of a stage's matrix.
 struct ASAFLOW_API StageCell {
-  std::string id;          // "stats" or "stats[min_count=2]"
-  std::size_t stage = 0;   // index into Pipeline::stages
+  std::string id;                             // "stats" or "stats[min_count=2]"
+  std::size_t stage = 0;                      // index into Pipeline::stages
   std::map<std::string, std::string> matrix;  // this cell's values, formatted
-  Params params;                               // complete: defaults + params + matrix values
-  std::vector<std::size_t> deps;               // indices into Pipeline::cells
+  Params params;                              // complete: defaults + params + matrix values
+  std::vector<std::size_t> deps;              // indices into Pipeline::cells
   const ComponentEntry* component = nullptr;
 };
 
@@ -83,8 +83,7 @@ struct ASAFLOW_API PipelineVars {
 };
 
 // Throws ConfigError holding every diagnostic.
-ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, PluginHost& host,
-                                   const PipelineVars& vars);
+ASAFLOW_API Pipeline load_pipeline(const std::filesystem::path& file, PluginHost& host, const PipelineVars& vars);
 
 // The cells of `p`: each stage's matrix as a cartesian product (ids from the values), in
 // `order` (a topological order of the stages), parameters defaulted from the stage's
@@ -101,7 +100,6 @@ ASAFLOW_API void expand_matrix(Pipeline& p, const std::vector<const ComponentEnt
 ASAFLOW_API Pipeline select_targets(const Pipeline& p, const std::vector<std::string>& targets);
 
 // "id" of a cell from its stage name and matrix values (sorted by key).
-ASAFLOW_API std::string cell_id(const std::string& stage,
-                                const std::map<std::string, std::string>& matrix);
+ASAFLOW_API std::string cell_id(const std::string& stage, const std::map<std::string, std::string>& matrix);
 
 }  // namespace asaflow

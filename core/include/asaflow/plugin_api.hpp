@@ -30,10 +30,9 @@
 // Compiler, C++ ABI, asaflow version and LibTorch version: a plugin built with any other
 // combination could crash the host, so it is refused with a message naming both
 // fingerprints. A plugin that does not link LibTorch ("torch=none") fits any host.
-#define ASAFLOW_BUILD_FINGERPRINT                                            \
-  "gcc-" ASAFLOW_STR(__GNUC__) "." ASAFLOW_STR(__GNUC_MINOR__)               \
-  ";cxx11abi=" ASAFLOW_STR(_GLIBCXX_USE_CXX11_ABI) ";asaflow=" ASAFLOW_VERSION_STRING \
-  ";torch=" ASAFLOW_TORCH_VERSION
+#define ASAFLOW_BUILD_FINGERPRINT                                                        \
+  "gcc-" ASAFLOW_STR(__GNUC__) "." ASAFLOW_STR(__GNUC_MINOR__) ";cxx11abi=" ASAFLOW_STR( \
+      _GLIBCXX_USE_CXX11_ABI) ";asaflow=" ASAFLOW_VERSION_STRING ";torch=" ASAFLOW_TORCH_VERSION
 
 extern "C" {
 struct AsaflowPluginDescriptor {
@@ -46,10 +45,9 @@ struct AsaflowPluginDescriptor {
 typedef const AsaflowPluginDescriptor* (*AsaflowPluginEntryFn)();
 }
 
-#define ASAFLOW_PLUGIN(name, version, register_fn)                                          \
-  extern "C" __attribute__((visibility("default"))) const AsaflowPluginDescriptor*         \
-  asaflow_plugin_entry() {                                                                  \
-    static const AsaflowPluginDescriptor descriptor{                                        \
-        ASAFLOW_PLUGIN_API_VERSION, ASAFLOW_BUILD_FINGERPRINT, name, version, register_fn}; \
-    return &descriptor;                                                                     \
+#define ASAFLOW_PLUGIN(name, version, register_fn)                                                               \
+  extern "C" __attribute__((visibility("default"))) const AsaflowPluginDescriptor* asaflow_plugin_entry() {      \
+    static const AsaflowPluginDescriptor descriptor{ASAFLOW_PLUGIN_API_VERSION, ASAFLOW_BUILD_FINGERPRINT, name, \
+                                                    version, register_fn};                                       \
+    return &descriptor;                                                                                          \
   }

@@ -41,8 +41,7 @@ class ASAFLOW_API PluginHost {
   PluginHost& operator=(const PluginHost&) = delete;
 
   // The default search path: its own plugin dir, ASAFLOW_PLUGIN_PATH, then `extra`.
-  static std::vector<std::filesystem::path> search_path(
-      const std::vector<std::filesystem::path>& extra);
+  static std::vector<std::filesystem::path> search_path(const std::vector<std::filesystem::path>& extra);
 
   // Indexes every *.so in `dirs` (missing dirs are skipped). A library that fails to load
   // or check is skipped with a warning and listed in refused(); require() names them when
@@ -69,9 +68,8 @@ class ASAFLOW_API PluginHost {
 
  private:
   struct LoadedLibrary;
-  void register_entries(const std::string& library, const std::string& digest,
-                        const std::string& plugin_name, const std::string& plugin_version,
-                        const std::vector<std::shared_ptr<Component>>& components);
+  void register_entries(const std::string& library, const std::string& digest, const std::string& plugin_name,
+                        const std::string& plugin_version, const std::vector<std::shared_ptr<Component>>& components);
   void save_index() const;
   void load_index();
 
@@ -79,7 +77,7 @@ class ASAFLOW_API PluginHost {
 
   std::filesystem::path index_file_;
   std::vector<std::pair<std::string, std::string>> refused_;
-  std::map<std::string, ComponentEntry> entries_;  // "kind/name"
+  std::map<std::string, ComponentEntry> entries_;           // "kind/name"
   std::map<std::string, std::shared_ptr<Component>> live_;  // "kind/name"
   struct IndexRecord;
   std::map<std::string, std::shared_ptr<IndexRecord>> index_;  // library path

@@ -25,7 +25,7 @@ namespace asaflow {
 struct ASAFLOW_API MetricRecord {
   std::string metric;  // e.g. "tokens", "val_ppl"; units go in `unit`
   double value = 0.0;
-  std::string unit;    // "", "%", "ms", "MB", "tokens/s"
+  std::string unit;  // "", "%", "ms", "MB", "tokens/s"
   std::optional<double> sd;
   std::int64_t n = 1;
   std::map<std::string, std::string> labels;
@@ -35,12 +35,20 @@ struct ASAFLOW_API MetricRecord {
   // A figure that summarises its stage (validation PPL, tokens/s): `asaflow runs` shows it.
   bool headline = false;
 
-  MetricRecord& lower_is_better(bool headline_figure = false) { direction = "lower"; headline = headline_figure; return *this; }
-  MetricRecord& higher_is_better(bool headline_figure = false) { direction = "higher"; headline = headline_figure; return *this; }
+  MetricRecord& lower_is_better(bool headline_figure = false) {
+    direction = "lower";
+    headline = headline_figure;
+    return *this;
+  }
+  MetricRecord& higher_is_better(bool headline_figure = false) {
+    direction = "higher";
+    headline = headline_figure;
+    return *this;
+  }
 };
 
 struct ASAFLOW_API ResultTable {
-  std::string id;     // file-safe: "training", "h6", ...
+  std::string id;  // file-safe: "training", "h6", ...
   std::string title;
   std::string level = "summary";  // summary: the report's results; detail: per-run details
   std::vector<std::string> columns;
@@ -56,24 +64,24 @@ inline constexpr const char* kInconclusive = "inconclusive";
 inline constexpr const char* kUntestable = "untestable";
 
 struct ASAFLOW_API Verdict {
-  std::string id;         // "ppl", "h6", ...: stable, for tests and the history
-  std::string claim;      // what the reference claims
-  std::string reference;  // the reference's figure, e.g. "26.33 vs 26.56 (n=1)"
-  std::string measured;   // what was measured, in words, with n and the interval
+  std::string id;                                // "ppl", "h6", ...: stable, for tests and the history
+  std::string claim;                             // what the reference claims
+  std::string reference;                         // the reference's figure, e.g. "26.33 vs 26.56 (n=1)"
+  std::string measured;                          // what was measured, in words, with n and the interval
   double estimate = 0, ci_low = 0, ci_high = 0;  // NaN where not computed
   std::int64_t n = 0;
-  std::string test;       // "paired t", "Welch t", "one-sample t over repeats", ""
+  std::string test;          // "paired t", "Welch t", "one-sample t over repeats", ""
   double p = 0, p_holm = 0;  // NaN where no test ran; p_holm: Holm-adjusted within the stage
-  std::string rule;       // how the status follows from the figures
-  std::string status;     // kSupported, kNotSupported, kInconclusive, kUntestable
-  std::string reason;     // why this status (always set; for untestable: what it would take)
+  std::string rule;          // how the status follows from the figures
+  std::string status;        // kSupported, kNotSupported, kInconclusive, kUntestable
+  std::string reason;        // why this status (always set; for untestable: what it would take)
 };
 
 struct ASAFLOW_API Figure {
   std::string id;
-  std::string kind;   // "lines", "bars", "heatmap"
+  std::string kind;  // "lines", "bars", "heatmap"
   std::string title;
-  std::string data;   // JSON text; the shape of each kind is documented in the html reporter
+  std::string data;  // JSON text; the shape of each kind is documented in the html reporter
 };
 
 class ASAFLOW_API ResultSet {
@@ -88,11 +96,10 @@ class ASAFLOW_API ResultSet {
   MetricRecord& add(std::string metric, double value, std::string unit = "");
   const std::vector<MetricRecord>& records() const { return records_; }
   // First record with this metric name (and labels, when given), or nullptr.
-  const MetricRecord* find(const std::string& metric,
-                           const std::map<std::string, std::string>& labels = {}) const;
+  const MetricRecord* find(const std::string& metric, const std::map<std::string, std::string>& labels = {}) const;
 
-  void save(const std::filesystem::path& file) const;              // JSON
-  static ResultSet load(const std::filesystem::path& file);         // throws InputError
+  void save(const std::filesystem::path& file) const;        // JSON
+  static ResultSet load(const std::filesystem::path& file);  // throws InputError
 
  private:
   std::vector<MetricRecord> records_;

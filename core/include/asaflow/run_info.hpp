@@ -10,7 +10,7 @@
 namespace asaflow {
 
 struct ASAFLOW_API RunInfo {
-  std::string date_utc;          // ISO 8601
+  std::string date_utc;  // ISO 8601
   // git rev-parse HEAD of the repository holding the pipeline (else of asaflow's sources),
   // plus " (dirty)"; "unknown" outside git.
   std::string commit;
@@ -21,8 +21,8 @@ struct ASAFLOW_API RunInfo {
   std::string compiler;
   std::string torch_version;
   std::string asaflow_version;
-  std::string device_fingerprint;  // identifies this machine for device-dependent stages
-  int threads = 1;                 // --threads: what compute stages should use
+  std::string device_fingerprint;                    // identifies this machine for device-dependent stages
+  int threads = 1;                                   // --threads: what compute stages should use
   std::map<std::string, std::string> data_packages;  // name -> version
 
   std::string data_dir;

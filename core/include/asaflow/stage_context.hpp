@@ -32,9 +32,9 @@ struct ASAFLOW_API InputArtifact {
   std::string component;   // "metric/corpus_stats"
   std::string component_version;
   std::map<std::string, std::string> matrix;  // this cell's matrix values
-  std::string params_json;                     // canonical params, for reports
+  std::string params_json;                    // canonical params, for reports
   std::string cache_key;
-  std::filesystem::path dir;                   // read-only output directory
+  std::filesystem::path dir;  // read-only output directory
   ResultSet results;
   double wall_seconds = 0.0;
   double peak_rss_mb = 0.0;
@@ -77,7 +77,8 @@ struct ASAFLOW_API StageContext {
     std::shared_ptr<Component> c = resolve(kind, name);
     if (auto typed = std::dynamic_pointer_cast<T>(c)) return typed;
     throw PluginError(kind + "/" + name + " is a " + (c ? type_name(typeid(*c)) : std::string("null component")) +
-                      ", not the " + type_name(typeid(T)) + " this stage needs: rebuild its plugin against this asaflow");
+                      ", not the " + type_name(typeid(T)) +
+                      " this stage needs: rebuild its plugin against this asaflow");
   }
 
   // Inputs produced by stages of this component kind ("dataset", "metric"...).

@@ -18,8 +18,7 @@ namespace asaflow {
 ASAFLOW_API std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The closest candidate when it is close enough to be a plausible typo, else nullopt.
-ASAFLOW_API std::optional<std::string> did_you_mean(std::string_view word,
-                                                    const std::vector<std::string>& candidates);
+ASAFLOW_API std::optional<std::string> did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 // What every "unknown NAME" message appends: " (did you mean 'X'?)" when a candidate is a
 // plausible typo of `word`, else "; <label>: a, b, c" listing the candidates (nothing when

@@ -33,10 +33,10 @@ torch::Tensor compat_scores(const TokenAnnotations& a, const torch::Tensor& sat)
 }
 
 torch::Tensor feature_block(const TokenAnnotations& a, const torch::Tensor& sat) {
-  auto r = a.requirements.sum(-1, /*keepdim=*/true);                      // [B,T,1]
-  auto query_pron = (a.pos == kPron).unsqueeze(2);                        // [B,T,1]
-  auto key_noun = ((a.pos == kNoun) | (a.pos == kPropn)).unsqueeze(1);    // [B,1,T]
-  return query_pron & key_noun & (r > 0) & (sat < r);                     // [B,T,T]
+  auto r = a.requirements.sum(-1, /*keepdim=*/true);                    // [B,T,1]
+  auto query_pron = (a.pos == kPron).unsqueeze(2);                      // [B,T,1]
+  auto key_noun = ((a.pos == kNoun) | (a.pos == kPropn)).unsqueeze(1);  // [B,1,T]
+  return query_pron & key_noun & (r > 0) & (sat < r);                   // [B,T,T]
 }
 
 torch::Tensor with_diagonal(const torch::Tensor& allowed) {
@@ -52,19 +52,21 @@ AttentionBias attention_bias(const BondingTensors& b, const torch::Tensor& key_v
   const float neg_inf = -std::numeric_limits<float>::infinity();
   torch::Tensor bias = b.scores.defined() ? b.scores.to(torch::kFloat32) * o.alpha : torch::zeros({B, T, T}, opts);
   if (b.allowed.defined()) {
-    if (o.hard_block) bias = bias.masked_fill(b.allowed.logical_not(), neg_inf);
-    else bias = bias - b.allowed.logical_not().to(torch::kFloat32) * o.penalty;
+    if (o.hard_block)
+      bias = bias.masked_fill(b.allowed.logical_not(), neg_inf);
+    else
+      bias = bias - b.allowed.logical_not().to(torch::kFloat32) * o.penalty;
   }
-  auto causal = torch::ones({T, T}, opts.dtype(torch::kBool)).triu(1);          // j > i
-  auto masked = causal.unsqueeze(0) | key_valid.logical_not().unsqueeze(1);     // [B,T,T]
-  bias = bias.masked_fill(masked, neg_inf);                                       // [B,T,T]
+  auto causal = torch::ones({T, T}, opts.dtype(torch::kBool)).triu(1);       // j > i
+  auto masked = causal.unsqueeze(0) | key_valid.logical_not().unsqueeze(1);  // [B,T,T]
+  bias = bias.masked_fill(masked, neg_inf);                                  // [B,T,T]
   AttentionBias out;
-  auto dead = torch::isneginf(bias).all(-1, /*keepdim=*/true);                     // [B,T,1]
+  auto dead = torch::isneginf(bias).all(-1, /*keepdim=*/true);  // [B,T,1]
   if (sync_free || dead.any().item<bool>()) {
-    bias = bias.masked_fill(dead, 0.0f);                    // finite, so softmax stays finite
-    out.keep_rows = dead.logical_not().to(torch::kFloat32).unsqueeze(1);           // [B,1,T,1]
+    bias = bias.masked_fill(dead, 0.0f);                                  // finite, so softmax stays finite
+    out.keep_rows = dead.logical_not().to(torch::kFloat32).unsqueeze(1);  // [B,1,T,1]
   }
-  out.additive = bias.unsqueeze(1);                                                // [B,1,T,T]
+  out.additive = bias.unsqueeze(1);  // [B,1,T,T]
   return out;
 }
 

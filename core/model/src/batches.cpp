@@ -4,8 +4,8 @@
 
 namespace asaflow::model {
 
-Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::size_t>& indices,
-                 const BatchOptions& o, const torch::Device& device) {
+Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::size_t>& indices, const BatchOptions& o,
+                 const torch::Device& device) {
   const auto B = std::max(std::int64_t(indices.size()), o.min_rows);
   std::int64_t T = o.min_length;
   for (auto i : indices) T = std::max<std::int64_t>(T, std::int64_t(split.examples[i].size()));
@@ -33,8 +33,10 @@ Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::siz
     b.real_tokens += std::int64_t(e.size());
   }
   auto bits = torch::arange(15, torch::kInt32);  // feature f is bit f
-  auto unpack = [&](const torch::Tensor& m) { return m.unsqueeze(-1).bitwise_right_shift(bits).bitwise_and(1).to(torch::kFloat32); };
-  auto targets = ids.slice(1, 1).reshape({-1});                    // [B*(T-1)]
+  auto unpack = [&](const torch::Tensor& m) {
+    return m.unsqueeze(-1).bitwise_right_shift(bits).bitwise_and(1).to(torch::kFloat32);
+  };
+  auto targets = ids.slice(1, 1).reshape({-1});  // [B*(T-1)]
   auto include = o.faithful_padding ? (targets != o.pad_id) : valid.slice(1, 1).reshape({-1});
   b.loss_targets = include.sum().item<std::int64_t>();
   b.ids = ids.to(device);

@@ -27,32 +27,32 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
   const auto N = h_all.size(0), V = w.size(0);
   for (std::int64_t r = 0; r < N; r += kRows) {
     const auto n = std::min(kRows, N - r);
-    auto h = h_all.narrow(0, r, n);                                    // [n,C]
-    auto t = t_all.narrow(0, r, n);                                    // [n]
-    auto inc = include.narrow(0, r, n).unsqueeze(1);                   // [n,1]
+    auto h = h_all.narrow(0, r, n);                                                      // [n,C]
+    auto t = t_all.narrow(0, r, n);                                                      // [n]
+    auto inc = include.narrow(0, r, n).unsqueeze(1);                                     // [n,1]
     auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity(), h.options());  // running max
-    auto s = torch::zeros({n, 1}, h.options());                        // running sum of exp(l - m)
+    auto s = torch::zeros({n, 1}, h.options());                                          // running sum of exp(l - m)
     for (std::int64_t v = 0; v < V; v += kVocab) {
       auto l = torch::mm(h, w.narrow(0, v, std::min(kVocab, V - v)).t());  // [n,b]
       auto m_new = torch::maximum(m, std::get<0>(l.max(1, true)));
       s.mul_(torch::exp(m - m_new)).add_(torch::exp(l.sub_(m_new)).sum(1, true));
       m = m_new;
     }
-    auto lse = m + torch::log(s);                                      // [n,1]
-    auto target_logit = (h * w.index_select(0, t)).sum(1, true);       // [n,1]
+    auto lse = m + torch::log(s);                                 // [n,1]
+    auto target_logit = (h * w.index_select(0, t)).sum(1, true);  // [n,1]
     loss.sub_(((target_logit - lse) * inc).sum());
     if (!grad_h) continue;
-    auto gh = torch::zeros_like(h);                                    // [n,C]
-    auto h_inc = h * inc;                                              // [n,C]
+    auto gh = torch::zeros_like(h);  // [n,C]
+    auto h_inc = h * inc;            // [n,C]
     for (std::int64_t v = 0; v < V; v += kVocab) {
       const auto b = std::min(kVocab, V - v);
-      auto wb = w.narrow(0, v, b);                                     // [b,C]
-      auto p = torch::mm(h, wb.t()).sub_(lse).exp_();                  // [n,b] softmax block
-      auto local = t - v;                                              // [n]
+      auto wb = w.narrow(0, v, b);                     // [b,C]
+      auto p = torch::mm(h, wb.t()).sub_(lse).exp_();  // [n,b] softmax block
+      auto local = t - v;                              // [n]
       auto inside = (local >= 0) & (local < b);
       p.scatter_add_(1, local.clamp(0, b - 1).unsqueeze(1), -inside.to(p.scalar_type()).unsqueeze(1));  // - one-hot
-      gh.addmm_(p, wb);                                                // [n,C]
-      grad_w->narrow(0, v, b).addmm_(p.t(), h_inc);                    // [b,C]
+      gh.addmm_(p, wb);                                                                                 // [n,C]
+      grad_w->narrow(0, v, b).addmm_(p.t(), h_inc);                                                     // [b,C]
     }
     grad_h->narrow(0, r, n).copy_(gh.mul_(inc));
   }
@@ -84,16 +84,16 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
     // the same grad_h = inc * (g w) and grad_w = g^T (inc * h), without a pass over g.
     for (std::int64_t s = 0; s < N; s += chunk) {
       const auto n = std::min(chunk, N - s);
-      auto h = h_all.narrow(0, s, n);                                  // [n,C]
-      auto t = t_all.narrow(0, s, n).unsqueeze(1);                     // [n,1]
-      auto inc = include.narrow(0, s, n).unsqueeze(1);                 // [n,1]
-      auto logp = torch::log_softmax(torch::mm(h, w.t()), 1);          // [n,V]
+      auto h = h_all.narrow(0, s, n);                          // [n,C]
+      auto t = t_all.narrow(0, s, n).unsqueeze(1);             // [n,1]
+      auto inc = include.narrow(0, s, n).unsqueeze(1);         // [n,1]
+      auto logp = torch::log_softmax(torch::mm(h, w.t()), 1);  // [n,V]
       loss.sub_((logp.gather(1, t) * inc).sum());
       if (need_grad) {
-        auto& g = logp.exp_();                                         // softmax, in place
-        g.scatter_add_(1, t, -torch::ones({n, 1}, g.options()));       // softmax - one-hot
-        grad_h.narrow(0, s, n).copy_(torch::mm(g, w).mul_(inc));       // [n,C]
-        grad_w.addmm_(g.t(), h * inc);                                 // [V,C]
+        auto& g = logp.exp_();                                    // softmax, in place
+        g.scatter_add_(1, t, -torch::ones({n, 1}, g.options()));  // softmax - one-hot
+        grad_h.narrow(0, s, n).copy_(torch::mm(g, w).mul_(inc));  // [n,C]
+        grad_w.addmm_(g.t(), h * inc);                            // [V,C]
       }
     }
     ctx->save_for_backward({grad_h, grad_w});

@@ -194,15 +194,17 @@ torch::Tensor StaticStep::run_once() {
   for (auto& p : params_) p.mutable_grad().reset();
   BondingTensors bonding;
   if (mode_) bonding = mode_->bonding(TokenAnnotations{pos_, features_, requirements_}, pos_matrix_);
-  auto hidden = model_->hidden(ids_, attention_bias(bonding, key_valid_, options_.bias, /*sync_free=*/true),
-                               nullptr, pos_);  // [B,T,C]
-  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});                                // [B*(T-1),C]
+  auto hidden = model_->hidden(ids_, attention_bias(bonding, key_valid_, options_.bias, /*sync_free=*/true), nullptr,
+                               pos_);                                             // [B,T,C]
+  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
   auto loss = lm_loss_sum(h, model_->output_weight(), targets_, include_, chunk_rows_) * inv_count_;
   loss.backward();
   torch::NoGradGuard no_grad;
   if (options_.grad_clip > 0) clip_gradients();
-  if (fused_) fused_adamw_update();
-  else adamw_update();
+  if (fused_)
+    fused_adamw_update();
+  else
+    adamw_update();
   return loss.detach();
 }
 

@@ -49,7 +49,8 @@ class StepProfiler {
     torch::manual_seed(1);
     net_ = AsaTransformer(config_);
     net_->to(device);
-    opt_ = std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
+    opt_ =
+        std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));
     const int steps = options.warmup + options.repeats;
     data_ = synthetic_split(std::size_t(options.batch) * std::size_t(steps), std::size_t(options.seq_len),
                             std::uint64_t(options.seq_len));
@@ -66,8 +67,8 @@ class StepProfiler {
     sync();
     const double t1 = now_ms();
     opt_->zero_grad();
-    auto hidden = net_->hidden(batch.ids, bias, nullptr, batch.tokens.pos);        // [B,T,C]
-    auto h = hidden.slice(1, 0, T - 1).reshape({-1, config_.d_model});            // [B*(T-1),C]
+    auto hidden = net_->hidden(batch.ids, bias, nullptr, batch.tokens.pos);  // [B,T,C]
+    auto h = hidden.slice(1, 0, T - 1).reshape({-1, config_.d_model});       // [B*(T-1),C]
     auto loss = lm_loss_sum(h, net_->output_weight(), batch.targets, batch.include, default_loss_chunk_rows(device_)) /
                 double(batch.loss_targets);
     sync();
@@ -128,7 +129,8 @@ std::vector<StepProfile> profile_interleaved(const ModelConfig& config, const st
                                              const torch::Device& device, const std::function<void()>& on_step) {
   reset_peak_memory(device);
   std::vector<std::unique_ptr<StepProfiler>> profilers;
-  for (const ModelMode* m : modes) profilers.push_back(std::make_unique<StepProfiler>(config, *m, pos_matrix, options, device));
+  for (const ModelMode* m : modes)
+    profilers.push_back(std::make_unique<StepProfiler>(config, *m, pos_matrix, options, device));
   std::vector<double> peak(modes.size(), 0.0);
   for (int s = 0; s < options.warmup + options.repeats; ++s) {
     for (std::size_t k = 0; k < modes.size(); ++k) {

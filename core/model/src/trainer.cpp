@@ -26,7 +26,7 @@ namespace asaflow::model {
 namespace {
 
 constexpr const char* kStateFile = "train_state.pt";
-constexpr const char* kOptimizer = "optimizer";  // torch::optim::AdamW's state (eager step)
+constexpr const char* kOptimizer = "optimizer";               // torch::optim::AdamW's state (eager step)
 constexpr const char* kStaticOptimizer = "static_optimizer";  // StaticStep's (static and graph steps)
 
 torch::Tensor curve_tensor(const std::vector<std::pair<std::int64_t, double>>& c) {
@@ -75,9 +75,7 @@ bool intact(const fs::path& file) {
   return sha256_file(file) == expected;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 torch::Device Trainer::resolve_device(const std::string& device) {
   if (device == "cpu") return torch::kCPU;
@@ -105,7 +103,8 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
     throw ConfigError("unknown preset '" + options_.preset + "'; presets: faithful, corrected");
   }
   if (options_.step == "auto") {
-    step_kind_ = device_.is_cuda() && StaticStep::graphs_available() && options_.preset == "corrected" ? "graph" : "eager";
+    step_kind_ =
+        device_.is_cuda() && StaticStep::graphs_available() && options_.preset == "corrected" ? "graph" : "eager";
   } else if (options_.step == "eager" || options_.step == "static" || options_.step == "graph") {
     step_kind_ = options_.step;
   } else {
@@ -116,7 +115,8 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
                       " preset would count in its loss: use the corrected preset or step eager");
   }
   if (step_kind_ == "graph" && !device_.is_cuda()) {
-    throw ConfigError("step graph needs a CUDA device, not " + device_.str() + " (step static runs the same step without a graph)");
+    throw ConfigError("step graph needs a CUDA device, not " + device_.str() +
+                      " (step static runs the same step without a graph)");
   }
   if (step_kind_ == "graph" && !StaticStep::graphs_available()) {
     throw ConfigError("step graph needs a build against LibTorch with CUDA (this one has none)");
@@ -172,8 +172,8 @@ void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
-  auto hidden = model_->hidden(batch.ids, bias_for(batch), nullptr, batch.tokens.pos);    // [B,T,C]
-  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});          // [B*(T-1),C]
+  auto hidden = model_->hidden(batch.ids, bias_for(batch), nullptr, batch.tokens.pos);  // [B,T,C]
+  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});        // [B*(T-1),C]
   auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include, loss_chunk_rows_) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
   if (inject_nan) loss = loss * NAN;
@@ -268,7 +268,8 @@ TrainResult Trainer::run() {
   // The static step keeps its own AdamW state (the same quantities as torch::optim::AdamW's,
   // in device tensors): a checkpoint holds one or the other, under its own key.
   std::unique_ptr<StaticStep> fast;
-  if (step_kind_ != "eager") fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == "graph");
+  if (step_kind_ != "eager")
+    fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == "graph");
   // Training time across restarts: the checkpoint carries the seconds before it, so the
   // throughput of a resumed run counts the whole run (before, only the part after the
   // resume: 1,288 tokens/s reported against 331 uninterrupted).
@@ -276,14 +277,17 @@ TrainResult Trainer::run() {
   auto started = std::chrono::steady_clock::now();
   double eval_seconds = 0;
   auto seconds_so_far = [&] {
-    return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() - eval_seconds;
+    return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() -
+           eval_seconds;
   };
   auto save_state = [&] {
     save_atomically(state_file, [&](const std::string& path) {
       torch::serialize::OutputArchive archive, model_ar, optim_ar;
       model_->save(model_ar);
-      if (fast) fast->save(optim_ar);
-      else optimizer_->save(optim_ar);
+      if (fast)
+        fast->save(optim_ar);
+      else
+        optimizer_->save(optim_ar);
       archive.write("model", model_ar);
       archive.write(fast ? kStaticOptimizer : kOptimizer, optim_ar);
       auto scalar = [&](const char* k, double v) { archive.write(k, torch::tensor(v, torch::kFloat64)); };
@@ -309,7 +313,8 @@ TrainResult Trainer::run() {
   torch::manual_seed(options_.seed + 1);
   if (fs::exists(state_file) && !intact(state_file)) {
     if (hooks_.log) {
-      hooks_.log("the checkpoint '" + state_file.string() + "' is damaged (its SHA-256 differs from the one saved "
+      hooks_.log("the checkpoint '" + state_file.string() +
+                 "' is damaged (its SHA-256 differs from the one saved "
                  "with it, or that is missing): starting over from step 0");
     }
     std::error_code ec;
@@ -328,8 +333,10 @@ TrainResult Trainer::run() {
                          " step; rerun with the step that wrote it (param step) or delete it to start over");
       }
       model_->load(model_ar);
-      if (fast) fast->load(optim_ar);
-      else optimizer_->load(optim_ar);
+      if (fast)
+        fast->load(optim_ar);
+      else
+        optimizer_->load(optim_ar);
     } catch (const c10::Error& e) {
       throw InputError("cannot resume from '" + state_file.string() + "' (" + e.what_without_backtrace() +
                        "): delete it to start over");
@@ -432,10 +439,11 @@ TrainResult Trainer::run() {
         loss_value = train_step(batch, lr_at(step), inject_nan);
       }
       if (!std::isfinite(loss_value)) {
-        throw StageError("training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
-                         " at step " + std::to_string(step + 1) + "; the last good checkpoint" +
-                         (fs::exists(state_file) ? " is kept in '" + state_file.string() + "'" : " does not exist yet") +
-                         " (lower lr or check the data)");
+        throw StageError(
+            "training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") + " at step " +
+            std::to_string(step + 1) + "; the last good checkpoint" +
+            (fs::exists(state_file) ? " is kept in '" + state_file.string() + "'" : " does not exist yet") +
+            " (lower lr or check the data)");
       }
       ++step;
       next_batch = b + 1;

@@ -25,11 +25,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionBias
   auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, d_head_}).transpose(1, 2); };  // [B,H,T,D]
   auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
   auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(double(d_head_)));  // [B,H,T,T]
-  scores.add_(bias.additive);                                 // ASA bias, mask, padding, causal
-  auto p = torch::softmax(scores, -1);                        // [B,H,T,T]
-  if (bias.keep_rows.defined()) p = p * bias.keep_rows;       // fully masked rows -> zeros
+  scores.add_(bias.additive);                            // ASA bias, mask, padding, causal
+  auto p = torch::softmax(scores, -1);                   // [B,H,T,T]
+  if (bias.keep_rows.defined()) p = p * bias.keep_rows;  // fully masked rows -> zeros
   if (probs) probs->push_back(p.detach());
-  auto out = torch::matmul(drop_(p), v);                      // [B,H,T,D]
+  auto out = torch::matmul(drop_(p), v);                             // [B,H,T,D]
   return o_(out.transpose(1, 2).reshape({B, T, heads_ * d_head_}));  // [B,T,C]
 }
 
@@ -53,11 +53,13 @@ AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
   embedding_ = register_module(
       "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab, c.d_model).padding_idx(c.pad_id)));
   // PE[p, 2k] = sin(p w_k), PE[p, 2k+1] = cos(p w_k), w_k = exp(-2k ln(10000) / d).
-  auto position = torch::arange(c.max_len, torch::kFloat32).unsqueeze(1);                      // [L,1]
+  auto position = torch::arange(c.max_len, torch::kFloat32).unsqueeze(1);  // [L,1]
   auto rate = torch::exp(torch::arange(0, c.d_model, 2, torch::kFloat32) * (-std::log(10000.0) / double(c.d_model)));
   auto pe = torch::zeros({c.max_len, c.d_model});
-  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)}, torch::sin(position * rate));
-  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)}, torch::cos(position * rate));
+  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)},
+                torch::sin(position * rate));
+  pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)},
+                torch::cos(position * rate));
   positions_ = register_buffer("positions", pe);
   drop_ = register_module("drop", torch::nn::Dropout(c.dropout));
   for (std::int64_t i = 0; i < c.layers; ++i) {

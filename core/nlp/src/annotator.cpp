@@ -64,16 +64,24 @@ const WordAnnotation& Annotator::annotate(const std::string& form, int upos) {
       if (cls != tables_->verb_class.end()) a.requirements = tables_->class_requirements.at(cls->second);
       break;
     }
-    case kAux: a.lemma = wordnet_->lemmatize(form, 'v'); break;
-    case kAdj: a.lemma = wordnet_->lemmatize(form, 'a'); break;  // adjective features: always empty (spec 2.5)
-    case kAdv: a.lemma = wordnet_->lemmatize(form, 'r'); break;
+    case kAux:
+      a.lemma = wordnet_->lemmatize(form, 'v');
+      break;
+    case kAdj:
+      a.lemma = wordnet_->lemmatize(form, 'a');
+      break;  // adjective features: always empty (spec 2.5)
+    case kAdv:
+      a.lemma = wordnet_->lemmatize(form, 'r');
+      break;
     case kPron: {
       a.lemma = lower(form);
       auto p = tables_->pronouns.find(a.lemma);
       if (p != tables_->pronouns.end()) a.features = a.requirements = p->second;
       break;
     }
-    default: a.lemma = lower(form); break;
+    default:
+      a.lemma = lower(form);
+      break;
   }
   return memo_.emplace(std::move(key), std::move(a)).first->second;
 }

@@ -12,10 +12,9 @@ namespace fs = std::filesystem;
 
 namespace asaflow::nlp {
 
-const char* const kFeatureNames[kFeatureCount] = {
-    "ANIMATE", "HUMAN",         "ANIMAL",    "ORGANIZATION", "CONCRETE",
-    "LOCATION", "ABSTRACT",     "COMMUNICATION", "COGNITION", "EMOTION",
-    "EVENT",   "TIME",          "INSTRUMENT", "COMESTIBLE",  "BODY_PART"};
+const char* const kFeatureNames[kFeatureCount] = {"ANIMATE",  "HUMAN",    "ANIMAL",        "ORGANIZATION", "CONCRETE",
+                                                  "LOCATION", "ABSTRACT", "COMMUNICATION", "COGNITION",    "EMOTION",
+                                                  "EVENT",    "TIME",     "INSTRUMENT",    "COMESTIBLE",   "BODY_PART"};
 
 int feature_id(const std::string& name) {
   for (int i = 0; i < kFeatureCount; ++i) {

@@ -31,11 +31,16 @@ BrownTagMap BrownTagMap::load(const std::filesystem::path& table) {
     Entry e;
     e.upos = upos_id(upos);
     if (e.upos < 0) throw InputError(where + "unknown UPOS tag '" + upos + "'");
-    if (rule == "-") e.rule = Rule::kNone;
-    else if (rule == "aux-if-participle-follows") e.rule = Rule::kAuxIfParticiple;
-    else if (rule == "aux-if-verb-follows") e.rule = Rule::kAuxIfVerb;
-    else if (rule == "det-if-nominal-follows") e.rule = Rule::kDetIfNominal;
-    else throw InputError(where + "unknown rule '" + rule + "'");
+    if (rule == "-")
+      e.rule = Rule::kNone;
+    else if (rule == "aux-if-participle-follows")
+      e.rule = Rule::kAuxIfParticiple;
+    else if (rule == "aux-if-verb-follows")
+      e.rule = Rule::kAuxIfVerb;
+    else if (rule == "det-if-nominal-follows")
+      e.rule = Rule::kDetIfNominal;
+    else
+      throw InputError(where + "unknown rule '" + rule + "'");
     map.table_[tag] = e;
   }
   if (map.table_.empty()) throw InputError("Brown tag table '" + table.string() + "' has no entries");
@@ -69,7 +74,8 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
   // Looks up to 3 tokens ahead, skipping adverbs, negation, qualifiers and the subject of
   // an inverted question, for a tag in `wanted`.
   auto followed_by = [&](std::size_t i, std::initializer_list<const char*> wanted) {
-    static const std::initializer_list<const char*> skip = {"rb", "*", "ql", "pps", "ppss", "ppo", "np", "nn", "nns", "at", "ex"};
+    static const std::initializer_list<const char*> skip = {"rb", "*",  "ql",  "pps", "ppss", "ppo",
+                                                            "np", "nn", "nns", "at",  "ex"};
     for (std::size_t j = i + 1; j < base.size() && j <= i + 3; ++j) {
       for (const char* w : wanted) {
         if (base[j] == w) return true;
@@ -90,7 +96,8 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
     const Entry& e = it->second;
     int upos = e.upos;
     switch (e.rule) {
-      case Rule::kNone: break;
+      case Rule::kNone:
+        break;
       case Rule::kAuxIfParticiple:
         if (followed_by(i, {"vbn", "ben"})) upos = upos_id("AUX");
         break;

@@ -18,10 +18,10 @@ namespace {
 
 // JavaScript's \s, which the reference JS encoder's /u regex uses (PCRE2's Unicode \s
 // differs: it has U+0085 and lacks U+FEFF).
-#define JS_SPACE "\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
-const char* kPattern =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" JS_SPACE "\\p{L}\\p{N}]+|[" JS_SPACE "]+(?![^" JS_SPACE
-    "])|[" JS_SPACE "]+";
+#define JS_SPACE \
+  "\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
+const char* kPattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" JS_SPACE "\\p{L}\\p{N}]+|[" JS_SPACE
+                       "]+(?![^" JS_SPACE "])|[" JS_SPACE "]+";
 
 std::string utf8(std::uint32_t cp) {
   std::string out;
@@ -120,7 +120,8 @@ std::shared_ptr<Gpt2Bpe> Gpt2Bpe::load(const fs::path& dir) {
     // The JS encoder keys its rank table by String([a, b]) = a + "," + b; later entries win.
     bpe->ranks_[a + "," + b] = rank++;
   }
-  if (rank < 1000) throw InputError("corrupt tokenizer file '" + merges_file.string() + "': only " + std::to_string(rank) + " merges");
+  if (rank < 1000)
+    throw InputError("corrupt tokenizer file '" + merges_file.string() + "': only " + std::to_string(rank) + " merges");
 
   bpe->regex_ = std::make_unique<Regex>();
   int err = 0;
@@ -186,7 +187,10 @@ std::vector<BpeToken> Gpt2Bpe::encode(std::string_view text) {
     if (rc < 0) break;  // no further match (cannot happen: \s+ or [^\s...]+ always matches)
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(regex_->match);
     const PCRE2_SIZE b = ov[0], e = ov[1];
-    if (e == b) { ++start; continue; }
+    if (e == b) {
+      ++start;
+      continue;
+    }
     mapped.clear();
     for (PCRE2_SIZE k = b; k < e; ++k) mapped += byte_to_unicode_[static_cast<unsigned char>(text[k])];
     const auto& ids = bpe_word(mapped);

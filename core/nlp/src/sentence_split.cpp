@@ -16,7 +16,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool stands_alone(const std::string& s, std::size_t i, std::size_t* length) {
   const char32_t c = decode_utf8(s, i, length);
   if (c < 0x80) return !std::isalnum(static_cast<int>(c));
-  return is_unicode_punctuation(c) || is_emoji(c) || c == 0xA2 || c == 0xA3 || c == 0xA5 || c == 0xA9 || c == 0xB0 || c == 0x20AC;
+  return is_unicode_punctuation(c) || is_emoji(c) || c == 0xA2 || c == 0xA3 || c == 0xA5 || c == 0xA9 || c == 0xB0 ||
+         c == 0x20AC;
 }
 
 // Where a URL or e-mail address at the start of `chunk` ends: trailing punctuation that
@@ -37,7 +38,8 @@ void tokenize_chunk(const std::string& chunk, std::vector<std::string>& out) {
     out.push_back(chunk.substr(0, end));
     i = end;
   }
-  static const char* const kEmoticons[] = {":-)", ":-(", ";-)", ":-D", ":-P", ":'(", ":)", ":(", ";)", ":D", ":P", "<3"};
+  static const char* const kEmoticons[] = {":-)", ":-(", ";-)", ":-D", ":-P", ":'(",
+                                           ":)",  ":(",  ";)",  ":D",  ":P",  "<3"};
   for (const char* e : kEmoticons) {
     if (i == 0 && chunk == e) {
       out.push_back(chunk);
@@ -54,9 +56,15 @@ void tokenize_chunk(const std::string& chunk, std::vector<std::string>& out) {
     std::size_t j = i;
     while (j < chunk.size()) {
       std::size_t m = 1;
-      if (!stands_alone(chunk, j, &m)) { j += m; continue; }
+      if (!stands_alone(chunk, j, &m)) {
+        j += m;
+        continue;
+      }
       const char d = chunk[j];
-      const bool next_is_word = j + m < chunk.size() && [&] { std::size_t k = 1; return !stands_alone(chunk, j + m, &k); }();
+      const bool next_is_word = j + m < chunk.size() && [&] {
+        std::size_t k = 1;
+        return !stands_alone(chunk, j + m, &k);
+      }();
       const bool apostrophe = d == '\'' || chunk.compare(j, 3, "\xE2\x80\x99") == 0;
       const bool joiner = apostrophe || d == '-' || d == '.';
       const bool number_joiner = (d == ':' || d == '/' || d == ',') && j > i && is_digit(chunk[j - 1]) &&

@@ -17,10 +17,10 @@
 namespace asaflow::nlp {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};     // version 2: the context byte
-constexpr char kMagicV1[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};   // context both
-constexpr int kStart = PerceptronTagger::kClasses;       // "-START-"
-constexpr int kStart2 = PerceptronTagger::kClasses + 1;  // "-START2-"
+constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};    // version 2: the context byte
+constexpr char kMagicV1[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};  // context both
+constexpr int kStart = PerceptronTagger::kClasses;                      // "-START-"
+constexpr int kStart2 = PerceptronTagger::kClasses + 1;                 // "-START2-"
 
 // FNV-1a over a feature template id and its string arguments.
 struct FeatureHash {
@@ -56,8 +56,8 @@ std::string PerceptronTagger::normalize(const std::string& word) {
   return lower;
 }
 
-void PerceptronTagger::features(const std::vector<std::string>& ctx, std::size_t i, const std::string& word,
-                                int prev, int prev2, std::vector<std::uint64_t>& out) const {
+void PerceptronTagger::features(const std::vector<std::string>& ctx, std::size_t i, const std::string& word, int prev,
+                                int prev2, std::vector<std::uint64_t>& out) const {
   i += 2;  // two start symbols precede the words in ctx
   out.clear();
   out.push_back(FeatureHash().add(0).h);  // bias
@@ -207,8 +207,9 @@ std::vector<int> PerceptronTagger::tag(const std::vector<std::string>& words) co
 int PerceptronTagger::tag_prefix(const std::vector<std::string>& words, const std::vector<int>& tags,
                                  const std::string& form) const {
   if (context_ != TaggerContext::kLeft) {
-    throw InputError("this tagger was trained with context both (it reads the next two words): only a context left "
-                     "tagger can tag a word before the text after it exists");
+    throw InputError(
+        "this tagger was trained with context both (it reads the next two words): only a context left "
+        "tagger can tag a word before the text after it exists");
   }
   if (const auto shaped = shape_upos(form, words.empty() ? std::string() : words.back())) return *shaped;
   auto td = tagdict_.find(form);
@@ -260,7 +261,8 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
   if (!v1) {
     std::uint8_t context = 0;
     r.get(&context, 1);
-    if (context > 1) throw InputError("tagger model '" + file.string() + "' has an unknown context " + std::to_string(context));
+    if (context > 1)
+      throw InputError("tagger model '" + file.string() + "' has an unknown context " + std::to_string(context));
     t.context_ = context == 1 ? TaggerContext::kLeft : TaggerContext::kBoth;
   }
   std::uint64_t n = 0;

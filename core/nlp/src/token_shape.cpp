@@ -14,7 +14,8 @@ bool is_ascii_punctuation(char32_t c) { return c < 0x80 && std::strchr("!\"'()*,
 bool is_symbol(char32_t c) {
   if (c < 0x80) return c != 0 && std::strchr("$%+<=>^|~#@", int(c));
   return c == 0xA2 || c == 0xA3 || c == 0xA5 || c == 0xA7 || c == 0xA9 || c == 0xAE || c == 0xB0 || c == 0xB1 ||
-         c == 0xD7 || c == 0xF7 || c == 0x20AC || c == 0x2122 || (c >= 0x2190 && c <= 0x21FF) || (c >= 0x2200 && c <= 0x22FF);
+         c == 0xD7 || c == 0xF7 || c == 0x20AC || c == 0x2122 || (c >= 0x2190 && c <= 0x21FF) ||
+         (c >= 0x2200 && c <= 0x22FF);
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -25,9 +26,9 @@ std::string lower(std::string s) {
 
 // "it's", "there's", "what's": the 's of is/has after these; a possessive otherwise.
 bool takes_auxiliary_s(const std::string& previous) {
-  static const std::set<std::string> words = {"he", "she", "it", "that", "there", "here", "what", "who", "where", "how",
-                                              "when", "why", "this", "everything", "nothing", "something", "everyone",
-                                              "someone", "anyone", "anything", "one"};
+  static const std::set<std::string> words = {
+      "he",  "she",  "it",         "that",    "there",     "here",     "what",    "who",    "where",    "how", "when",
+      "why", "this", "everything", "nothing", "something", "everyone", "someone", "anyone", "anything", "one"};
   return words.count(lower(previous)) > 0;
 }
 
@@ -65,14 +66,16 @@ bool is_unicode_punctuation(char32_t c) {
 
 bool is_url_or_email(const std::string& form) {
   const std::string l = lower(form);
-  if (l.rfind("http://", 0) == 0 || l.rfind("https://", 0) == 0 || l.rfind("ftp://", 0) == 0 || l.rfind("www.", 0) == 0) {
+  if (l.rfind("http://", 0) == 0 || l.rfind("https://", 0) == 0 || l.rfind("ftp://", 0) == 0 ||
+      l.rfind("www.", 0) == 0) {
     return form.size() > 4;
   }
   const auto at = form.find('@');
   if (at == std::string::npos || at == 0 || form.find('@', at + 1) != std::string::npos) return false;
   const auto dot = form.find('.', at);
   return dot != std::string::npos && dot > at + 1 && dot + 1 < form.size() &&
-         std::isalnum(static_cast<unsigned char>(form[at - 1])) && std::isalnum(static_cast<unsigned char>(form.back()));
+         std::isalnum(static_cast<unsigned char>(form[at - 1])) &&
+         std::isalnum(static_cast<unsigned char>(form.back()));
 }
 
 std::optional<int> shape_upos(const std::string& form, const std::string& previous) {
@@ -87,8 +90,9 @@ std::optional<int> shape_upos(const std::string& form, const std::string& previo
   if (lp == "n't") return kPart;
   if (lp == "'m" || lp == "'re" || lp == "'ve" || lp == "'ll" || lp == "'d") return kAux;
   if (lp == "'s") return lower(previous) == "let" ? kPron : takes_auxiliary_s(previous) ? kAux : kPart;
-  static const std::set<std::string> emoticons = {":)", ":-)", ":(", ":-(", ";)", ";-)", ":D", ":-D", ":P", ":-P",
-                                                  ":p", ":/", ":-/", ":'(", "<3", "^_^", "^^", ":o", ":O", "XD", "xD", ":|"};
+  static const std::set<std::string> emoticons = {":)", ":-)", ":(", ":-(", ";)",  ";-)", ":D", ":-D",
+                                                  ":P", ":-P", ":p", ":/",  ":-/", ":'(", "<3", "^_^",
+                                                  "^^", ":o",  ":O", "XD",  "xD",  ":|"};
   if (emoticons.count(form)) return kSym;
   if (is_url_or_email(form)) return kX;
   // Numbers: digits, with . , : / - only between digits ("3.5", "1,000", "5:30", "12/25").

@@ -65,18 +65,23 @@ void load_exceptions(const fs::path& file, std::unordered_map<std::string, std::
 }
 
 const std::vector<std::pair<std::string, std::string>>& substitutions(char pos) {
-  static const std::vector<std::pair<std::string, std::string>> noun = {
-      {"s", ""}, {"ses", "s"}, {"ves", "f"}, {"xes", "x"}, {"zes", "z"},
-      {"ches", "ch"}, {"shes", "sh"}, {"men", "man"}, {"ies", "y"}};
+  static const std::vector<std::pair<std::string, std::string>> noun = {{"s", ""},      {"ses", "s"},   {"ves", "f"},
+                                                                        {"xes", "x"},   {"zes", "z"},   {"ches", "ch"},
+                                                                        {"shes", "sh"}, {"men", "man"}, {"ies", "y"}};
   static const std::vector<std::pair<std::string, std::string>> verb = {
       {"s", ""}, {"ies", "y"}, {"es", "e"}, {"es", ""}, {"ed", "e"}, {"ed", ""}, {"ing", "e"}, {"ing", ""}};
-  static const std::vector<std::pair<std::string, std::string>> adj = {{"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}};
+  static const std::vector<std::pair<std::string, std::string>> adj = {
+      {"er", ""}, {"est", ""}, {"er", "e"}, {"est", "e"}};
   static const std::vector<std::pair<std::string, std::string>> none;
   switch (pos) {
-    case 'n': return noun;
-    case 'v': return verb;
-    case 'a': return adj;
-    default: return none;
+    case 'n':
+      return noun;
+    case 'v':
+      return verb;
+    case 'a':
+      return adj;
+    default:
+      return none;
   }
 }
 
@@ -102,10 +107,14 @@ std::shared_ptr<const WordNet> WordNet::load(const fs::path& dir) {
 
 const WordNet::PosData* WordNet::pos_data(char pos) const {
   switch (pos) {
-    case 'n': return &noun_;
-    case 'v': return &verb_;
-    case 'a': return &adj_;
-    case 'r': return &adv_;
+    case 'n':
+      return &noun_;
+    case 'v':
+      return &verb_;
+    case 'a':
+      return &adj_;
+    case 'r':
+      return &adv_;
   }
   return nullptr;
 }

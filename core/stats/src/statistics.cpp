@@ -45,7 +45,8 @@ double beta_cf(double a, double b, double x) {
 double incomplete_beta(double a, double b, double x) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x));
+  const double front =
+      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x));
   if (x < (a + 1) / (a + b + 2)) return front * beta_cf(a, b, x) / a;
   return 1 - front * beta_cf(b, a, 1 - x) / b;
 }
@@ -113,8 +114,8 @@ std::optional<TTest> welch(const Summary& a, const Summary& b) {
   if (a.n < 2 || b.n < 2) return std::nullopt;
   const double va = a.sd * a.sd / double(a.n), vb = b.sd * b.sd / double(b.n);
   const double se = std::sqrt(va + vb);
-  const double df = se == 0 ? double(a.n + b.n - 2)
-                            : (va + vb) * (va + vb) / (va * va / double(a.n - 1) + vb * vb / double(b.n - 1));
+  const double df =
+      se == 0 ? double(a.n + b.n - 2) : (va + vb) * (va + vb) / (va * va / double(a.n - 1) + vb * vb / double(b.n - 1));
   // Hedges' g: the difference over the pooled sd, with the small-sample correction.
   const double pooled = std::sqrt(((a.n - 1) * a.sd * a.sd + (b.n - 1) * b.sd * b.sd) / double(a.n + b.n - 2));
   const double correction = 1 - 3 / (4 * double(a.n + b.n) - 9);
@@ -161,9 +162,12 @@ std::string format_number(double v) {
   if (std::isnan(v)) return "n/a";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];
-  if (std::fabs(v) >= 1e15 || (v == std::floor(v) && std::fabs(v) < 1e15)) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (std::fabs(v) >= 100) std::snprintf(buf, sizeof buf, "%.1f", v);
-  else std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::fabs(v) >= 1e15 || (v == std::floor(v) && std::fabs(v) < 1e15))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::fabs(v) >= 100)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 
@@ -171,8 +175,10 @@ std::string format_p(double p) {
   if (std::isnan(p)) return "n/a";
   char buf[32];
   if (p < 1e-300) return "p < 1e-300";
-  if (p >= 0.001) std::snprintf(buf, sizeof buf, "p = %.3f", p);
-  else std::snprintf(buf, sizeof buf, "p = %.2g", p);
+  if (p >= 0.001)
+    std::snprintf(buf, sizeof buf, "p = %.3f", p);
+  else
+    std::snprintf(buf, sizeof buf, "p = %.2g", p);
   return buf;
 }
 

@@ -41,14 +41,14 @@ torch::Tensor feature_block(const TokenAnnotations& a, const torch::Tensor& sat)
 torch::Tensor with_diagonal(const torch::Tensor& allowed);
 
 struct BiasOptions {
-  double alpha = 1.0;          // weight of the compatibility scores
-  bool hard_block = true;      // -inf where not allowed; else subtract `penalty`
+  double alpha = 1.0;      // weight of the compatibility scores
+  bool hard_block = true;  // -inf where not allowed; else subtract `penalty`
   double penalty = 10.0;
 };
 
 // What every layer adds to its attention logits, built once per batch.
 struct AttentionBias {
-  torch::Tensor additive;   // [B,1,T,T] float: alpha*scores, mask (-inf or -penalty), padding, causal
+  torch::Tensor additive;  // [B,1,T,T] float: alpha*scores, mask (-inf or -penalty), padding, causal
   // [B,1,T,1] float, 0 on query rows where every key is masked, else 1; undefined when the
   // batch has no such row (unless built sync-free). Those rows get zero attention (the reference's NaN -> 0)
   // without the NaN, whose gradient would poison every parameter.
@@ -57,7 +57,7 @@ struct AttentionBias {
 
 // `key_valid`: [B, T] bool, true on real tokens. `sync_free`: never read a value back to
 // the host (a step captured in a CUDA graph must not); keep_rows is then always set.
-AttentionBias attention_bias(const BondingTensors& bonding, const torch::Tensor& key_valid,
-                             const BiasOptions& options, bool sync_free = false);
+AttentionBias attention_bias(const BondingTensors& bonding, const torch::Tensor& key_valid, const BiasOptions& options,
+                             bool sync_free = false);
 
 }  // namespace asaflow::model

@@ -14,13 +14,13 @@
 namespace asaflow::model {
 
 struct Batch {
-  torch::Tensor ids;        // [B,T] int64
-  TokenAnnotations tokens;  // pos [B,T], features / requirements [B,T,15]
-  torch::Tensor key_valid;  // [B,T] bool, true on real tokens
-  torch::Tensor targets;    // [B*(T-1)] int64: ids shifted by one
-  torch::Tensor include;    // [B*(T-1)] float: 1 where the target counts in the loss
-  std::int64_t real_tokens = 0;    // non-pad tokens in ids
-  std::int64_t loss_targets = 0;   // targets counted in the loss
+  torch::Tensor ids;              // [B,T] int64
+  TokenAnnotations tokens;        // pos [B,T], features / requirements [B,T,15]
+  torch::Tensor key_valid;        // [B,T] bool, true on real tokens
+  torch::Tensor targets;          // [B*(T-1)] int64: ids shifted by one
+  torch::Tensor include;          // [B*(T-1)] float: 1 where the target counts in the loss
+  std::int64_t real_tokens = 0;   // non-pad tokens in ids
+  std::int64_t loss_targets = 0;  // targets counted in the loss
 };
 
 struct BatchOptions {

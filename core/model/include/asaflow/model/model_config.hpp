@@ -15,7 +15,7 @@ struct ModelConfig {
   std::int64_t heads = 2;
   std::int64_t d_model = 128;
   std::int64_t d_ff = 512;
-  std::int64_t max_len = 512;   // sinusoidal positions (the reference passes 512)
+  std::int64_t max_len = 512;  // sinusoidal positions (the reference passes 512)
   double dropout = 0.1;
   std::int64_t pad_id = 50256;  // embedding padding_idx (the reference: GPT-2's eos)
   // A learned embedding of the 17 UPOS tags added to the token embedding (the pos_embed

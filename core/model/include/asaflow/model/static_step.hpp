@@ -66,7 +66,7 @@ class StaticStep {
  private:
   struct Graph;  // the CUDA graph and its stream; defined only in CUDA builds
   void bind_inputs(const Batch& batch);
-  torch::Tensor run_once();   // bias, forward, loss, backward, clip, AdamW: no host reads
+  torch::Tensor run_once();                      // bias, forward, loss, backward, clip, AdamW: no host reads
   std::vector<torch::Tensor> gradients() const;  // one per parameter (zeros where undefined)
   void clip_gradients();
   void adamw_update();        // per parameter, torch::optim::AdamW's arithmetic
@@ -91,7 +91,7 @@ class StaticStep {
   torch::Tensor lr_, step_count_;
   torch::Tensor lr_f32_;                    // fused path: lr as the kernel takes it
   std::vector<torch::Tensor> state_steps_;  // fused path: per-parameter step counts
-  torch::Tensor loss_;  // the step's output (a graph's static output once captured)
+  torch::Tensor loss_;                      // the step's output (a graph's static output once captured)
   std::unique_ptr<Graph> graph_;
 };
 

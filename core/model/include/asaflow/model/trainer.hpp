@@ -36,17 +36,17 @@ struct TrainOptions {
   std::string preset = "corrected";  // faithful | corrected
   std::int64_t batch_size = 4;
   std::int64_t epochs = 10;
-  std::int64_t max_steps = 0;        // 0: epochs * steps per epoch
+  std::int64_t max_steps = 0;  // 0: epochs * steps per epoch
   std::int64_t eval_every = 500;
-  std::int64_t eval_batches = 0;     // 0: the whole validation split
+  std::int64_t eval_batches = 0;  // 0: the whole validation split
   std::int64_t log_every = 100;
   std::int64_t checkpoint_every = 200;
   double lr = 3e-4;
   double weight_decay = 0.1;
   double grad_clip = 1.0;
-  std::int64_t warmup_steps = -1;    // -1: the preset's (faithful 0; corrected min(500, 10% of steps))
+  std::int64_t warmup_steps = -1;  // -1: the preset's (faithful 0; corrected min(500, 10% of steps))
   std::uint64_t seed = 42;
-  double target_ppl = 0;             // > 0: record the first eval step at or below it
+  double target_ppl = 0;                // > 0: record the first eval step at or below it
   std::int64_t inject_nan_at_step = 0;  // fault injection for tests: the loss of this step is NaN
   BiasOptions bias;
   std::string device = "auto";       // auto | cpu | cuda
@@ -64,15 +64,15 @@ struct TrainResult {
   std::vector<std::pair<std::int64_t, double>> val_ppl;     // (step, val PPL)
   double final_val_ppl = 0, best_val_ppl = 0, final_train_loss = 0;
   std::int64_t best_step = 0, steps = 0, steps_per_epoch = 0;
-  std::int64_t target_step = -1;     // first eval step with val PPL <= target; -1: never
+  std::int64_t target_step = -1;  // first eval step with val PPL <= target; -1: never
   std::int64_t resumed_from_step = 0;
-  std::int64_t train_tokens = 0;     // real (non-pad) input tokens seen
-  std::int64_t val_tokens = 0;       // targets each evaluation counts (the same every time)
-  std::int64_t warmup_steps = 0;     // the warmup that ran (the preset's when the option is -1)
-  double train_seconds = 0;          // training steps only (evaluation excluded), this process
+  std::int64_t train_tokens = 0;  // real (non-pad) input tokens seen
+  std::int64_t val_tokens = 0;    // targets each evaluation counts (the same every time)
+  std::int64_t warmup_steps = 0;  // the warmup that ran (the preset's when the option is -1)
+  double train_seconds = 0;       // training steps only (evaluation excluded), this process
   double tokens_per_second = 0;
   std::string device;
-  std::string step;                  // the step that ran: eager, static or graph
+  std::string step;  // the step that ran: eager, static or graph
 };
 
 struct TrainHooks {
@@ -105,9 +105,9 @@ class Trainer {
  public:
   // `work_dir` holds the resumable checkpoint (train_state.pt) and the best weights; it
   // must survive a crash (the stage's resume directory).
-  Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const ModelMode> mode,
-          torch::Tensor pos_matrix, const nlp::PreprocessedSplit& train, const nlp::PreprocessedSplit& valid,
-          std::filesystem::path work_dir, TrainHooks hooks = {});
+  Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const ModelMode> mode, torch::Tensor pos_matrix,
+          const nlp::PreprocessedSplit& train, const nlp::PreprocessedSplit& valid, std::filesystem::path work_dir,
+          TrainHooks hooks = {});
   ~Trainer();
   TrainResult run();
   AsaTransformer& model() { return model_; }

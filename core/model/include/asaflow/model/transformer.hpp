@@ -55,8 +55,8 @@ class AsaTransformerImpl : public torch::nn::Module {
   // ids [B,T] int64, the batch's attention bias -> hidden states [B,T,C] after the final
   // LayerNorm. `pos` [B,T] int64 UPOS ids: needed when the model has a POS embedding
   // (throws ConfigError without them), ignored otherwise.
-  torch::Tensor hidden(const torch::Tensor& ids, const AttentionBias& bias,
-                       std::vector<torch::Tensor>* probs = nullptr, const torch::Tensor& pos = {});
+  torch::Tensor hidden(const torch::Tensor& ids, const AttentionBias& bias, std::vector<torch::Tensor>* probs = nullptr,
+                       const torch::Tensor& pos = {});
   // ids [B,T] int64 -> token embeddings [B,T,C]; pads get no gradient (padding_idx).
   torch::Tensor embed(const torch::Tensor& ids);
   // hidden [.., C] -> logits [.., V] through the tied embedding matrix.

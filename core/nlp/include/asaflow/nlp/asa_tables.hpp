@@ -19,16 +19,16 @@ namespace asaflow::nlp {
 inline constexpr int kFeatureCount = 15;
 using FeatureSet = std::uint16_t;  // bit f set: feature f (spec section 2.2 order)
 extern const char* const kFeatureNames[kFeatureCount];
-int feature_id(const std::string& name);  // -1 if unknown
+int feature_id(const std::string& name);      // -1 if unknown
 std::string format_features(FeatureSet set);  // "ANIMATE,HUMAN" or "-"
 
 struct AsaTables {
-  std::unordered_map<std::string, FeatureSet> synset_features;   // T-SYN
+  std::unordered_map<std::string, FeatureSet> synset_features;     // T-SYN
   std::unordered_map<std::string, FeatureSet> class_requirements;  // T-VCR
-  std::unordered_map<std::string, FeatureSet> pronouns;          // T-PRON
-  std::unordered_map<std::string, std::string> verb_class;       // T-VERB
-  std::array<std::array<bool, 17>, 17> pos_matrix{};             // P[query][key]
-  std::vector<std::filesystem::path> files;                      // what was read
+  std::unordered_map<std::string, FeatureSet> pronouns;            // T-PRON
+  std::unordered_map<std::string, std::string> verb_class;         // T-VERB
+  std::array<std::array<bool, 17>, 17> pos_matrix{};               // P[query][key]
+  std::vector<std::filesystem::path> files;                        // what was read
 
   // `verb_table` is "effective" (asa_v2_2.py, the default) or "fixed" (asa_v2_2_fixed.py).
   // Throws InputError naming file and line of a malformed entry.

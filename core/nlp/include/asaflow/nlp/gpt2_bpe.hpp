@@ -44,10 +44,10 @@ class Gpt2Bpe {
   Gpt2Bpe();
   const std::vector<std::int32_t>& bpe_word(const std::string& mapped);
 
-  std::vector<std::string> vocab_;                        // id -> mapped string
-  std::vector<std::uint8_t> vocab_bytes_;                 // id -> bytes of text it stands for
+  std::vector<std::string> vocab_;                         // id -> mapped string
+  std::vector<std::uint8_t> vocab_bytes_;                  // id -> bytes of text it stands for
   std::unordered_map<std::string, std::int32_t> encoder_;  // mapped string -> id
-  std::unordered_map<std::string, std::int32_t> ranks_;   // "first,second" -> rank (JS keys)
+  std::unordered_map<std::string, std::int32_t> ranks_;    // "first,second" -> rank (JS keys)
   std::string byte_to_unicode_[256];
   std::unordered_map<std::string, std::uint8_t> unicode_to_byte_;
   std::unordered_map<std::string, std::vector<std::int32_t>> cache_;

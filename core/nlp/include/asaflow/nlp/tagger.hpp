@@ -48,8 +48,8 @@ class PerceptronTagger {
   struct Weights {
     float w[kClasses] = {};
   };
-  void features(const std::vector<std::string>& context, std::size_t i, const std::string& word, int prev,
-                int prev2, std::vector<std::uint64_t>& out) const;
+  void features(const std::vector<std::string>& context, std::size_t i, const std::string& word, int prev, int prev2,
+                std::vector<std::uint64_t>& out) const;
   TaggerContext context_ = TaggerContext::kBoth;
   int predict(const std::vector<std::uint64_t>& feats) const;
   static std::string normalize(const std::string& word);
