@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "annotation.hpp"
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
@@ -79,17 +81,20 @@ class TrainTagger : public StageComponent {
       }
     }
     const std::string split = ctx.params.get_string("eval_split");
-    auto& acc = ctx.results.add("tagger_accuracy", total ? 100.0 * double(correct) / double(total) : 0.0, "%")
-                    .higher_is_better(true);
-    acc.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
+    // Values, not references into the record list: each add() may move the records (a
+    // reference kept across two adds read freed memory: found by AddressSanitizer).
+    const double accuracy = total ? 100.0 * double(correct) / double(total) : 0.0;
+    const double unknown_accuracy = unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0;
+    const std::map<std::string, std::string> labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
+    MetricRecord& acc = ctx.results.add("tagger_accuracy", accuracy, "%").higher_is_better(true);
+    acc.labels = labels;
     acc.n = std::int64_t(total);
-    auto& unk = ctx.results.add("tagger_accuracy_unknown_words",
-                                unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0, "%");
-    unk.labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
+    MetricRecord& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown_accuracy, "%");
+    unk.labels = labels;
     unk.n = std::int64_t(unknown);
     ctx.results.add("training_sentences", double(train.size()));
     ctx.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}",
-                  ctx.params.get_string("context"), split, acc.value, total, unk.value, unknown);
+                  ctx.params.get_string("context"), split, accuracy, total, unknown_accuracy, unknown);
   }
 };
 

@@ -3,9 +3,11 @@
 # move it (nothing may point at where it was installed, nor at the build tree), build the
 # template plugin out of tree with the three commands of plugins/template_metric/README.md,
 # and run it from the installed asaflow.
-#   sdk_out_of_tree_test.sh SOURCE_DIR BUILD_DIR
+#   sdk_out_of_tree_test.sh SOURCE_DIR BUILD_DIR [CXX]
+# CXX: the compiler the build used (the plugin must match the host's fingerprint; the
+# README's commands use the default, gcc, as the default build does).
 set -euo pipefail
-src=$1 build=$2
+src=$1 build=$2 cxx=${3:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -27,7 +29,7 @@ grep -q "default $prefix/share/asaflow/tables/brown_upos.tsv" <<<"$listing" || f
 # The template README's three commands, with this prefix.
 cp -r "$src/plugins/template_metric" "$work/my_metric"
 cd "$work"
-cmake -S my_metric -B build-my-metric -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S my_metric -B build-my-metric -DCMAKE_PREFIX_PATH="$prefix" ${cxx:+-DCMAKE_CXX_COMPILER="$cxx"} >/dev/null
 cmake --build build-my-metric >/dev/null
 cmake --install build-my-metric --prefix "$prefix" >/dev/null
 
