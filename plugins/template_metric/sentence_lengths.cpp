@@ -4,34 +4,45 @@
 #include <cmath>
 
 #include "asaflow/error.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
 namespace {
 
+// The stage's options: each member's default is the parameter's default.
+struct Options {
+  std::int64_t min_tokens = 1;
+};
+
+// Each parameter declared once, bound to its member: a new parameter is a member above and
+// one line here.
+const ParamBinding<Options>& binding() {
+  static const auto b = ParamBinding<Options>()  //
+                            .integer(&Options::min_tokens, "min_tokens", "ignore sentences shorter than this", 1, 1000);
+  return b;
+}
+
 class SentenceLengths : public StageComponent {
  public:
   SentenceLengths()
-      : StageComponent(
-            ComponentInfo::of("metric",            // kind
-                              "sentence_lengths",  // name: pipelines say `uses: metric/sentence_lengths`
-                              "1.0.0")
-                .describe(  // bump when results change: it is part of every cache key
-                    "mean, sd, median and maximum sentence length of each input dataset")
-                .with_params(
-                    {ParamSpec::integer("min_tokens", 1, "ignore sentences shorter than this").range(1, 1000)})) {
-  }  // true only if results depend on the machine (timings)
+      : StageComponent(ComponentInfo::of("metric",            // kind
+                                         "sentence_lengths",  // name: pipelines say `uses: metric/sentence_lengths`
+                                         "1.0.0")             // bump when results change: it is part of every cache key
+                           .describe("mean, sd, median and maximum sentence length of each input dataset")
+                           .with_params(binding().specs())) {}  // add .measures_the_device() for timings
 
  protected:
   // Read inputs, compute, add typed records; the host hashes, commits and reports.
   void execute(StageContext& ctx) const override {
+    const Options o = binding().fill(ctx.params);
     auto datasets = ctx.inputs_of_kind("dataset");
     if (datasets.empty()) {
       throw StageError("metric/sentence_lengths needs at least one dataset stage in 'needs'");
     }
     for (const InputArtifact* in : datasets) {
       Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
-      add_sentence_lengths(corpus, ctx.params.get_int("min_tokens"), in->stage_id, ctx.results);
+      add_sentence_lengths(corpus, o.min_tokens, in->stage_id, ctx.results);
     }
   }
 };

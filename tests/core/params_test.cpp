@@ -1,4 +1,5 @@
 #include "asaflow/params.hpp"
+#include "asaflow/param_binding.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,4 +31,46 @@ TEST(ParamSpec, Describe) {
   EXPECT_EQ(ParamSpec::string("mode", "full", "").one_of({"none", "full"}).describe(),
             "string, default full, one of: none, full");
   EXPECT_EQ(ParamSpec::path("p", "").describe(), "path, required");
+}
+
+// One declaration per parameter (param_binding.hpp): the schema and the filled struct agree.
+namespace binding_test {
+enum class Step { kEager, kStatic, kGraph };
+struct Options {
+  std::int64_t batch = 4;
+  double lr = 3e-4;
+  bool fused = true;
+  std::string name = "tiny";
+  Step step = Step::kStatic;
+};
+}  // namespace binding_test
+
+TEST(ParamBinding, GivesTheSchemaWithTheStructsDefaultsAndFillsTheStruct) {
+  using binding_test::Options;
+  using binding_test::Step;
+  const auto b = asaflow::ParamBinding<Options>()
+                     .integer(&Options::batch, "batch", "examples per step", 1, 4096)
+                     .real(&Options::lr, "lr", "learning rate", 0, 10)
+                     .boolean(&Options::fused, "fused", "fused loss")
+                     .string(&Options::name, "name", "a name")
+                     .enumeration(&Options::step, "step", "training step",
+                                  {{"eager", Step::kEager}, {"static", Step::kStatic}, {"graph", Step::kGraph}});
+  const auto& specs = b.specs();
+  ASSERT_EQ(specs.size(), 5u);
+  EXPECT_EQ(specs[0].describe(), "int, default 4, range [1, 4096]");
+  EXPECT_EQ(specs[1].name, "lr");
+  EXPECT_EQ(std::get<double>(*specs[1].default_value), 3e-4);
+  EXPECT_EQ(std::get<bool>(*specs[2].default_value), true);
+  EXPECT_EQ(std::get<std::string>(*specs[4].default_value), "static");  // the default enumerator's name
+  EXPECT_EQ(specs[4].choices, (std::vector<std::string>{"eager", "static", "graph"}));
+  const Options o = b.fill(asaflow::Params({{"batch", std::int64_t(16)},
+                                            {"lr", 1e-3},
+                                            {"fused", false},
+                                            {"name", std::string("small")},
+                                            {"step", std::string("graph")}}));
+  EXPECT_EQ(o.batch, 16);
+  EXPECT_EQ(o.lr, 1e-3);
+  EXPECT_FALSE(o.fused);
+  EXPECT_EQ(o.name, "small");
+  EXPECT_EQ(o.step, Step::kGraph);
 }

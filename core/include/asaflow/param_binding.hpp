@@ -1,0 +1,103 @@
+// One declaration per stage parameter: its name, type, default, range or choices and help,
+// bound to the member of the stage's options struct it fills. The binding gives both the
+// schema the host validates pipelines against (specs()) and the filled struct (fill()), so
+// a parameter is written once, and its default lives in one place: the struct.
+//
+//   struct Options {
+//     std::int64_t min_tokens = 1;  // the default
+//   };
+//   const ParamBinding<Options>& binding() {
+//     static const auto b = ParamBinding<Options>()
+//         .integer(&Options::min_tokens, "min_tokens", "ignore sentences shorter than this", 1, 1000);
+//     return b;
+//   }
+//   ComponentInfo::of(...).with_params(binding().specs());      // in the constructor
+//   const Options o = binding().fill(ctx.params);               // in execute()
+//
+// Enumerations are parsed in one place, from the names given to enumeration().
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "asaflow/error.hpp"
+#include "asaflow/params.hpp"
+
+namespace asaflow {
+
+template <typename Options>
+class ParamBinding {
+ public:
+  ParamBinding integer(std::int64_t Options::*member, std::string name, std::string help,
+                       double min = -std::numeric_limits<double>::infinity(),
+                       double max = std::numeric_limits<double>::infinity()) const {
+    ParamSpec spec = ParamSpec::integer(std::move(name), Options{}.*member, std::move(help));
+    if (min > -std::numeric_limits<double>::infinity() || max < std::numeric_limits<double>::infinity())
+      spec.range(min, max);
+    const std::string n = spec.name;  // before spec is moved
+    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_int(n); });
+  }
+  ParamBinding real(double Options::*member, std::string name, std::string help,
+                    double min = -std::numeric_limits<double>::infinity(),
+                    double max = std::numeric_limits<double>::infinity()) const {
+    ParamSpec spec = ParamSpec::real(std::move(name), Options{}.*member, std::move(help));
+    if (min > -std::numeric_limits<double>::infinity() || max < std::numeric_limits<double>::infinity())
+      spec.range(min, max);
+    const std::string n = spec.name;  // before spec is moved
+    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_double(n); });
+  }
+  ParamBinding boolean(bool Options::*member, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::boolean(std::move(name), Options{}.*member, std::move(help));
+    const std::string n = spec.name;  // before spec is moved
+    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_bool(n); });
+  }
+  ParamBinding string(std::string Options::*member, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::string(std::move(name), Options{}.*member, std::move(help));
+    const std::string n = spec.name;  // before spec is moved
+    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_string(n); });
+  }
+  // An enum class member: the pipeline writes one of `names`' strings; the schema lists
+  // them as the allowed values, and fill() gives the enumerator.
+  template <typename Enum>
+  ParamBinding enumeration(Enum Options::*member, std::string name, std::string help,
+                           std::vector<std::pair<std::string, Enum>> names) const {
+    std::string def;
+    std::vector<std::string> choices;
+    for (const auto& [text, value] : names) {
+      choices.push_back(text);
+      if (value == Options{}.*member) def = text;
+    }
+    if (def.empty()) throw ConfigError("parameter '" + name + "': its default enumerator has no name");
+    ParamSpec spec = ParamSpec::string(std::move(name), def, std::move(help)).one_of(choices);
+    const std::string n = spec.name;
+    return with(std::move(spec), [member, n, names](const Params& p, Options& o) {
+      const std::string text = p.get_string(n);
+      for (const auto& [t, value] : names) {
+        if (t == text) o.*member = value;
+      }
+    });
+  }
+
+  const std::vector<ParamSpec>& specs() const { return specs_; }
+  // The options the parameters say; members without a parameter keep their defaults.
+  Options fill(const Params& params) const {
+    Options o{};
+    for (const auto& f : fillers_) f(params, o);
+    return o;
+  }
+
+ private:
+  ParamBinding with(ParamSpec spec, std::function<void(const Params&, Options&)> filler) const {
+    ParamBinding next = *this;
+    next.specs_.push_back(std::move(spec));
+    next.fillers_.push_back(std::move(filler));
+    return next;
+  }
+  std::vector<ParamSpec> specs_;
+  std::vector<std::function<void(const Params&, Options&)>> fillers_;
+};
+
+}  // namespace asaflow
