@@ -6,18 +6,28 @@
 #include <unordered_set>
 
 #include "asaflow/error.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
 namespace {
 
+struct Options {
+  bool lowercase = false;
+};
+
+const ParamBinding<Options>& binding() {
+  static const auto b =
+      ParamBinding<Options>().boolean(&Options::lowercase, "lowercase", "count types case-insensitively (ASCII)");
+  return b;
+}
+
 class CorpusStats : public StageComponent {
  public:
   CorpusStats()
-      : StageComponent(
-            ComponentInfo::of("metric", "corpus_stats", "1.0.0")
-                .describe("documents, sentences, tokens, types and type/token ratio of each input dataset")
-                .with_params({ParamSpec::boolean("lowercase", false, "count types case-insensitively (ASCII)")})) {}
+      : StageComponent(ComponentInfo::of("metric", "corpus_stats", "1.0.0")
+                           .describe("documents, sentences, tokens, types and type/token ratio of each input dataset")
+                           .with_params(binding().specs())) {}
 
  protected:
   void execute(StageContext& ctx) const override {
@@ -28,7 +38,7 @@ class CorpusStats : public StageComponent {
     ctx.progress.set_total(std::int64_t(datasets.size()), "datasets");
     for (const InputArtifact* in : datasets) {
       Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
-      add_corpus_stats(corpus, ctx.params.get_bool("lowercase"), in->stage_id, ctx.results);
+      add_corpus_stats(corpus, binding().fill(ctx.params).lowercase, in->stage_id, ctx.results);
       ctx.progress.advance();
     }
   }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
 #include "asaflow/stage_context.hpp"
 #include "ngram.hpp"
@@ -25,24 +26,35 @@ std::vector<std::vector<std::int32_t>> ids_of(const nlp::PreprocessedSplit& spli
   return out;
 }
 
+struct Options {
+  std::int64_t batch_size = 4;
+  std::int64_t eval_batches = 0;
+  std::string split = "valid";
+};
+
+const ParamBinding<Options>& binding() {
+  static const auto b =
+      ParamBinding<Options>()
+          .integer(&Options::batch_size, "batch_size", "the train stage's batch_size", 1, 4096)
+          .integer(&Options::eval_batches, "eval_batches", "the train stage's eval_batches (0: the whole split)", 0)
+          .string(&Options::split, "split", "split to score", {"valid", "test"});
+  return b;
+}
+
 class NgramFloors : public StageComponent {
  public:
   NgramFloors()
       : StageComponent(
             ComponentInfo::of("stage", "ngram_floors", "1.0.0")
                 .describe("unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates")
-                .with_params(
-                    {ParamSpec::integer("batch_size", 4, "the train stage's batch_size").range(1, 4096),
-                     ParamSpec::integer("eval_batches", 0, "the train stage's eval_batches (0: the whole split)")
-                         .at_least(0),
-                     ParamSpec::string("split", "valid", "split to score").one_of({"valid", "test"})})
+                .with_params(binding().specs())
                 .reading_splits([](const Params& p) {
-                  return std::vector<std::string>{"train", p.get_string("split")};
+                  return std::vector<std::string>{"train", binding().fill(p).split};
                 })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const Options o = binding().fill(ctx.params);
     const InputArtifact* data = nullptr;
     for (const auto& in : ctx.inputs)
       if (fs::exists(in.dir / "train.bin")) data = &in;
@@ -50,9 +62,9 @@ class NgramFloors : public StageComponent {
     std::ifstream tok(data->dir / "tokenizer.json");
     const auto vocab = nlohmann::json::parse(tok).at("vocab_size").get<std::int64_t>();
     const auto train = nlp::PreprocessedSplit::load(data->dir / "train.bin");
-    const auto eval = nlp::PreprocessedSplit::load(data->dir / (p.get_string("split") + ".bin"));
-    const std::int64_t batches = p.get_int("eval_batches");
-    const std::size_t limit = batches > 0 ? std::size_t(batches * p.get_int("batch_size")) : eval.examples.size();
+    const auto eval = nlp::PreprocessedSplit::load(data->dir / (o.split + ".bin"));
+    const std::int64_t batches = o.eval_batches;
+    const std::size_t limit = batches > 0 ? std::size_t(batches * o.batch_size) : eval.examples.size();
     const auto train_ids = ids_of(train, train.examples.size());
     const auto eval_ids = ids_of(eval, limit);
 
@@ -70,7 +82,7 @@ class NgramFloors : public StageComponent {
       m.fit(train_ids);
       const double ppl = m.perplexity(eval_ids, &targets);
       auto& r = ctx.results.add("floor_ppl", ppl, "").lower_is_better(order == 3);
-      r.labels = {{"order", std::to_string(order)}, {"model", names[order]}, {"split", p.get_string("split")}};
+      r.labels = {{"order", std::to_string(order)}, {"model", names[order]}, {"split", o.split}};
       std::string d;
       for (int level = 1; level <= order; ++level) {
         char buf[32];
@@ -81,10 +93,10 @@ class NgramFloors : public StageComponent {
       ctx.log->info("{}: PPL {:.1f} on {} tokens", names[order], ppl, targets);
       ctx.progress.advance();
     }
-    ctx.results.add("floor_tokens", double(targets), "tokens").labels = {{"split", p.get_string("split")}};
+    ctx.results.add("floor_tokens", double(targets), "tokens").labels = {{"split", o.split}};
     t.notes.push_back("Fitted on the " + std::to_string(train.token_count()) +
                       " tokens of the training split; scored on " + std::to_string(targets) + " targets of the first " +
-                      std::to_string(eval_ids.size()) + " " + p.get_string("split") +
+                      std::to_string(eval_ids.size()) + " " + o.split +
                       " examples, in order (every token but each example's first).");
     ctx.results.add(std::move(t));
   }

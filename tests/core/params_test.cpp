@@ -73,4 +73,7 @@ TEST(ParamBinding, GivesTheSchemaWithTheStructsDefaultsAndFillsTheStruct) {
   EXPECT_FALSE(o.fused);
   EXPECT_EQ(o.name, "small");
   EXPECT_EQ(o.step, Step::kGraph);
+  // An open upper end reads as the hand-written schemas did.
+  EXPECT_EQ(asaflow::ParamBinding<Options>().integer(&Options::batch, "batch", "", 0).specs()[0].describe(),
+            "int, default 4, at least 0");
 }

@@ -30,22 +30,27 @@ namespace asaflow {
 
 template <typename Options>
 class ParamBinding {
- public:
-  ParamBinding integer(std::int64_t Options::*member, std::string name, std::string help,
-                       double min = -std::numeric_limits<double>::infinity(),
-                       double max = std::numeric_limits<double>::infinity()) const {
-    ParamSpec spec = ParamSpec::integer(std::move(name), Options{}.*member, std::move(help));
-    if (min > -std::numeric_limits<double>::infinity() || max < std::numeric_limits<double>::infinity())
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+  // [min, max]; an open end is left open ("at least 0" rather than "range [0, inf]").
+  static void bound(ParamSpec& spec, double min, double max) {
+    if (max < kInf)
       spec.range(min, max);
+    else if (min > -kInf)
+      spec.at_least(min);
+  }
+
+ public:
+  ParamBinding integer(std::int64_t Options::*member, std::string name, std::string help, double min = -kInf,
+                       double max = kInf) const {
+    ParamSpec spec = ParamSpec::integer(std::move(name), Options{}.*member, std::move(help));
+    bound(spec, min, max);
     const std::string n = spec.name;  // before spec is moved
     return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_int(n); });
   }
-  ParamBinding real(double Options::*member, std::string name, std::string help,
-                    double min = -std::numeric_limits<double>::infinity(),
-                    double max = std::numeric_limits<double>::infinity()) const {
+  ParamBinding real(double Options::*member, std::string name, std::string help, double min = -kInf,
+                    double max = kInf) const {
     ParamSpec spec = ParamSpec::real(std::move(name), Options{}.*member, std::move(help));
-    if (min > -std::numeric_limits<double>::infinity() || max < std::numeric_limits<double>::infinity())
-      spec.range(min, max);
+    bound(spec, min, max);
     const std::string n = spec.name;  // before spec is moved
     return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_double(n); });
   }
@@ -54,8 +59,11 @@ class ParamBinding {
     const std::string n = spec.name;  // before spec is moved
     return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_bool(n); });
   }
-  ParamBinding string(std::string Options::*member, std::string name, std::string help) const {
+  // `choices`: the allowed values (none: any string).
+  ParamBinding string(std::string Options::*member, std::string name, std::string help,
+                      std::vector<std::string> choices = {}) const {
     ParamSpec spec = ParamSpec::string(std::move(name), Options{}.*member, std::move(help));
+    if (!choices.empty()) spec.one_of(std::move(choices));
     const std::string n = spec.name;  // before spec is moved
     return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_string(n); });
   }
