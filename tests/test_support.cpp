@@ -99,17 +99,10 @@ CommandResult run_command(const std::string& command, const fs::path& cwd) {
 }
 
 CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const std::string& env) {
-  TempDir io;
-  const fs::path out = io.path / "out", err = io.path / "err";
-  const std::string cmd = "cd '" + cwd.string() + "' && env ASAFLOW_PLUGIN_INDEX='" +
-                          (io.path / "index.json").string() + "' " + env + " '" + asaflow_binary().string() + "' " +
-                          args + " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
-  int status = std::system(cmd.c_str());
-  CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
+  TempDir index;  // a plugin index of its own: no test shares one with another
+  return run_command("env ASAFLOW_PLUGIN_INDEX='" + (index.path / "index.json").string() + "' " + env + " '" +
+                         asaflow_binary().string() + "' " + args,
+                     cwd);
 }
 
 }  // namespace asaflow::test

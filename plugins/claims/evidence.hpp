@@ -90,5 +90,8 @@ std::optional<stats::TTest> h6_test(const std::vector<const H6Run*>& runs, const
 double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask);
 // The mass overlap of `mask` over the runs that measured it (one value per model).
 stats::Summary summary_of(const std::vector<const H6Run*>& runs, const std::string& mask);
+// The H6 table and its two figures (h6_figures.cpp), from the trained and step-0 runs.
+void add_h6_table_and_figures(const std::vector<const H6Run*>& trained, const std::vector<const H6Run*>& init,
+                              ResultSet& out);
 
 }  // namespace asaflow::plugins::evidence
