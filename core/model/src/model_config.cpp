@@ -9,28 +9,22 @@ ModelConfig ModelConfig::preset(const std::string& size, std::int64_t vocab) {
   c.size = size;
   c.vocab = vocab;
   c.pad_id = vocab == 50257 ? 50256 : 0;  // GPT-2's eos, or <pad> of a word vocabulary
-  if (size == "tiny") {
-    c.layers = 2;
-    c.heads = 2;
-    c.d_model = 128;
-    c.d_ff = 512;
-  } else if (size == "small") {
-    c.layers = 4;
-    c.heads = 4;
-    c.d_model = 256;
-    c.d_ff = 1024;
-  } else if (size == "medium") {
-    c.layers = 6;
-    c.heads = 8;
-    c.d_model = 512;
-    c.d_ff = 2048;
-  } else if (size == "large") {
-    c.layers = 12;
-    c.heads = 12;
-    c.d_model = 768;
-    c.d_ff = 3072;
-  } else
-    throw ConfigError("unknown model size '" + size + "'; sizes: tiny, small, medium, large");
+  // The size presets: layers, heads, d_model, d_ff.
+  struct Preset {
+    const char* name;
+    int layers, heads, d_model, d_ff;
+  };
+  static const Preset kPresets[] = {
+      {"tiny", 2, 2, 128, 512}, {"small", 4, 4, 256, 1024}, {"medium", 6, 8, 512, 2048}, {"large", 12, 12, 768, 3072}};
+  const Preset* preset = nullptr;
+  for (const auto& p : kPresets) {
+    if (size == p.name) preset = &p;
+  }
+  if (!preset) throw ConfigError("unknown model size '" + size + "'; sizes: tiny, small, medium, large");
+  c.layers = preset->layers;
+  c.heads = preset->heads;
+  c.d_model = preset->d_model;
+  c.d_ff = preset->d_ff;
   return c;
 }
 
