@@ -33,13 +33,14 @@ void check_digest(const fs::path& file, const std::string& expected, const char*
 
 struct SplitStats {
   std::size_t examples = 0, tokens = 0, truncated = 0, unaligned = 0, words = 0, skipped = 0;
+  std::size_t unknown = 0;  // word tokenizer: words outside the vocabulary (<unk>)
 };
 
 class Preprocess : public StageComponent {
  public:
   Preprocess()
       : StageComponent(
-            ComponentInfo::of("stage", "preprocess", "1.1.0")
+            ComponentInfo::of("stage", "preprocess", "1.2.0")
                 .describe(
                     "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)")
                 .with_params(nlp::with_annotation_params(
@@ -197,6 +198,7 @@ class Preprocess : public StageComponent {
             for (std::size_t i = 0; i < words.words.size(); ++i) {
               auto it = vocab.find(words.words[i]);
               e.ids.push_back(it == vocab.end() ? 1 : it->second);
+              if (it == vocab.end()) ++stats[split].unknown;
               e.pos.push_back(std::uint8_t(words.pos[i]));
               e.features.push_back(words.features[i]);
               e.requirements.push_back(words.requirements[i]);
@@ -217,6 +219,11 @@ class Preprocess : public StageComponent {
                            {"max_length", max_length},
                            {"splits", nlohmann::json::array()}};
     for (const auto& [split, data] : splits) info["splits"].push_back(split);
+    if (!gpt2) {  // how much of each split the vocabulary covers, for the reports
+      info["min_count"] = p.get_int("min_count");
+      for (const auto& [split, st] : stats)
+        info["unknown_fraction"][split] = st.words ? double(st.unknown) / double(st.words) : 0.0;
+    }
     std::ofstream(ctx.output_dir / "tokenizer.json") << info.dump(1) << "\n";
     if (!gpt2) {
       std::ofstream v(ctx.output_dir / "vocab.txt");
@@ -230,6 +237,7 @@ class Preprocess : public StageComponent {
       ctx.results.add("unaligned_tokens", double(st.unaligned)).labels = l;
       ctx.results.add("words", double(st.words)).labels = l;
       ctx.results.add("skipped_short_examples", double(st.skipped)).labels = l;
+      if (!gpt2) ctx.results.add("unknown_words", double(st.unknown), "words").labels = l;
     }
     // Where the tags came from, as a record every later stage can label its results with.
     bool causal = false;

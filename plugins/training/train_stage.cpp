@@ -251,7 +251,15 @@ class TrainStage : public StageComponent {
                        " heads, d_model " + std::to_string(config.d_model) + ", d_ff " + std::to_string(config.d_ff) +
                        ", " + std::to_string(config.parameter_count()) + " parameters (output tied to the embedding)" +
                        (config.pos_embedding ? ", plus a learned UPOS embedding" : ""));
-      row("Vocabulary", std::to_string(config.vocab) + " (" + tokenizer.at("tokenizer").get<std::string>() + ")");
+      std::string vocabulary = std::to_string(config.vocab) + " (" + tokenizer.at("tokenizer").get<std::string>();
+      if (tokenizer.contains("min_count")) {  // word tokens: the cut-off and what it leaves out
+        char cover[128];
+        std::snprintf(cover, sizeof cover, ", train words seen at least %lld times; %.2f%% of validation words <unk>",
+                      tokenizer.at("min_count").get<long long>(),
+                      100.0 * tokenizer.value("unknown_fraction", json::object()).value("valid", 0.0));
+        vocabulary += cover;
+      }
+      row("Vocabulary", vocabulary + ")");
       row("Data", std::to_string(train.examples.size()) + " training / " + std::to_string(valid.examples.size()) +
                       " validation examples of up to " + std::to_string(train.max_length) + " tokens");
       row("Annotations", annotations);
