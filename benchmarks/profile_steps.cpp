@@ -41,7 +41,7 @@ int run(int argc, char** argv) {
   auto a = *parsed;
   const int threads = std::stoi(a["--threads"]);
   at::set_num_threads(threads);
-  const auto device = model::Trainer::resolve_device(a["--device"]);
+  const auto device = model::Trainer::resolve_device(model::parse_choice<model::DeviceChoice>(a["--device"], "device"));
   const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir())).to(device);
   const auto modes = plugins::all_modes();
   for (const auto& mode_name : bench::split_list(a["--modes"])) {

@@ -65,7 +65,7 @@ int run(int argc, char** argv) {
   config.dropout = std::stod(a["--dropout"]);
   const auto p = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir()));
   model::TrainOptions o;
-  o.device = a["--device"];
+  o.device = model::parse_choice<model::DeviceChoice>(a["--device"], "device");
   o.batch_size = batch;
   o.max_steps = steps;
   o.eval_every = std::stoll(a["--eval-every"]);
@@ -76,7 +76,7 @@ int run(int argc, char** argv) {
   std::vector<std::pair<double, double>> first;  // the first run's train-loss curve
   int status = 0;
   for (const auto& kind : bench::split_list(a["--kinds"])) {
-    o.step = kind;
+    o.step = model::parse_choice<model::StepKind>(kind, "step");
     const auto dir = std::filesystem::temp_directory_path() / ("asaflow-train-run-" + kind);
     std::filesystem::remove_all(dir);
     model::Trainer trainer(config, o, modes.at(a["--mode"]), p, train, valid, dir);

@@ -70,12 +70,12 @@ int run(int argc, char** argv) {
   const auto all_modes = plugins::all_modes();
   const auto p = model::pos_matrix_tensor(nlp::AsaTables::load(nlp::AsaTables::default_dir()));
   const auto data = model::synthetic_split(std::size_t(batch) * std::size_t(steps + warmup), std::size_t(seq), 1);
-  const auto device = model::Trainer::resolve_device(a["--device"]);
+  const auto device = model::Trainer::resolve_device(model::parse_choice<model::DeviceChoice>(a["--device"], "device"));
   auto config = model::ModelConfig::preset(a["--size"]);
   config.max_len = std::max<std::int64_t>(config.max_len, seq);
   if (check) config.dropout = 0;  // both sides see the same computation
   model::TrainOptions o;
-  o.device = a["--device"];
+  o.device = model::parse_choice<model::DeviceChoice>(a["--device"], "device");
   o.loss_chunk_rows = std::atoll(a["--chunk"].c_str());
   auto batch_at = [&](int s) {
     std::vector<std::size_t> idx;

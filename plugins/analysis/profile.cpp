@@ -11,11 +11,38 @@
 #include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/stats/statistics.hpp"
 
 namespace asaflow::plugins {
 namespace {
+
+struct ProfileParams {
+  std::vector<std::string> modes = {"none", "full"};
+  std::string size = "tiny";
+  std::int64_t batch_size = 4;
+  std::vector<std::string> seq_lengths = {"128", "256", "512", "1024", "2048"};
+  std::int64_t warmup = 2;
+  std::int64_t repeats = 5;
+  model::DeviceChoice device = model::DeviceChoice::kAuto;
+  std::string tables_dir = nlp::AsaTables::default_dir().string();
+};
+
+const ParamBinding<ProfileParams>& binding() {
+  static const auto b =
+      ParamBinding<ProfileParams>()
+          .strings(&ProfileParams::modes, "modes",
+                   "model modes, timed alternately; the first is the baseline of the ratios")
+          .string(&ProfileParams::size, "size", "model size", model::ModelConfig::sizes())
+          .integer(&ProfileParams::batch_size, "batch_size", "examples per step", 1, 4096)
+          .strings(&ProfileParams::seq_lengths, "seq_lengths", "sequence lengths")
+          .integer(&ProfileParams::warmup, "warmup", "untimed steps first (per mode)", 0)
+          .integer(&ProfileParams::repeats, "repeats", "timed steps per length and mode", 1, 1000)
+          .enumeration(&ProfileParams::device, "device", "auto, cpu or cuda", model::names_of(model::DeviceChoice{}))
+          .path(&ProfileParams::tables_dir, "tables_dir", "ASA tables");
+  return b;
+}
 
 // Times every mode of `modes` in one process, alternating them step by step (ABBA), so a
 // ratio of two modes' step times compares like with like: two stages timed at different
@@ -23,30 +50,19 @@ namespace {
 class Profile : public StageComponent {
  public:
   Profile()
-      : StageComponent(
-            ComponentInfo::of("stage", "profile", "2.0.0")
-                .describe("forward, backward, optimizer and bonding-mask times, tokens/s and peak memory per sequence "
-                          "length; the modes "
-                          "timed alternately in one process, with the step-time ratio and its interval")
-                .with_params(
-                    {ParamSpec::strings("modes", {"none", "full"},
-                                        "model modes, timed alternately; the first is the baseline of "
-                                        "the ratios"),
-                     ParamSpec::string("size", "tiny", "model size").one_of({"tiny", "small", "medium", "large"}),
-                     ParamSpec::integer("batch_size", 4, "examples per step").range(1, 4096),
-                     ParamSpec::strings("seq_lengths", {"128", "256", "512", "1024", "2048"}, "sequence lengths"),
-                     ParamSpec::integer("warmup", 2, "untimed steps first (per mode)").at_least(0),
-                     ParamSpec::integer("repeats", 5, "timed steps per length and mode").range(1, 1000),
-                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-                     ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
-                .measures_the_device()) {}  // timings: never reused on another machine
+      : StageComponent(ComponentInfo::of("stage", "profile", "2.0.0")
+                           .describe("forward, backward, optimizer and bonding-mask times, tokens/s and peak memory "
+                                     "per sequence length; the modes timed alternately in one process, with the "
+                                     "step-time ratio and its interval")
+                           .with_params(binding().specs())
+                           .measures_the_device()) {}  // timings: never reused on another machine
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const ProfileParams p = binding().fill(ctx.params);
     at::set_num_threads(ctx.run_info.threads);
-    const auto device = model::Trainer::resolve_device(p.get_string("device"));
-    const auto names = p.get_strings("modes");
+    const auto device = model::Trainer::resolve_device(p.device);
+    const auto& names = p.modes;
     if (names.empty()) throw InputError("profile: modes is empty");
     std::vector<std::shared_ptr<model::ModelMode>> modes;
     std::vector<const model::ModelMode*> raw;
@@ -55,11 +71,11 @@ class Profile : public StageComponent {
       modes.push_back(m);
       raw.push_back(m.get());
     }
-    const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(p.get_string("tables_dir"))).to(device);
-    const auto B = p.get_int("batch_size");
-    const int warmup = int(p.get_int("warmup")), repeats = int(p.get_int("repeats"));
+    const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(p.tables_dir)).to(device);
+    const auto B = p.batch_size;
+    const int warmup = int(p.warmup), repeats = int(p.repeats);
     std::vector<std::int64_t> lengths;
-    for (const auto& s : p.get_strings("seq_lengths")) {
+    for (const auto& s : p.seq_lengths) {
       try {
         lengths.push_back(std::stoll(s));
       } catch (const std::exception&) {
@@ -74,7 +90,7 @@ class Profile : public StageComponent {
     for (std::size_t i = 1; i < names.size(); ++i) t.columns.push_back(names[i] + " / " + names[0] + " (95% CI)");
     ctx.progress.set_total(std::int64_t(lengths.size()) * (warmup + repeats) * std::int64_t(names.size()), "steps");
     for (const auto T : lengths) {
-      const auto profs = model::profile_interleaved(model::ModelConfig::preset(p.get_string("size")), raw, pos_matrix,
+      const auto profs = model::profile_interleaved(model::ModelConfig::preset(p.size), raw, pos_matrix,
                                                     model::StepProfileOptions{B, T, warmup, repeats}, device,
                                                     [&] { ctx.progress.advance(); });
       const std::map<std::string, std::string> common = {{"seq_len", std::to_string(T)},

@@ -14,6 +14,7 @@
 #include "asaflow/model/trained_model.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "training.hpp"
 
@@ -23,30 +24,42 @@ using nlohmann::json;
 namespace asaflow::plugins {
 namespace {
 
+struct EvaluateParams {
+  std::string checkpoint = "final";
+  std::int64_t seed = 0;
+  std::string mode;
+  model::DeviceChoice device = model::DeviceChoice::kAuto;
+  std::string tables_dir = nlp::AsaTables::default_dir().string();
+};
+
+const ParamBinding<EvaluateParams>& binding() {
+  static const auto b =
+      ParamBinding<EvaluateParams>()
+          .string(&EvaluateParams::checkpoint, "checkpoint", "final (model.pt) or best weights", {"final", "best"})
+          .integer(&EvaluateParams::seed, "seed",
+                   "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate cells with train "
+                   "cells of the same seed); 0: any",
+                   0)
+          .string(&EvaluateParams::mode, "mode",
+                  "the mode of the train cell to evaluate, checked (as a matrix key it picks that mode's cells of a "
+                  "mode sweep); empty: any")
+          .enumeration(&EvaluateParams::device, "device", "auto, cpu or cuda", model::names_of(model::DeviceChoice{}))
+          .path(&EvaluateParams::tables_dir, "tables_dir", "ASA tables (the POS pair list)");
+  return b;
+}
+
 class EvaluateStage : public StageComponent {
  public:
   EvaluateStage()
-      : StageComponent(
-            ComponentInfo::of("stage", "evaluate", "1.0.0")
-                .describe("validation PPL of a trained model under another preprocess stage's annotations (same text "
-                          "and tokens)")
-                .with_params(
-                    {ParamSpec::string("checkpoint", "final", "final (model.pt) or best weights")
-                         .one_of({"final", "best"}),
-                     ParamSpec::integer("seed", 0,
-                                        "the seed of the train cell to evaluate, checked (a matrix key pairs evaluate "
-                                        "cells with train cells of the same seed); 0: any")
-                         .at_least(0),
-                     ParamSpec::string("mode", "",
-                                       "the mode of the train cell to evaluate, checked (as a matrix key it picks "
-                                       "that mode's cells of a mode sweep); empty: any"),
-                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-                     ParamSpec::path("tables_dir", "ASA tables (the POS pair list)")
-                         .optional_with(nlp::AsaTables::default_dir().string())})
-                .reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
+      : StageComponent(ComponentInfo::of("stage", "evaluate", "1.0.0")
+                           .describe("validation PPL of a trained model under another preprocess stage's annotations "
+                                     "(same text and tokens)")
+                           .with_params(binding().specs())
+                           .reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
+    const EvaluateParams params = binding().fill(ctx.params);
     at::set_num_threads(ctx.run_info.threads);
     const InputArtifact* trained = nullptr;
     const InputArtifact* data = nullptr;
@@ -54,7 +67,7 @@ class EvaluateStage : public StageComponent {
       if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) {
         std::ifstream c(in.dir / "config.json");
         const std::string mode = json::parse(c).value("mode", "");
-        if (!ctx.params.get_string("mode").empty() && mode != ctx.params.get_string("mode")) continue;
+        if (!params.mode.empty() && mode != params.mode) continue;
         if (trained)
           throw StageError("evaluate needs exactly one train stage (cell) in 'needs'; got " + trained->stage_id +
                            " and " + in.stage_id + " (a matrix over seed and mode picks one)");
@@ -75,16 +88,16 @@ class EvaluateStage : public StageComponent {
     if (!own || !own_tokens)
       throw StageError("the train stage " + trained->stage_id + " has no final_val_ppl / val_tokens");
     const std::string mode_name = config.at("mode").get<std::string>();
-    if (ctx.params.get_int("seed") > 0 && config.value("seed", 0) != ctx.params.get_int("seed")) {
-      throw StageError("evaluate: seed " + std::to_string(ctx.params.get_int("seed")) + " asked, but " +
+    if (params.seed > 0 && config.value("seed", 0) != params.seed) {
+      throw StageError("evaluate: seed " + std::to_string(params.seed) + " asked, but " +
                        trained->stage_id + " was trained with seed " + std::to_string(config.value("seed", 0)));
     }
     auto mode = ctx.resolve_as<model::ModelMode>("model_mode", mode_name);
-    const auto device = model::Trainer::resolve_device(ctx.params.get_string("device"));
-    auto net = model::load_trained_model(trained->dir, ctx.params.get_string("checkpoint"));
+    const auto device = model::Trainer::resolve_device(params.device);
+    auto net = model::load_trained_model(trained->dir, params.checkpoint);
     net->to(device);
     const auto pos_matrix =
-        model::pos_matrix_tensor(nlp::AsaTables::load(ctx.params.get_string("tables_dir"))).to(device);
+        model::pos_matrix_tensor(nlp::AsaTables::load(params.tables_dir)).to(device);
     const auto valid = nlp::PreprocessedSplit::load(data->dir / "valid.bin");
     model::BiasOptions bias;
     bias.alpha = config.value("alpha", 1.0);

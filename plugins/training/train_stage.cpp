@@ -6,6 +6,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/model/trainer.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "asaflow/stage_context.hpp"
 #include "training.hpp"
@@ -22,82 +23,103 @@ json curve_json(const std::vector<std::pair<std::int64_t, double>>& c) {
   return a;
 }
 
+// The stage's parameters: the trainer's options plus what the stage resolves itself.
+struct TrainParams {
+  std::string size = "tiny";
+  std::string mode = "full";
+  std::string target_from;  // a needed train stage whose final PPL is the target
+  std::string tables_dir = nlp::AsaTables::default_dir().string();
+  bool scale_embedding = false;  // ModelConfig::scale_embedding
+  model::TrainOptions train;
+};
+
+// A member of TrainParams::train, as a binding field.
+template <auto Member>
+auto trainer_option() {
+  return [](TrainParams& p) -> auto& { return p.train.*Member; };
+}
+
+const ParamBinding<TrainParams>& binding() {
+  using model::TrainOptions;
+  static const auto b =
+      ParamBinding<TrainParams>()
+          .string(&TrainParams::size, "size", "model size preset", model::ModelConfig::sizes())
+          .boolean(&TrainParams::scale_embedding, "scale_embedding",
+                   "multiply token embeddings by sqrt(d_model) (the reference does not: false)")
+          .component(&TrainParams::mode, "mode", "model_mode", "ASA mode (none, pos_only, features_only, full)")
+          .enumeration(trainer_option<&TrainOptions::preset>(), "preset",
+                       "faithful reproduces the reference's loss/PPL/optimizer quirks; corrected fixes them",
+                       model::names_of(model::Preset{}))
+          .integer(trainer_option<&TrainOptions::batch_size>(), "batch_size", "examples per batch", 1, 4096)
+          .integer(trainer_option<&TrainOptions::epochs>(), "epochs",
+                   "passes over the training split (when max_steps is 0)", 1, 1000)
+          .integer(trainer_option<&TrainOptions::max_steps>(), "max_steps",
+                   "optimizer steps (0: epochs x steps per epoch)", 0)
+          .real(trainer_option<&TrainOptions::lr>(), "lr", "AdamW learning rate", 0, 10)
+          .real(trainer_option<&TrainOptions::weight_decay>(), "weight_decay", "AdamW weight decay", 0, 10)
+          .integer(trainer_option<&TrainOptions::warmup_steps>(), "warmup_steps",
+                   "linear warmup steps (-1: preset default: faithful 0, corrected min(500, 10% of steps))", -1)
+          .real(trainer_option<&TrainOptions::grad_clip>(), "grad_clip", "global gradient L2 norm clip", 0, 1e9)
+          .integer(trainer_option<&TrainOptions::eval_every>(), "eval_every",
+                   "evaluate on the validation split every N steps", 1)
+          .integer(trainer_option<&TrainOptions::eval_batches>(), "eval_batches",
+                   "validation batches per evaluation (0: the whole split)", 0)
+          .integer(trainer_option<&TrainOptions::log_every>(), "log_every", "train-loss curve point every N steps", 1)
+          .integer(trainer_option<&TrainOptions::checkpoint_every>(), "checkpoint_every",
+                   "resumable checkpoint every N steps (0: never)", 0)
+          .integer(trainer_option<&TrainOptions::seed>(), "seed", "seeds initialisation, dropout and data order", 0)
+          .real([](TrainParams& p) -> double& { return p.train.bias.alpha; }, "alpha", "weight of the compat scores",
+                0, 100)
+          .boolean([](TrainParams& p) -> bool& { return p.train.bias.hard_block; }, "hard_block",
+                   "masked pairs get -inf (false: subtract soft_penalty)")
+          .real([](TrainParams& p) -> double& { return p.train.bias.penalty; }, "soft_penalty",
+                "penalty of masked pairs when hard_block is false", 0, 1e6)
+          .real(trainer_option<&TrainOptions::target_ppl>(), "target_ppl",
+                "record the first eval step at or below this PPL (0: none)", 0)
+          .string(&TrainParams::target_from, "target_from",
+                  "take the target PPL from this needed train stage's final PPL")
+          .enumeration(trainer_option<&TrainOptions::device>(), "device", "auto, cpu or cuda",
+                       model::names_of(model::DeviceChoice{}))
+          .enumeration(trainer_option<&TrainOptions::step>(), "step",
+                       "eager; static or graph (fixed-shape step, graph: captured in a CUDA graph; corrected preset "
+                       "only); auto: graph on CUDA with the corrected preset, else eager",
+                       model::names_of(model::StepKind{}))
+          .integer(trainer_option<&TrainOptions::inject_nan_at_step>(), "inject_nan_at_step",
+                   "fault injection for tests: the loss of this step is NaN", 0)
+          .path(&TrainParams::tables_dir, "tables_dir", "ASA tables (the POS pair list)");
+  return b;
+}
+
 class TrainStage : public StageComponent {
  public:
   TrainStage()
-      : StageComponent(
-            ComponentInfo::of("stage", "train", "1.0.0")
-                .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
-                .with_params(
-                    {ParamSpec::string("size", "tiny", "model size preset")
-                         .one_of({"tiny", "small", "medium", "large"}),
-                     ParamSpec::component("mode", "model_mode", "full",
-                                          "ASA mode (none, pos_only, features_only, full)"),
-                     ParamSpec::string("preset", "corrected",
-                                       "faithful reproduces the reference's loss/PPL/optimizer quirks; "
-                                       "corrected fixes them")
-                         .one_of({"faithful", "corrected"}),
-                     ParamSpec::integer("batch_size", 4, "examples per batch").range(1, 4096),
-                     ParamSpec::integer("epochs", 10, "passes over the training split (when max_steps is 0)")
-                         .range(1, 1000),
-                     ParamSpec::integer("max_steps", 0, "optimizer steps (0: epochs x steps per epoch)").at_least(0),
-                     ParamSpec::real("lr", 3e-4, "AdamW learning rate").range(0, 10),
-                     ParamSpec::real("weight_decay", 0.1, "AdamW weight decay").range(0, 10),
-                     ParamSpec::integer("warmup_steps", -1,
-                                        "linear warmup steps (-1: preset default: faithful 0, "
-                                        "corrected min(500, 10% of steps))")
-                         .at_least(-1),
-                     ParamSpec::real("grad_clip", 1.0, "global gradient L2 norm clip").range(0, 1e9),
-                     ParamSpec::integer("eval_every", 500, "evaluate on the validation split every N steps")
-                         .at_least(1),
-                     ParamSpec::integer("eval_batches", 0, "validation batches per evaluation (0: the whole split)")
-                         .at_least(0),
-                     ParamSpec::integer("log_every", 100, "train-loss curve point every N steps").at_least(1),
-                     ParamSpec::integer("checkpoint_every", 200, "resumable checkpoint every N steps (0: never)")
-                         .at_least(0),
-                     ParamSpec::integer("seed", 42, "seeds initialisation, dropout and data order").at_least(0),
-                     ParamSpec::real("alpha", 1.0, "weight of the compat scores").range(0, 100),
-                     ParamSpec::boolean("hard_block", true, "masked pairs get -inf (false: subtract soft_penalty)"),
-                     ParamSpec::real("soft_penalty", 10.0, "penalty of masked pairs when hard_block is false")
-                         .range(0, 1e6),
-                     ParamSpec::real("target_ppl", 0.0, "record the first eval step at or below this PPL (0: none)")
-                         .at_least(0),
-                     ParamSpec::string("target_from", "",
-                                       "take the target PPL from this needed train stage's final PPL"),
-                     ParamSpec::string("device", "auto", "auto, cpu or cuda").one_of({"auto", "cpu", "cuda"}),
-                     ParamSpec::string(
-                         "step", "auto",
-                         "eager; static or graph (fixed-shape step, graph: captured in a CUDA "
-                         "graph; corrected preset only); auto: graph on CUDA with the corrected preset, else eager")
-                         .one_of({"auto", "eager", "static", "graph"}),
-                     ParamSpec::integer("inject_nan_at_step", 0,
-                                        "fault injection for tests: the loss of this step is NaN")
-                         .at_least(0),
-                     ParamSpec::path("tables_dir", "ASA tables (the POS pair list)")
-                         .optional_with(nlp::AsaTables::default_dir().string())})
-                .measures_the_device()
-                .reading_splits([](const Params&) {
-                  return std::vector<std::string>{"train", "valid"};
-                })) {}  // device-dependent: it records wall time and tokens/s
+      : StageComponent(ComponentInfo::of("stage", "train", "1.0.0")
+                           .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
+                           .with_params(binding().specs())
+                           .measures_the_device()  // it records wall time and tokens/s
+                           .reading_splits([](const Params&) {
+                             return std::vector<std::string>{"train", "valid"};
+                           })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const TrainParams params = binding().fill(ctx.params);
+    model::TrainOptions o = params.train;
     at::set_num_threads(ctx.run_info.threads);
     const InputArtifact* data = nullptr;
-    double target = p.get_double("target_ppl");
     for (const auto& in : ctx.inputs) {
       if (fs::exists(in.dir / "train.bin")) data = &in;
-      if (!p.get_string("target_from").empty() && in.stage_name == p.get_string("target_from")) {
+      if (!params.target_from.empty() && in.stage_name == params.target_from) {
         const MetricRecord* r = in.results.find("final_val_ppl");
         if (!r) throw StageError("target_from stage '" + in.stage_id + "' has no final_val_ppl");
-        target = r->value;
+        o.target_ppl = r->value;
       }
     }
     if (!data) throw StageError("train needs a preprocess stage (with train.bin and valid.bin) in 'needs'");
-    if (!p.get_string("target_from").empty() && target <= 0) {
-      throw StageError("target_from: no needed stage is named '" + p.get_string("target_from") + "'");
+    if (!params.target_from.empty() && o.target_ppl <= 0) {
+      throw StageError("target_from: no needed stage is named '" + params.target_from + "'");
     }
+    const double target = o.target_ppl;
     // How the preprocess stage annotated the tokens (gold or tagger tags, context, pieces):
     // a label of every record, so arms trained on different tags are told apart.
     std::string annotations = "unknown";
@@ -109,33 +131,14 @@ class TrainStage : public StageComponent {
     std::ifstream tok(data->dir / "tokenizer.json");
     const json tokenizer = json::parse(tok);
 
-    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", p.get_string("mode"));
-    const auto tables = nlp::AsaTables::load(p.get_string("tables_dir"));
+    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", params.mode);
+    const auto tables = nlp::AsaTables::load(params.tables_dir);
 
     model::ModelConfig config =
-        model::ModelConfig::preset(p.get_string("size"), tokenizer.at("vocab_size").get<std::int64_t>());
+        model::ModelConfig::preset(params.size, tokenizer.at("vocab_size").get<std::int64_t>());
     if (tokenizer.at("tokenizer") != "gpt2") config.pad_id = 0;  // word vocabulary: <pad> is 0
-    model::TrainOptions o;
-    o.preset = p.get_string("preset");
-    o.batch_size = p.get_int("batch_size");
-    o.epochs = p.get_int("epochs");
-    o.max_steps = p.get_int("max_steps");
-    o.lr = p.get_double("lr");
-    o.weight_decay = p.get_double("weight_decay");
-    o.warmup_steps = p.get_int("warmup_steps");
-    o.grad_clip = p.get_double("grad_clip");
-    o.eval_every = p.get_int("eval_every");
-    o.eval_batches = p.get_int("eval_batches");
-    o.log_every = p.get_int("log_every");
-    o.checkpoint_every = p.get_int("checkpoint_every");
-    o.seed = std::uint64_t(p.get_int("seed"));
-    o.bias.alpha = p.get_double("alpha");
-    o.bias.hard_block = p.get_bool("hard_block");
-    o.bias.penalty = p.get_double("soft_penalty");
-    o.target_ppl = target;
-    o.device = p.get_string("device");
-    o.step = p.get_string("step");
-    o.inject_nan_at_step = p.get_int("inject_nan_at_step");
+    config.scale_embedding = params.scale_embedding;
+    const std::string preset = model::name_of(o.preset);
 
     model::TrainHooks hooks;
     hooks.on_step = [&](std::int64_t step, std::int64_t total) {
@@ -166,8 +169,9 @@ class TrainStage : public StageComponent {
       a.save_to((ctx.output_dir / "model_init.pt").string());
     }
     ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
-                  config.size, config.parameter_count(), p.get_string("mode"), o.preset,
-                  model::Trainer::resolve_device(o.device).str(), trainer.step_kind(), ctx.run_info.threads,
+                  config.size, config.parameter_count(), params.mode, preset,
+                  model::Trainer::resolve_device(o.device).str(), model::name_of(trainer.step_kind()),
+                  ctx.run_info.threads,
                   train.examples.size());
     const model::TrainResult r = trainer.run();
 
@@ -192,8 +196,8 @@ class TrainStage : public StageComponent {
                         {"d_ff", config.d_ff},
                         {"parameters", config.parameter_count()},
                         {"pad_id", config.pad_id},
-                        {"mode", p.get_string("mode")},
-                        {"preset", o.preset},
+                        {"mode", params.mode},
+                        {"preset", preset},
                         {"batch_size", o.batch_size},
                         {"steps", r.steps},
                         {"steps_per_epoch", r.steps_per_epoch},
@@ -209,14 +213,15 @@ class TrainStage : public StageComponent {
                         {"alpha", o.bias.alpha},
                         {"hard_block", o.bias.hard_block},
                         {"pos_embedding", config.pos_embedding},
+                        {"scale_embedding", config.scale_embedding},
                         {"annotations", annotations}};
     std::ofstream(ctx.output_dir / "config.json") << config_json.dump(1) << "\n";
     std::ofstream(ctx.output_dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
-    const std::map<std::string, std::string> labels = {{"mode", p.get_string("mode")},
-                                                       {"seed", std::to_string(p.get_int("seed"))},
-                                                       {"preset", o.preset},
+    const std::map<std::string, std::string> labels = {{"mode", params.mode},
+                                                       {"seed", std::to_string(o.seed)},
+                                                       {"preset", preset},
                                                        {"size", config.size},
                                                        {"annotations", annotations}};
     auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
@@ -250,7 +255,8 @@ class TrainStage : public StageComponent {
       row("Model", config.size + ": " + std::to_string(config.layers) + " layers, " + std::to_string(config.heads) +
                        " heads, d_model " + std::to_string(config.d_model) + ", d_ff " + std::to_string(config.d_ff) +
                        ", " + std::to_string(config.parameter_count()) + " parameters (output tied to the embedding)" +
-                       (config.pos_embedding ? ", plus a learned UPOS embedding" : ""));
+                       (config.pos_embedding ? ", plus a learned UPOS embedding" : "") +
+                       (config.scale_embedding ? ", token embeddings scaled by sqrt(d_model)" : ""));
       std::string vocabulary = std::to_string(config.vocab) + " (" + tokenizer.at("tokenizer").get<std::string>();
       if (tokenizer.contains("min_count")) {  // word tokens: the cut-off and what it leaves out
         char cover[128];
@@ -271,7 +277,7 @@ class TrainStage : public StageComponent {
                     "gradient clip %g",
                     o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
       row("Optimizer", opt);
-      row("Preset", o.preset + (o.preset == "corrected" ? " (padding ignored, token-weighted PPL)"
+      row("Preset", preset + (o.preset == model::Preset::kCorrected ? " (padding ignored, token-weighted PPL)"
                                                         : " (the reference's quirks: pads counted, batch-mean PPL)"));
       row("Evaluation", (o.eval_batches > 0 ? "the first " + std::to_string(o.eval_batches) + " batches"
                                             : std::string("all batches")) +

@@ -42,9 +42,9 @@ std::vector<double> asaflow_losses(const std::string& mode) {
   test::Modes modes;
   const auto data = golden_batch();
   model::TrainOptions o;
-  o.preset = "faithful";  // one AdamW group, weight decay on everything, as the script
+  o.preset = model::Preset::kFaithful;  // one AdamW group, weight decay on everything, as the script
   o.seed = 11;
-  o.device = "cpu";
+  o.device = model::DeviceChoice::kCpu;
   test::TempDir dir;
   model::Trainer trainer(model::ModelConfig::preset("tiny"), o, modes.all.at(mode), p, data, data, dir.path);
   const auto batch = model::make_batch(data, {0, 1}, model::BatchOptions{true, 50256}, torch::kCPU);

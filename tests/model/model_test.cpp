@@ -245,7 +245,7 @@ TrainOptions small_options() {
   o.log_every = 2;
   o.checkpoint_every = 4;
   o.seed = 11;
-  o.device = "cpu";
+  o.device = DeviceChoice::kCpu;
   return o;
 }
 
@@ -310,7 +310,7 @@ TEST(Trainer, LearnsAndPresetsAverageDifferently) {
   const double before = t.evaluate();
   const double after = t.run().final_val_ppl;
   EXPECT_LT(after, 0.5 * before);  // it learns the training data
-  o.preset = "faithful";
+  o.preset = Preset::kFaithful;
   Trainer f(ModelConfig::preset("tiny", 200), o, modes.all.at("full"), pos_matrix(), train, train, d2.path);
   EXPECT_NE(f.evaluate(), before);  // batch-mean over pad-including batches differs
 }

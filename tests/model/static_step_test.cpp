@@ -53,8 +53,8 @@ void expect_step_follows_trainer(const std::string& mode, const std::string& pre
   const auto data = examples(14);
   const ModelConfig c = ModelConfig::preset("tiny", 200);  // dropout 0.1 stays on
   TrainOptions o;
-  o.device = "cpu";
-  o.preset = preset;
+  o.device = DeviceChoice::kCpu;
+  o.preset = parse_choice<Preset>(preset, "preset");
   o.seed = 3;
   o.loss_chunk_rows = 8;
   test::TempDir d1, d2;
@@ -96,7 +96,7 @@ TEST(StaticStep, RefusesABatchOfAnotherShape) {
   const auto data = examples(14);
   const ModelConfig c = ModelConfig::preset("tiny", 200);
   TrainOptions o;
-  o.device = "cpu";
+  o.device = DeviceChoice::kCpu;
   test::TempDir d;
   Trainer t(c, o, modes.all.at("none"), pos_matrix(), data, data, d.path);
   StaticStep fast(t.model(), modes.all.at("none"), pos_matrix(), o);
@@ -116,7 +116,7 @@ TEST(StaticStep, RefusesACudaGraphForACpuModel) {
   Modes modes;
   const auto data = examples(7);
   TrainOptions o;
-  o.device = "cpu";
+  o.device = DeviceChoice::kCpu;
   test::TempDir d;
   Trainer t(ModelConfig::preset("tiny", 200), o, modes.all.at("none"), pos_matrix(), data, data, d.path);
   EXPECT_THROW(StaticStep(t.model(), modes.all.at("none"), pos_matrix(), o, /*cuda_graph=*/true), ConfigError);
@@ -129,7 +129,7 @@ TEST(StaticStep, CudaGraphReplaysTheEagerStep) {
   ModelConfig c = ModelConfig::preset("tiny", 200);
   c.dropout = 0;  // a graph's RNG offsets need not match eager draws; the arithmetic must
   TrainOptions o;
-  o.device = "cuda";
+  o.device = DeviceChoice::kCuda;
   test::TempDir d1, d2;
   Trainer eager(c, o, modes.all.at("full"), pos_matrix().cuda(), data, data, d1.path);
   Trainer twin(c, o, modes.all.at("full"), pos_matrix().cuda(), data, data, d2.path);
@@ -165,8 +165,8 @@ namespace {
 
 TrainOptions run_options(const std::string& step) {
   TrainOptions o;
-  o.device = "cpu";
-  o.step = step;
+  o.device = DeviceChoice::kCpu;
+  o.step = parse_choice<StepKind>(step, "step");
   o.batch_size = 3;
   o.max_steps = 8;
   o.eval_every = 4;
@@ -188,7 +188,7 @@ TEST(StaticStep, TrainerRunFollowsTheEagerRun) {
   test::TempDir d1, d2;
   Trainer eager(c, run_options("eager"), modes.all.at("full"), pos_matrix(), data, data, d1.path);
   Trainer fast(c, run_options("static"), modes.all.at("full"), pos_matrix(), data, data, d2.path);
-  EXPECT_EQ(fast.step_kind(), "static");
+  EXPECT_EQ(name_of(fast.step_kind()), "static");
   const TrainResult a = eager.run(), b = fast.run();
   EXPECT_EQ(a.step, "eager");
   EXPECT_EQ(b.step, "static");
@@ -227,7 +227,7 @@ TEST(StaticStep, TrainerResumesItsStateAfterACrash) {
   Trainer b(c, crash, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
   EXPECT_THROW(b.run(), StageError);
   TrainOptions eager = o;
-  eager.step = "eager";
+  eager.step = StepKind::kEager;
   Trainer wrong(c, eager, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
   try {
     wrong.run();
@@ -253,11 +253,11 @@ TEST(StaticStep, TrainerChoosesAndRefusesSteps) {
   test::TempDir d;
   auto make = [&](const std::string& step, const std::string& preset) {
     TrainOptions o = run_options(step);
-    o.preset = preset;
+    o.preset = parse_choice<Preset>(preset, "preset");
     return std::make_unique<Trainer>(c, o, modes.all.at("none"), pos_matrix(), data, data, d.path);
   };
-  EXPECT_EQ(make("auto", "corrected")->step_kind(), "eager");  // on a CPU
-  EXPECT_EQ(make("auto", "faithful")->step_kind(), "eager");
+  EXPECT_EQ(name_of(make("auto", "corrected")->step_kind()), "eager");  // on a CPU
+  EXPECT_EQ(name_of(make("auto", "faithful")->step_kind()), "eager");
   auto message = [&](const std::string& step, const std::string& preset) -> std::string {
     try {
       make(step, preset);

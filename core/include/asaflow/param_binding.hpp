@@ -14,10 +14,12 @@
 //   ComponentInfo::of(...).with_params(binding().specs());      // in the constructor
 //   const Options o = binding().fill(ctx.params);               // in execute()
 //
-// Enumerations are parsed in one place, from the names given to enumeration().
+// Enumerations are parsed in one place, from the names given to enumeration(). A member of
+// a nested struct is bound through a callable that returns a reference to it.
 #pragma once
 
 #include <functional>
+#include <type_traits>
 #include <limits>
 #include <string>
 #include <utility>
@@ -38,53 +40,90 @@ class ParamBinding {
     else if (min > -kInf)
       spec.at_least(min);
   }
+  // The default of a field: its value in a default-constructed Options.
+  template <typename Field>
+  static auto default_of(const Field& field) {
+    Options o{};
+    return std::invoke(field, o);
+  }
 
  public:
-  ParamBinding integer(std::int64_t Options::*member, std::string name, std::string help, double min = -kInf,
-                       double max = kInf) const {
-    ParamSpec spec = ParamSpec::integer(std::move(name), Options{}.*member, std::move(help));
+  // Every `field` below is a data member pointer (&Options::lr) or, for a member of a
+  // member, a callable giving a reference into Options:
+  //   [](Options& o) -> double& { return o.train.bias.alpha; }
+  template <typename Field>
+  ParamBinding integer(Field field, std::string name, std::string help, double min = -kInf, double max = kInf) const {
+    ParamSpec spec = ParamSpec::integer(std::move(name), std::int64_t(default_of(field)), std::move(help));
     bound(spec, min, max);
     const std::string n = spec.name;  // before spec is moved
-    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_int(n); });
+    return with(std::move(spec), [field, n](const Params& p, Options& o) {
+      auto& member = std::invoke(field, o);
+      member = static_cast<std::remove_reference_t<decltype(member)>>(p.get_int(n));
+    });
   }
-  ParamBinding real(double Options::*member, std::string name, std::string help, double min = -kInf,
-                    double max = kInf) const {
-    ParamSpec spec = ParamSpec::real(std::move(name), Options{}.*member, std::move(help));
+  template <typename Field>
+  ParamBinding real(Field field, std::string name, std::string help, double min = -kInf, double max = kInf) const {
+    ParamSpec spec = ParamSpec::real(std::move(name), double(default_of(field)), std::move(help));
     bound(spec, min, max);
-    const std::string n = spec.name;  // before spec is moved
-    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_double(n); });
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_double(n); });
   }
-  ParamBinding boolean(bool Options::*member, std::string name, std::string help) const {
-    ParamSpec spec = ParamSpec::boolean(std::move(name), Options{}.*member, std::move(help));
-    const std::string n = spec.name;  // before spec is moved
-    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_bool(n); });
+  template <typename Field>
+  ParamBinding boolean(Field field, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::boolean(std::move(name), bool(default_of(field)), std::move(help));
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_bool(n); });
   }
   // `choices`: the allowed values (none: any string).
-  ParamBinding string(std::string Options::*member, std::string name, std::string help,
-                      std::vector<std::string> choices = {}) const {
-    ParamSpec spec = ParamSpec::string(std::move(name), Options{}.*member, std::move(help));
+  template <typename Field>
+  ParamBinding string(Field field, std::string name, std::string help, std::vector<std::string> choices = {}) const {
+    ParamSpec spec = ParamSpec::string(std::move(name), std::string(default_of(field)), std::move(help));
     if (!choices.empty()) spec.one_of(std::move(choices));
-    const std::string n = spec.name;  // before spec is moved
-    return with(std::move(spec), [member, n](const Params& p, Options& o) { o.*member = p.get_string(n); });
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_string(n); });
   }
-  // An enum class member: the pipeline writes one of `names`' strings; the schema lists
+  // A list of strings (std::vector<std::string>).
+  template <typename Field>
+  ParamBinding strings(Field field, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::strings(std::move(name), default_of(field), std::move(help));
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_strings(n); });
+  }
+  // A file or directory; required when the field's default is empty.
+  template <typename Field>
+  ParamBinding path(Field field, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::path(std::move(name), std::move(help));
+    const std::string def = default_of(field);
+    if (!def.empty()) spec.optional_with(def);
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_string(n); });
+  }
+  // The name of a component of `kind` (a model mode, say), checked by the host.
+  template <typename Field>
+  ParamBinding component(Field field, std::string name, std::string kind, std::string help) const {
+    ParamSpec spec =
+        ParamSpec::component(std::move(name), std::move(kind), std::string(default_of(field)), std::move(help));
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_string(n); });
+  }
+  // An enum class field: the pipeline writes one of `names`' strings; the schema lists
   // them as the allowed values, and fill() gives the enumerator.
-  template <typename Enum>
-  ParamBinding enumeration(Enum Options::*member, std::string name, std::string help,
+  template <typename Field, typename Enum = std::remove_reference_t<std::invoke_result_t<Field, Options&>>>
+  ParamBinding enumeration(Field field, std::string name, std::string help,
                            std::vector<std::pair<std::string, Enum>> names) const {
     std::string def;
     std::vector<std::string> choices;
     for (const auto& [text, value] : names) {
       choices.push_back(text);
-      if (value == Options{}.*member) def = text;
+      if (value == default_of(field)) def = text;
     }
     if (def.empty()) throw ConfigError("parameter '" + name + "': its default enumerator has no name");
     ParamSpec spec = ParamSpec::string(std::move(name), def, std::move(help)).one_of(choices);
     const std::string n = spec.name;
-    return with(std::move(spec), [member, n, names](const Params& p, Options& o) {
-      const std::string text = p.get_string(n);
+    return with(std::move(spec), [field, n, names](const Params& p, Options& o) {
+      const std::string& text = p.get_string(n);
       for (const auto& [t, value] : names) {
-        if (t == text) o.*member = value;
+        if (t == text) std::invoke(field, o) = value;
       }
     });
   }

@@ -62,7 +62,7 @@ StaticStep::StaticStep(AsaTransformer model, std::shared_ptr<const ModelMode> mo
     throw ConfigError("CUDA graphs need a build against LibTorch with CUDA (this one has none)");
 #endif
   }
-  const bool faithful = options_.preset == "faithful";
+  const bool faithful = options_.preset == Preset::kFaithful;
   for (const auto& p : model_->parameters()) {
     params_.push_back(p);
     exp_avg_.push_back(torch::zeros_like(p));

@@ -19,6 +19,7 @@ ModelConfig trained_config(const fs::path& dir) {
     ModelConfig c = ModelConfig::preset(j.at("size").get<std::string>(), j.at("vocab").get<std::int64_t>());
     c.pad_id = j.at("pad_id").get<std::int64_t>();
     c.pos_embedding = j.value("pos_embedding", false);
+    c.scale_embedding = j.value("scale_embedding", false);
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw InputError("corrupt config.json in '" + dir.string() + "': " + e.what());

@@ -75,16 +75,17 @@ bool intact(const fs::path& file) {
   return sha256_file(file) == expected;
 }
 
-namespace {}  // namespace
-
-torch::Device Trainer::resolve_device(const std::string& device) {
-  if (device == "cpu") return torch::kCPU;
-  if (device == "cuda") {
-    if (!torch::cuda::is_available()) throw ConfigError("device cuda requested, but no CUDA device is available");
-    return torch::kCUDA;
+torch::Device Trainer::resolve_device(DeviceChoice device) {
+  switch (device) {
+    case DeviceChoice::kCpu:
+      return torch::kCPU;
+    case DeviceChoice::kCuda:
+      if (!torch::cuda::is_available()) throw ConfigError("device cuda requested, but no CUDA device is available");
+      return torch::kCUDA;
+    case DeviceChoice::kAuto:
+      break;
   }
-  if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  throw ConfigError("unknown device '" + device + "'; devices: auto, cpu, cuda");
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
 Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const ModelMode> mode,
@@ -99,26 +100,19 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
       hooks_(std::move(hooks)),
       device_(resolve_device(options_.device)),
       loss_chunk_rows_(options_.loss_chunk_rows > 0 ? options_.loss_chunk_rows : default_loss_chunk_rows(device_)) {
-  if (options_.preset != "faithful" && options_.preset != "corrected") {
-    throw ConfigError("unknown preset '" + options_.preset + "'; presets: faithful, corrected");
+  const bool corrected = options_.preset == Preset::kCorrected;
+  step_kind_ = options_.step;
+  if (step_kind_ == StepKind::kAuto)
+    step_kind_ = device_.is_cuda() && StaticStep::graphs_available() && corrected ? StepKind::kGraph : StepKind::kEager;
+  if (step_kind_ != StepKind::kEager && !corrected) {
+    throw ConfigError("step " + name_of(step_kind_) + " pads every batch to a fixed shape, which the " +
+                      name_of(options_.preset) + " preset would count in its loss: use the corrected preset or step eager");
   }
-  if (options_.step == "auto") {
-    step_kind_ =
-        device_.is_cuda() && StaticStep::graphs_available() && options_.preset == "corrected" ? "graph" : "eager";
-  } else if (options_.step == "eager" || options_.step == "static" || options_.step == "graph") {
-    step_kind_ = options_.step;
-  } else {
-    throw ConfigError("unknown step '" + options_.step + "'; steps: auto, eager, static, graph");
-  }
-  if (step_kind_ != "eager" && options_.preset != "corrected") {
-    throw ConfigError("step " + step_kind_ + " pads every batch to a fixed shape, which the " + options_.preset +
-                      " preset would count in its loss: use the corrected preset or step eager");
-  }
-  if (step_kind_ == "graph" && !device_.is_cuda()) {
+  if (step_kind_ == StepKind::kGraph && !device_.is_cuda()) {
     throw ConfigError("step graph needs a CUDA device, not " + device_.str() +
                       " (step static runs the same step without a graph)");
   }
-  if (step_kind_ == "graph" && !StaticStep::graphs_available()) {
+  if (step_kind_ == StepKind::kGraph && !StaticStep::graphs_available()) {
     throw ConfigError("step graph needs a build against LibTorch with CUDA (this one has none)");
   }
   if (train_.examples.empty()) throw InputError("the training split is empty");
@@ -131,7 +125,7 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   // Parameter groups: faithful decays everything; corrected exempts biases and LayerNorm.
   std::vector<torch::Tensor> decay, no_decay;
   for (const auto& p : model_->named_parameters()) {
-    const bool exempt = options_.preset != "faithful" && (p.value().dim() < 2);
+    const bool exempt = options_.preset != Preset::kFaithful && (p.value().dim() < 2);
     (exempt ? no_decay : decay).push_back(p.value());
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -235,11 +229,11 @@ double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch:
 
 double Trainer::evaluate(std::int64_t* targets) {
   return evaluate_split(model_, mode_.get(), pos_matrix_, valid_, options_.batch_size, options_.eval_batches,
-                        options_.preset == "faithful", options_.bias, loss_chunk_rows_, device_, targets);
+                        options_.preset == Preset::kFaithful, options_.bias, loss_chunk_rows_, device_, targets);
 }
 
 TrainResult Trainer::run() {
-  const bool faithful = options_.preset == "faithful";
+  const bool faithful = options_.preset == Preset::kFaithful;
   const auto bs = std::int64_t(options_.batch_size);
   const std::int64_t n = std::int64_t(train_.examples.size());
   TrainResult r;
@@ -249,7 +243,7 @@ TrainResult Trainer::run() {
   if (warmup < 0) warmup = faithful ? 0 : std::min<std::int64_t>(500, total / 10);
   r.warmup_steps = warmup;
   r.device = device_.str();
-  r.step = step_kind_;
+  r.step = name_of(step_kind_);
 
   auto lr_at = [&](std::int64_t t) {
     if (t < warmup) return options_.lr * double(t + 1) / double(warmup);
@@ -268,8 +262,8 @@ TrainResult Trainer::run() {
   // The static step keeps its own AdamW state (the same quantities as torch::optim::AdamW's,
   // in device tensors): a checkpoint holds one or the other, under its own key.
   std::unique_ptr<StaticStep> fast;
-  if (step_kind_ != "eager")
-    fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == "graph");
+  if (step_kind_ != StepKind::kEager)
+    fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == StepKind::kGraph);
   // Training time across restarts: the checkpoint carries the seconds before it, so the
   // throughput of a resumed run counts the whole run (before, only the part after the
   // resume: 1,288 tokens/s reported against 331 uninterrupted).
@@ -329,7 +323,7 @@ TrainResult Trainer::run() {
       const char* key = fast ? kStaticOptimizer : kOptimizer;
       if (!archive.try_read(key, optim_ar)) {
         throw InputError("cannot resume from '" + state_file.string() + "': it was written by the " +
-                         (fast ? "eager" : "static or graph") + " step and this run uses the " + step_kind_ +
+                         (fast ? "eager" : "static or graph") + " step and this run uses the " + name_of(step_kind_) +
                          " step; rerun with the step that wrote it (param step) or delete it to start over");
       }
       model_->load(model_ar);

@@ -96,11 +96,12 @@ torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const Attenti
                       std::to_string(config_.max_len) + " positions");
   }
   auto e = embed(ids);  // [B,T,C]
+  if (config_.scale_embedding) e = e * std::sqrt(double(config_.d_model));
   if (pos_embedding_) {
     if (!pos.defined()) throw ConfigError("this model embeds UPOS tags (pos_embed) and was given none");
     e = e + pos_embedding_(pos);  // [B,T,C]
   }
-  auto x = drop_(e + positions_.slice(0, 0, T));  // [B,T,C], no sqrt(d) scaling
+  auto x = drop_(e + positions_.slice(0, 0, T));  // [B,T,C]; sqrt(d) scaling only with scale_embedding
   for (auto& block : blocks_) x = block(x, bias, probs);
   return final_ln_(x);
 }

@@ -21,6 +21,12 @@ struct ModelConfig {
   // A learned embedding of the 17 UPOS tags added to the token embedding (the pos_embed
   // control arm: the baseline given the same tags ASA gets, as input instead of as a mask).
   bool pos_embedding = false;
+  // Token embeddings multiplied by sqrt(d_model) before the positions are added (Vaswani et
+  // al. 2017, 3.4). The reference does not scale: its Xavier-initialised embedding rows
+  // (|w| < sqrt(6 / (V + d)), 0.036 at V = 4,455) are then about 1/30 of the sinusoid's
+  // amplitude, and a small model learns from positions first (measured: none of the
+  // Brown pilot's baselines left the unigram level in 400 steps).
+  bool scale_embedding = false;
 
   // tiny / small / medium / large; throws ConfigError for another name (the reference
   // silently fell back to small). pad_id: 50256 for the GPT-2 vocabulary, else 0.

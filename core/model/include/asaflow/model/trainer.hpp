@@ -23,6 +23,7 @@
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/model_config.hpp"
 #include "asaflow/model/model_mode.hpp"
+#include "asaflow/model/train_choices.hpp"
 #include "asaflow/model/transformer.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
 
@@ -33,7 +34,7 @@ class AdamW;
 namespace asaflow::model {
 
 struct TrainOptions {
-  std::string preset = "corrected";  // faithful | corrected
+  Preset preset = Preset::kCorrected;
   std::int64_t batch_size = 4;
   std::int64_t epochs = 10;
   std::int64_t max_steps = 0;  // 0: epochs * steps per epoch
@@ -49,14 +50,14 @@ struct TrainOptions {
   double target_ppl = 0;                // > 0: record the first eval step at or below it
   std::int64_t inject_nan_at_step = 0;  // fault injection for tests: the loss of this step is NaN
   BiasOptions bias;
-  std::string device = "auto";       // auto | cpu | cuda
+  DeviceChoice device = DeviceChoice::kAuto;
   std::int64_t loss_chunk_rows = 0;  // rows per chunk of the fused loss; 0: by device (lm_loss.hpp)
   // How each optimizer step runs: `eager` (train_step), `static` (StaticStep without a
   // graph: fixed shapes, no host reads), `graph` (StaticStep captured in a CUDA graph), or
   // `auto`: graph on a CUDA device with the corrected preset, eager otherwise. static and
   // graph pad every batch to batch_size rows and the training split's longest example,
   // which the faithful preset would count in its loss: they need the corrected preset.
-  std::string step = "auto";
+  StepKind step = StepKind::kAuto;
 };
 
 struct TrainResult {
@@ -125,9 +126,9 @@ class Trainer {
   // first eval_batches batches of the validation split, in order. `targets`, when given,
   // receives the number of targets counted (the tokens an n-gram floor must score too).
   double evaluate(std::int64_t* targets = nullptr);
-  static torch::Device resolve_device(const std::string& device);
+  static torch::Device resolve_device(DeviceChoice device);
   // TrainOptions::step resolved for this trainer's device and preset: eager, static or graph.
-  const std::string& step_kind() const { return step_kind_; }
+  StepKind step_kind() const { return step_kind_; }
 
  private:
   std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
@@ -148,7 +149,7 @@ class Trainer {
                        std::int64_t tokens);
   std::chrono::steady_clock::time_point report_time_ = std::chrono::steady_clock::now();
   std::int64_t report_tokens_ = 0;
-  std::string step_kind_;
+  StepKind step_kind_ = StepKind::kEager;
   AsaTransformer model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
 };
