@@ -89,15 +89,14 @@ class EvaluateStage : public StageComponent {
       throw StageError("the train stage " + trained->stage_id + " has no final_val_ppl / val_tokens");
     const std::string mode_name = config.at("mode").get<std::string>();
     if (params.seed > 0 && config.value("seed", 0) != params.seed) {
-      throw StageError("evaluate: seed " + std::to_string(params.seed) + " asked, but " +
-                       trained->stage_id + " was trained with seed " + std::to_string(config.value("seed", 0)));
+      throw StageError("evaluate: seed " + std::to_string(params.seed) + " asked, but " + trained->stage_id +
+                       " was trained with seed " + std::to_string(config.value("seed", 0)));
     }
     auto mode = ctx.resolve_as<model::ModelMode>("model_mode", mode_name);
     const auto device = model::Trainer::resolve_device(params.device);
     auto net = model::load_trained_model(trained->dir, params.checkpoint);
     net->to(device);
-    const auto pos_matrix =
-        model::pos_matrix_tensor(nlp::AsaTables::load(params.tables_dir)).to(device);
+    const auto pos_matrix = model::pos_matrix_tensor(nlp::AsaTables::load(params.tables_dir)).to(device);
     const auto valid = nlp::PreprocessedSplit::load(data->dir / "valid.bin");
     model::BiasOptions bias;
     bias.alpha = config.value("alpha", 1.0);

@@ -36,7 +36,7 @@ struct TrainParams {
 // A member of TrainParams::train, as a binding field.
 template <auto Member>
 auto trainer_option() {
-  return [](TrainParams& p) -> auto& { return p.train.*Member; };
+  return [](TrainParams & p) -> auto& { return p.train.*Member; };
 }
 
 const ParamBinding<TrainParams>& binding() {
@@ -68,8 +68,8 @@ const ParamBinding<TrainParams>& binding() {
           .integer(trainer_option<&TrainOptions::checkpoint_every>(), "checkpoint_every",
                    "resumable checkpoint every N steps (0: never)", 0)
           .integer(trainer_option<&TrainOptions::seed>(), "seed", "seeds initialisation, dropout and data order", 0)
-          .real([](TrainParams& p) -> double& { return p.train.bias.alpha; }, "alpha", "weight of the compat scores",
-                0, 100)
+          .real([](TrainParams& p) -> double& { return p.train.bias.alpha; }, "alpha", "weight of the compat scores", 0,
+                100)
           .boolean([](TrainParams& p) -> bool& { return p.train.bias.hard_block; }, "hard_block",
                    "masked pairs get -inf (false: subtract soft_penalty)")
           .real([](TrainParams& p) -> double& { return p.train.bias.penalty; }, "soft_penalty",
@@ -134,8 +134,7 @@ class TrainStage : public StageComponent {
     auto mode = ctx.resolve_as<model::ModelMode>("model_mode", params.mode);
     const auto tables = nlp::AsaTables::load(params.tables_dir);
 
-    model::ModelConfig config =
-        model::ModelConfig::preset(params.size, tokenizer.at("vocab_size").get<std::int64_t>());
+    model::ModelConfig config = model::ModelConfig::preset(params.size, tokenizer.at("vocab_size").get<std::int64_t>());
     if (tokenizer.at("tokenizer") != "gpt2") config.pad_id = 0;  // word vocabulary: <pad> is 0
     config.scale_embedding = params.scale_embedding;
     const std::string preset = model::name_of(o.preset);
@@ -171,8 +170,7 @@ class TrainStage : public StageComponent {
     ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
                   config.size, config.parameter_count(), params.mode, preset,
                   model::Trainer::resolve_device(o.device).str(), model::name_of(trainer.step_kind()),
-                  ctx.run_info.threads,
-                  train.examples.size());
+                  ctx.run_info.threads, train.examples.size());
     const model::TrainResult r = trainer.run();
 
     {
@@ -277,8 +275,9 @@ class TrainStage : public StageComponent {
                     "gradient clip %g",
                     o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
       row("Optimizer", opt);
-      row("Preset", preset + (o.preset == model::Preset::kCorrected ? " (padding ignored, token-weighted PPL)"
-                                                        : " (the reference's quirks: pads counted, batch-mean PPL)"));
+      row("Preset",
+          preset + (o.preset == model::Preset::kCorrected ? " (padding ignored, token-weighted PPL)"
+                                                          : " (the reference's quirks: pads counted, batch-mean PPL)"));
       row("Evaluation", (o.eval_batches > 0 ? "the first " + std::to_string(o.eval_batches) + " batches"
                                             : std::string("all batches")) +
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");

@@ -14,6 +14,7 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/step_profile.hpp"
+#include "asaflow/model/trained_model.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
@@ -377,6 +378,35 @@ std::shared_ptr<ModelMode> pos_embed_mode() {
 
 // The pos_embed control arm: the baseline's parameters get the baseline's initial values
 // (the runs stay paired by seed), plus a [17, d] embedding of the tags added to the input.
+// scale_embedding multiplies the token rows by sqrt(d_model) before the positions are
+// added: the model is then the unscaled one whose embedding rows are sqrt(d) times larger.
+// A trained model's config.json brings the choice back (absent: the reference's, unscaled).
+TEST(Model, ScaledEmbeddingIsTheUnscaledModelWithRowsTimesSqrtD) {
+  ModelConfig plain = ModelConfig::preset("tiny", 200), scaled = plain;
+  scaled.scale_embedding = true;
+  torch::manual_seed(5);
+  AsaTransformer a(scaled);
+  torch::manual_seed(5);
+  AsaTransformer b(plain);
+  torch::manual_seed(5);
+  AsaTransformer c(plain);
+  {
+    torch::NoGradGuard no_grad;
+    b->named_parameters()["embedding.weight"].mul_(std::sqrt(128.0));
+  }
+  for (auto* m : {&a, &b, &c}) (*m)->eval();
+  const auto ids = torch::randint(1, 200, {2, 9});  // no pad (id 0)
+  const auto bias = attention_bias({}, torch::ones({2, 9}, torch::kBool), BiasOptions{});
+  EXPECT_TRUE(torch::allclose(a->hidden(ids, bias), b->hidden(ids, bias), 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(a->hidden(ids, bias), c->hidden(ids, bias), 1e-2, 1e-3));
+
+  test::TempDir d;
+  std::ofstream(d.path / "config.json") << R"({"size": "tiny", "vocab": 200, "pad_id": 0, "scale_embedding": true})";
+  EXPECT_TRUE(trained_config(d.path).scale_embedding);
+  std::ofstream(d.path / "config.json") << R"({"size": "tiny", "vocab": 200, "pad_id": 0})";
+  EXPECT_FALSE(trained_config(d.path).scale_embedding);
+}
+
 TEST(PosEmbedding, SharedParametersStartAsTheBaselinesAndTheTagsChangeTheOutput) {
   ModelConfig base = ModelConfig::preset("tiny", 200), tagged = base;
   tagged.pos_embedding = true;

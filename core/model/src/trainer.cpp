@@ -106,7 +106,8 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
     step_kind_ = device_.is_cuda() && StaticStep::graphs_available() && corrected ? StepKind::kGraph : StepKind::kEager;
   if (step_kind_ != StepKind::kEager && !corrected) {
     throw ConfigError("step " + name_of(step_kind_) + " pads every batch to a fixed shape, which the " +
-                      name_of(options_.preset) + " preset would count in its loss: use the corrected preset or step eager");
+                      name_of(options_.preset) +
+                      " preset would count in its loss: use the corrected preset or step eager");
   }
   if (step_kind_ == StepKind::kGraph && !device_.is_cuda()) {
     throw ConfigError("step graph needs a CUDA device, not " + device_.str() +

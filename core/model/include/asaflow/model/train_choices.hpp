@@ -28,8 +28,10 @@ inline const NamedValues<Preset>& names_of(Preset) {
   return n;
 }
 inline const NamedValues<StepKind>& names_of(StepKind) {
-  static const NamedValues<StepKind> n = {
-      {"auto", StepKind::kAuto}, {"eager", StepKind::kEager}, {"static", StepKind::kStatic}, {"graph", StepKind::kGraph}};
+  static const NamedValues<StepKind> n = {{"auto", StepKind::kAuto},
+                                          {"eager", StepKind::kEager},
+                                          {"static", StepKind::kStatic},
+                                          {"graph", StepKind::kGraph}};
   return n;
 }
 inline const NamedValues<DeviceChoice>& names_of(DeviceChoice) {
