@@ -16,6 +16,7 @@
 #include "asaflow/nlp/bonding.hpp"
 #include "asaflow/nlp/gpt2_bpe.hpp"
 #include "asaflow/nlp/preprocessed.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/stats/statistics.hpp"
 #include "asaflow/model/trained_model.hpp"
@@ -111,35 +112,50 @@ torch::Tensor weighted_control(const std::vector<std::uint8_t>& m, std::int64_t 
   return torch::from_blob(out.data(), {T, T}, torch::kUInt8).to(torch::kBool).clone();
 }
 
+struct H6Params {
+  std::int64_t num_samples = 100;
+  std::string split = "test";
+  double threshold = 0.01;
+  std::int64_t top_k = 10;
+  std::int64_t draws = 10;
+  std::int64_t seed = 1234;
+  std::string checkpoint = "best";
+  std::string tokenizer_dir;
+  std::string tables_dir = nlp::AsaTables::default_dir().string();
+};
+
+const ParamBinding<H6Params>& binding() {
+  static const auto b =
+      ParamBinding<H6Params>()
+          .integer(&H6Params::num_samples, "num_samples", "examples of the split, in order (the reference: 100)", 1)
+          .string(&H6Params::split, "split", "split of the preprocess stage", {"train", "valid", "test"})
+          .real(&H6Params::threshold, "threshold", "count overlap: weights above this", 0, 1)
+          .integer(&H6Params::top_k, "top_k", "top-k overlap: keys per query", 1)
+          .integer(&H6Params::draws, "draws", "random masks per example and control", 1, 1000)
+          .integer(&H6Params::seed, "seed", "seed of the random controls", 0)
+          .string(&H6Params::checkpoint, "checkpoint",
+                  "best (as the reference), final, or init: the weights at step 0, the negative control",
+                  {"best", "final", "init"})
+          .path(&H6Params::tokenizer_dir, "tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)",
+                /*optional=*/true)
+          .path(&H6Params::tables_dir, "tables_dir", "ASA tables");
+  return b;
+}
+
 class H6 : public StageComponent {
  public:
   H6()
       : StageComponent(
             ComponentInfo::of("stage", "h6", "2.0.0")
-                .describe("H6: attention mass of a baseline model on ASA-allowed pairs vs random controls matched in "
-                          "density, key "
-                          "UPOS and distance (spec 5); at step 0 as a negative control")
-                .with_params(
-                    {ParamSpec::integer("num_samples", 100, "examples of the split, in order (the reference: 100)")
-                         .at_least(1),
-                     ParamSpec::string("split", "test", "split of the preprocess stage")
-                         .one_of({"train", "valid", "test"}),
-                     ParamSpec::real("threshold", 0.01, "count overlap: weights above this").range(0, 1),
-                     ParamSpec::integer("top_k", 10, "top-k overlap: keys per query").at_least(1),
-                     ParamSpec::integer("draws", 10, "random masks per example and control").range(1, 1000),
-                     ParamSpec::integer("seed", 1234, "seed of the random controls").at_least(0),
-                     ParamSpec::string("checkpoint", "best",
-                                       "best (as the reference), final, or init: the weights at step 0, "
-                                       "the negative control")
-                         .one_of({"best", "final", "init"}),
-                     ParamSpec::path("tokenizer_dir", "GPT-2 files to label the heatmap's tokens (optional)")
-                         .optional_with(std::string("")),
-                     ParamSpec::path("tables_dir", "ASA tables").optional_with(nlp::AsaTables::default_dir().string())})
-                .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+                .describe("H6: attention mass of a baseline model on ASA-allowed pairs vs random controls "
+                          "matched in density, key UPOS and distance (spec 5); at step 0 as a negative "
+                          "control")
+                .with_params(binding().specs())
+                .reading_splits([](const Params& p) { return std::vector<std::string>{binding().fill(p).split}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const H6Params p = binding().fill(ctx.params);
     at::set_num_threads(ctx.run_info.threads);
     const InputArtifact* model_in = nullptr;
     const InputArtifact* data_in = nullptr;
@@ -150,7 +166,7 @@ class H6 : public StageComponent {
         const bool baseline = json::parse(c).value("mode", "") == "none";
         if (!model_in || baseline) model_in = &in;
       }
-      if (fs::exists(in.dir / (p.get_string("split") + ".bin"))) data_in = &in;
+      if (fs::exists(in.dir / (p.split + ".bin"))) data_in = &in;
     }
     if (!model_in || !data_in) throw StageError("h6 needs a train stage (mode none) and a preprocess stage in 'needs'");
     std::ifstream cfg(model_in->dir / "config.json");
@@ -159,18 +175,18 @@ class H6 : public StageComponent {
       ctx.log->warn("H6 asks about a baseline trained without ASA; this model was trained in mode '{}'",
                     config.value("mode", "?"));
     }
-    const std::string checkpoint = p.get_string("checkpoint");
+    const std::string checkpoint = p.checkpoint;
     auto model = model::load_trained_model(model_in->dir, checkpoint);
-    const auto tables = nlp::AsaTables::load(p.get_string("tables_dir"));
-    const auto split = nlp::PreprocessedSplit::load(data_in->dir / (p.get_string("split") + ".bin"));
-    const std::size_t n = std::min<std::size_t>(split.examples.size(), std::size_t(p.get_int("num_samples")));
-    if (n == 0) throw InputError("the " + p.get_string("split") + " split is empty");
-    const double threshold = p.get_double("threshold");
-    const auto k = p.get_int("top_k");
-    const int draws = int(p.get_int("draws"));
+    const auto tables = nlp::AsaTables::load(p.tables_dir);
+    const auto split = nlp::PreprocessedSplit::load(data_in->dir / (p.split + ".bin"));
+    const std::size_t n = std::min<std::size_t>(split.examples.size(), std::size_t(p.num_samples));
+    if (n == 0) throw InputError("the " + p.split + " split is empty");
+    const double threshold = p.threshold;
+    const auto k = p.top_k;
+    const int draws = int(p.draws);
     const std::vector<double> grid = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
-    if (!p.get_string("tokenizer_dir").empty()) bpe = nlp::Gpt2Bpe::load(p.get_string("tokenizer_dir"));
+    if (!p.tokenizer_dir.empty()) bpe = nlp::Gpt2Bpe::load(p.tokenizer_dir);
     std::vector<std::string> words;  // a word tokenizer's vocabulary labels the heatmap instead
     if (std::ifstream v(data_in->dir / "vocab.txt"); v) {
       for (std::string w; std::getline(v, w);) words.push_back(w);
@@ -244,8 +260,8 @@ class H6 : public StageComponent {
       }
       if (T > 1) uniform_entropy.add(torch::log(torch::arange(2, T + 1, torch::kFloat64)).mean().item<double>());
       // Random controls, seeded per example and draw.
-      auto gen = at::detail::createCPUGenerator(std::uint64_t(p.get_int("seed")) * 1000003ull + e);
-      std::mt19937_64 rng(std::uint64_t(p.get_int("seed")) * 7919ull + e);
+      auto gen = at::detail::createCPUGenerator(std::uint64_t(p.seed) * 1000003ull + e);
+      std::mt19937_64 rng(std::uint64_t(p.seed) * 7919ull + e);
       auto eye = torch::eye(T, torch::kBool);
       auto lower = causal & eye.logical_not();
       const double d = m.sum().item<double>() / causal.sum().item<double>();

@@ -41,39 +41,53 @@ struct Count {
   double fraction() const { return pairs > 0 ? blocked / pairs : 0.0; }
 };
 
+struct SparsityParams {
+  std::string split = "valid";
+  std::int64_t max_examples = 0;
+  std::int64_t max_texts = 500;
+  std::int64_t layers = 2;
+  nlp::AnnotationOptions annotation;
+};
+
+const ParamBinding<SparsityParams>& binding() {
+  static const auto b = nlp::with_annotation(
+      ParamBinding<SparsityParams>()
+          .string(&SparsityParams::split, "split", "split to measure", {"train", "valid", "test"})
+          .integer(&SparsityParams::max_examples, "max_examples", "BPE level: examples (0: all)", 0)
+          .integer(&SparsityParams::max_texts, "max_texts", "word level: sentences (the reference: 500; 0: all)", 0)
+          .integer(&SparsityParams::layers, "layers", "layers of the model the masks serve (identical in every layer)",
+                   1),
+      &SparsityParams::annotation);
+  return b;
+}
+
 class Sparsity : public StageComponent {
  public:
   Sparsity()
       : StageComponent(
             ComponentInfo::of("stage", "sparsity", "1.1.0")
-                .describe("blocked fraction of the ASA masks: BPE-level under the causal mask, word-level over the "
-                          "full square (spec 6)")
-                .with_params(nlp::with_annotation_params(
-                    {ParamSpec::string("split", "valid", "split to measure").one_of({"train", "valid", "test"}),
-                     ParamSpec::integer("max_examples", 0, "BPE level: examples (0: all)").at_least(0),
-                     ParamSpec::integer("max_texts", 500, "word level: sentences (the reference: 500; 0: all)")
-                         .at_least(0),
-                     ParamSpec::integer("layers", 2, "layers of the model the masks serve (identical in every layer)")
-                         .at_least(1)}))
-                .reading_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+                .describe("blocked fraction of the ASA masks: BPE-level under the causal mask, word-level "
+                          "over the full square (spec 6)")
+                .with_params(binding().specs())
+                .reading_splits([](const Params& p) { return std::vector<std::string>{binding().fill(p).split}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const SparsityParams p = binding().fill(ctx.params);
     const InputArtifact* prep = nullptr;
     const InputArtifact* corpus_in = nullptr;
     for (const auto& in : ctx.inputs) {
-      if (fs::exists(in.dir / (p.get_string("split") + ".bin"))) prep = &in;
+      if (fs::exists(in.dir / (p.split + ".bin"))) prep = &in;
       if (fs::exists(in.dir / Corpus::kFileName)) corpus_in = &in;
     }
     if (!prep) throw StageError("sparsity needs a preprocess stage in 'needs'");
     auto tables =
-        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
+        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.annotation.tables_dir, p.annotation.verb_table));
 
     // BPE level, under the causal mask: off-diagonal pairs j < i.
-    const auto split = nlp::PreprocessedSplit::load(prep->dir / (p.get_string("split") + ".bin"));
+    const auto split = nlp::PreprocessedSplit::load(prep->dir / (p.split + ".bin"));
     std::size_t limit = split.examples.size();
-    if (p.get_int("max_examples") > 0) limit = std::min(limit, std::size_t(p.get_int("max_examples")));
+    if (p.max_examples > 0) limit = std::min(limit, std::size_t(p.max_examples));
     std::map<std::string, Count> bpe;
     std::map<std::string, std::map<std::string, Count>> by_bucket;
     std::map<std::pair<int, int>, double> blocked_pairs;
@@ -110,11 +124,11 @@ class Sparsity : public StageComponent {
     std::map<std::string, Count> words;
     std::size_t texts = 0;
     if (corpus_in) {
-      nlp::Annotator annotator(nlp::WordNet::load(p.get_string("wordnet_dir")), tables);
+      nlp::Annotator annotator(nlp::WordNet::load(p.annotation.wordnet_dir), tables);
       const Corpus corpus = Corpus::load(corpus_in->dir / Corpus::kFileName);
-      const std::size_t max_texts = std::size_t(p.get_int("max_texts"));
+      const std::size_t max_texts = std::size_t(p.max_texts);
       for (const auto& d : corpus.documents) {
-        if (d.split != p.get_string("split")) continue;
+        if (d.split != p.split) continue;
         for (const auto& s : d.sentences) {
           if (s.size() < 2) continue;
           if (max_texts > 0 && texts >= max_texts) break;
@@ -175,15 +189,14 @@ class Sparsity : public StageComponent {
       r.labels = std::move(labels);
       return r;
     };
-    json out = {
-        {"split", p.get_string("split")}, {"bpe_examples", limit}, {"word_texts", texts}, {"modes", json::object()}};
+    json out = {{"split", p.split}, {"bpe_examples", limit}, {"word_texts", texts}, {"modes", json::object()}};
     for (const auto& mode : kModes) {
       add("sparsity_bpe_causal", 100 * bpe[mode].fraction(), {{"mode", mode}}).n =
           std::int64_t(limit);  // examples pooled
       if (texts) add("sparsity_word_square", 100 * words[mode].fraction(), {{"mode", mode}}).n = std::int64_t(texts);
       for (const auto& [bucket, c] : by_bucket[mode])
         add("sparsity_bpe_causal_by_length", 100 * c.fraction(), {{"mode", mode}, {"length", bucket}});
-      for (std::int64_t l = 0; l < p.get_int("layers"); ++l)
+      for (std::int64_t l = 0; l < p.layers; ++l)
         add("sparsity_bpe_causal_layer", 100 * bpe[mode].fraction(), {{"mode", mode}, {"layer", std::to_string(l)}});
       out["modes"][mode] = {
           {"bpe_causal",

@@ -89,12 +89,13 @@ class ParamBinding {
     const std::string n = spec.name;
     return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_strings(n); });
   }
-  // A file or directory; required when the field's default is empty.
+  // A file or directory; required when the field's default is empty, unless `optional`
+  // (then empty means none).
   template <typename Field>
-  ParamBinding path(Field field, std::string name, std::string help) const {
+  ParamBinding path(Field field, std::string name, std::string help, bool optional = false) const {
     ParamSpec spec = ParamSpec::path(std::move(name), std::move(help));
     const std::string def = default_of(field);
-    if (!def.empty()) spec.optional_with(def);
+    if (!def.empty() || optional) spec.optional_with(def);
     const std::string n = spec.name;
     return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_string(n); });
   }
