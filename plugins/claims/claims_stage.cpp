@@ -12,7 +12,7 @@ class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
       : StageComponent(
-            ComponentInfo::of("stage", "claims", "1.0.0")
+            ComponentInfo::of("stage", "claims", "1.1.0")
                 .describe("the experiment's verdicts: each arm against the baseline paired by seed, n-gram floor "
                           "gates, H6 against "
                           "matched controls and step 0, step cost, sparsity; Holm across claims")

@@ -92,6 +92,23 @@ Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o) {
 
 Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field) {
   Comparison c;
+  for (const auto* arm : {&a, &b}) {
+    std::set<std::string> seeds;
+    for (const Run* r : *arm) {
+      if (!seeds.insert(r->seed).second && c.no_test.empty())
+        c.no_test = "several runs of seed " + r->seed + " in one arm: they differ in another parameter";
+    }
+  }
+  if (!c.no_test.empty()) {
+    std::vector<double> av, bv;
+    for (const Run* r : a)
+      if (std::isfinite(r->*field)) av.push_back(r->*field);
+    for (const Run* r : b)
+      if (std::isfinite(r->*field)) bv.push_back(r->*field);
+    c.a = Summary::of(av);
+    c.b = Summary::of(bv);
+    return c;
+  }
   std::map<std::string, double> bs;
   std::vector<double> av, bv, pa, pb;
   for (const Run* r : b) {
@@ -135,7 +152,7 @@ std::string delta_cell(const Comparison& c) {
            ", n = " + std::to_string(c.paired ? c.test->n : c.a.n) +
            (c.paired ? " pairs" : " + " + std::to_string(c.b.n));
   } else {
-    out += ", no test (n < 2)";
+    out += ", no test (" + (c.no_test.empty() ? std::string("n < 2") : c.no_test) + ")";
   }
   return out;
 }

@@ -47,6 +47,10 @@ struct Comparison {
   std::optional<stats::TTest> test;
   bool paired = false;
   std::vector<std::pair<std::string, double>> differences;  // per seed, a - b
+  // Why there is no test although both arms have runs: an arm with two runs of one seed
+  // (they differ in another parameter, e.g. a learning-rate pilot) pairs with nothing, and
+  // its runs are not draws of one setting either, so neither paired t nor Welch applies.
+  std::string no_test;
 };
 Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field);
 // "-0.23 (-0.9%), 95% CI [..], paired t p = .., d_z .., n = 3 pairs"

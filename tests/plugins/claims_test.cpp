@@ -388,7 +388,15 @@ TEST(ClaimsDesign, TwoRunsOfOneArmAndSeedCannotBePaired) {
   EXPECT_EQ(v.status, kUntestable);
   EXPECT_NE(v.reason.find("has two runs of seed 1"), std::string::npos) << v.reason;
   bool runs_table = false;
-  for (const auto& t : out.tables())
+  std::string delta, per_seed;  // the comparison table tests nothing either
+  for (const auto& t : out.tables()) {
     if (t.id == "runs") runs_table = t.rows.size() == 4;
+    for (const auto& row : t.rows) {
+      if (row.size() == 4 && row[0] == "Val PPL (final)") delta = row[3];
+      if (row.size() >= 2 && row[0] == "Val PPL difference per seed") per_seed = row[1];
+    }
+  }
   EXPECT_TRUE(runs_table);
+  EXPECT_EQ(delta, "-5 (-5.263%), no test (several runs of seed 1 in one arm: they differ in another parameter)");
+  EXPECT_EQ(per_seed, "not paired: several runs of seed 1 in one arm: they differ in another parameter");
 }
