@@ -169,7 +169,10 @@ class Builder {
       std::string per_seed;
       for (const auto& [seed, d] : ppl.differences)
         per_seed += (per_seed.empty() ? "" : ", ") + ("seed " + seed + ": " + signed_number(d));
-      t.rows.push_back({"Val PPL difference per seed", per_seed.empty() ? (ppl.no_test.empty() ? "no shared seeds" : "not paired: " + ppl.no_test) : per_seed, "", ""});
+      t.rows.push_back(
+          {"Val PPL difference per seed",
+           per_seed.empty() ? (ppl.no_test.empty() ? "no shared seeds" : "not paired: " + ppl.no_test) : per_seed, "",
+           ""});
       row("Train throughput (tokens/s)", &Run::tokens_per_s);
       t.notes.push_back(
           "Runs of one seed share initialisation, data order and dropout draws and differ only in the arm, "
