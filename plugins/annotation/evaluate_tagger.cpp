@@ -21,6 +21,7 @@
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/nlp/tagger.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace fs = std::filesystem;
@@ -94,33 +95,45 @@ std::string fixed(double v, int digits) {
   return b;
 }
 
+struct EvaluateTaggerParams {
+  std::vector<std::string> gold;
+  std::string name = "gold";
+  std::int64_t confusions = 15;
+};
+
+const ParamBinding<EvaluateTaggerParams>& binding() {
+  static const auto b =
+      ParamBinding<EvaluateTaggerParams>()
+          .paths(&EvaluateTaggerParams::gold, "gold", "gold CoNLL-U files (a UD treebank's test split)")
+          .string(&EvaluateTaggerParams::name, "name", "what the gold files are, for the labels (e.g. ud_ewt_test)")
+          .integer(&EvaluateTaggerParams::confusions, "confusions", "how many of the most frequent confusions to list",
+                   0, 289);
+  return b;
+}
+
 class EvaluateTagger : public StageComponent {
  public:
   EvaluateTagger()
-      : StageComponent(
-            ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
-                .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword tokens as "
-                          "the headline), "
-                          "per-tag precision and recall, and the most frequent confusions")
-                .with_params(
-                    {ParamSpec::paths("gold", "gold CoNLL-U files (a UD treebank's test split)"),
-                     ParamSpec::string("name", "gold", "what the gold files are, for the labels (e.g. ud_ewt_test)"),
-                     ParamSpec::integer("confusions", 15, "how many of the most frequent confusions to list")
-                         .range(0, 289)})) {}
+      : StageComponent(ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
+                           .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword "
+                                     "tokens as the headline), per-tag precision and recall, and the most frequent "
+                                     "confusions")
+                           .with_params(binding().specs())) {}
 
  protected:
   void execute(StageContext& ctx) const override {
+    const EvaluateTaggerParams p = binding().fill(ctx.params);
     const InputArtifact* tagger_in = nullptr;
     for (const auto& in : ctx.inputs) {
       if (fs::exists(in.dir / "tagger.bin")) tagger_in = &in;
     }
     if (!tagger_in) throw StageError("evaluate_tagger needs a train_tagger stage (an input with tagger.bin)");
     const auto tagger = nlp::PerceptronTagger::load(tagger_in->dir / "tagger.bin");
-    const std::string name = ctx.params.get_string("name");
+    const std::string& name = p.name;
 
     Score outside, inside, all, unknown;
     std::vector<std::vector<std::size_t>> confusion(kUposCount, std::vector<std::size_t>(kUposCount, 0));
-    const auto files = ctx.params.get_strings("gold");
+    const auto& files = p.gold;
     ctx.progress.set_total(std::int64_t(files.size()), "files");
     for (const auto& file : files) {
       for (const auto& sentence : read_gold(file)) {
@@ -186,7 +199,7 @@ class EvaluateTagger : public StageComponent {
     confusions.title = "Most frequent confusions on " + name + " (gold -> predicted)";
     confusions.columns = {"gold", "predicted", "words", "% of errors"};
     const std::size_t wrong = outside.total - outside.correct;
-    for (std::size_t k = 0; k < errors.size() && k < std::size_t(ctx.params.get_int("confusions")); ++k) {
+    for (std::size_t k = 0; k < errors.size() && k < std::size_t(p.confusions); ++k) {
       const auto& [count, t, u] = errors[k];
       confusions.rows.push_back(
           {kUposNames[t], kUposNames[u], std::to_string(count), fixed(100.0 * double(count) / double(wrong), 1)});

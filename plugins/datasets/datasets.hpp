@@ -5,12 +5,26 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "asaflow/component.hpp"
 #include "asaflow/corpus.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/results.hpp"
 
 namespace asaflow::plugins {
+
+// The parameters of a dataset made of files the user names, all of one split.
+struct FilesParams {
+  std::vector<std::string> paths;
+  std::string split = "train";
+};
+// `what`: the files' kind, for the help text ("CoNLL-U files").
+inline ParamBinding<FilesParams> files_binding(const std::string& what) {
+  return ParamBinding<FilesParams>()
+      .paths(&FilesParams::paths, "paths", what)
+      .string(&FilesParams::split, "split", "the split these files are", {"train", "valid", "test"});
+}
 
 std::shared_ptr<Component> make_brown_dataset();
 std::shared_ptr<Component> make_wikitext_dataset();

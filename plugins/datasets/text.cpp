@@ -12,6 +12,11 @@
 namespace asaflow::plugins {
 namespace {
 
+const ParamBinding<FilesParams>& binding() {
+  static const auto b = files_binding("text files");
+  return b;
+}
+
 // Plain UTF-8 text: sentence-split and tokenised here, tagged by the preprocess stage.
 class Text : public StageComponent {
  public:
@@ -19,15 +24,14 @@ class Text : public StageComponent {
       : StageComponent(
             ComponentInfo::of("dataset", "text", "1.0.0")
                 .describe("plain UTF-8 text files, sentence-split; tagged later by the tagger")
-                .with_params({ParamSpec::paths("paths", "text files"),
-                              ParamSpec::string("split", "train", "the split these files are")
-                                  .one_of({"train", "valid", "test"})})
-                .producing_splits([](const Params& p) { return std::vector<std::string>{p.get_string("split")}; })) {}
+                .with_params(binding().specs())
+                .producing_splits([](const Params& p) { return std::vector<std::string>{binding().fill(p).split}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
+    const FilesParams p = binding().fill(ctx.params);
     Corpus corpus;
-    for (const auto& path : ctx.params.get_strings("paths")) {
+    for (const auto& path : p.paths) {
       std::ifstream in(path, std::ios::binary);
       if (!in) throw InputError("cannot read '" + path + "'");
       std::ostringstream s;
@@ -36,7 +40,7 @@ class Text : public StageComponent {
       if (auto bad = find_invalid_utf8(text)) {
         throw InputError(path + ": invalid UTF-8 at byte offset " + std::to_string(*bad));
       }
-      Corpus::Document doc{std::filesystem::path(path).filename().string(), "", ctx.params.get_string("split"), {}};
+      Corpus::Document doc{std::filesystem::path(path).filename().string(), "", p.split, {}};
       for (auto& words : nlp::split_plain_text(text)) {
         Sentence sentence;
         for (auto& w : words) sentence.push_back(Token{std::move(w), "", "", -1});

@@ -21,10 +21,27 @@ fs::path wikitext_file(const fs::path& dir, const std::string& split) {
   return {};
 }
 
+struct WikiTextParams {
+  std::string dir;
+  std::int64_t min_words = 5;
+  std::int64_t max_lines = 0;
+};
+
+const ParamBinding<WikiTextParams>& binding() {
+  static const auto b =
+      ParamBinding<WikiTextParams>()
+          .path(&WikiTextParams::dir, "dir",
+                "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)")
+          .integer(&WikiTextParams::min_words, "min_words", "skip lines with fewer whitespace-separated words", 1)
+          .integer(&WikiTextParams::max_lines, "max_lines", "keep at most this many examples per split (0: all)", 0);
+  return b;
+}
+
 std::vector<std::string> wikitext_splits(const Params& p) {
+  const std::string dir = binding().fill(p).dir;
   std::vector<std::string> splits;
   for (const char* split : {"train", "valid", "test"}) {
-    if (!wikitext_file(p.get_string("dir"), split).empty()) splits.push_back(split);
+    if (!wikitext_file(dir, split).empty()) splits.push_back(split);
   }
   return splits;
 }
@@ -40,17 +57,13 @@ class WikiText : public StageComponent {
             ComponentInfo::of("dataset", "wikitext", "1.0.0")
                 .describe("WikiText-2/103 raw files a user supplies (wiki.{train,valid,test}.raw or .tokens), one "
                           "example per line")
-                .with_params(
-                    {ParamSpec::path("dir",
-                                     "directory holding wiki.train.raw, wiki.valid.raw, wiki.test.raw (or .tokens)"),
-                     ParamSpec::integer("min_words", 5, "skip lines with fewer whitespace-separated words").at_least(1),
-                     ParamSpec::integer("max_lines", 0, "keep at most this many examples per split (0: all)")
-                         .at_least(0)})
+                .with_params(binding().specs())
                 .producing_splits(wikitext_splits)) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const fs::path dir = ctx.params.get_string("dir");
+    const WikiTextParams p = binding().fill(ctx.params);
+    const fs::path dir = p.dir;
     Corpus corpus;
     int found = 0;
     for (const char* split : {"train", "valid", "test"}) {
@@ -61,7 +74,7 @@ class WikiText : public StageComponent {
       if (!in) throw InputError("cannot read '" + file.string() + "'");
       std::string line;
       std::size_t line_no = 0, offset = 0, kept = 0;
-      const auto max_lines = std::size_t(ctx.params.get_int("max_lines"));
+      const auto max_lines = std::size_t(p.max_lines);
       while (std::getline(in, line)) {
         ++line_no;
         if (auto bad = find_invalid_utf8(line)) {
@@ -74,7 +87,7 @@ class WikiText : public StageComponent {
         Sentence sentence;
         std::string w;
         while (words >> w) sentence.push_back(Token{w, "", "", -1});
-        if (sentence.size() < std::size_t(ctx.params.get_int("min_words"))) continue;
+        if (sentence.size() < std::size_t(p.min_words)) continue;
         if (max_lines > 0 && kept >= max_lines) break;
         sentence.text = line;
         Corpus::Document doc{std::string(split) + ":" + std::to_string(line_no), "wikitext", split, {}};

@@ -9,6 +9,7 @@
 
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/nlp/sentence_split.hpp"
 #include "asaflow/text_util.hpp"
@@ -26,33 +27,47 @@ std::string read_file(const fs::path& file) {
   return buf.str();
 }
 
+enum class Format { kPlain, kWordTag };
+
+struct TextFilesParams {
+  std::vector<std::string> paths;
+  Format format = Format::kPlain;
+  std::string name_regex = ".*";
+  std::int64_t max_files = 0;
+};
+
+const ParamBinding<TextFilesParams>& binding() {
+  static const auto b =
+      ParamBinding<TextFilesParams>()
+          .paths(&TextFilesParams::paths, "paths", "files or directories to read (directories recursively)")
+          .enumeration(&TextFilesParams::format, "format",
+                       "plain: sentence-split and tokenise; word_tag: one sentence per line of word/TAG tokens, tags "
+                       "stripped",
+                       EnumNames<Format>{{"plain", Format::kPlain}, {"word_tag", Format::kWordTag}})
+          .string(&TextFilesParams::name_regex, "name_regex", "only files whose name matches (ECMAScript regex)")
+          .integer(&TextFilesParams::max_files, "max_files", "read at most this many files (0: all)", 0);
+  return b;
+}
+
 class TextFiles : public StageComponent {
  public:
   TextFiles()
-      : StageComponent(
-            ComponentInfo::of("dataset", "text_files", "1.0.0")
-                .describe("UTF-8 text files or directories -> corpus.conllu (documents, sentences, tokens)")
-                .with_params(
-                    {ParamSpec::paths("paths", "files or directories to read (directories recursively)"),
-                     ParamSpec::string("format", "plain",
-                                       "plain: sentence-split and tokenise; word_tag: one "
-                                       "sentence per line of word/TAG tokens, tags stripped")
-                         .one_of({"plain", "word_tag"}),
-                     ParamSpec::string("name_regex", ".*", "only files whose name matches (ECMAScript regex)"),
-                     ParamSpec::integer("max_files", 0, "read at most this many files (0: all)").at_least(0)})) {}
+      : StageComponent(ComponentInfo::of("dataset", "text_files", "1.0.0")
+                           .describe("UTF-8 text files or directories -> corpus.conllu (documents, sentences, tokens)")
+                           .with_params(binding().specs())) {}
 
  protected:
   void execute(StageContext& ctx) const override {
-    const auto& p = ctx.params;
+    const TextFilesParams p = binding().fill(ctx.params);
     std::regex name_filter;
     try {
-      name_filter = std::regex(p.get_string("name_regex"));
+      name_filter = std::regex(p.name_regex);
     } catch (const std::regex_error& e) {
-      throw InputError("dataset/text_files: name_regex '" + p.get_string("name_regex") +
+      throw InputError("dataset/text_files: name_regex '" + p.name_regex +
                        "' is not a valid regular expression: " + e.what());
     }
     std::vector<std::pair<fs::path, std::string>> files;  // path, document id
-    for (const auto& root : p.get_strings("paths")) {
+    for (const auto& root : p.paths) {
       if (fs::is_regular_file(root)) {
         files.emplace_back(root, fs::path(root).filename().string());
         continue;
@@ -66,11 +81,11 @@ class TextFiles : public StageComponent {
       std::sort(found.begin(), found.end());
       for (const auto& f : found) files.emplace_back(f, fs::relative(f, root).generic_string());
     }
-    const auto max_files = p.get_int("max_files");
+    const auto max_files = p.max_files;
     if (max_files > 0 && std::int64_t(files.size()) > max_files) files.resize(std::size_t(max_files));
     if (files.empty()) throw InputError("dataset/text_files: no files matched in the given paths");
 
-    const bool word_tag = p.get_string("format") == "word_tag";
+    const bool word_tag = p.format == Format::kWordTag;
     ctx.progress.set_total(std::int64_t(files.size()), "files");
     Corpus corpus;
     std::size_t tokens = 0;

@@ -90,6 +90,7 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
         "- Commit: ",
         "- Hardware: ",
         "- Software: ",
+        " stages read (the longest ",
         "## Configuration",
         "- Seeds: 1, 2",
         "- Annotations: tagger (context both), word tokens",

@@ -30,6 +30,18 @@
 
 namespace asaflow {
 
+// An enumeration's names, as pipelines write them: the table enumeration() parses with,
+// and name_in() reads back for labels and records.
+template <typename Enum>
+using EnumNames = std::vector<std::pair<std::string, Enum>>;
+
+template <typename Enum>
+const std::string& name_in(const EnumNames<Enum>& names, Enum value) {
+  for (const auto& [text, v] : names)
+    if (v == value) return text;
+  throw InternalError("an enumerator missing from its names table");
+}
+
 template <typename Options>
 class ParamBinding {
   static constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -86,6 +98,13 @@ class ParamBinding {
   template <typename Field>
   ParamBinding strings(Field field, std::string name, std::string help) const {
     ParamSpec spec = ParamSpec::strings(std::move(name), default_of(field), std::move(help));
+    const std::string n = spec.name;
+    return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_strings(n); });
+  }
+  // Files or directories, a required list (std::vector<std::string>).
+  template <typename Field>
+  ParamBinding paths(Field field, std::string name, std::string help) const {
+    ParamSpec spec = ParamSpec::paths(std::move(name), std::move(help));
     const std::string n = spec.name;
     return with(std::move(spec), [field, n](const Params& p, Options& o) { std::invoke(field, o) = p.get_strings(n); });
   }
