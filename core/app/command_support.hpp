@@ -24,6 +24,9 @@ struct Common {
   std::string pipeline;
   int threads = 0;
   int jobs = 1;
+  bool jobs_given = false;  // -j on the command line (an executor's default differs)
+  std::string executor;     // --executor: where cells run (default: the pipeline's, else local)
+  std::string cell;         // --cell: compute this one cell (an executor's job)
   bool quiet = false;
   bool verbose = false;
   bool dry_run = false;
@@ -41,6 +44,8 @@ struct Common {
 };
 
 Common parse(const std::string& command, const std::vector<std::string>& args);
+// asaflow run / asaflow status (run_command.cpp).
+int cmd_run(const Common& c, bool status_only);
 std::string user_cache_dir();
 std::string plugin_index_file();
 std::unique_ptr<PluginHost> make_host(const Common& c);

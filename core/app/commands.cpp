@@ -62,6 +62,9 @@ std::string user_cache_dir() {
   return "/tmp/asaflow-cache";
 }
 
+// The options every built-in command shares, parsed once: a command reads the ones it
+// needs from Common. Errors are ConfigErrors naming the command (exit code 2); --help
+// fills Common::help for the caller to print rather than exiting here.
 Common parse(const std::string& command, const std::vector<std::string>& args) {
   Common c;
   po::options_description opts("options");
@@ -72,8 +75,12 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       "where fetched data packages live (default: $ASAFLOW_DATA_DIR or ~/.cache/asaflow/data)")(
       "threads", po::value(&c.threads), "compute threads for stages (default: all cores)")(
       "pipeline,p", po::value(&c.pipeline), "pipeline file (for why)")(
-      "jobs,j", po::value(&c.jobs), "stages to run in parallel (default 1)")("dry-run,n", po::bool_switch(&c.dry_run),
-                                                                             "decide what would run, run nothing")(
+      "jobs,j", po::value(&c.jobs),
+      "stages to run in parallel (default 1; with an executor other than local, jobs in flight, default 100)")(
+      "executor", po::value(&c.executor), "run: where cells run: local (this process) or an executor plugin (slurm)")(
+      "cell", po::value(&c.cell),
+      "run: compute this one cell, its inputs from the cache (what an executor's job runs)")(
+      "dry-run,n", po::bool_switch(&c.dry_run), "decide what would run, run nothing")(
       "force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")(
       "set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")(
       "force-downstream", po::bool_switch(&c.force_downstream), "with --force: also everything downstream")(
@@ -117,6 +124,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
     return c;
   }
   if (c.jobs < 1) throw ConfigError("asaflow " + command + ": --jobs must be at least 1");
+  c.jobs_given = vm.count("jobs") > 0;
   if (c.threads < 0) throw ConfigError("asaflow " + command + ": --threads must be at least 1");
   if (c.threads == 0) c.threads = int(std::max(1u, std::thread::hardware_concurrency()));
   if (c.data_dir.empty()) {
@@ -198,90 +206,6 @@ fs::path cache_dir_for(const Pipeline& p, const Common& c) {
 
 namespace {
 
-int cmd_run(const Common& c, bool status_only) {
-  const std::string command = status_only ? "status" : "run";
-  auto start = std::chrono::steady_clock::now();
-  auto host = make_host(c);
-  if (c.positional.empty()) {
-    throw ConfigError("asaflow " + command + ": missing the pipeline file (asaflow " + command +
-                      " PIPELINE.yaml [TARGET...])");
-  }
-  Pipeline pipeline = load(c.positional[0], *host, c);
-  // Targets (stage names or cell ids) narrow the run to them and their ancestors.
-  if (c.positional.size() > 1) {
-    pipeline = select_targets(pipeline, std::vector<std::string>(c.positional.begin() + 1, c.positional.end()));
-  }
-  ArtifactStore store(cache_dir_for(pipeline, c));
-  Executor executor(pipeline, *host, store, RunInfo::collect(c.threads, c.data_dir, pipeline.dir.string()));
-  LogObserver log_observer;
-  std::unique_ptr<ProgressObserver> progress;
-  RunOptions options;
-  options.jobs = c.jobs;
-  options.dry_run = c.dry_run || status_only;
-  options.fail_fast = c.fail_fast;
-  options.force = c.force;
-  options.force_downstream = c.force_downstream;
-  PublishObserver publisher(pipeline, store);
-  if (!options.dry_run) {
-    executor.add_observer(&log_observer);
-    executor.add_observer(&publisher);
-    if (!c.quiet) {
-      progress = std::make_unique<ProgressObserver>();
-      executor.add_observer(progress.get());
-    }
-  }
-  const std::string started = utc_timestamp();
-  const std::int64_t started_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::vector<CellReport> reports = executor.run(options);
-  progress.reset();
-
-  if (options.dry_run) {
-    for (const auto& r : reports) {
-      std::string state = to_string(r.state);
-      if (r.state == CellState::kStale && r.reasons.size() == 1 && r.reasons[0] == "never run") state = "never run";
-      std::string line = state;
-      line.resize(std::max<std::size_t>(line.size(), 10), ' ');
-      line += r.id;
-      if (r.state == CellState::kFailed)
-        line += ": " + r.error;
-      else if (r.state != CellState::kCached && !(state == "never run"))
-        line += ": " + join(r.reasons, "; ");
-      std::cout << line << "\n";
-    }
-    return int(Executor::exit_code(reports));
-  }
-
-  std::map<std::string, int> counts;
-  for (const auto& r : reports) counts[to_string(r.state)]++;
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char summary[256];
-  std::snprintf(summary, sizeof summary, "pipeline '%s': %zu stages: %d ran, %d cached, %d failed, %d skipped (%.2f s)",
-                pipeline.name.c_str(), reports.size(), counts["ran"], counts["cached"], counts["FAILED"],
-                counts["skipped"], seconds);
-  std::cout << summary << "\n";
-  for (std::size_t i = 0; i < reports.size(); ++i) {
-    const auto& cell = pipeline.cells[i];
-    if (cell.component->info.kind != "reporter" || reports[i].output_dir.empty()) continue;
-    for (const auto& e : fs::directory_iterator(reports[i].output_dir)) {
-      if (e.path().filename() == "results.json") continue;
-      const fs::path published = publish_target(pipeline.stages[cell.stage], cell);
-      std::cout << "report: " << file_url(published.empty() ? e.path() : published / e.path().filename()) << "\n";
-    }
-  }
-  for (const auto& r : reports) {
-    if (r.state == CellState::kFailed) std::cerr << "error: stage " << r.id << " failed: " << r.error << "\n";
-  }
-  const auto publish_errors = publisher.errors();
-  for (const auto& e : publish_errors) std::cerr << "error: " << e << "\n";
-  int code = int(Executor::exit_code(reports));
-  if (code == 0 && !publish_errors.empty()) code = int(ExitCode::kStageFailed);
-  // The user's repository (where the pipeline lives), not asaflow's: "" outside git.
-  record_run(pipeline, c, store, reports, RunRecordTimes{started, utc_timestamp(), seconds, started_ns}, code,
-             git_commit(pipeline.dir.string()));
-  return code;
-}
-
 int cmd_validate(const Common& c) {
   auto host = make_host(c);
   Pipeline p = load(need_pipeline("validate", c), *host, c);
@@ -290,6 +214,9 @@ int cmd_validate(const Common& c) {
   return 0;
 }
 
+// why: for one stage, each cell's state and the reasons (which key input changed: params,
+// upstream outputs, data digests, plugin library, environment), read from the store's
+// state records without running anything.
 int cmd_why(const Common& c) {
   std::string file = c.pipeline, stage;
   if (c.positional.size() == 2 && file.empty()) {
@@ -381,6 +308,8 @@ std::string mib(std::uintmax_t bytes) {
   return buf;
 }
 
+// gc keeps, for each pipeline in the store, the entries its cells last produced and every
+// pinned key; -n lists what would go without deleting anything.
 int cmd_gc(const Common& c) {
   fs::path dir = cache_dir_from_args("gc", c, 0);
   if (!fs::is_directory(dir)) throw ConfigError("asaflow gc: no cache at '" + dir.string() + "'");

@@ -28,7 +28,7 @@ void StageComponent::run(StageContext& ctx) const {
   // A non-finite figure is a failure, not a result: cached, it would be served to every
   // later run and report (a damaged checkpoint once trained to PPL inf, exited 0 and was
   // cached). Values that may be missing are left out of the records instead.
-  for (const auto& r : ctx.results.records()) {
+  for (const auto& r : ctx.out.results.records()) {
     if (std::isfinite(r.value) && (!r.sd || std::isfinite(*r.sd))) continue;
     std::string labels;
     for (const auto& [k, v] : r.labels) labels += (labels.empty() ? "" : ", ") + k + "=" + v;
@@ -56,7 +56,7 @@ std::string type_name(const std::type_info& type) {
   return name;
 }
 
-std::vector<const InputArtifact*> StageContext::inputs_of_kind(const std::string& kind) const {
+std::vector<const InputArtifact*> StageInputs::inputs_of_kind(const std::string& kind) const {
   std::vector<const InputArtifact*> out;
   const std::string prefix = kind + "/";
   for (const auto& in : inputs) {

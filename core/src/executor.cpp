@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "asaflow/artifact_store.hpp"
+#include "asaflow/cell_executor.hpp"
 #include "asaflow/cache_key.hpp"
 #include "asaflow/dag.hpp"
 #include "asaflow/file_io.hpp"
@@ -24,6 +25,7 @@
 #include "asaflow/plugin_host.hpp"
 #include "asaflow/stage_context.hpp"
 #include "asaflow/text_util.hpp"
+#include "asaflow/remote_cell.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -31,24 +33,6 @@ using nlohmann::json;
 namespace asaflow {
 
 RunObserver::~RunObserver() = default;
-
-const char* to_string(CellState state) {
-  switch (state) {
-    case CellState::kCached:
-      return "cached";
-    case CellState::kStale:
-      return "stale";
-    case CellState::kBlocked:
-      return "stale";
-    case CellState::kRan:
-      return "ran";
-    case CellState::kFailed:
-      return "FAILED";
-    case CellState::kSkipped:
-      return "skipped";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -267,6 +251,13 @@ struct Executor::Impl {
     }
     r.reasons = reasons_for(i, r.key, records[i]);
     r.state = CellState::kStale;
+    if (!opt.only_cell.empty() && cell.id != opt.only_cell && !opt.dry_run) {
+      r.state = CellState::kFailed;
+      r.error = "not in the cache (" + join(r.reasons, "; ") + "): --cell computes only '" + opt.only_cell +
+                "', whose inputs must be committed first";
+      r.error_code = ExitCode::kStageFailed;
+      return false;
+    }
     return !opt.dry_run;
   }
 
@@ -321,7 +312,38 @@ struct Executor::Impl {
     cv.notify_all();
   }
 
+  // Whether cell i runs as a job of the run's executor rather than in this process.
+  bool runs_remotely(std::size_t i) const {
+    if (!opt.executor) return false;
+    for (std::size_t d : ex.pipeline_.cells[i].deps) {
+      if (reports[d].state == CellState::kFailed || reports[d].state == CellState::kSkipped) return false;
+    }
+    return true;
+  }
+
+  // Cell i as a job of the run's executor, which commits to the store (remote_cell.hpp).
+  void compute_remote_cell(std::size_t i) {
+    const StageCell& cell = ex.pipeline_.cells[i];
+    CellReport r = reports[i];
+    try {
+      const auto log = named_logger(cell.id);
+      const Manifest m = compute_remotely(*opt.executor, ex.store_, job_of(ex.pipeline_, cell, r.key, forced[i], opt),
+                                          [&](const std::string& line) { log->info("{}", line); });
+      r.state = CellState::kRan;
+      r.output_dir = ex.store_.output_dir(r.key);
+      r.wall_seconds = m.meta.value("wall_seconds", 0.0);
+      r.peak_rss_mb = m.meta.value("peak_rss_mb", 0.0);
+      finish(i, r, m.output_digest);
+    } catch (const Error& e) {
+      r.state = CellState::kFailed;
+      r.error = e.what();
+      r.error_code = e.exit_code();
+      finish(i, r, "");
+    }
+  }
+
   void compute_cell(std::size_t i, std::shared_ptr<StageComponent> component) {
+    if (runs_remotely(i)) return compute_remote_cell(i);
     const StageCell& cell = ex.pipeline_.cells[i];
     CellReport r = reports[i];
     try {
@@ -338,42 +360,43 @@ struct Executor::Impl {
         return;
       }
       ArtifactStore::Transaction tx(ex.store_, r.key);
-      StageContext ctx;
-      ctx.pipeline_name = ex.pipeline_.name;
-      ctx.stage_id = cell.id;
-      ctx.stage_name = ex.pipeline_.stages[cell.stage].name;
-      ctx.pipeline_dir = ex.pipeline_.dir;
-      ctx.params = cell.params;
+      StageInputs in;
+      in.pipeline_name = ex.pipeline_.name;
+      in.stage_id = cell.id;
+      in.stage_name = ex.pipeline_.stages[cell.stage].name;
+      in.pipeline_dir = ex.pipeline_.dir;
+      in.params = cell.params;
       for (std::size_t d : cell.deps) {
         const CellReport& up = reports[d];
         if (up.state == CellState::kFailed || up.state == CellState::kSkipped) {
-          ctx.failed_inputs.push_back(FailedInput{up.id, ex.pipeline_.cells[d].component->info.qualified_name(),
-                                                  up.state == CellState::kFailed ? up.error : join(up.reasons, "; ")});
+          in.failed_inputs.push_back(FailedInput{up.id, ex.pipeline_.cells[d].component->info.qualified_name(),
+                                                 up.state == CellState::kFailed ? up.error : join(up.reasons, "; ")});
         } else {
-          ctx.inputs.push_back(input_of(d));
+          in.inputs.push_back(input_of(d));
         }
       }
-      ctx.output_dir = tx.out_dir();
-      // Named by the cell: with -j 2, two cells of one stage are told apart in the log. Its
-      // lines also go to the cell's log file, kept with the entry when it commits.
-      const std::filesystem::path log_file = ex.store_.cell_log(ex.pipeline_.name, cell.id);
-      ctx.log = cell_logger(cell.id, log_file);
-      ctx.run_info = ex.run_info_;
-      ctx.cache_key = r.key;
-      ctx.resume_dir = ex.store_.scratch_dir(r.key);
-      ctx.live_dir = log_file.parent_path() / ArtifactStore::safe_name(cell.id) / r.key.substr(0, 12);
-      std::error_code live_ec;
-      std::filesystem::create_directories(ctx.live_dir, live_ec);  // best effort, as the log
-      ctx.resolve = [this](const std::string& kind, const std::string& name) {
+      in.run_info = ex.run_info_;
+      in.cache_key = r.key;
+      in.resolve = [this](const std::string& kind, const std::string& name) {
         std::lock_guard<std::mutex> guard(host_mutex);
         return ex.host_.instantiate(ex.host_.require(kind, name));
       };
+      StageContext ctx(std::move(in));
+      ctx.out.dir = tx.out_dir();
+      // Named by the cell: with -j 2, two cells of one stage are told apart in the log. Its
+      // lines also go to the cell's log file, kept with the entry when it commits.
+      const std::filesystem::path log_file = ex.store_.cell_log(ex.pipeline_.name, cell.id);
+      ctx.out.log = cell_logger(cell.id, log_file);
+      ctx.out.resume_dir = ex.store_.scratch_dir(r.key);
+      ctx.out.live_dir = log_file.parent_path() / ArtifactStore::safe_name(cell.id) / r.key.substr(0, 12);
+      std::error_code live_ec;
+      std::filesystem::create_directories(ctx.out.live_dir, live_ec);  // best effort, as the log
       try {
-        for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.progress);
+        for (auto* o : ex.observers_) o->on_cell_start(cell, r, ctx.out.progress);
       } catch (...) {
       }
       // Declared after ctx, so destroyed before it, also when the stage throws: observers
-      // drop their reference to ctx.progress while it still exists (before, a display
+      // drop their reference to ctx.out.progress while it still exists (before, a display
       // thread could read it after it was freed).
       struct Detach {
         Impl& impl;
@@ -395,11 +418,11 @@ struct Executor::Impl {
       check_data_unchanged(i);
       r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       r.peak_rss_mb = peak_rss_mb();
-      ctx.results.save(tx.out_dir() / "results.json");
+      ctx.out.results.save(tx.out_dir() / "results.json");
 
       json meta = {{"pipeline", ex.pipeline_.name},
                    {"stage_id", cell.id},
-                   {"stage_name", ctx.stage_name},
+                   {"stage_name", ctx.in.stage_name},
                    {"component", cell.component->info.qualified_name()},
                    {"component_version", cell.component->info.version},
                    {"matrix", cell.matrix},
@@ -411,11 +434,11 @@ struct Executor::Impl {
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
                    {"device", ex.run_info_.device_fingerprint},
                    {"commit", ex.run_info_.commit}};
-      ctx.log->flush();
+      ctx.out.log->flush();
       tx.keep_beside(log_file, "stage.log");
       Manifest m = tx.commit(records[i], meta);
       std::error_code ec;
-      std::filesystem::remove_all(ctx.resume_dir, ec);  // committed: nothing left to resume
+      std::filesystem::remove_all(ctx.out.resume_dir, ec);  // committed: nothing left to resume
       r.state = CellState::kRan;
       r.output_dir = ex.store_.output_dir(r.key);
       finish(i, r, m.output_digest);
@@ -571,16 +594,6 @@ Executor::Executor(const Pipeline& pipeline, PluginHost& host, ArtifactStore& st
 std::vector<CellReport> Executor::run(const RunOptions& options) {
   Impl impl(*this, options);
   return impl.run();
-}
-
-ExitCode Executor::exit_code(const std::vector<CellReport>& reports) {
-  ExitCode code = ExitCode::kOk;
-  for (const auto& r : reports) {
-    if (r.state != CellState::kFailed) continue;
-    if (r.error_code == ExitCode::kConfig || r.error_code == ExitCode::kPluginLoad) return r.error_code;
-    code = ExitCode::kStageFailed;
-  }
-  return code;
 }
 
 }  // namespace asaflow

@@ -78,6 +78,9 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
   }
   if (const YAML::Node d = node["desc"]) spec.desc = d.IsScalar() ? d.Scalar() : "";
   if (const YAML::Node pub = node["publish"]) parse_publish(pub, path + ".publish", spec);
+  spec.resources = default_resources_;
+  if (const YAML::Node res = node["resources"])
+    spec.resources = default_resources_.overlaid(parse_resources(res, path + ".resources"));
 
   if (const YAML::Node needs = node["needs"]) {
     if (needs.IsScalar()) {
@@ -455,6 +458,21 @@ Pipeline Loader::load() {
     msg += suggestion(name, defined, "its variables");
     error(root["vars"] ? root["vars"] : root, "vars", msg);
   }
+  if (const YAML::Node executor = root["executor"]) {
+    std::string name = executor.IsScalar() ? executor.Scalar() : "";
+    if (name.empty())
+      error(executor, "executor", "'executor' must name an executor (local, slurm), got " + node_kind(executor));
+    else if (substitute(executor, "executor", name))
+      p.executor = name;
+    if (!p.executor.empty() && p.executor != "local") {
+      try {
+        host_.require("executor", p.executor);
+      } catch (const ConfigError& e) {
+        error(executor, "executor", e.what());
+      }
+    }
+  }
+  if (const YAML::Node res = root["resources"]) default_resources_ = parse_resources(res, "resources");
   const YAML::Node stages = root["stages"];
   if (!stages) {
     error(root, "", "the pipeline has no 'stages'");

@@ -22,7 +22,7 @@ namespace asaflow::loader {
 
 namespace fs = std::filesystem;
 
-inline const std::vector<std::string> kRootKeys = {"pipeline", "desc", "vars", "stages"};
+inline const std::vector<std::string> kRootKeys = {"pipeline", "desc", "vars", "stages", "executor", "resources"};
 
 // Limits of what a pipeline file can ask for, so that a typo cannot hang validation or
 // exhaust memory: cells per stage and in all, and the size of a value after ${var}
@@ -36,7 +36,8 @@ inline std::string format_count(double n) {
   std::snprintf(buf, sizeof buf, n < 1e15 ? "%.0f" : "%.3g", n);
   return buf;
 }
-inline const std::vector<std::string> kStageKeys = {"uses", "needs", "params", "matrix", "desc", "publish"};
+inline const std::vector<std::string> kStageKeys = {"uses", "needs",   "params",   "matrix",
+                                                    "desc", "publish", "resources"};
 
 class Loader {
  public:
@@ -83,6 +84,10 @@ class Loader {
   void expand_cells(Pipeline& p);
   void check_splits(const Pipeline& p);
   void parse_publish(const YAML::Node& node, const std::string& path, StageSpec& spec);
+  // `resources:` (pipeline_resources.cpp): the fields a mapping sets; unknown keys and bad
+  // values are diagnostics.
+  Resources parse_resources(const YAML::Node& node, const std::string& path);
+  Resources default_resources_;  // the pipeline's top-level `resources`
 
   // Relative paths resolve against the pipeline's directory; a missing one is an error.
   bool resolve_path(const YAML::Node& node, const std::string& path, std::string& text) {

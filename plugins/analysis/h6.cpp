@@ -155,11 +155,11 @@ class H6 : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const H6Params p = binding().fill(ctx.params);
-    at::set_num_threads(ctx.run_info.threads);
+    const H6Params p = binding().fill(ctx.in.params);
+    at::set_num_threads(ctx.in.run_info.threads);
     const InputArtifact* model_in = nullptr;
     const InputArtifact* data_in = nullptr;
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) {
         // Several trained models (a mode sweep): H6 asks about the baseline's attention.
         std::ifstream c(in.dir / "config.json");
@@ -172,8 +172,8 @@ class H6 : public StageComponent {
     std::ifstream cfg(model_in->dir / "config.json");
     const json config = json::parse(cfg);
     if (config.value("mode", "") != "none") {
-      ctx.log->warn("H6 asks about a baseline trained without ASA; this model was trained in mode '{}'",
-                    config.value("mode", "?"));
+      ctx.out.log->warn("H6 asks about a baseline trained without ASA; this model was trained in mode '{}'",
+                        config.value("mode", "?"));
     }
     const std::string checkpoint = p.checkpoint;
     auto model = model::load_trained_model(model_in->dir, checkpoint);
@@ -225,7 +225,7 @@ class H6 : public StageComponent {
     std::vector<Stats> curve(grid.size());
     json heatmap;
     torch::NoGradGuard no_grad;
-    ctx.progress.set_total(std::int64_t(n), "examples");
+    ctx.out.progress.set_total(std::int64_t(n), "examples");
     for (std::size_t e = 0; e < n; ++e) {
       const auto& x = split.examples[e];
       const auto T = std::int64_t(x.size());
@@ -323,7 +323,7 @@ class H6 : public StageComponent {
                    {"value_label", "attention weight"},
                    {"outline_label", "blocked by the ASA mask"}};
       }
-      ctx.progress.advance();
+      ctx.out.progress.advance();
     }
 
     std::map<std::string, std::string> base;
@@ -336,7 +336,7 @@ class H6 : public StageComponent {
       for (const auto& kv : base) labels.insert(kv);
       MetricRecord r{metric, scale * s.mean(), unit, std::nullopt, std::int64_t(s.v.size()), labels, "", false};
       if (s.v.size() >= 2) r.sd = scale * s.sd();
-      ctx.results.add(r);
+      ctx.out.results.add(r);
     };
     for (const auto& [mask_name, s] : mass) add("h6_mass_overlap", s, {{"mask", mask_name}});
     for (const auto& [mask_name, s] : count) add("h6_count_overlap", s, {{"mask", mask_name}});
@@ -385,12 +385,12 @@ class H6 : public StageComponent {
         "attention over the causal keys would have " +
         stats::format_number(uniform_entropy.mean()) + " nats. ASA mask density inside the causal region " +
         stats::format_number(100 * density.mean()) + "%.");
-    ctx.results.add(std::move(t));
+    ctx.out.results.add(std::move(t));
     if (!heatmap.is_null()) {
-      ctx.results.add(Figure{"h6_heatmap", "heatmap",
-                             "Attention of " + who + " (mean of layers and heads), example " +
-                                 std::to_string(heatmap["example"].get<std::size_t>()),
-                             heatmap.dump()});
+      ctx.out.results.add(Figure{"h6_heatmap", "heatmap",
+                                 "Attention of " + who + " (mean of layers and heads), example " +
+                                     std::to_string(heatmap["example"].get<std::size_t>()),
+                                 heatmap.dump()});
     }
     auto summary = [](const Stats& s) { return json{{"mean", s.mean()}, {"min", s.min()}, {"max", s.max()}}; };
     json per_layer = json::object();
@@ -410,8 +410,8 @@ class H6 : public StageComponent {
                   {"key_upos_random_mass_overlap", summary(mass["random_key_upos"])},
                   {"distance_random_mass_overlap", summary(mass["random_distance"])},
                   {"asa_causal_density", summary(density)}}}};
-    std::ofstream(ctx.output_dir / "h6_results.json") << out.dump(1) << "\n";
-    ctx.log->info(
+    std::ofstream(ctx.out.dir / "h6_results.json") << out.dump(1) << "\n";
+    ctx.out.log->info(
         "H6 ({}) on {} examples: ASA {:.1f}%, density-matched {:.1f}%, key-UPOS-matched {:.1f}%, "
         "distance-matched {:.1f}%, reference random {:.1f}%",
         who, n, 100 * mass["asa"].mean(), 100 * mass["random_matched"].mean(), 100 * mass["random_key_upos"].mean(),

@@ -59,15 +59,15 @@ class Profile : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const ProfileParams p = binding().fill(ctx.params);
-    at::set_num_threads(ctx.run_info.threads);
+    const ProfileParams p = binding().fill(ctx.in.params);
+    at::set_num_threads(ctx.in.run_info.threads);
     const auto device = model::Trainer::resolve_device(p.device);
     const auto& names = p.modes;
     if (names.empty()) throw InputError("profile: modes is empty");
     std::vector<std::shared_ptr<model::ModelMode>> modes;
     std::vector<const model::ModelMode*> raw;
     for (const auto& name : names) {
-      auto m = ctx.resolve_as<model::ModelMode>("model_mode", name);
+      auto m = ctx.in.resolve_as<model::ModelMode>("model_mode", name);
       modes.push_back(m);
       raw.push_back(m.get());
     }
@@ -88,23 +88,23 @@ class Profile : public StageComponent {
     t.columns = {"Sequence length", "Phase"};
     for (const auto& n : names) t.columns.push_back(n);
     for (std::size_t i = 1; i < names.size(); ++i) t.columns.push_back(names[i] + " / " + names[0] + " (95% CI)");
-    ctx.progress.set_total(std::int64_t(lengths.size()) * (warmup + repeats) * std::int64_t(names.size()), "steps");
+    ctx.out.progress.set_total(std::int64_t(lengths.size()) * (warmup + repeats) * std::int64_t(names.size()), "steps");
     for (const auto T : lengths) {
       const auto profs = model::profile_interleaved(model::ModelConfig::preset(p.size), raw, pos_matrix,
                                                     model::StepProfileOptions{B, T, warmup, repeats}, device,
-                                                    [&] { ctx.progress.advance(); });
+                                                    [&] { ctx.out.progress.advance(); });
       const std::map<std::string, std::string> common = {{"seq_len", std::to_string(T)},
                                                          {"batch", std::to_string(B)},
                                                          {"device", device.str()},
-                                                         {"threads", std::to_string(ctx.run_info.threads)},
+                                                         {"threads", std::to_string(ctx.in.run_info.threads)},
                                                          {"interleaved", names.size() > 1 ? "true" : "false"}};
       for (std::size_t i = 0; i < names.size(); ++i) {
         const auto& prof = profs[i];
         auto labels = common;
         labels["mode"] = names[i];
         auto add = [&](const char* metric, const std::vector<double>& s, const char* unit) {
-          ctx.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s), std::int64_t(s.size()),
-                                       labels, "", false});
+          ctx.out.results.add(MetricRecord{metric, model::median_of(s), unit, model::sample_sd(s),
+                                           std::int64_t(s.size()), labels, "", false});
         };
         add("profile_mask_ms", prof.mask_ms, "ms");
         add("profile_forward_ms", prof.forward_ms, "ms");
@@ -114,9 +114,9 @@ class Profile : public StageComponent {
         std::vector<double> tps;
         for (double ms : prof.step_ms) tps.push_back(double(B * T) / (ms / 1000.0));
         add("profile_tokens_per_s", tps, "tokens/s");
-        ctx.results.add(MetricRecord{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss",
-                                     prof.peak_memory_mb, "MB", std::nullopt, 1, labels, "lower", false});
-        ctx.log->info(
+        ctx.out.results.add(MetricRecord{device.is_cuda() ? "profile_peak_cuda_allocated" : "profile_peak_rss",
+                                         prof.peak_memory_mb, "MB", std::nullopt, 1, labels, "lower", false});
+        ctx.out.log->info(
             "{} seq {}: step {:.1f} ms (mask {:.2f}, forward {:.1f}, backward {:.1f}, optimizer {:.1f}), "
             "{:.0f} tokens/s, peak {} {:.0f} MB",
             names[i], T, model::median_of(prof.step_ms), model::median_of(prof.mask_ms),
@@ -134,7 +134,8 @@ class Profile : public StageComponent {
         auto labels = common;
         labels["numerator"] = names[i];
         labels["denominator"] = names[0];
-        ctx.results.add(MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels, "", false});
+        ctx.out.results.add(
+            MetricRecord{"profile_step_log_ratio", s.mean, "", s.sd, std::int64_t(s.n), labels, "", false});
         std::string cell = stats::format_number(std::exp(s.mean)) + "x";
         if (auto ci = stats::mean_ci95(s))
           cell += " [" + stats::format_number(std::exp(ci->first)) + ", " + stats::format_number(std::exp(ci->second)) +
@@ -168,13 +169,13 @@ class Profile : public StageComponent {
         ", synthetic token ids and annotations (dense attention costs the same "
         "for any values), " +
         std::to_string(warmup) + " warm-up and " + std::to_string(repeats) + " timed steps per mode, on " +
-        device.str() + " with " + std::to_string(ctx.run_info.threads) +
+        device.str() + " with " + std::to_string(ctx.in.run_info.threads) +
         " threads. The ratio is the geometric mean of the per-repeat ratios of steps that ran back to back, "
         "with a 95% t interval on the log scale. Forward includes the output layer's gradient (the fused "
         "loss computes it in the same pass). " +
         (device.is_cuda() ? std::string("Peak memory is per mode.")
                           : std::string("Peak RSS is the process's, with every mode's model resident.")));
-    ctx.results.add(std::move(t));
+    ctx.out.results.add(std::move(t));
   }
 };
 

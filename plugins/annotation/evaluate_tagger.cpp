@@ -122,9 +122,9 @@ class EvaluateTagger : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const EvaluateTaggerParams p = binding().fill(ctx.params);
+    const EvaluateTaggerParams p = binding().fill(ctx.in.params);
     const InputArtifact* tagger_in = nullptr;
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       if (fs::exists(in.dir / "tagger.bin")) tagger_in = &in;
     }
     if (!tagger_in) throw StageError("evaluate_tagger needs a train_tagger stage (an input with tagger.bin)");
@@ -134,7 +134,7 @@ class EvaluateTagger : public StageComponent {
     Score outside, inside, all, unknown;
     std::vector<std::vector<std::size_t>> confusion(kUposCount, std::vector<std::size_t>(kUposCount, 0));
     const auto& files = p.gold;
-    ctx.progress.set_total(std::int64_t(files.size()), "files");
+    ctx.out.progress.set_total(std::int64_t(files.size()), "files");
     for (const auto& file : files) {
       for (const auto& sentence : read_gold(file)) {
         std::vector<std::string> words;
@@ -148,12 +148,12 @@ class EvaluateTagger : public StageComponent {
           if (!sentence[i].in_multiword) ++confusion[std::size_t(sentence[i].upos)][std::size_t(predicted[i])];
         }
       }
-      ctx.progress.advance();
+      ctx.out.progress.advance();
     }
     if (all.total == 0) throw InputError("the gold files hold no words");
 
     auto add = [&](const char* metric, const Score& s, const std::string& words) -> MetricRecord& {
-      MetricRecord& r = ctx.results.add(metric, s.percent(), "%");
+      MetricRecord& r = ctx.out.results.add(metric, s.percent(), "%");
       r.labels = {{"gold", name}, {"words", words}};
       r.n = std::int64_t(s.total);
       return r;
@@ -179,11 +179,11 @@ class EvaluateTagger : public StageComponent {
       const double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
       per_tag.rows.push_back({kUposNames[t], predicted ? fixed(p, 1) : "-", gold ? fixed(r, 1) : "-",
                               gold && predicted ? fixed(f, 1) : "-", std::to_string(gold), std::to_string(predicted)});
-      auto& rec = ctx.results.add("tagger_gold_recall", r, "%");
+      auto& rec = ctx.out.results.add("tagger_gold_recall", r, "%");
       rec.labels = {{"gold", name}, {"upos", kUposNames[t]}};
       rec.n = std::int64_t(gold);
     }
-    ctx.results.add(std::move(per_tag));
+    ctx.out.results.add(std::move(per_tag));
 
     std::vector<std::tuple<std::size_t, int, int>> errors;
     for (int t = 0; t < kUposCount; ++t) {
@@ -204,8 +204,8 @@ class EvaluateTagger : public StageComponent {
       confusions.rows.push_back(
           {kUposNames[t], kUposNames[u], std::to_string(count), fixed(100.0 * double(count) / double(wrong), 1)});
     }
-    ctx.results.add(std::move(confusions));
-    ctx.log->info(
+    ctx.out.results.add(std::move(confusions));
+    ctx.out.log->info(
         "{}: {:.2f}% of {} words outside multiword tokens, {:.2f}% of all {}, {:.2f}% of the {} in multiword tokens",
         name, outside.percent(), outside.total, all.percent(), all.total, inside.percent(), inside.total);
   }

@@ -92,6 +92,10 @@ const ParamBinding<PreprocessParams>& binding() {
   return b;
 }
 
+// Turns the datasets' corpora into model input: token ids (GPT-2 BPE or a word vocabulary)
+// with each token's annotations (UPOS, WordNet features, requirements, word index), one
+// binary file per split. Annotation happens at the word level and is then aligned to BPE
+// pieces, so the mask sees the same structure whatever the tokenizer.
 class Preprocess : public StageComponent {
  public:
   Preprocess()
@@ -102,12 +106,14 @@ class Preprocess : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const PreprocessParams p = binding().fill(ctx.params);
-    auto datasets = ctx.inputs_of_kind("dataset");
+    const PreprocessParams p = binding().fill(ctx.in.params);
+    auto datasets = ctx.in.inputs_of_kind("dataset");
     if (datasets.empty()) throw StageError("preprocess needs at least one dataset stage");
+    // A tagger from a train_tagger stage among the inputs, when there is one: used for
+    // every word (tags: tagger) or only where the corpus has no gold tag.
     const nlp::PerceptronTagger* tagger = nullptr;
     nlp::PerceptronTagger loaded_tagger;
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       if (fs::exists(in.dir / "tagger.bin")) {
         loaded_tagger = nlp::PerceptronTagger::load(in.dir / "tagger.bin");
         tagger = &loaded_tagger;
@@ -116,6 +122,8 @@ class Preprocess : public StageComponent {
     AnnotationOptions annotation;
     annotation.retag = p.tags == Tags::kTagger;
     annotation.prefix_pieces = p.pieces == Pieces::kPrefix;
+    // Prefix tagging is the causal control: each piece's tag may depend only on the words
+    // up to it, so the tagger itself must have been trained on left context only.
     if (annotation.retag && !tagger) throw InputError("tags: tagger needs a train_tagger stage in this stage's needs");
     if (annotation.prefix_pieces && (!annotation.retag || tagger->context() != nlp::TaggerContext::kLeft)) {
       throw InputError(
@@ -143,9 +151,10 @@ class Preprocess : public StageComponent {
       corpora.push_back(Corpus::load(in->dir / Corpus::kFileName));
       total_words += corpora.back().token_count();
     }
-    ctx.progress.set_total(std::int64_t(total_words), "words");
+    ctx.out.progress.set_total(std::int64_t(total_words), "words");
 
-    // Word tokenizer: vocabulary from the train split.
+    // Word tokenizer: vocabulary from the train split only (min_count cuts rare words to
+    // <unk>), so validation and test words never shape it.
     std::unordered_map<std::string, std::int32_t> vocab;
     std::vector<std::string> vocab_list = {"<pad>", "<unk>"};
     if (!gpt2) {
@@ -168,6 +177,8 @@ class Preprocess : public StageComponent {
     const auto started = std::chrono::steady_clock::now();
     std::size_t tagger_words = 0, prefix_pieces = 0;
 
+    // Adds one example to its split, cut to max_length: truncated (the tail is counted and
+    // dropped) or chunked into several examples; pieces under 2 tokens have no target.
     auto emit = [&](const std::string& split, nlp::Example e) {
       nlp::PreprocessedSplit& out = splits[split];
       out.max_length = std::uint32_t(max_length);
@@ -199,6 +210,8 @@ class Preprocess : public StageComponent {
       }
     };
 
+    // A unit is a sentence or a whole document (param unit): annotated as words first,
+    // then tokenized; the word index ties each token back to its word for the mask.
     for (const auto& corpus : corpora) {
       for (const auto& doc : corpus.documents) {
         const std::string split = doc.split.empty() ? "train" : doc.split;
@@ -213,10 +226,12 @@ class Preprocess : public StageComponent {
           AnnotatedWords words = annotate_words(unit, annotator, tagger, annotation);
           stats[split].words += words.words.size();
           tagger_words += words.tagged_by_tagger;
-          ctx.progress.advance(std::int64_t(words.words.size()));
+          ctx.out.progress.advance(std::int64_t(words.words.size()));
           if (words.words.empty()) continue;
           nlp::Example e;
           if (gpt2) {
+            // BPE pieces inherit their word's annotations (align_example); pieces that
+            // cannot be matched to a word are counted as unaligned, never guessed.
             AlignStats a;
             e = align_example(text_of(unit), words, *bpe, a, annotation, tagger, &annotator);
             stats[split].unaligned += a.unaligned;
@@ -238,7 +253,9 @@ class Preprocess : public StageComponent {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-    for (const auto& [split, data] : splits) data.save(ctx.output_dir / (split + ".bin"));
+    // tokenizer.json is what train reads to size the model (vocabulary, pad id) and what
+    // reports read for the vocabulary's coverage.
+    for (const auto& [split, data] : splits) data.save(ctx.out.dir / (split + ".bin"));
     nlohmann::json info = {{"tokenizer", name_in(kTokenizers, p.tokenizer)},
                            {"vocab_size", gpt2 ? bpe->vocab_size() : vocab_list.size()},
                            {"pad_id", 0},
@@ -251,20 +268,20 @@ class Preprocess : public StageComponent {
       for (const auto& [split, st] : stats)
         info["unknown_fraction"][split] = st.words ? double(st.unknown) / double(st.words) : 0.0;
     }
-    std::ofstream(ctx.output_dir / "tokenizer.json") << info.dump(1) << "\n";
+    std::ofstream(ctx.out.dir / "tokenizer.json") << info.dump(1) << "\n";
     if (!gpt2) {
-      std::ofstream v(ctx.output_dir / "vocab.txt");
+      std::ofstream v(ctx.out.dir / "vocab.txt");
       for (const auto& w : vocab_list) v << w << "\n";
     }
     for (const auto& [split, st] : stats) {
       const std::map<std::string, std::string> l = {{"split", split}};
-      ctx.results.add("examples", double(st.examples)).labels = l;
-      ctx.results.add("tokens", double(st.tokens)).labels = l;
-      ctx.results.add("truncated_tokens", double(st.truncated)).labels = l;
-      ctx.results.add("unaligned_tokens", double(st.unaligned)).labels = l;
-      ctx.results.add("words", double(st.words)).labels = l;
-      ctx.results.add("skipped_short_examples", double(st.skipped)).labels = l;
-      if (!gpt2) ctx.results.add("unknown_words", double(st.unknown), "words").labels = l;
+      ctx.out.results.add("examples", double(st.examples)).labels = l;
+      ctx.out.results.add("tokens", double(st.tokens)).labels = l;
+      ctx.out.results.add("truncated_tokens", double(st.truncated)).labels = l;
+      ctx.out.results.add("unaligned_tokens", double(st.unaligned)).labels = l;
+      ctx.out.results.add("words", double(st.words)).labels = l;
+      ctx.out.results.add("skipped_short_examples", double(st.skipped)).labels = l;
+      if (!gpt2) ctx.out.results.add("unknown_words", double(st.unknown), "words").labels = l;
     }
     // Where the tags came from, as a record every later stage can label its results with.
     bool causal = false;
@@ -276,17 +293,17 @@ class Preprocess : public StageComponent {
                 : annotation.prefix_pieces ? ", prefix pieces"
                                            : ", word pieces");
     }
-    auto& src = ctx.results.add("annotation_source", 1.0);
+    auto& src = ctx.out.results.add("annotation_source", 1.0);
     src.labels = {
         {"annotations", source},
         {"tags", name_in(kTags, p.tags)},
         {"pieces", name_in(kPieces, p.pieces)},
         {"causal", causal ? "true" : "false"},
         {"tagger_context", tagger ? (tagger->context() == nlp::TaggerContext::kLeft ? "left" : "both") : "-"}};
-    ctx.results.add("tagger_words", double(tagger_words));
-    ctx.results.add("prefix_pieces", double(prefix_pieces));
-    ctx.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread); annotations: {}", total_words,
-                  seconds, double(total_words) / std::max(seconds, 1e-9), source);
+    ctx.out.results.add("tagger_words", double(tagger_words));
+    ctx.out.results.add("prefix_pieces", double(prefix_pieces));
+    ctx.out.log->info("annotated {} words in {:.2f} s ({:.0f} words/s on one thread); annotations: {}", total_words,
+                      seconds, double(total_words) / std::max(seconds, 1e-9), source);
   }
 };
 

@@ -74,22 +74,22 @@ class TrainTagger : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const TrainTaggerParams p = binding().fill(ctx.params);
-    auto datasets = ctx.inputs_of_kind("dataset");
+    const TrainTaggerParams p = binding().fill(ctx.in.params);
+    auto datasets = ctx.in.inputs_of_kind("dataset");
     if (datasets.size() != 1) throw StageError("train_tagger needs exactly one dataset stage with gold UPOS tags");
     const Corpus corpus = Corpus::load(datasets[0]->dir / Corpus::kFileName);
     const auto train = sentences_of(corpus, p.train_split);
     const auto eval = sentences_of(corpus, p.eval_split);
     if (train.empty()) throw InputError("the dataset has no '" + p.train_split + "' split");
     const int iterations = int(p.iterations);
-    ctx.progress.set_total(iterations, "passes");
+    ctx.out.progress.set_total(iterations, "passes");
     nlp::PerceptronTagger tagger;
     std::string context;
     for (const auto& [name, value] : contexts())
       if (value == p.context) context = name;
     tagger.train(
-        train, iterations, std::uint64_t(p.seed), [&](int) { ctx.progress.advance(); }, p.context);
-    tagger.save(ctx.output_dir / "tagger.bin");
+        train, iterations, std::uint64_t(p.seed), [&](int) { ctx.out.progress.advance(); }, p.context);
+    tagger.save(ctx.out.dir / "tagger.bin");
 
     std::size_t correct = 0, total = 0, unknown = 0, unknown_correct = 0;
     for (const auto& s : eval) {
@@ -110,15 +110,15 @@ class TrainTagger : public StageComponent {
     const double accuracy = total ? 100.0 * double(correct) / double(total) : 0.0;
     const double unknown_accuracy = unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0;
     const std::map<std::string, std::string> labels = {{"split", split}, {"context", context}};
-    MetricRecord& acc = ctx.results.add("tagger_accuracy", accuracy, "%").higher_is_better(true);
+    MetricRecord& acc = ctx.out.results.add("tagger_accuracy", accuracy, "%").higher_is_better(true);
     acc.labels = labels;
     acc.n = std::int64_t(total);
-    MetricRecord& unk = ctx.results.add("tagger_accuracy_unknown_words", unknown_accuracy, "%");
+    MetricRecord& unk = ctx.out.results.add("tagger_accuracy_unknown_words", unknown_accuracy, "%");
     unk.labels = labels;
     unk.n = std::int64_t(unknown);
-    ctx.results.add("training_sentences", double(train.size()));
-    ctx.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}", context,
-                  split, accuracy, total, unknown_accuracy, unknown);
+    ctx.out.results.add("training_sentences", double(train.size()));
+    ctx.out.log->info("tagger (context {}) accuracy on {}: {:.2f}% of {} tokens; unknown words {:.2f}% of {}", context,
+                      split, accuracy, total, unknown_accuracy, unknown);
   }
 };
 

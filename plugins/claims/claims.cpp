@@ -99,6 +99,10 @@ void decide(std::vector<Verdict>& verdicts, const std::vector<int>& direction, d
 
 // ---------------------------------------------------------------------------------------
 
+// Builds the claims report from the inputs' records: first the runs and their arms, then
+// the gate (design and n-gram floors) that every verdict depends on, then one method per
+// claim of the reference. Verdicts are decided together at the end, because Holm's
+// correction needs every p-value of the report at once.
 class Builder {
  public:
   Builder(const std::vector<ClaimsInput>& inputs, const ClaimsOptions& o, ResultSet& out)
@@ -148,6 +152,9 @@ class Builder {
     out_.add(std::move(t));
   }
 
+  // One table per arm against the baseline: final and best PPL, train loss, throughput,
+  // each a paired comparison over the seeds both arms ran (compare() falls back to Welch
+  // when the seeds do not pair, and to no test when an arm has several runs of one seed).
   void training_tables() {
     const auto& base = arms_.by_arm[arms_.baseline];
     if (base.empty() && arms_.order.empty()) return;
@@ -187,13 +194,16 @@ class Builder {
     }
   }
 
+  // The n-gram floors next to each arm's final PPL. A model that does not beat the gate's
+  // floor on every seed barely uses context, so no claim about attention can be tested on
+  // it: this table is the evidence behind every "untestable".
   void floors_table() {
     if (floors_.ppl.empty()) return;
     ResultTable t;
     t.id = "floors";
     t.title = "Validation PPL against n-gram floors on the same tokens";
     t.columns = {"Model", "Val PPL", "Below the " + o_.gate + " floor?"};
-    const auto gate_order = o_.gate == "unigram" ? 1 : o_.gate == "bigram" ? 2 : 3;
+    const auto gate_order = o_.gate == "unigram" ? 1 : o_.gate == "bigram" ? 2 : 3;  // the floors' n
     const double floor = floors_.ppl.count(gate_order) ? floors_.ppl.at(gate_order) : kNaN;
     for (const auto& [order, ppl] : floors_.ppl) t.rows.push_back({floors_.name.at(order), format_number(ppl), "-"});
     std::vector<std::string> arms = {arms_.baseline};
@@ -218,6 +228,9 @@ class Builder {
     out_.add(std::move(t));
   }
 
+  // The headline PPL claim (ASA vs baseline), and the two controls the reference lacks:
+  // ASA vs a baseline that embeds the same tags (is the gain the mask or the information?)
+  // and ASA trained on causal tags (was the gain a peek at the future through the tagger?).
   void ppl_claims() {
     const auto& base = arms_.by_arm[arms_.baseline];
     if (arms_.asa.empty() || base.empty()) return;
@@ -247,6 +260,8 @@ class Builder {
     }
   }
 
+  // The "21% fewer steps" claim, measured but always untestable here: the reason string
+  // says why (under a schedule decaying to 0 at a shared last step it restates the PPL gap).
   void steps_claim() {
     const auto& base = arms_.by_arm[arms_.baseline];
     if (arms_.asa.empty() || base.empty()) return;
@@ -281,6 +296,10 @@ class Builder {
     add_verdict(std::move(v), -1);
   }
 
+  // H6: whether a model trained without ASA attends to ASA-allowed pairs beyond chance.
+  // Chance is a matched random control (same density, same key UPOS, same distance), not
+  // the reference's half-dense mask, and learned overlap is separated from the overlap an
+  // untrained model already has by the difference against step 0.
   void h6_claim() {
     const auto all = collect_h6(inputs_);
     if (all.empty()) return;
@@ -377,6 +396,8 @@ class Builder {
     add_verdict(std::move(v), +1);
   }
 
+  // Step cost: only the profile stage's interleaved timing of both modes in one process
+  // can decide it; timings taken in separate stages differ by machine load alone.
   void step_cost_claim() {
     struct Ratio {
       Summary log_ratio;
@@ -448,6 +469,8 @@ class Builder {
     add_verdict(std::move(v), -1);
   }
 
+  // Sparsity: a count, not an estimate, so no test; the reference's 35% came from fixed
+  // POS frequencies, and the measured figure is shown next to that formula's value.
   void sparsity_claim() {
     const MetricRecord *word = nullptr, *bpe = nullptr, *fixed = nullptr, *measured = nullptr;
     for (const auto& in : inputs_) {
@@ -521,6 +544,7 @@ class Builder {
     out_.add(std::move(t));
   }
 
+  // Validation PPL curves, mean over seeds per arm and step, for the HTML report.
   void curves_figure() {
     json series = json::array();
     std::vector<std::string> arms = {arms_.baseline};

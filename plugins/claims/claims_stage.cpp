@@ -40,11 +40,11 @@ class ClaimsStage : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const ClaimsOptions o = binding().fill(ctx.params);
+    const ClaimsOptions o = binding().fill(ctx.in.params);
     std::vector<ClaimsInput> inputs;
-    for (const auto& in : ctx.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results});
-    evaluate_claims(inputs, o, ctx.results);
-    for (const auto& v : ctx.results.verdicts()) ctx.log->info("{}: {}", v.id, v.status);
+    for (const auto& in : ctx.in.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results});
+    evaluate_claims(inputs, o, ctx.out.results);
+    for (const auto& v : ctx.out.results.verdicts()) ctx.out.log->info("{}: {}", v.id, v.status);
   }
 };
 

@@ -31,15 +31,15 @@ class CorpusStats : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    auto datasets = ctx.inputs_of_kind("dataset");
+    auto datasets = ctx.in.inputs_of_kind("dataset");
     if (datasets.empty()) {
       throw StageError("metric/corpus_stats needs at least one dataset stage in 'needs'");
     }
-    ctx.progress.set_total(std::int64_t(datasets.size()), "datasets");
+    ctx.out.progress.set_total(std::int64_t(datasets.size()), "datasets");
     for (const InputArtifact* in : datasets) {
       Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
-      add_corpus_stats(corpus, binding().fill(ctx.params).lowercase, in->stage_id, ctx.results);
-      ctx.progress.advance();
+      add_corpus_stats(corpus, binding().fill(ctx.in.params).lowercase, in->stage_id, ctx.out.results);
+      ctx.out.progress.advance();
     }
   }
 };

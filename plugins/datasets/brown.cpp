@@ -83,7 +83,7 @@ class Brown : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const BrownParams p = binding().fill(ctx.params);
+    const BrownParams p = binding().fill(ctx.in.params);
     const fs::path root = p.root;
     const auto map = nlp::BrownTagMap::load(p.mapping);
     // cats.txt: "ca01 news" per line.
@@ -110,7 +110,7 @@ class Brown : public StageComponent {
       if (max > 0 && files.size() > max) files.resize(max);
       total += files.size();
     }
-    ctx.progress.set_total(std::int64_t(total), "files");
+    ctx.out.progress.set_total(std::int64_t(total), "files");
     Corpus corpus;
     std::size_t unknown = 0;
     for (const auto& [genre, files] : files_by_genre) {
@@ -148,14 +148,14 @@ class Brown : public StageComponent {
           doc.sentences.push_back(std::move(sentence));
         }
         corpus.documents.push_back(std::move(doc));
-        ctx.progress.advance();
+        ctx.out.progress.advance();
       }
     }
-    corpus.save(ctx.output_dir / Corpus::kFileName);
-    add_split_sizes(corpus, ctx.results);
-    ctx.results.add("unmapped_tags", double(unknown));
-    if (unknown) ctx.log->warn("{} Brown tags are not in the mapping table and became X", unknown);
-    ctx.log->info("{} documents, {} words", corpus.documents.size(), corpus.token_count());
+    corpus.save(ctx.out.dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.out.results);
+    ctx.out.results.add("unmapped_tags", double(unknown));
+    if (unknown) ctx.out.log->warn("{} Brown tags are not in the mapping table and became X", unknown);
+    ctx.out.log->info("{} documents, {} words", corpus.documents.size(), corpus.token_count());
   }
 };
 

@@ -27,7 +27,7 @@ class Conllu : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const FilesParams p = binding().fill(ctx.params);
+    const FilesParams p = binding().fill(ctx.in.params);
     Corpus all;
     for (const auto& path : p.paths) {
       Corpus c = Corpus::load(path);
@@ -37,8 +37,8 @@ class Conllu : public StageComponent {
         all.documents.push_back(std::move(d));
       }
     }
-    all.save(ctx.output_dir / Corpus::kFileName);
-    add_split_sizes(all, ctx.results);
+    all.save(ctx.out.dir / Corpus::kFileName);
+    add_split_sizes(all, ctx.out.results);
   }
 };
 

@@ -29,7 +29,7 @@ class Text : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const FilesParams p = binding().fill(ctx.params);
+    const FilesParams p = binding().fill(ctx.in.params);
     Corpus corpus;
     for (const auto& path : p.paths) {
       std::ifstream in(path, std::ios::binary);
@@ -48,8 +48,8 @@ class Text : public StageComponent {
       }
       corpus.documents.push_back(std::move(doc));
     }
-    corpus.save(ctx.output_dir / Corpus::kFileName);
-    add_split_sizes(corpus, ctx.results);
+    corpus.save(ctx.out.dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.out.results);
   }
 };
 

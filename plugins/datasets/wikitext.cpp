@@ -62,7 +62,7 @@ class WikiText : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const WikiTextParams p = binding().fill(ctx.params);
+    const WikiTextParams p = binding().fill(ctx.in.params);
     const fs::path dir = p.dir;
     Corpus corpus;
     int found = 0;
@@ -95,14 +95,14 @@ class WikiText : public StageComponent {
         corpus.documents.push_back(std::move(doc));
         ++kept;
       }
-      ctx.log->info("{}: {} examples from {}", split, kept, file.string());
+      ctx.out.log->info("{}: {} examples from {}", split, kept, file.string());
     }
     if (found == 0) {
       throw InputError("no WikiText files in '" + dir.string() +
                        "': expected wiki.train.raw, wiki.valid.raw, wiki.test.raw");
     }
-    corpus.save(ctx.output_dir / Corpus::kFileName);
-    add_split_sizes(corpus, ctx.results);
+    corpus.save(ctx.out.dir / Corpus::kFileName);
+    add_split_sizes(corpus, ctx.out.results);
   }
 };
 

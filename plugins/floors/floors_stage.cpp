@@ -54,9 +54,9 @@ class NgramFloors : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const Options o = binding().fill(ctx.params);
+    const Options o = binding().fill(ctx.in.params);
     const InputArtifact* data = nullptr;
-    for (const auto& in : ctx.inputs)
+    for (const auto& in : ctx.in.inputs)
       if (fs::exists(in.dir / "train.bin")) data = &in;
     if (!data) throw StageError("ngram_floors needs a preprocess stage (with train.bin) in 'needs'");
     std::ifstream tok(data->dir / "tokenizer.json");
@@ -76,12 +76,12 @@ class NgramFloors : public StageComponent {
     const char* names[] = {"", "unigram (absolute discounting)", "bigram interpolated Kneser-Ney",
                            "trigram interpolated Kneser-Ney"};
     std::int64_t targets = 0;
-    ctx.progress.set_total(3, "models");
+    ctx.out.progress.set_total(3, "models");
     for (int order = 1; order <= 3; ++order) {
       NgramModel m(order, vocab);
       m.fit(train_ids);
       const double ppl = m.perplexity(eval_ids, &targets);
-      auto& r = ctx.results.add("floor_ppl", ppl, "").lower_is_better(order == 3);
+      auto& r = ctx.out.results.add("floor_ppl", ppl, "").lower_is_better(order == 3);
       r.labels = {{"order", std::to_string(order)}, {"model", names[order]}, {"split", o.split}};
       std::string d;
       for (int level = 1; level <= order; ++level) {
@@ -90,15 +90,15 @@ class NgramFloors : public StageComponent {
         d += buf;
       }
       t.rows.push_back({names[order], std::to_string(ppl), d});
-      ctx.log->info("{}: PPL {:.1f} on {} tokens", names[order], ppl, targets);
-      ctx.progress.advance();
+      ctx.out.log->info("{}: PPL {:.1f} on {} tokens", names[order], ppl, targets);
+      ctx.out.progress.advance();
     }
-    ctx.results.add("floor_tokens", double(targets), "tokens").labels = {{"split", o.split}};
+    ctx.out.results.add("floor_tokens", double(targets), "tokens").labels = {{"split", o.split}};
     t.notes.push_back("Fitted on the " + std::to_string(train.token_count()) +
                       " tokens of the training split; scored on " + std::to_string(targets) + " targets of the first " +
                       std::to_string(eval_ids.size()) + " " + o.split +
                       " examples, in order (every token but each example's first).");
-    ctx.results.add(std::move(t));
+    ctx.out.results.add(std::move(t));
   }
 };
 

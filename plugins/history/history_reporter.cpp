@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/param_binding.hpp"
 #include "asaflow/run_info.hpp"
 #include "asaflow/stage_context.hpp"
 #include "history.hpp"
@@ -25,6 +26,20 @@ std::string labels_text(const std::map<std::string, std::string>& labels) {
   return s;
 }
 
+struct HistoryOptions {
+  std::string db;  // empty: the repository's reports/metrics.sqlite
+};
+
+const ParamBinding<HistoryOptions>& binding() {
+  // A string, not a path parameter: the database is written, not read, and must not
+  // enter the cache key's input digests.
+  static const auto b = ParamBinding<HistoryOptions>().string(
+      &HistoryOptions::db, "db",
+      "database file, relative to the pipeline's directory (default: the repository's reports/metrics.sqlite, as "
+      "the metrics and compare commands)");
+  return b;
+}
+
 class HistoryReporter : public StageComponent {
  public:
   HistoryReporter() : StageComponent(make_info()) {}
@@ -34,25 +49,22 @@ class HistoryReporter : public StageComponent {
     return ComponentInfo::of("reporter", "history", "1.0.0")
         .describe(
             "appends every figure of the needed stages to the SQLite metrics history (one row per metric per run)")
-        .with_params(
-            {ParamSpec::string("db", "",
-                               "database file, relative to the pipeline's directory (default: the repository's "
-                               "reports/metrics.sqlite, as the metrics and compare commands)")})
+        .with_params(binding().specs())
         .accepts_failures();
   }
 
  protected:
   void execute(StageContext& ctx) const override {
-    fs::path file = ctx.params.get_string("db");
+    fs::path file = binding().fill(ctx.in.params).db;
     if (file.empty())
-      file = default_history_db(ctx.pipeline_dir.string());
+      file = default_history_db(ctx.in.pipeline_dir.string());
     else if (file.is_relative())
-      file = ctx.pipeline_dir / file;
-    const std::string run = ctx.cache_key.substr(0, 12);
-    const RunInfo& ri = ctx.run_info;
+      file = ctx.in.pipeline_dir / file;
+    const std::string run = ctx.in.cache_key.substr(0, 12);
+    const RunInfo& ri = ctx.in.run_info;
     const std::string hardware = ri.cpu_model + ", " + std::to_string(ri.cpu_cores) + " cores";
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       for (const auto& r : in.results.records()) {
         rows.push_back({{"run", run},
                         {"metric", r.metric},
@@ -61,7 +73,7 @@ class HistoryReporter : public StageComponent {
                         {"n", r.n},
                         {"unit", r.unit},
                         {"labels", labels_text(r.labels)},
-                        {"pipeline", ctx.pipeline_name},
+                        {"pipeline", ctx.in.pipeline_name},
                         {"stage", in.stage_id},
                         {"preset", r.labels.count("preset") ? r.labels.at("preset") : ""},
                         {"commit_id", ri.commit},
@@ -73,12 +85,12 @@ class HistoryReporter : public StageComponent {
     // The rows are this stage's output, in the store (hashed, verified, kept by gc while
     // referenced): the database outside it is an index that `asaflow metrics --rebuild`
     // can recreate from them.
-    std::ofstream(ctx.output_dir / "rows.json") << rows.dump(1) << "\n";
+    std::ofstream(ctx.out.dir / "rows.json") << rows.dump(1) << "\n";
     History history = open_history(file, true);
     const std::size_t added = insert_rows(history, rows);
-    std::ofstream(ctx.output_dir / "history.txt")
+    std::ofstream(ctx.out.dir / "history.txt")
         << "run " << run << ": " << rows.size() << " rows, " << added << " new in " << file.string() << "\n";
-    ctx.log->info("run {}: {} rows appended to {}", run, added, file.string());
+    ctx.out.log->info("run {}: {} rows appended to {}", run, added, file.string());
   }
 };
 

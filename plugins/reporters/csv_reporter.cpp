@@ -32,7 +32,7 @@ class CsvReporter : public StageComponent {
       const ResultTable& t = *tp;
       std::string name = t.id;
       for (int k = 2; !used.insert(name).second; ++k) name = t.id + "-" + std::to_string(k);
-      std::ofstream out(ctx.output_dir / (name + ".csv"));
+      std::ofstream out(ctx.out.dir / (name + ".csv"));
       for (std::size_t i = 0; i < t.columns.size(); ++i) out << (i ? "," : "") << csv_field(t.columns[i]);
       out << "\n";
       for (const auto& row : t.rows) {
@@ -42,7 +42,7 @@ class CsvReporter : public StageComponent {
       if (!out) throw StageError("cannot write " + t.id + ".csv");
     }
     if (!d.verdicts.empty()) {
-      std::ofstream out(ctx.output_dir / "verdicts.csv");
+      std::ofstream out(ctx.out.dir / "verdicts.csv");
       out << "id,claim,status,measured,estimate,ci_low,ci_high,n,test,p,p_holm,rule,reason\n";
       for (const Verdict* v : d.verdicts) {
         out << csv_field(v->id) << "," << csv_field(v->claim) << "," << csv_field(v->status) << ","
@@ -52,7 +52,7 @@ class CsvReporter : public StageComponent {
       }
       if (!out) throw StageError("cannot write verdicts.csv");
     }
-    std::ofstream all(ctx.output_dir / "records.csv");
+    std::ofstream all(ctx.out.dir / "records.csv");
     all << "stage,metric,value,sd,n,unit,labels\n";
     for (const auto& s : d.sources) {
       for (const auto& r : s.results.records()) {

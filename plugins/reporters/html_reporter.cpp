@@ -271,7 +271,7 @@ class HtmlReporter : public StageComponent {
     std::string json = figures.dump();
     for (std::size_t i = 0; (i = json.find("</", i)) != std::string::npos; i += 3) json.replace(i, 2, "<\\/");
     h << json << "</script>\n<script>" << kScript << "</script>\n</body></html>\n";
-    std::ofstream out(ctx.output_dir / "report.html");
+    std::ofstream out(ctx.out.dir / "report.html");
     out << h.str();
     if (!out) throw StageError("cannot write report.html");
   }

@@ -13,8 +13,7 @@ namespace asaflow::plugins {
 ComponentInfo reporter_info(const char* name, const char* summary) {
   return ComponentInfo::of("reporter", name, "2.0.0")
       .describe(summary)
-      .with_params({ParamSpec::string("title", "", "report title (default: the pipeline name)"),
-                    ParamSpec::strings("notes", {}, "remarks to add to the notes and anomalies, one sentence each")})
+      .with_params(reporter_binding().specs())
       .accepts_failures();
 }
 
@@ -106,7 +105,7 @@ class JsonReporter : public StageComponent {
                    {"stages", sources},
                    {"excluded", failed},
                    {"notes", d.notes}};
-    std::ofstream out(ctx.output_dir / "report.json");
+    std::ofstream out(ctx.out.dir / "report.json");
     out << report.dump(1) << "\n";
     if (!out) throw StageError("cannot write report.json");
   }

@@ -132,7 +132,7 @@ class MarkdownReporter : public StageComponent {
     if (d.notes.empty()) md << "None recorded.\n";
     for (const auto& n : d.notes) md << "- " << n << "\n";
 
-    std::ofstream out(ctx.output_dir / "report.md");
+    std::ofstream out(ctx.out.dir / "report.md");
     out << md.str();
     if (!out) throw StageError("cannot write report.md");
   }

@@ -16,15 +16,23 @@ const char* kVerdictGuide =
     "not beat a trigram Kneser-Ney model on the same tokens, so it barely uses context); the reason says what it "
     "would take. The measured value always carries n and its interval.";
 
+const ParamBinding<ReporterOptions>& reporter_binding() {
+  static const auto b =
+      ParamBinding<ReporterOptions>()
+          .string(&ReporterOptions::title, "title", "report title (default: the pipeline name)")
+          .strings(&ReporterOptions::notes, "notes", "remarks to add to the notes and anomalies, one sentence each");
+  return b;
+}
+
 void ReportData::gather(const StageContext& ctx) {
-  experiment = ctx.pipeline_name + " / " + ctx.stage_id;
-  title = ctx.params.has("title") ? ctx.params.get_string("title") : "";
-  if (title.empty()) title = ctx.pipeline_name;
-  cache_key = ctx.cache_key;
-  run = ctx.run_info;
-  failed = ctx.failed_inputs;
-  sources.reserve(ctx.inputs.size());
-  for (const auto& in : ctx.inputs) {
+  const ReporterOptions options = reporter_binding().fill(ctx.in.params);
+  experiment = ctx.in.pipeline_name + " / " + ctx.in.stage_id;
+  title = options.title.empty() ? ctx.in.pipeline_name : options.title;
+  cache_key = ctx.in.cache_key;
+  run = ctx.in.run_info;
+  failed = ctx.in.failed_inputs;
+  sources.reserve(ctx.in.inputs.size());
+  for (const auto& in : ctx.in.inputs) {
     Source s;
     s.stage_id = in.stage_id;
     s.component = in.component;
@@ -76,9 +84,7 @@ void ReportData::gather(const StageContext& ctx) {
     }
   }
   devices.assign(device_set.begin(), device_set.end());
-  if (ctx.params.has("notes")) {
-    for (const auto& n : ctx.params.get_strings("notes")) notes.push_back(n);
-  }
+  notes.insert(notes.end(), options.notes.begin(), options.notes.end());
   for (const auto& f : failed) {
     notes.push_back("excluded: " + f.stage_id + " (" + f.component + ") did not produce results: " + f.reason + ".");
   }

@@ -10,10 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "asaflow/param_binding.hpp"
 #include "asaflow/results.hpp"
 #include "asaflow/stage_context.hpp"
 
 namespace asaflow::plugins {
+
+// The parameters every reporter takes, bound once (reporter_info() declares them).
+struct ReporterOptions {
+  std::string title;               // empty: the pipeline's name
+  std::vector<std::string> notes;  // remarks for the notes and anomalies, one sentence each
+};
+const ParamBinding<ReporterOptions>& reporter_binding();
 
 struct ReportData {
   std::string experiment;  // "pipeline / stage"

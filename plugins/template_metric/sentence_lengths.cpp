@@ -35,14 +35,14 @@ class SentenceLengths : public StageComponent {
  protected:
   // Read inputs, compute, add typed records; the host hashes, commits and reports.
   void execute(StageContext& ctx) const override {
-    const Options o = binding().fill(ctx.params);
-    auto datasets = ctx.inputs_of_kind("dataset");
+    const Options o = binding().fill(ctx.in.params);
+    auto datasets = ctx.in.inputs_of_kind("dataset");
     if (datasets.empty()) {
       throw StageError("metric/sentence_lengths needs at least one dataset stage in 'needs'");
     }
     for (const InputArtifact* in : datasets) {
       Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
-      add_sentence_lengths(corpus, o.min_tokens, in->stage_id, ctx.results);
+      add_sentence_lengths(corpus, o.min_tokens, in->stage_id, ctx.out.results);
     }
   }
 };

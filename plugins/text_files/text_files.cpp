@@ -58,7 +58,7 @@ class TextFiles : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const TextFilesParams p = binding().fill(ctx.params);
+    const TextFilesParams p = binding().fill(ctx.in.params);
     std::regex name_filter;
     try {
       name_filter = std::regex(p.name_regex);
@@ -86,7 +86,7 @@ class TextFiles : public StageComponent {
     if (files.empty()) throw InputError("dataset/text_files: no files matched in the given paths");
 
     const bool word_tag = p.format == Format::kWordTag;
-    ctx.progress.set_total(std::int64_t(files.size()), "files");
+    ctx.out.progress.set_total(std::int64_t(files.size()), "files");
     Corpus corpus;
     std::size_t tokens = 0;
     for (const auto& [file, id] : files) {
@@ -125,12 +125,12 @@ class TextFiles : public StageComponent {
       }
       for (const auto& s : doc.sentences) tokens += s.size();
       corpus.documents.push_back(std::move(doc));
-      ctx.progress.advance();
+      ctx.out.progress.advance();
     }
-    corpus.save(ctx.output_dir / Corpus::kFileName);
-    ctx.log->info("read {} files, {} tokens", files.size(), tokens);
-    ctx.results.add("files", double(files.size()));
-    ctx.results.add("tokens", double(tokens));
+    corpus.save(ctx.out.dir / Corpus::kFileName);
+    ctx.out.log->info("read {} files, {} tokens", files.size(), tokens);
+    ctx.out.results.add("files", double(files.size()));
+    ctx.out.results.add("tokens", double(tokens));
   }
 };
 

@@ -59,11 +59,11 @@ class EvaluateStage : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const EvaluateParams params = binding().fill(ctx.params);
-    at::set_num_threads(ctx.run_info.threads);
+    const EvaluateParams params = binding().fill(ctx.in.params);
+    at::set_num_threads(ctx.in.run_info.threads);
     const InputArtifact* trained = nullptr;
     const InputArtifact* data = nullptr;
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       if (fs::exists(in.dir / "config.json") && fs::exists(in.dir / "model.pt")) {
         std::ifstream c(in.dir / "config.json");
         const std::string mode = json::parse(c).value("mode", "");
@@ -92,7 +92,7 @@ class EvaluateStage : public StageComponent {
       throw StageError("evaluate: seed " + std::to_string(params.seed) + " asked, but " + trained->stage_id +
                        " was trained with seed " + std::to_string(config.value("seed", 0)));
     }
-    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", mode_name);
+    auto mode = ctx.in.resolve_as<model::ModelMode>("model_mode", mode_name);
     const auto device = model::Trainer::resolve_device(params.device);
     auto net = model::load_trained_model(trained->dir, params.checkpoint);
     net->to(device);
@@ -120,11 +120,11 @@ class EvaluateStage : public StageComponent {
                                                  {"seed", std::to_string(config.value("seed", 0))},
                                                  {"trained_annotations", config.value("annotations", "unknown")},
                                                  {"eval_annotations", eval_annotations}};
-    ctx.results.add("eval_ppl", ppl, "").labels = labels;
-    ctx.results.add("eval_ppl_own", own->value, "").labels = labels;
-    ctx.results.add("eval_tokens", double(targets), "tokens").labels = labels;
-    ctx.log->info("{} (seed {}), trained with {}: val PPL {:.3f} with {}, {:.3f} with its own tags", mode_name,
-                  labels["seed"], labels["trained_annotations"], ppl, eval_annotations, own->value);
+    ctx.out.results.add("eval_ppl", ppl, "").labels = labels;
+    ctx.out.results.add("eval_ppl_own", own->value, "").labels = labels;
+    ctx.out.results.add("eval_tokens", double(targets), "tokens").labels = labels;
+    ctx.out.log->info("{} (seed {}), trained with {}: val PPL {:.3f} with {}, {:.3f} with its own tags", mode_name,
+                      labels["seed"], labels["trained_annotations"], ppl, eval_annotations, own->value);
   }
 };
 

@@ -103,11 +103,11 @@ class TrainStage : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const TrainParams params = binding().fill(ctx.params);
+    const TrainParams params = binding().fill(ctx.in.params);
     model::TrainOptions o = params.train;
-    at::set_num_threads(ctx.run_info.threads);
+    at::set_num_threads(ctx.in.run_info.threads);
     const InputArtifact* data = nullptr;
-    for (const auto& in : ctx.inputs) {
+    for (const auto& in : ctx.in.inputs) {
       if (fs::exists(in.dir / "train.bin")) data = &in;
       if (!params.target_from.empty() && in.stage_name == params.target_from) {
         const MetricRecord* r = in.results.find("final_val_ppl");
@@ -131,7 +131,7 @@ class TrainStage : public StageComponent {
     std::ifstream tok(data->dir / "tokenizer.json");
     const json tokenizer = json::parse(tok);
 
-    auto mode = ctx.resolve_as<model::ModelMode>("model_mode", params.mode);
+    auto mode = ctx.in.resolve_as<model::ModelMode>("model_mode", params.mode);
     const auto tables = nlp::AsaTables::load(params.tables_dir);
 
     model::ModelConfig config = model::ModelConfig::preset(params.size, tokenizer.at("vocab_size").get<std::int64_t>());
@@ -141,18 +141,18 @@ class TrainStage : public StageComponent {
 
     model::TrainHooks hooks;
     hooks.on_step = [&](std::int64_t step, std::int64_t total) {
-      ctx.progress.set_total(total, "steps");
-      ctx.progress.set_done(step);
+      ctx.out.progress.set_total(total, "steps");
+      ctx.out.progress.set_done(step);
     };
-    hooks.log = [&](const std::string& line) { ctx.log->info("{}", line); };
-    hooks.status = [&](const std::string& figures) { ctx.progress.set_note(figures); };
+    hooks.log = [&](const std::string& line) { ctx.out.log->info("{}", line); };
+    hooks.status = [&](const std::string& figures) { ctx.out.progress.set_note(figures); };
     // The curves as they are made, for watching a long run (long format: one point a line).
-    const std::filesystem::path curves_file = ctx.live_dir / "curves.csv";
+    const std::filesystem::path curves_file = ctx.out.live_dir / "curves.csv";
     std::ofstream curves;
-    if (!ctx.live_dir.empty()) curves.open(curves_file, std::ios::trunc);
+    if (!ctx.out.live_dir.empty()) curves.open(curves_file, std::ios::trunc);
     if (curves.is_open() && curves) {
       curves << "series,step,value\n" << std::flush;
-      ctx.log->info("live curves: {}", curves_file.string());
+      ctx.out.log->info("live curves: {}", curves_file.string());
     }
     hooks.on_point = [&](const std::string& series, std::int64_t step, double value) {
       if (!curves.is_open() || !curves) return;
@@ -160,30 +160,30 @@ class TrainStage : public StageComponent {
       std::snprintf(line, sizeof line, "%s,%lld,%.9g\n", series.c_str(), static_cast<long long>(step), value);
       curves << line << std::flush;
     };
-    model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.resume_dir, hooks);
+    model::Trainer trainer(config, o, mode, model::pos_matrix_tensor(tables), train, valid, ctx.out.resume_dir, hooks);
     config = trainer.config();  // pos_embedding set by the mode
     {                           // The weights at step 0: H6 on them is the negative control of a trained model's H6.
       torch::serialize::OutputArchive a;
       trainer.model()->save(a);
-      a.save_to((ctx.output_dir / "model_init.pt").string());
+      a.save_to((ctx.out.dir / "model_init.pt").string());
     }
-    ctx.log->info("{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
-                  config.size, config.parameter_count(), params.mode, preset,
-                  model::Trainer::resolve_device(o.device).str(), model::name_of(trainer.step_kind()),
-                  ctx.run_info.threads, train.examples.size());
+    ctx.out.log->info(
+        "{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
+        config.size, config.parameter_count(), params.mode, preset, model::Trainer::resolve_device(o.device).str(),
+        model::name_of(trainer.step_kind()), ctx.in.run_info.threads, train.examples.size());
     const model::TrainResult r = trainer.run();
 
     {
       torch::serialize::OutputArchive a;
       trainer.model()->save(a);
-      a.save_to((ctx.output_dir / "model.pt").string());
+      a.save_to((ctx.out.dir / "model.pt").string());
     }
-    if (fs::exists(ctx.resume_dir / "best_model.pt")) {
-      if (model::intact(ctx.resume_dir / "best_model.pt")) {
-        fs::copy_file(ctx.resume_dir / "best_model.pt", ctx.output_dir / "best_model.pt");
+    if (fs::exists(ctx.out.resume_dir / "best_model.pt")) {
+      if (model::intact(ctx.out.resume_dir / "best_model.pt")) {
+        fs::copy_file(ctx.out.resume_dir / "best_model.pt", ctx.out.dir / "best_model.pt");
       } else {  // analyses then take the final weights (model_io falls back to model.pt)
-        ctx.log->warn("the best weights '{}' are damaged (SHA-256): not kept",
-                      (ctx.resume_dir / "best_model.pt").string());
+        ctx.out.log->warn("the best weights '{}' are damaged (SHA-256): not kept",
+                          (ctx.out.resume_dir / "best_model.pt").string());
       }
     }
     json config_json = {{"size", config.size},
@@ -207,14 +207,14 @@ class TrainStage : public StageComponent {
                         {"seed", o.seed},
                         {"device", r.device},
                         {"step", r.step},
-                        {"threads", ctx.run_info.threads},
+                        {"threads", ctx.in.run_info.threads},
                         {"alpha", o.bias.alpha},
                         {"hard_block", o.bias.hard_block},
                         {"pos_embedding", config.pos_embedding},
                         {"scale_embedding", config.scale_embedding},
                         {"annotations", annotations}};
-    std::ofstream(ctx.output_dir / "config.json") << config_json.dump(1) << "\n";
-    std::ofstream(ctx.output_dir / "curves.json")
+    std::ofstream(ctx.out.dir / "config.json") << config_json.dump(1) << "\n";
+    std::ofstream(ctx.out.dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
     const std::map<std::string, std::string> labels = {{"mode", params.mode},
@@ -223,7 +223,7 @@ class TrainStage : public StageComponent {
                                                        {"size", config.size},
                                                        {"annotations", annotations}};
     auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
-      MetricRecord& r = ctx.results.add(metric, value, unit);
+      MetricRecord& r = ctx.out.results.add(metric, value, unit);
       r.labels = labels;
       return r;
     };
@@ -231,7 +231,7 @@ class TrainStage : public StageComponent {
     // them from the records alone.
     auto add_curve = [&](const char* metric, const std::vector<std::pair<std::int64_t, double>>& curve) {
       for (const auto& [step, value] : curve) {
-        auto& rec = ctx.results.add(metric, value, "");
+        auto& rec = ctx.out.results.add(metric, value, "");
         rec.labels = labels;
         rec.labels["step"] = std::to_string(step);
       }
@@ -281,8 +281,8 @@ class TrainStage : public StageComponent {
       row("Evaluation", (o.eval_batches > 0 ? "the first " + std::to_string(o.eval_batches) + " batches"
                                             : std::string("all batches")) +
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
-      row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.run_info.threads) + " threads");
-      ctx.results.add(std::move(t));
+      row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads");
+      ctx.out.results.add(std::move(t));
     }
     add("final_val_ppl", r.final_val_ppl, "").lower_is_better(true);
     add("best_val_ppl", r.best_val_ppl, "").lower_is_better();
@@ -300,8 +300,8 @@ class TrainStage : public StageComponent {
       if (r.target_step >= 0) add("steps_to_target", double(r.target_step), "steps");
     }
     if (r.resumed_from_step > 0) add("resumed_from_step", double(r.resumed_from_step), "steps");
-    ctx.log->info("final val PPL {:.3f} (best {:.3f} at step {}), {:.0f} tokens/s", r.final_val_ppl, r.best_val_ppl,
-                  r.best_step, r.tokens_per_second);
+    ctx.out.log->info("final val PPL {:.3f} (best {:.3f} at step {}), {:.0f} tokens/s", r.final_val_ppl, r.best_val_ppl,
+                      r.best_step, r.tokens_per_second);
   }
 };
 

@@ -113,7 +113,7 @@ class Producing : public StageComponent {
       : StageComponent(ComponentInfo::of("stage", "producing", "1.0.0").describe("test")), value_(value) {}
 
  protected:
-  void execute(StageContext& ctx) const override { ctx.results.add("ppl", value_).labels = {{"seed", "1"}}; }
+  void execute(StageContext& ctx) const override { ctx.out.results.add("ppl", value_).labels = {{"seed", "1"}}; }
 
  private:
   double value_;
@@ -123,10 +123,10 @@ class Producing : public StageComponent {
 
 // A non-finite figure fails the stage instead of being cached and served to every report.
 TEST(StageComponent, ANonFiniteFigureFailsTheStage) {
-  StageContext ctx;
+  StageContext ctx{StageInputs{}};
   Producing(26.3).run(ctx);  // finite: fine
   for (double bad : {std::numeric_limits<double>::infinity(), std::nan("")}) {
-    StageContext c;
+    StageContext c{StageInputs{}};
     try {
       Producing(bad).run(c);
       FAIL() << "no error for " << bad;
@@ -179,10 +179,10 @@ class SwappingReader : public StageComponent {
 
  protected:
   void execute(StageContext& ctx) const override {
-    const fs::path file = ctx.params.get_string("file");
+    const fs::path file = ctx.in.params.get_string("file");
     if (std::getenv("ASAFLOW_TEST_SWAP")) test::write_file(file.string() + ".new", "eleven tokens\n");
     if (std::getenv("ASAFLOW_TEST_SWAP")) fs::rename(file.string() + ".new", file);
-    ctx.results.add("bytes", double(fs::file_size(file)));
+    ctx.out.results.add("bytes", double(fs::file_size(file)));
   }
 };
 

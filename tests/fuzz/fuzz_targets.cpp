@@ -97,11 +97,12 @@ void conllu(const std::uint8_t* data, std::size_t size) {
 // Runs a dataset component on the input as the user's file, as the executor would.
 void run_dataset(const std::shared_ptr<Component>& component, std::map<std::string, ParamValue> params) {
   auto stage = std::dynamic_pointer_cast<StageComponent>(component);
-  StageContext ctx;
-  ctx.params = Params(std::move(params));
-  ctx.output_dir = work_dir() / "out";
-  fs::create_directories(ctx.output_dir);
-  ctx.log = named_logger("fuzz");
+  StageInputs in;
+  in.params = Params(std::move(params));
+  StageContext ctx(std::move(in));
+  ctx.out.dir = work_dir() / "out";
+  fs::create_directories(ctx.out.dir);
+  ctx.out.log = named_logger("fuzz");
   try {
     stage->run(ctx);
   } catch (const Error&) {

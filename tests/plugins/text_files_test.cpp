@@ -24,12 +24,16 @@ TEST(TextFiles, SplitsSentencesAndTokens) {
 
 namespace {
 
-void prepare(StageContext& ctx, const std::vector<std::string>& paths, const std::string& format,
-             const std::filesystem::path& out) {
-  ctx.params =
+// A context for text_files reading `paths` in `format`, writing into `out`.
+std::unique_ptr<StageContext> prepare(const std::vector<std::string>& paths, const std::string& format,
+                                      const std::filesystem::path& out) {
+  StageInputs in;
+  in.params =
       Params({{"paths", paths}, {"format", format}, {"name_regex", std::string(".*")}, {"max_files", std::int64_t(0)}});
-  ctx.output_dir = out;
-  ctx.log = std::make_shared<spdlog::logger>("test");
+  auto ctx = std::make_unique<StageContext>(std::move(in));
+  ctx->out.dir = out;
+  ctx->out.log = std::make_shared<spdlog::logger>("test");
+  return ctx;
 }
 
 std::shared_ptr<StageComponent> text_files() {
@@ -43,8 +47,8 @@ std::shared_ptr<StageComponent> text_files() {
 TEST(TextFiles, WordTagFormatStripsTags) {
   test::TempDir dir;
   test::write_file(dir.path / "in/ca01", "\n\tThe/at jury/nn said/vbd ./.\n\n\tA/at 1/2/cd w/o/in\n");
-  StageContext ctx;
-  prepare(ctx, {(dir.path / "in").string()}, "word_tag", dir.path);
+  auto context = prepare({(dir.path / "in").string()}, "word_tag", dir.path);
+  StageContext& ctx = *context;
   text_files()->run(ctx);
   Corpus c = Corpus::load(dir.path / Corpus::kFileName);
   ASSERT_EQ(c.documents.size(), 1u);
@@ -56,16 +60,15 @@ TEST(TextFiles, WordTagFormatStripsTags) {
   }
   EXPECT_EQ(forms, (Sentences{{"The", "jury", "said", "."}, {"A", "1/2", "w/o"}}));
   EXPECT_EQ(c.documents[0].sentences[1][1].xpos, "cd");
-  EXPECT_EQ(ctx.results.find("tokens")->value, 7.0);
+  EXPECT_EQ(ctx.out.results.find("tokens")->value, 7.0);
 }
 
 TEST(TextFiles, InvalidUtf8NamesFileAndOffset) {
   test::TempDir dir;
   test::write_file(dir.path / "bad.txt", "ok line\nbad \xc3\x28 here\n");
-  StageContext ctx;
-  prepare(ctx, {(dir.path / "bad.txt").string()}, "plain", dir.path);
+  auto ctx = prepare({(dir.path / "bad.txt").string()}, "plain", dir.path);
   try {
-    text_files()->run(ctx);
+    text_files()->run(*ctx);
     FAIL();
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()), (dir.path / "bad.txt").string() + ": invalid UTF-8 at byte offset 12");

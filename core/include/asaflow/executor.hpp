@@ -42,8 +42,20 @@ struct ASAFLOW_API CellReport {
   std::filesystem::path output_dir;
 };
 
+class ExecutorComponent;
+
 struct ASAFLOW_API RunOptions {
   int jobs = 1;
+  // Where cells that must be computed run: null computes them in this process (local).
+  // Otherwise each becomes one job of that executor running `job_command` + `--cell ID`
+  // (plus `--force ID` when forced), except cells that run on failed inputs, which are
+  // cheap report stages and run here. cell_executor.hpp says what the executor does.
+  const ExecutorComponent* executor = nullptr;
+  std::vector<std::string> job_command;  // asaflow run PIPELINE with the driver's options
+  int default_cpus = 1;
+  // `--cell ID`: compute this cell only; any other cell it needs must be a cache hit (what
+  // an executor's job runs: the driver has committed its inputs before submitting it).
+  std::string only_cell;
   bool dry_run = false;  // decide only: the status of every cell, nothing computed
   bool fail_fast = false;
   std::vector<std::string> force;  // cell ids or stage names

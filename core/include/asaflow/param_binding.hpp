@@ -12,7 +12,7 @@
 //     return b;
 //   }
 //   ComponentInfo::of(...).with_params(binding().specs());      // in the constructor
-//   const Options o = binding().fill(ctx.params);               // in execute()
+//   const Options o = binding().fill(ctx.in.params);               // in execute()
 //
 // Enumerations are parsed in one place, from the names given to enumeration(). A member of
 // a nested struct is bound through a callable that returns a reference to it.

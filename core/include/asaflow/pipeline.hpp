@@ -8,6 +8,8 @@
 //     words:  {uses: dataset/text_files, params: {paths: ["${corpus}"], format: word_tag}}
 //     stats:  {uses: metric/corpus_stats, needs: [words], matrix: {min_count: [1, 2]}}
 //     report: {uses: reporter/markdown, needs: [stats]}
+//   executor: slurm                 # optional: where cells run (default local; --executor)
+//   resources: {cpus: 2, memory: 4G, time: "01:00:00"}   # optional, per stage too
 //
 // Validation reports every problem at once, each as "file:line:col: message [yaml.path]".
 #pragma once
@@ -37,6 +39,20 @@ struct ASAFLOW_API SourceLocation {
   std::string format(const std::string& message) const;
 };
 
+// What a cell asks a cluster scheduler for when an executor other than local runs it
+// (`resources:` at the pipeline's top level for every stage, and per stage on top of it).
+// Never part of a cache key: where a cell ran does not change what it computed.
+struct ASAFLOW_API Resources {
+  int cpus = 0;           // CPUs per cell; 0: the executor's default (slurm: --threads)
+  std::string memory;     // Slurm's --mem syntax ("4G", "500M"); empty: the partition's default
+  int gpus = 0;           // GPUs per cell (slurm: --gres=gpu:N)
+  std::string time;       // time limit, Slurm's syntax ("90", "01:30:00", "1-00:00:00"); empty: default
+  std::string partition;  // empty: the cluster's default
+  std::string account;
+  // This, with every field `over` sets replacing this one's.
+  Resources overlaid(const Resources& over) const;
+};
+
 struct ASAFLOW_API StageSpec {
   std::string name;
   std::string kind;       // component kind; "stage" for built-in stage types
@@ -49,6 +65,7 @@ struct ASAFLOW_API StageSpec {
   // (empty: none); copies, or symbolic links into the store. See publish.hpp.
   std::filesystem::path publish;
   std::string publish_mode = "copy";
+  Resources resources;  // the pipeline's `resources` overlaid with the stage's
   SourceLocation where;
 };
 
@@ -69,6 +86,8 @@ struct ASAFLOW_API Pipeline {
   std::filesystem::path dir;
   std::vector<StageSpec> stages;
   std::vector<StageCell> cells;  // topological order
+  // `executor:`, the executor a run uses unless --executor names one ("" = local).
+  std::string executor;
 
   const StageCell* find_cell(const std::string& id) const;
   std::vector<std::vector<std::size_t>> dependency_lists() const;

@@ -17,7 +17,8 @@
 // Bump it with any change a plugin built earlier could misread: a field added, removed or
 // reordered, a virtual function added or changed, a type's size. Adding a free function or
 // a non-virtual member needs no bump. Version 2: ComponentInfo's split declarations, StageContext::live_dir.
-#define ASAFLOW_PLUGIN_API_VERSION 2u
+// Version 3: StageContext split into StageInputs (read-only) and StageOutputs.
+#define ASAFLOW_PLUGIN_API_VERSION 3u
 #define ASAFLOW_PLUGIN_ENTRY_SYMBOL "asaflow_plugin_entry"
 
 #define ASAFLOW_STR_(x) #x

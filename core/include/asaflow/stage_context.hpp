@@ -1,7 +1,7 @@
-// Everything a running stage sees: its validated parameters, the artifacts of the stages it
-// needs (each a directory plus that stage's typed results), a private output directory
-// that the host commits atomically when the stage succeeds, its named logger, a progress
-// counter and the run's facts.
+// Everything a running stage sees, split into what it reads (its validated parameters, the
+// artifacts of the stages it needs, each a directory plus that stage's typed results, the
+// run's facts) and what it writes (a private output directory that the host commits
+// atomically when the stage succeeds, its results, its named logger, a progress counter).
 #pragma once
 
 #include <filesystem>
@@ -47,7 +47,9 @@ struct ASAFLOW_API FailedInput {
   std::string reason;
 };
 
-struct ASAFLOW_API StageContext {
+// What a stage reads: set by the host before the stage runs, read-only to it (a stage
+// cannot, say, reassign its own cache key).
+struct ASAFLOW_API StageInputs {
   std::string pipeline_name;
   std::string stage_id;
   std::string stage_name;
@@ -55,18 +57,8 @@ struct ASAFLOW_API StageContext {
   Params params;
   std::vector<InputArtifact> inputs;
   std::vector<FailedInput> failed_inputs;
-  std::filesystem::path output_dir;
-  std::shared_ptr<spdlog::logger> log;
-  Progress progress;
-  ResultSet results;
   RunInfo run_info;
   std::string cache_key;
-  // A directory that survives a crash of this stage (same key): checkpoints to resume
-  // from. The host deletes it once the stage's output is committed.
-  std::filesystem::path resume_dir;
-  // A directory for what people watch while the stage runs (live training curves), kept
-  // after it, never an output: <store>/logs/<pipeline>/<cell>/<key prefix>/. Created.
-  std::filesystem::path live_dir;
   // The live component of another kind by name, e.g. ("model_mode", "full"). Throws
   // ConfigError (unknown, with did-you-mean) or PluginError.
   std::function<std::shared_ptr<class Component>(const std::string& kind, const std::string& name)> resolve;
@@ -83,6 +75,30 @@ struct ASAFLOW_API StageContext {
 
   // Inputs produced by stages of this component kind ("dataset", "metric"...).
   std::vector<const InputArtifact*> inputs_of_kind(const std::string& kind) const;
+};
+
+// What a stage writes: files into the directories the host chose (the paths themselves
+// are fixed), its figures into results, its log and its progress.
+struct ASAFLOW_API StageOutputs {
+  // Private to this run of the stage; the host commits it atomically when the stage succeeds.
+  std::filesystem::path dir;
+  // A directory that survives a crash of this stage (same key): checkpoints to resume
+  // from. The host deletes it once the stage's output is committed.
+  std::filesystem::path resume_dir;
+  // A directory for what people watch while the stage runs (live training curves), kept
+  // after it, never an output: <store>/logs/<pipeline>/<cell>/<key prefix>/. Created.
+  std::filesystem::path live_dir;
+  std::shared_ptr<spdlog::logger> log;
+  Progress progress;
+  ResultSet results;
+};
+
+// Everything a running stage sees: `in`, read-only, and `out`, what it writes (the host
+// fills out's directories and logger before the stage runs).
+struct ASAFLOW_API StageContext {
+  explicit StageContext(StageInputs inputs) : in(std::move(inputs)) {}
+  const StageInputs in;
+  StageOutputs out;
 };
 
 }  // namespace asaflow

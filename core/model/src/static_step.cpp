@@ -9,6 +9,7 @@
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/training_step.hpp"
 
 #ifdef ASAFLOW_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
@@ -62,12 +63,13 @@ StaticStep::StaticStep(AsaTransformer model, std::shared_ptr<const ModelMode> mo
     throw ConfigError("CUDA graphs need a build against LibTorch with CUDA (this one has none)");
 #endif
   }
-  const bool faithful = options_.preset == Preset::kFaithful;
-  for (const auto& p : model_->parameters()) {
-    params_.push_back(p);
-    exp_avg_.push_back(torch::zeros_like(p));
-    exp_avg_sq_.push_back(torch::zeros_like(p));
-    decays_.push_back(options_.weight_decay != 0 && (faithful || p.dim() >= 2));  // as Trainer's groups
+  const DecayGroups groups = DecayGroups::of(model_, options_.preset);
+  params_ = groups.params;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    exp_avg_.push_back(torch::zeros_like(params_[i]));
+    exp_avg_sq_.push_back(torch::zeros_like(params_[i]));
+    // A decay of 0 is skipped outright: multiplying by 1 would still cost a pass.
+    decays_.push_back(groups.decays[i] && options_.weight_decay != 0);
   }
   const auto scalar = torch::TensorOptions().dtype(torch::kFloat64).device(device);
   lr_ = torch::zeros({}, scalar);
@@ -194,10 +196,8 @@ torch::Tensor StaticStep::run_once() {
   for (auto& p : params_) p.mutable_grad().reset();
   BondingTensors bonding;
   if (mode_) bonding = mode_->bonding(TokenAnnotations{pos_, features_, requirements_}, pos_matrix_);
-  auto hidden = model_->hidden(ids_, attention_bias(bonding, key_valid_, options_.bias, /*sync_free=*/true), nullptr,
-                               pos_);                                             // [B,T,C]
-  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
-  auto loss = lm_loss_sum(h, model_->output_weight(), targets_, include_, chunk_rows_) * inv_count_;
+  auto bias = attention_bias(bonding, key_valid_, options_.bias, /*sync_free=*/true);
+  auto loss = next_token_loss_sum(model_, ids_, bias, pos_, targets_, include_, chunk_rows_) * inv_count_;
   loss.backward();
   torch::NoGradGuard no_grad;
   if (options_.grad_clip > 0) clip_gradients();

@@ -13,6 +13,7 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/training_step.hpp"
 #include "asaflow/model/transformer.hpp"
 
 namespace asaflow::model {
@@ -67,9 +68,8 @@ class StepProfiler {
     sync();
     const double t1 = now_ms();
     opt_->zero_grad();
-    auto hidden = net_->hidden(batch.ids, bias, nullptr, batch.tokens.pos);  // [B,T,C]
-    auto h = hidden.slice(1, 0, T - 1).reshape({-1, config_.d_model});       // [B*(T-1),C]
-    auto loss = lm_loss_sum(h, net_->output_weight(), batch.targets, batch.include, default_loss_chunk_rows(device_)) /
+    auto loss = next_token_loss_sum(net_, batch.ids, bias, batch.tokens.pos, batch.targets, batch.include,
+                                    default_loss_chunk_rows(device_)) /
                 double(batch.loss_targets);
     sync();
     const double t2 = now_ms();

@@ -19,6 +19,8 @@
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
+#include "asaflow/model/training_step.hpp"
+#include "train_checkpoint.hpp"
 
 namespace fs = std::filesystem;
 
@@ -26,54 +28,9 @@ namespace asaflow::model {
 namespace {
 
 constexpr const char* kStateFile = "train_state.pt";
-constexpr const char* kOptimizer = "optimizer";               // torch::optim::AdamW's state (eager step)
-constexpr const char* kStaticOptimizer = "static_optimizer";  // StaticStep's (static and graph steps)
-
-torch::Tensor curve_tensor(const std::vector<std::pair<std::int64_t, double>>& c) {
-  auto t = torch::zeros({std::int64_t(c.size()), 2}, torch::kFloat64);
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    t[std::int64_t(i)][0] = double(c[i].first);
-    t[std::int64_t(i)][1] = c[i].second;
-  }
-  return t;
-}
-
-std::vector<std::pair<std::int64_t, double>> curve_from(const torch::Tensor& t) {
-  std::vector<std::pair<std::int64_t, double>> c;
-  auto a = t.accessor<double, 2>();
-  for (std::int64_t i = 0; i < t.size(0); ++i) c.emplace_back(std::int64_t(a[i][0]), a[i][1]);
-  return c;
-}
-
-fs::path digest_file(const fs::path& file) {
-  fs::path d = file;
-  d += ".sha256";
-  return d;
-}
-
-// Saves through a temporary file and a rename, so a crash never leaves half a file, with
-// the SHA-256 of what was written beside it (FILE.sha256): a file damaged afterwards (a
-// disk, a copy, bytes flipped) is refused on load instead of being trained on.
-template <typename WriteFn>
-void save_atomically(const fs::path& file, WriteFn&& write) {
-  std::string digest;
-  replace_file_atomically(file, [&](const fs::path& tmp) {
-    write(tmp.string());
-    digest = sha256_file(tmp);
-  });
-  // A crash between the two replacements leaves a file and a digest that disagree: the
-  // file is then refused and the run starts over, which is safe.
-  write_file_atomically(digest_file(file), digest + "\n");
-}
+constexpr const char* kBestFile = "best_model.pt";
 
 }  // namespace
-
-bool intact(const fs::path& file) {
-  std::ifstream in(digest_file(file));
-  std::string expected;
-  if (!(in >> expected)) return false;
-  return sha256_file(file) == expected;
-}
 
 torch::Device Trainer::resolve_device(DeviceChoice device) {
   switch (device) {
@@ -123,18 +80,16 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   model_ = AsaTransformer(config_);
   model_->to(device_);
   pos_matrix_ = pos_matrix.to(device_);
-  // Parameter groups: faithful decays everything; corrected exempts biases and LayerNorm.
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& p : model_->named_parameters()) {
-    const bool exempt = options_.preset != Preset::kFaithful && (p.value().dim() < 2);
-    (exempt ? no_decay : decay).push_back(p.value());
-  }
+  // AdamW's two parameter groups: the preset's decayed parameters and the exempt ones.
+  const DecayGroups decay = DecayGroups::of(model_, options_.preset);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(
-                                 torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay)));
-  if (!no_decay.empty()) {
-    groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(
-                                      torch::optim::AdamWOptions(options_.lr).weight_decay(0.0)));
+  for (const bool decays : {true, false}) {
+    std::vector<torch::Tensor> params = decay.where(decays);
+    if (params.empty()) continue;
+    groups.emplace_back(
+        std::move(params),
+        std::make_unique<torch::optim::AdamWOptions>(
+            torch::optim::AdamWOptions(options_.lr).weight_decay(decays ? options_.weight_decay : 0.0)));
   }
   optimizer_ = std::make_unique<torch::optim::AdamW>(
       groups, torch::optim::AdamWOptions(options_.lr).weight_decay(options_.weight_decay));
@@ -167,9 +122,8 @@ void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
-  auto hidden = model_->hidden(batch.ids, bias_for(batch), nullptr, batch.tokens.pos);  // [B,T,C]
-  auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});        // [B*(T-1),C]
-  auto loss = lm_loss_sum(h, model_->output_weight(), batch.targets, batch.include, loss_chunk_rows_) /
+  auto loss = next_token_loss_sum(model_, batch.ids, bias_for(batch), batch.tokens.pos, batch.targets, batch.include,
+                                  loss_chunk_rows_) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
   if (inject_nan) loss = loss * NAN;
   const double value = loss.item<double>();
@@ -212,9 +166,9 @@ double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch:
     Batch b = make_batch(split, idx, bo, device);
     BondingTensors bonding;
     if (mode) bonding = mode->bonding(b.tokens, pos_matrix);
-    auto hidden = model->hidden(b.ids, attention_bias(bonding, b.key_valid, bias), nullptr, b.tokens.pos);
-    auto h = hidden.slice(1, 0, hidden.size(1) - 1).reshape({-1, hidden.size(2)});  // [B*(T-1),C]
-    const double loss = lm_loss_sum(h, model->output_weight(), b.targets, b.include, loss_chunk_rows).item<double>();
+    const double loss = next_token_loss_sum(model, b.ids, attention_bias(bonding, b.key_valid, bias), b.tokens.pos,
+                                            b.targets, b.include, loss_chunk_rows)
+                            .item<double>();
     const double n = double(std::max<std::int64_t>(b.loss_targets, 1));
     sum += loss;
     count += n;
@@ -233,178 +187,125 @@ double Trainer::evaluate(std::int64_t* targets) {
                         options_.preset == Preset::kFaithful, options_.bias, loss_chunk_rows_, device_, targets);
 }
 
-TrainResult Trainer::run() {
-  const bool faithful = options_.preset == Preset::kFaithful;
+Trainer::Schedule Trainer::schedule() const {
+  Schedule s;
   const auto bs = std::int64_t(options_.batch_size);
-  const std::int64_t n = std::int64_t(train_.examples.size());
-  TrainResult r;
-  r.steps_per_epoch = (n + bs - 1) / bs;
-  const std::int64_t total = options_.max_steps > 0 ? options_.max_steps : options_.epochs * r.steps_per_epoch;
-  std::int64_t warmup = options_.warmup_steps;
-  if (warmup < 0) warmup = faithful ? 0 : std::min<std::int64_t>(500, total / 10);
-  r.warmup_steps = warmup;
-  r.device = device_.str();
-  r.step = name_of(step_kind_);
+  s.steps_per_epoch = (std::int64_t(train_.examples.size()) + bs - 1) / bs;
+  s.total = options_.max_steps > 0 ? options_.max_steps : options_.epochs * s.steps_per_epoch;
+  s.warmup = options_.warmup_steps;
+  if (s.warmup < 0) s.warmup = options_.preset == Preset::kFaithful ? 0 : std::min<std::int64_t>(500, s.total / 10);
+  s.lr = options_.lr;
+  return s;
+}
 
-  auto lr_at = [&](std::int64_t t) {
-    if (t < warmup) return options_.lr * double(t + 1) / double(warmup);
-    const double span = double(std::max<std::int64_t>(total - warmup, 1));
-    return 0.5 * options_.lr * (1.0 + std::cos(M_PI * double(t - warmup) / span));
-  };
+double Trainer::Schedule::lr_at(std::int64_t t) const {
+  // Linear warmup to lr, then a cosine decay to 0 at the last step.
+  if (t < warmup) return lr * double(t + 1) / double(warmup);
+  const double span = double(std::max<std::int64_t>(total - warmup, 1));
+  return 0.5 * lr * (1.0 + std::cos(M_PI * double(t - warmup) / span));
+}
 
-  std::int64_t step = 0, epoch = 0, next_batch = 0;
-  double epoch_loss_sum = 0;
-  std::int64_t epoch_batches = 0;
-  r.best_val_ppl = std::numeric_limits<double>::infinity();
-  auto generator = at::detail::getDefaultCPUGenerator();
-  fs::create_directories(work_dir_);
-  const fs::path state_file = work_dir_ / kStateFile;
-
+OptimizerState Trainer::optimizer_state(StaticStep* fast) {
   // The static step keeps its own AdamW state (the same quantities as torch::optim::AdamW's,
   // in device tensors): a checkpoint holds one or the other, under its own key.
+  if (fast) {
+    return {"static_optimizer", "eager", [fast](auto& a) { fast->save(a); }, [fast](auto& a) { fast->load(a); }};
+  }
+  return {"optimizer", "static or graph", [this](auto& a) { optimizer_->save(a); },
+          [this](auto& a) { optimizer_->load(a); }};
+}
+
+void Trainer::restore(RunState& state, const OptimizerState& optimizer) {
+  const fs::path file = work_dir_ / kStateFile;
+  if (fs::exists(file) && !intact(file)) {
+    if (hooks_.log) {
+      hooks_.log("the checkpoint '" + file.string() +
+                 "' is damaged (its SHA-256 differs from the one saved "
+                 "with it, or that is missing): starting over from step 0");
+    }
+    remove_with_digest(file);
+  }
+  if (!fs::exists(file)) return;
+  auto generator = at::detail::getDefaultCPUGenerator();
+  load_checkpoint(file, device_, model_, optimizer, name_of(step_kind_), state, generator);
+  state.result.resumed_from_step = state.step;
+  if (hooks_.log) hooks_.log("resuming from the checkpoint at step " + std::to_string(state.step));
+}
+
+void Trainer::record_eval(RunState& state) {
+  const auto started = std::chrono::steady_clock::now();
+  TrainResult& r = state.result;
+  const double ppl = evaluate(&r.val_tokens);
+  r.val_ppl.emplace_back(state.step, ppl);
+  if (ppl < r.best_val_ppl) {
+    r.best_val_ppl = ppl;
+    r.best_step = state.step;
+    save_with_digest(work_dir_ / kBestFile, [&](const std::string& path) {
+      torch::serialize::OutputArchive a;
+      model_->save(a);
+      a.save_to(path);
+    });
+  }
+  if (options_.target_ppl > 0 && r.target_step < 0 && ppl <= options_.target_ppl) r.target_step = state.step;
+  if (hooks_.log) {
+    char line[128];
+    std::snprintf(line, sizeof line, "step %lld: val PPL %.3f", static_cast<long long>(state.step), ppl);
+    hooks_.log(line);
+  }
+  if (hooks_.on_point) hooks_.on_point("val_ppl", state.step, ppl);
+  state.eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+TrainResult Trainer::run() {
+  const Schedule plan = schedule();
+  RunState state;
+  TrainResult& r = state.result;
+  r.steps_per_epoch = plan.steps_per_epoch;
+  r.warmup_steps = plan.warmup;
+  r.device = device_.str();
+  r.step = name_of(step_kind_);
+  r.best_val_ppl = std::numeric_limits<double>::infinity();
+  fs::create_directories(work_dir_);
+
   std::unique_ptr<StaticStep> fast;
   if (step_kind_ != StepKind::kEager)
     fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == StepKind::kGraph);
-  // Training time across restarts: the checkpoint carries the seconds before it, so the
-  // throughput of a resumed run counts the whole run (before, only the part after the
-  // resume: 1,288 tokens/s reported against 331 uninterrupted).
-  double prior_seconds = 0;
-  auto started = std::chrono::steady_clock::now();
-  double eval_seconds = 0;
-  auto seconds_so_far = [&] {
-    return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() -
-           eval_seconds;
-  };
-  auto save_state = [&] {
-    save_atomically(state_file, [&](const std::string& path) {
-      torch::serialize::OutputArchive archive, model_ar, optim_ar;
-      model_->save(model_ar);
-      if (fast)
-        fast->save(optim_ar);
-      else
-        optimizer_->save(optim_ar);
-      archive.write("model", model_ar);
-      archive.write(fast ? kStaticOptimizer : kOptimizer, optim_ar);
-      auto scalar = [&](const char* k, double v) { archive.write(k, torch::tensor(v, torch::kFloat64)); };
-      scalar("step", double(step));
-      scalar("epoch", double(epoch));
-      scalar("next_batch", double(next_batch));
-      scalar("epoch_loss_sum", epoch_loss_sum);
-      scalar("epoch_batches", double(epoch_batches));
-      scalar("best_val_ppl", r.best_val_ppl);
-      scalar("best_step", double(r.best_step));
-      scalar("target_step", double(r.target_step));
-      scalar("train_tokens", double(r.train_tokens));
-      scalar("train_seconds", seconds_so_far());
-      archive.write("train_loss", curve_tensor(r.train_loss));
-      archive.write("val_ppl", curve_tensor(r.val_ppl));
-      archive.write("rng", generator.get_state());
-      archive.save_to(path);
-    });
-  };
+  const OptimizerState optimizer = optimizer_state(fast.get());
 
   // Dropout draws from the default generator: seed it here, so a run depends only on its
   // seed, not on what else ran in the process. A resume restores the saved state instead.
   torch::manual_seed(options_.seed + 1);
-  if (fs::exists(state_file) && !intact(state_file)) {
-    if (hooks_.log) {
-      hooks_.log("the checkpoint '" + state_file.string() +
-                 "' is damaged (its SHA-256 differs from the one saved "
-                 "with it, or that is missing): starting over from step 0");
-    }
-    std::error_code ec;
-    fs::remove(state_file, ec);
-    fs::remove(digest_file(state_file), ec);
-  }
-  if (fs::exists(state_file)) {
-    torch::serialize::InputArchive archive, model_ar, optim_ar;
-    try {
-      archive.load_from(state_file.string(), device_);
-      archive.read("model", model_ar);
-      const char* key = fast ? kStaticOptimizer : kOptimizer;
-      if (!archive.try_read(key, optim_ar)) {
-        throw InputError("cannot resume from '" + state_file.string() + "': it was written by the " +
-                         (fast ? "eager" : "static or graph") + " step and this run uses the " + name_of(step_kind_) +
-                         " step; rerun with the step that wrote it (param step) or delete it to start over");
-      }
-      model_->load(model_ar);
-      if (fast)
-        fast->load(optim_ar);
-      else
-        optimizer_->load(optim_ar);
-    } catch (const c10::Error& e) {
-      throw InputError("cannot resume from '" + state_file.string() + "' (" + e.what_without_backtrace() +
-                       "): delete it to start over");
-    }
-    auto scalar = [&](const char* k) {
-      torch::Tensor t;
-      archive.read(k, t);
-      return t.item<double>();
-    };
-    step = std::int64_t(scalar("step"));
-    epoch = std::int64_t(scalar("epoch"));
-    next_batch = std::int64_t(scalar("next_batch"));
-    epoch_loss_sum = scalar("epoch_loss_sum");
-    epoch_batches = std::int64_t(scalar("epoch_batches"));
-    r.best_val_ppl = scalar("best_val_ppl");
-    r.best_step = std::int64_t(scalar("best_step"));
-    r.target_step = std::int64_t(scalar("target_step"));
-    r.train_tokens = std::int64_t(scalar("train_tokens"));
-    if (torch::Tensor t; archive.try_read("train_seconds", t)) prior_seconds = t.item<double>();
-    torch::Tensor curve, rng;
-    archive.read("train_loss", curve);
-    r.train_loss = curve_from(curve);
-    archive.read("val_ppl", curve);
-    r.val_ppl = curve_from(curve);
-    archive.read("rng", rng);
-    generator.set_state(rng);
-    r.resumed_from_step = step;
-    if (hooks_.log) hooks_.log("resuming from the checkpoint at step " + std::to_string(step));
-  }
-
-  BatchOptions bo{faithful, config_.pad_id};
-  if (fast) {  // one shape for every batch: batch_size rows, the longest training example
-    bo.min_rows = bs;
-    for (const auto& e : train_.examples) bo.min_length = std::max<std::int64_t>(bo.min_length, std::int64_t(e.size()));
-  }
-  model_->train();
-  double last_eval_ppl = -1;
-  std::int64_t last_eval_step = -1;
-  if (!r.val_ppl.empty()) {
-    last_eval_ppl = r.val_ppl.back().second;
-    last_eval_step = r.val_ppl.back().first;
-  }
-  auto record_eval = [&] {
-    const double ppl = evaluate(&r.val_tokens);
-    r.val_ppl.emplace_back(step, ppl);
-    last_eval_ppl = ppl;
-    last_eval_step = step;
-    if (ppl < r.best_val_ppl) {
-      r.best_val_ppl = ppl;
-      r.best_step = step;
-      save_atomically(work_dir_ / "best_model.pt", [&](const std::string& path) {
-        torch::serialize::OutputArchive a;
-        model_->save(a);
-        a.save_to(path);
-      });
-    }
-    if (options_.target_ppl > 0 && r.target_step < 0 && ppl <= options_.target_ppl) r.target_step = step;
-    if (hooks_.log) {
-      char line[128];
-      std::snprintf(line, sizeof line, "step %lld: val PPL %.3f", static_cast<long long>(step), ppl);
-      hooks_.log(line);
-    }
-    if (hooks_.on_point) hooks_.on_point("val_ppl", step, ppl);
-  };
+  restore(state, optimizer);
   if (hooks_.on_point) {  // what a resume restored: the curves so far
     for (const auto& [at, loss] : r.train_loss) hooks_.on_point("train_loss", at, loss);
     for (const auto& [at, ppl] : r.val_ppl) hooks_.on_point("val_ppl", at, ppl);
   }
-
-  started = std::chrono::steady_clock::now();
-  eval_seconds = 0;
-  report_time_ = started;  // the first window starts here, after a resume too
+  model_->train();
+  state.started = std::chrono::steady_clock::now();
+  report_time_ = state.started;  // the first progress window starts here, after a resume too
   report_tokens_ = r.train_tokens;
+  train_steps(state, plan, fast.get(), optimizer);
+
+  r.train_seconds = state.seconds_so_far();
+  if (r.val_ppl.empty() || r.val_ppl.back().first != state.step) record_eval(state);
+  r.final_val_ppl = r.val_ppl.back().second;
+  r.steps = state.step;
+  r.final_train_loss = r.train_loss.empty() ? 0.0 : r.train_loss.back().second;
+  r.tokens_per_second = r.train_seconds > 0 ? double(r.train_tokens) / r.train_seconds : 0.0;
+  return r;
+}
+
+void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fast, const OptimizerState& optimizer) {
+  TrainResult& r = state.result;
+  const auto bs = std::int64_t(options_.batch_size);
+  const std::int64_t n = std::int64_t(train_.examples.size());
+  const fs::path state_file = work_dir_ / kStateFile;
+  auto generator = at::detail::getDefaultCPUGenerator();
+  BatchOptions bo{options_.preset == Preset::kFaithful, config_.pad_id};
+  if (fast) {  // one shape for every batch: batch_size rows, the longest training example
+    bo.min_rows = bs;
+    for (const auto& e : train_.examples) bo.min_length = std::max<std::int64_t>(bo.min_length, std::int64_t(e.size()));
+  }
   // Batch b of an epoch's order, built on the host and moved to the device.
   auto batch_of = [&](const std::vector<std::size_t>& order, std::int64_t b) {
     std::vector<std::size_t> idx;
@@ -415,64 +316,57 @@ TrainResult Trainer::run() {
   // built on the host while the device runs the current step, before the loss is read
   // (which waits for it). The same batches in the same order as without the prefetch.
   std::optional<Batch> prefetched;
-  while (step < total) {
-    const auto order = epoch_order(epoch);
-    for (std::int64_t b = next_batch; b < r.steps_per_epoch && step < total; ++b) {
+  while (state.step < plan.total) {
+    const auto order = epoch_order(state.epoch);
+    for (std::int64_t b = state.next_batch; b < plan.steps_per_epoch && state.step < plan.total; ++b) {
       Batch batch = prefetched ? std::move(*prefetched) : batch_of(order, b);
       prefetched.reset();
-      const bool inject_nan = options_.inject_nan_at_step > 0 && step + 1 == options_.inject_nan_at_step;
+      const bool inject_nan = options_.inject_nan_at_step > 0 && state.step + 1 == options_.inject_nan_at_step;
+      const double lr = plan.lr_at(state.step);
       double loss_value = NAN;
       if (fast) {
         // The static step has no host read before its update: a non-finite loss is seen
         // after it, when only the checkpoint on disk is still good, which is what is kept.
-        torch::Tensor loss = inject_nan ? torch::Tensor() : fast->step(batch, lr_at(step));
-        if (step + 1 < total) {
-          prefetched = b + 1 < r.steps_per_epoch ? batch_of(order, b + 1) : batch_of(epoch_order(epoch + 1), 0);
+        torch::Tensor loss = inject_nan ? torch::Tensor() : fast->step(batch, lr);
+        if (state.step + 1 < plan.total) {
+          prefetched =
+              b + 1 < plan.steps_per_epoch ? batch_of(order, b + 1) : batch_of(epoch_order(state.epoch + 1), 0);
         }
         if (loss.defined()) loss_value = loss.item<double>();
       } else {
-        loss_value = train_step(batch, lr_at(step), inject_nan);
+        loss_value = train_step(batch, lr, inject_nan);
       }
       if (!std::isfinite(loss_value)) {
         throw StageError(
             "training loss became " + std::string(std::isnan(loss_value) ? "NaN" : "infinite") + " at step " +
-            std::to_string(step + 1) + "; the last good checkpoint" +
+            std::to_string(state.step + 1) + "; the last good checkpoint" +
             (fs::exists(state_file) ? " is kept in '" + state_file.string() + "'" : " does not exist yet") +
             " (lower lr or check the data)");
       }
-      ++step;
-      next_batch = b + 1;
+      ++state.step;
+      state.next_batch = b + 1;
       r.train_tokens += batch.real_tokens;
-      epoch_loss_sum += loss_value;
-      ++epoch_batches;
-      if (step % options_.log_every == 0) {
-        r.train_loss.emplace_back(step, epoch_loss_sum / double(epoch_batches));
-        report_progress(step, total, epoch_loss_sum / double(epoch_batches), lr_at(step - 1),
-                        fast ? fast->last_grad_norm() : torch::Tensor(), r.train_tokens);
+      state.epoch_loss_sum += loss_value;
+      ++state.epoch_batches;
+      if (state.step % options_.log_every == 0) {
+        const double mean = state.epoch_loss_sum / double(state.epoch_batches);
+        r.train_loss.emplace_back(state.step, mean);
+        report_progress(state.step, plan.total, mean, lr, fast ? fast->last_grad_norm() : torch::Tensor(),
+                        r.train_tokens);
       }
-      if (step % options_.eval_every == 0) {
-        const auto e0 = std::chrono::steady_clock::now();
-        record_eval();
-        eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+      if (state.step % options_.eval_every == 0) record_eval(state);
+      if (state.next_batch == plan.steps_per_epoch) {  // the epoch is over: the checkpoint points at the next one
+        ++state.epoch;
+        state.next_batch = 0;
+        state.epoch_loss_sum = 0;
+        state.epoch_batches = 0;
       }
-      if (next_batch == r.steps_per_epoch) {  // the epoch is over: the checkpoint points at the next one
-        ++epoch;
-        next_batch = 0;
-        epoch_loss_sum = 0;
-        epoch_batches = 0;
-      }
-      if (options_.checkpoint_every > 0 && step % options_.checkpoint_every == 0) save_state();
-      if (hooks_.on_step) hooks_.on_step(step, total);
-      if (next_batch == 0) break;  // start the next epoch with its own order
+      if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0)
+        save_checkpoint(state_file, model_, optimizer, state, generator);
+      if (hooks_.on_step) hooks_.on_step(state.step, plan.total);
+      if (state.next_batch == 0) break;  // start the next epoch with its own order
     }
   }
-  r.train_seconds = seconds_so_far();
-  if (last_eval_step != step) record_eval();
-  r.final_val_ppl = last_eval_ppl;
-  r.steps = step;
-  r.final_train_loss = r.train_loss.empty() ? 0.0 : r.train_loss.back().second;
-  r.tokens_per_second = r.train_seconds > 0 ? double(r.train_tokens) / r.train_seconds : 0.0;
-  return r;
 }
 
 }  // namespace asaflow::model

@@ -33,6 +33,10 @@ class AdamW;
 
 namespace asaflow::model {
 
+struct RunState;        // train_checkpoint.hpp
+struct OptimizerState;  // train_checkpoint.hpp
+class StaticStep;
+
 struct TrainOptions {
   Preset preset = Preset::kCorrected;
   std::int64_t batch_size = 4;
@@ -131,6 +135,18 @@ class Trainer {
   StepKind step_kind() const { return step_kind_; }
 
  private:
+  // run()'s phases: the schedule, the optimizer's half of the checkpoint, a resume, the
+  // steps themselves (with evaluations and checkpoints), one evaluation.
+  struct Schedule {
+    std::int64_t total = 0, warmup = 0, steps_per_epoch = 0;
+    double lr = 0;
+    double lr_at(std::int64_t step) const;
+  };
+  Schedule schedule() const;
+  OptimizerState optimizer_state(StaticStep* fast);
+  void restore(RunState& state, const OptimizerState& optimizer);
+  void train_steps(RunState& state, const Schedule& plan, StaticStep* fast, const OptimizerState& optimizer);
+  void record_eval(RunState& state);
   std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
 
   ModelConfig config_;

@@ -1,0 +1,244 @@
+// The slurm executor against a real Slurm: Debian's slurm-wlm with munge, started as a
+// single-node cluster on this machine by tests/slurm/cluster.sh (once for the suite).
+// Without Slurm installed, or when a daemon cannot start, every test skips and says why.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace asaflow::test;
+
+namespace {
+
+// words -> stats x 2 (matrix) -> slow x 2 (matrix) -> report: six cells, four in a matrix.
+const char* kMatrix = R"(pipeline: sweep
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
+  stats: {uses: metric/corpus_stats, needs: [words], matrix: {lowercase: [true, false]}}
+  slow:
+    uses: stage/slow_copy
+    needs: [stats]
+    params: {sleep_ms: 300}
+    matrix: {tag: [a, b]}
+    resources: {cpus: 1, memory: 100M, time: "5"}
+  report: {uses: reporter/markdown, needs: [slow]}
+)";
+
+// One slow cell after the dataset, sleeping SLEEP ms; FAST is a quick independent one.
+const char* kSlow = R"(pipeline: long
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
+  fast: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: 100, tag: fast}}
+  slow: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: SLEEP, tag: slow}}
+)";
+
+class Slurm : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new TempDir;
+    const auto r = run_command("bash '" + (source_dir() / "tests/slurm/cluster.sh").string() + "' start '" +
+                                   (cluster_->path / "c").string() + "'",
+                               cluster_->path);
+    std::smatch m;
+    static const std::regex kConf("export SLURM_CONF=(\\S+)");
+    if (r.exit_code == 0 && std::regex_search(r.out, m, kConf)) {
+      conf_ = m[1];
+    } else {
+      why_ = "the test Slurm cluster did not start (tests/slurm/cluster.sh exit " + std::to_string(r.exit_code) +
+             "): " + r.err;
+    }
+  }
+  static void TearDownTestSuite() {
+    run_command("bash '" + (source_dir() / "tests/slurm/cluster.sh").string() + "' stop '" +
+                    (cluster_->path / "c").string() + "'",
+                cluster_->path);
+    delete cluster_;
+  }
+  void SetUp() override {
+    if (conf_.empty()) GTEST_SKIP() << why_;
+    write_file(dir.path / "corpus/a.txt", "The cat sat on the mat. The dog ate bread!\n\nA new paragraph.\n");
+    write_file(dir.path / "corpus/b.txt", "Another file, with words. And more words?\n");
+  }
+  // The environment a driver needs: the cluster, a quick poll, a log of stage starts.
+  std::string env() const {
+    return "SLURM_CONF='" + conf_ + "' ASAFLOW_SLURM_POLL_SECONDS=0.3 ASAFLOW_TEST_RUN_LOG='" +
+           (dir.path / "runs.log").string() + "'";
+  }
+  std::string plugins() const { return " --plugin-dir '" + (fixture_dir() / "slow").string() + "'"; }
+  CommandResult asaflow(const std::string& args) { return run_asaflow(args + plugins(), dir.path, env()); }
+  nlohmann::json show(const std::string& pipeline, const std::string& cell, const std::string& store) {
+    const auto r = asaflow("show " + pipeline + " '" + cell + "' --json --cache-dir " + store);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+  // Starts a driver in the background; returns its pid.
+  pid_t start_driver(const std::string& pipeline, const std::string& store) {
+    const std::string command = "exec env " + env() + " ASAFLOW_PLUGIN_INDEX= '" + asaflow_binary().string() +
+                                "' run " + pipeline + " --executor slurm --quiet --cache-dir " + store + plugins() +
+                                " >driver.out 2>driver.err";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::chdir(dir.path.c_str());
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  }
+  // Waits for `pred` for up to `seconds`.
+  template <typename Pred>
+  static bool wait_for(Pred pred, double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // The ids of this cluster's queued or running jobs whose name contains `name`.
+  std::vector<std::string> jobs_named(const std::string& name) {
+    const auto r = run_command("SLURM_CONF='" + conf_ + "' squeue -h -o '%i %j'", dir.path);
+    std::vector<std::string> ids;
+    for (const auto& line : lines_of(r.out))
+      if (line.find(name) != std::string::npos) ids.push_back(line.substr(0, line.find(' ')));
+    return ids;
+  }
+  int count_in_log(const std::string& line) {
+    int n = 0;
+    for (const auto& l : lines_of(read_file(dir.path / "runs.log"))) n += l == line;
+    return n;
+  }
+
+  TempDir dir;
+  static TempDir* cluster_;
+  static std::string conf_, why_;
+};
+TempDir* Slurm::cluster_ = nullptr;
+std::string Slurm::conf_, Slurm::why_;
+
+std::string summary(const CommandResult& r) {
+  for (const auto& l : lines_of(r.out))
+    if (l.rfind("pipeline ", 0) == 0) return l.substr(0, l.rfind(" ("));
+  return "";
+}
+
+// A matrix pipeline run as Slurm jobs gives, cell for cell, the keys and the bytes of a
+// local run; each store's entries are cache hits for the other way of running.
+TEST_F(Slurm, MatrixSweepEqualsTheLocalRunByteForByteAndSharesItsCache) {
+  write_file(dir.path / "p.yaml", kMatrix);
+  const auto on_slurm = asaflow("run p.yaml --executor slurm --cache-dir S");
+  ASSERT_EQ(on_slurm.exit_code, 0) << on_slurm.err;
+  EXPECT_EQ(summary(on_slurm), "pipeline 'sweep': 6 stages: 6 ran, 0 cached, 0 failed, 0 skipped");
+  const auto local = asaflow("run p.yaml --cache-dir L");
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  // Every cell computed in a job of its own, which completed.
+  int jobs = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path / "S/jobs")) {
+    if (e.path().filename() != "job.json") continue;
+    ++jobs;
+    const auto j = nlohmann::json::parse(read_file(e.path()));
+    EXPECT_EQ(j["state"], "COMPLETED") << e.path();
+    EXPECT_TRUE(fs::exists(j["log"].get<std::string>())) << j.dump();
+  }
+  EXPECT_EQ(jobs, 6);
+  EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
+  for (const std::string cell : {"words", "stats[lowercase=true]", "stats[lowercase=false]", "slow[tag=a]",
+                                 "slow[tag=b]", "report"}) {
+    const auto s = show("p.yaml", cell, "S"), l = show("p.yaml", cell, "L");
+    ASSERT_EQ(s["key"], l["key"]) << cell;
+    if (cell == "report") continue;  // a report states its date and run times
+    for (const auto& f : l["files"]) {
+      const std::string name = f["path"];
+      EXPECT_EQ(read_file(fs::path(s["output_dir"].get<std::string>()) / name),
+                read_file(fs::path(l["output_dir"].get<std::string>()) / name))
+          << cell << "/" << name;
+    }
+  }
+  // Slurm's results are local cache hits, and the local run's are hits on Slurm (no job).
+  const auto again = asaflow("run p.yaml --cache-dir S");
+  EXPECT_EQ(summary(again), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << again.err;
+  const auto reverse = asaflow("run p.yaml --executor slurm --cache-dir L");
+  EXPECT_EQ(summary(reverse), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << reverse.err;
+  EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
+}
+
+// A job cancelled under the driver (scancel) is reported with its state, id and log; the
+// cells that need it are skipped; a rerun computes it and reuses the rest.
+TEST_F(Slurm, ScancelledJobIsReportedAndTheRerunResumes) {
+  std::string p = kSlow;
+  p.replace(p.find("SLEEP"), 5, "60000");
+  write_file(dir.path / "long.yaml", p);
+  const pid_t driver = start_driver("long.yaml", "S");
+  ASSERT_TRUE(wait_for([&] { return count_in_log("start slow") == 1; }, 60)) << read_file(dir.path / "driver.err");
+  const auto ids = jobs_named("long:slow");
+  ASSERT_EQ(ids.size(), 1u);
+  run_command("SLURM_CONF='" + conf_ + "' scancel " + ids[0], dir.path);
+  int status = 0;
+  ::waitpid(driver, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = read_file(dir.path / "driver.err");
+  EXPECT_NE(err.find("error: stage slow failed: slurm job " + ids[0] + " ended CANCELLED"), std::string::npos) << err;
+  EXPECT_NE(err.find("slurm-" + ids[0] + ".out"), std::string::npos) << err;
+
+  // The rerun (here with a shorter sleep, as after fixing what made the job fail):
+  // words and fast come from the cache; only slow is computed.
+  p = kSlow;
+  p.replace(p.find("SLEEP"), 5, "200");
+  write_file(dir.path / "long.yaml", p);
+  const auto again = asaflow("run long.yaml --executor slurm --cache-dir S");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(summary(again), "pipeline 'long': 3 stages: 1 ran, 2 cached, 0 failed, 0 skipped");
+  EXPECT_EQ(count_in_log("start fast"), 1);
+}
+
+// A driver killed with kill -9 leaves its jobs running; the rerun reuses every committed
+// cell and waits for the job still running instead of submitting it again.
+TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {
+  std::string p = kSlow;
+  p.replace(p.find("SLEEP"), 5, "5000");
+  write_file(dir.path / "long.yaml", p);
+  const pid_t driver = start_driver("long.yaml", "S");
+  ASSERT_TRUE(wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60))
+      << read_file(dir.path / "driver.err");
+  ::kill(driver, SIGKILL);
+  ::waitpid(driver, nullptr, 0);
+  ASSERT_EQ(jobs_named("long:slow").size(), 1u);  // the job outlives its driver
+  const auto rerun = asaflow("run long.yaml --executor slurm --cache-dir S");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  // words and fast were committed before the kill (reused); slow completed in its one job.
+  EXPECT_EQ(count_in_log("start fast"), 1);
+  EXPECT_EQ(count_in_log("start slow"), 1);
+  EXPECT_EQ(count_in_log("end slow"), 1);
+  EXPECT_NE(summary(rerun).find("2 cached"), std::string::npos) << rerun.out;
+}
+
+// SIGTERM (or Ctrl-C) of the driver cancels its jobs and leaves no entry behind.
+TEST_F(Slurm, InterruptedDriverCancelsItsJobs) {
+  std::string p = kSlow;
+  p.replace(p.find("SLEEP"), 5, "60000");
+  write_file(dir.path / "long.yaml", p);
+  const pid_t driver = start_driver("long.yaml", "S");
+  ASSERT_TRUE(wait_for([&] { return count_in_log("start slow") == 1; }, 60)) << read_file(dir.path / "driver.err");
+  ::kill(driver, SIGTERM);
+  int status = 0;
+  ::waitpid(driver, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << read_file(dir.path / "driver.err");
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NE(read_file(dir.path / "driver.err").find("interrupted: the running slurm jobs were cancelled"),
+            std::string::npos);
+  EXPECT_TRUE(wait_for([&] { return jobs_named("long:").empty(); }, 30));
+  const auto status_out = asaflow("status long.yaml --cache-dir S");
+  EXPECT_NE(status_out.out.find("slow: "), std::string::npos) << status_out.out;
+  EXPECT_EQ(status_out.out.find("cached    slow"), std::string::npos) << status_out.out;
+  EXPECT_EQ(count_in_log("end slow"), 0);
+}
+
+}  // namespace
