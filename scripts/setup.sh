@@ -19,6 +19,7 @@ packages=(
   python3-torch                           # the eager-PyTorch golden reference and step comparison
   clang-14 libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, scripts/sanitize.sh ci)
   clang-format-14                         # the house format (.clang-format; test format.clang_format)
+  libgloo-dev                             # data-parallel training: c10d's Gloo transport headers
   slurmctld slurmd slurm-client munge     # the slurm executor's tests: a one-node cluster (tests/slurm/cluster.sh)
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -149,8 +149,8 @@ TEST_F(Slurm, MatrixSweepEqualsTheLocalRunByteForByteAndSharesItsCache) {
   }
   EXPECT_EQ(jobs, 6);
   EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
-  for (const std::string cell : {"words", "stats[lowercase=true]", "stats[lowercase=false]", "slow[tag=a]",
-                                 "slow[tag=b]", "report"}) {
+  for (const std::string cell :
+       {"words", "stats[lowercase=true]", "stats[lowercase=false]", "slow[tag=a]", "slow[tag=b]", "report"}) {
     const auto s = show("p.yaml", cell, "S"), l = show("p.yaml", cell, "L");
     ASSERT_EQ(s["key"], l["key"]) << cell;
     if (cell == "report") continue;  // a report states its date and run times

@@ -27,6 +27,9 @@ struct Common {
   bool jobs_given = false;  // -j on the command line (an executor's default differs)
   std::string executor;     // --executor: where cells run (default: the pipeline's, else local)
   std::string cell;         // --cell: compute this one cell (an executor's job)
+  std::string rank;         // --rank R or slurm: with --cell, this rank of a data-parallel group
+  int world_size = 0;       // --world-size W (with --rank R)
+  std::string rendezvous;   // --rendezvous HOST:PORT, rank 0's address
   bool quiet = false;
   bool verbose = false;
   bool dry_run = false;

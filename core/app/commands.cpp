@@ -80,6 +80,10 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       "executor", po::value(&c.executor), "run: where cells run: local (this process) or an executor plugin (slurm)")(
       "cell", po::value(&c.cell),
       "run: compute this one cell, its inputs from the cache (what an executor's job runs)")(
+      "rank", po::value(&c.rank),
+      "run --cell: as rank R of a data-parallel group (slurm: from SLURM_PROCID, SLURM_NTASKS, ASAFLOW_RENDEZVOUS)")(
+      "world-size", po::value(&c.world_size), "run --cell --rank R: the group's size")(
+      "rendezvous", po::value(&c.rendezvous), "run --cell --rank R: HOST:PORT of rank 0")(
       "dry-run,n", po::bool_switch(&c.dry_run), "decide what would run, run nothing")(
       "force", po::value(&c.force), "recompute this stage or cell even if cached (repeatable)")(
       "set", po::value(&c.sets), "NAME=VALUE: override the pipeline's variable NAME (repeatable)")(

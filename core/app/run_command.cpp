@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -62,6 +63,42 @@ std::string job_note(PluginHost& host, const ArtifactStore& store, const Pipelin
          job_dir(store, pipeline.name, r.id, r.key).string() + ")";
 }
 
+// The data-parallel place --rank, --world-size and --rendezvous give (or, with --rank
+// slurm, srun's SLURM_PROCID and SLURM_NTASKS and the job script's ASAFLOW_RENDEZVOUS).
+RankPlace rank_place(const Common& c) {
+  RankPlace place;
+  if (c.rank.empty()) return place;
+  if (c.cell.empty()) throw ConfigError("asaflow run: --rank needs --cell (the cell this process is a rank of)");
+  auto env_int = [](const char* name) {
+    const char* v = std::getenv(name);
+    if (!v || !*v || std::string(v).find_first_not_of("0123456789") != std::string::npos)
+      throw ConfigError(std::string("asaflow run --rank slurm: ") + name + " is not set: run it under srun");
+    return std::stoi(v);
+  };
+  std::string rendezvous = c.rendezvous;
+  if (c.rank == "slurm") {
+    place.rank = env_int("SLURM_PROCID");
+    place.world_size = env_int("SLURM_NTASKS");
+    if (rendezvous.empty() && std::getenv("ASAFLOW_RENDEZVOUS")) rendezvous = std::getenv("ASAFLOW_RENDEZVOUS");
+  } else {
+    if (c.rank.find_first_not_of("0123456789") != std::string::npos || c.rank.size() > 6)
+      throw ConfigError("asaflow run: --rank must be a number or slurm, got '" + c.rank + "'");
+    place.rank = std::stoi(c.rank);
+    place.world_size = c.world_size;
+  }
+  if (place.world_size < 1 || place.rank >= place.world_size) {
+    throw ConfigError("asaflow run: rank " + std::to_string(place.rank) + " of world size " +
+                      std::to_string(place.world_size) + " (--world-size) is not a place in a group");
+  }
+  const auto colon = rendezvous.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : rendezvous.substr(colon + 1);
+  if (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    throw ConfigError("asaflow run: --rendezvous must be HOST:PORT, got '" + rendezvous + "'");
+  place.host = rendezvous.substr(0, colon);
+  place.port = std::stoi(port);
+  return place;
+}
+
 }  // namespace
 
 // run and status share one path: status is a dry run that prints each cell's state and
@@ -90,8 +127,8 @@ int cmd_run(const Common& c, bool status_only) {
   // Where cells run: --executor, else the pipeline's `executor:`, else here. A --cell run
   // is an executor's job: always here.
   std::shared_ptr<ExecutorComponent> remote;
-  const std::string executor_name = !c.cell.empty()       ? "local"
-                                    : !c.executor.empty() ? c.executor
+  const std::string executor_name = !c.cell.empty()             ? "local"
+                                    : !c.executor.empty()       ? c.executor
                                     : pipeline.executor.empty() ? "local"
                                                                 : pipeline.executor;
   if (executor_name != "local") {
@@ -108,11 +145,12 @@ int cmd_run(const Common& c, bool status_only) {
   options.force = c.force;
   options.force_downstream = c.force_downstream;
   options.only_cell = c.cell;
+  options.rank = rank_place(c);
+  options.job_command = job_command(pipeline, store, c);  // also how a stage starts more ranks
   if (remote) {
     options.executor = remote.get();
     options.jobs = c.jobs_given ? c.jobs : 100;
     options.default_cpus = c.threads;
-    options.job_command = job_command(pipeline, store, c);
     if (!options.dry_run) catch_interruptions();  // cancel the jobs, not just this process
   }
   PublishObserver publisher(pipeline, store);

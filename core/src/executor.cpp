@@ -26,6 +26,7 @@
 #include "asaflow/stage_context.hpp"
 #include "asaflow/text_util.hpp"
 #include "asaflow/remote_cell.hpp"
+#include "cell_inputs.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -96,31 +97,7 @@ struct Executor::Impl {
     records.resize(cells.size());
     forced.assign(cells.size(), false);
     for (std::size_t i = 0; i < cells.size(); ++i) reports[i].id = cells[i].id;
-    mark_forced();
-  }
-
-  void mark_forced() {
-    const auto& cells = ex.pipeline_.cells;
-    auto deps = ex.pipeline_.dependency_lists();
-    for (const auto& f : opt.force) {
-      bool matched = false;
-      for (std::size_t i = 0; i < cells.size(); ++i) {
-        if (cells[i].id == f || ex.pipeline_.stages[cells[i].stage].name == f) {
-          matched = true;
-          forced[i] = true;
-          if (opt.force_downstream) {
-            for (std::size_t d : downstream_of(deps, i)) forced[d] = true;
-          }
-        }
-      }
-      if (!matched) {
-        std::vector<std::string> names;
-        for (const auto& s : ex.pipeline_.stages) names.push_back(s.name);
-        std::string msg = "--force: no stage or cell named '" + f + "' in pipeline '" + ex.pipeline_.name + "'";
-        msg += suggestion(f, names);
-        throw ConfigError(msg);
-      }
-    }
+    forced = forced_cells(ex.pipeline_, opt.force, opt.force_downstream);
   }
 
   // Observers (progress, logs) are told; their failures do not change any result.
@@ -261,31 +238,6 @@ struct Executor::Impl {
     return !opt.dry_run;
   }
 
-  InputArtifact input_of(std::size_t d) {
-    const std::string& key = reports[d].key;
-    auto m = ex.store_.lookup(key);
-    if (!m) throw StageError("the output of upstream '" + reports[d].id + "' vanished from the cache");
-    // Checked against its manifest before any stage reads it, so that damage to a cached
-    // output is found here and not passed on into a new entry under a clean key.
-    if (auto damage = ex.store_.damaged_file(*m)) {
-      throw InputError("the cached output of '" + reports[d].id + "' is damaged: " + *damage +
-                       "; run `asaflow cache verify` to evict it, then rerun");
-    }
-    InputArtifact in;
-    in.stage_id = reports[d].id;
-    in.stage_name = m->meta.value("stage_name", "");
-    in.component = m->meta.value("component", "");
-    in.component_version = m->meta.value("component_version", "");
-    in.matrix = m->meta.value("matrix", std::map<std::string, std::string>{});
-    in.params_json = m->meta.value("params", json::object()).dump();
-    in.cache_key = key;
-    in.dir = ex.store_.output_dir(key);
-    in.wall_seconds = m->meta.value("wall_seconds", 0.0);
-    in.peak_rss_mb = m->meta.value("peak_rss_mb", 0.0);
-    if (fs::exists(in.dir / "results.json")) in.results = ResultSet::load(in.dir / "results.json");
-    return in;
-  }
-
   // Runs on a worker thread; nothing escapes it (an exception leaving a thread's function
   // terminates the process).
   void compute(std::size_t i, std::shared_ptr<StageComponent> component) noexcept {
@@ -346,11 +298,16 @@ struct Executor::Impl {
     if (runs_remotely(i)) return compute_remote_cell(i);
     const StageCell& cell = ex.pipeline_.cells[i];
     CellReport r = reports[i];
+    // A follower rank of a data-parallel group computes beside rank 0, which holds the
+    // key's lock and alone commits: no lock, and its transaction is never committed.
+    const bool follower = opt.rank.rank > 0;
     try {
-      ArtifactStore::Lock lock = ex.store_.lock(r.key, [&] {
-        for (auto* o : ex.observers_) o->on_cell_waiting(cell);
-      });
-      std::optional<Manifest> done = forced[i] ? std::nullopt : ex.store_.lookup(r.key);
+      std::optional<ArtifactStore::Lock> lock;
+      if (!follower)
+        lock.emplace(ex.store_.lock(r.key, [&] {
+          for (auto* o : ex.observers_) o->on_cell_waiting(cell);
+        }));
+      std::optional<Manifest> done = forced[i] || follower ? std::nullopt : ex.store_.lookup(r.key);
       if (done) {
         // Another process computed it while we waited for the lock.
         r.state = CellState::kCached;
@@ -372,11 +329,16 @@ struct Executor::Impl {
           in.failed_inputs.push_back(FailedInput{up.id, ex.pipeline_.cells[d].component->info.qualified_name(),
                                                  up.state == CellState::kFailed ? up.error : join(up.reasons, "; ")});
         } else {
-          in.inputs.push_back(input_of(d));
+          in.inputs.push_back(committed_input(ex.store_, reports[d].id, reports[d].key));
         }
       }
       in.run_info = ex.run_info_;
       in.cache_key = r.key;
+      in.rank = opt.rank;
+      if (!opt.job_command.empty()) {
+        in.cell_command = opt.job_command;
+        in.cell_command.insert(in.cell_command.end(), {"--cell", cell.id});
+      }
       in.resolve = [this](const std::string& kind, const std::string& name) {
         std::lock_guard<std::mutex> guard(host_mutex);
         return ex.host_.instantiate(ex.host_.require(kind, name));
@@ -415,6 +377,12 @@ struct Executor::Impl {
       reset_peak_rss();
       auto t0 = std::chrono::steady_clock::now();
       component->run(ctx);
+      if (follower) {
+        r.state = CellState::kRan;
+        r.reasons = {"rank " + std::to_string(opt.rank.rank) + " of " + std::to_string(opt.rank.world_size) +
+                     ": rank 0 commits"};
+        return finish(i, r, "");
+      }
       check_data_unchanged(i);
       r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       r.peak_rss_mb = peak_rss_mb();
@@ -456,7 +424,8 @@ struct Executor::Impl {
   }
 
   void finish(std::size_t i, const CellReport& r, const std::string& digest) {
-    if (r.state == CellState::kRan || r.state == CellState::kCached) {
+    if (opt.rank.rank > 0) {  // a follower rank records nothing: rank 0 does
+    } else if (r.state == CellState::kRan || r.state == CellState::kCached) {
       save_state_or_warn(i, r.key, records[i]);
       ex.store_.clear_failure(ex.pipeline_.name, r.id);
     } else if (r.state == CellState::kFailed && !opt.dry_run && !r.key.empty()) {

@@ -32,8 +32,8 @@ const std::regex kName(R"(^[A-Za-z0-9_.+-]+$)");
 Resources Loader::parse_resources(const YAML::Node& node, const std::string& path) {
   Resources r;
   if (!node.IsMap()) {
-    error(node, path, "'resources' must be a mapping (cpus, memory, gpus, time, partition, account), got " +
-                          node_kind(node));
+    error(node, path,
+          "'resources' must be a mapping (cpus, memory, gpus, time, partition, account), got " + node_kind(node));
     return r;
   }
   check_keys(node, path, {"cpus", "memory", "gpus", "time", "partition", "account"}, "'resources'");
@@ -65,8 +65,8 @@ Resources Loader::parse_resources(const YAML::Node& node, const std::string& pat
     } else if (key == "time") {
       if (!std::regex_match(text, kTime)) {
         error(kv.second, key_path,
-              "time must be minutes or [D-]HH:MM:SS such as 90, 01:30:00 or 1-00:00:00 (Slurm's --time), got '" +
-                  text + "'");
+              "time must be minutes or [D-]HH:MM:SS such as 90, 01:30:00 or 1-00:00:00 (Slurm's --time), got '" + text +
+                  "'");
         continue;
       }
       r.time = text;

@@ -73,8 +73,12 @@ Manifest compute_remotely(const ExecutorComponent& executor, ArtifactStore& stor
   std::string last_state;
   auto remember = [&](const std::string& job_id, const std::string& state, const fs::path& log_file) {
     std::lock_guard<std::mutex> guard(record_mutex);
-    const json record = {{"executor", executor.info().name}, {"key", job.key},          {"job_id", job_id},
-                         {"state", state},                   {"log", log_file.string()}, {"updated", utc_timestamp()}};
+    const json record = {{"executor", executor.info().name},
+                         {"key", job.key},
+                         {"job_id", job_id},
+                         {"state", state},
+                         {"log", log_file.string()},
+                         {"updated", utc_timestamp()}};
     write_file_atomically(job.dir / "job.json", record.dump(1) + "\n");
     if (state != last_state && log) log(executor.info().name + " job " + job_id + " " + state);
     last_state = state;

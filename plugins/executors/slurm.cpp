@@ -22,8 +22,8 @@ namespace {
 
 // States in which a job may still run: the driver keeps waiting.
 bool active(const std::string& state) {
-  static const std::vector<std::string> kActive = {"PENDING",   "RUNNING",  "CONFIGURING", "COMPLETING",
-                                                   "REQUEUED",  "RESIZING", "SUSPENDED",   "REQUEUE_HOLD",
+  static const std::vector<std::string> kActive = {"PENDING",     "RUNNING",   "CONFIGURING", "COMPLETING",
+                                                   "REQUEUED",    "RESIZING",  "SUSPENDED",   "REQUEUE_HOLD",
                                                    "REQUEUE_FED", "SIGNALING", "STAGE_OUT"};
   return std::find(kActive.begin(), kActive.end(), state) != kActive.end();
 }

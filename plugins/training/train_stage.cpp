@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/param_binding.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "asaflow/stage_context.hpp"
+#include "ranks.hpp"
 #include "training.hpp"
 
 namespace fs = std::filesystem;
@@ -30,6 +32,8 @@ struct TrainParams {
   std::string target_from;  // a needed train stage whose final PPL is the target
   std::string tables_dir = nlp::AsaTables::default_dir().string();
   bool scale_embedding = false;  // ModelConfig::scale_embedding
+  double dropout = -1;           // negative: the size preset's
+  std::int64_t world_size = 1;   // data-parallel processes
   model::TrainOptions train;
 };
 
@@ -47,6 +51,12 @@ const ParamBinding<TrainParams>& binding() {
           .boolean(&TrainParams::scale_embedding, "scale_embedding",
                    "multiply token embeddings by sqrt(d_model) (the reference does not: false)")
           .component(&TrainParams::mode, "mode", "model_mode", "ASA mode (none, pos_only, features_only, full)")
+          .real(&TrainParams::dropout, "dropout", "dropout probability (-1: the size preset's, 0.1)", -1, 0.9)
+          .integer(&TrainParams::world_size, "world_size",
+                   "processes that train this run data-parallel (torch.distributed with Gloo; each computes its "
+                   "shard of every batch): the stage starts them on this machine, or srun does under Slurm "
+                   "(resources.tasks)",
+                   1, 1024)
           .enumeration(trainer_option<&TrainOptions::preset>(), "preset",
                        "faithful reproduces the reference's loss/PPL/optimizer quirks; corrected fixes them",
                        model::names_of(model::Preset{}))
@@ -137,6 +147,7 @@ class TrainStage : public StageComponent {
     model::ModelConfig config = model::ModelConfig::preset(params.size, tokenizer.at("vocab_size").get<std::int64_t>());
     if (tokenizer.at("tokenizer") != "gpt2") config.pad_id = 0;  // word vocabulary: <pad> is 0
     config.scale_embedding = params.scale_embedding;
+    if (params.dropout >= 0) config.dropout = params.dropout;
     const std::string preset = model::name_of(o.preset);
 
     model::TrainHooks hooks;
@@ -171,7 +182,30 @@ class TrainStage : public StageComponent {
         "{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
         config.size, config.parameter_count(), params.mode, preset, model::Trainer::resolve_device(o.device).str(),
         model::name_of(trainer.step_kind()), ctx.in.run_info.threads, train.examples.size());
+    // Data-parallel: the group srun started (--rank slurm), or ranks this stage starts.
+    model::RankInfo place;
+    std::unique_ptr<LocalRanks> ranks;
+    if (ctx.in.rank.world_size > 0) {
+      if (ctx.in.rank.world_size != params.world_size) {
+        throw ConfigError("this run was started as " + std::to_string(ctx.in.rank.world_size) +
+                          " ranks, but the stage's world_size is " + std::to_string(params.world_size) +
+                          ": make resources.tasks and world_size agree");
+      }
+      place = {ctx.in.rank.rank, ctx.in.rank.world_size, ctx.in.rank.host, ctx.in.rank.port};
+    } else if (params.world_size > 1) {
+      if (ctx.in.cell_command.empty()) throw StageError("world_size > 1, but this run cannot start more ranks");
+      place = {0, int(params.world_size), "127.0.0.1", free_port()};
+      ranks = std::make_unique<LocalRanks>(ctx.in.cell_command, place.world_size, place.port, ctx.out.live_dir);
+    }
+    std::unique_ptr<model::DataParallel> group;
+    if (place.parallel()) {
+      ctx.out.log->info("rank {} of {} (rendezvous {}:{})", place.rank, place.world_size, place.host, place.port);
+      group = std::make_unique<model::DataParallel>(place, std::chrono::seconds(1800));
+      trainer.use_data_parallel(*group);
+    }
     const model::TrainResult r = trainer.run();
+    if (ranks) ranks->wait();
+    if (place.rank > 0) return;  // rank 0 evaluates and writes the results, the weights and the curves
 
     {
       torch::serialize::OutputArchive a;
@@ -197,6 +231,7 @@ class TrainStage : public StageComponent {
                         {"mode", params.mode},
                         {"preset", preset},
                         {"batch_size", o.batch_size},
+                        {"world_size", params.world_size},
                         {"steps", r.steps},
                         {"steps_per_epoch", r.steps_per_epoch},
                         {"max_length", train.max_length},

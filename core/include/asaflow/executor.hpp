@@ -14,6 +14,7 @@
 #include "asaflow/pipeline.hpp"
 #include "asaflow/progress.hpp"
 #include "asaflow/run_info.hpp"
+#include "asaflow/stage_context.hpp"
 
 namespace asaflow {
 
@@ -56,6 +57,8 @@ struct ASAFLOW_API RunOptions {
   // `--cell ID`: compute this cell only; any other cell it needs must be a cache hit (what
   // an executor's job runs: the driver has committed its inputs before submitting it).
   std::string only_cell;
+  // With only_cell: this process is that rank of a data-parallel group (stage_context.hpp).
+  RankPlace rank;
   bool dry_run = false;  // decide only: the status of every cell, nothing computed
   bool fail_fast = false;
   std::vector<std::string> force;  // cell ids or stage names

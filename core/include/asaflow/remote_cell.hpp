@@ -15,25 +15,25 @@
 namespace asaflow {
 
 // <store>/jobs/<pipeline>/<cell>/<key prefix>/: the executor's files for one cell and key.
-ASAFLOW_API std::filesystem::path job_dir(const ArtifactStore& store, const std::string& pipeline, const std::string& cell_id,
-                              const std::string& key);
+ASAFLOW_API std::filesystem::path job_dir(const ArtifactStore& store, const std::string& pipeline,
+                                          const std::string& cell_id, const std::string& key);
 
 // What the last driver recorded of a cell's job under `key` (job.json), if anything.
 struct ASAFLOW_API JobRecord {
   std::string executor, job_id, state, log, updated;
 };
 ASAFLOW_API std::optional<JobRecord> load_job_record(const ArtifactStore& store, const std::string& pipeline,
-                                         const std::string& cell_id, const std::string& key);
+                                                     const std::string& cell_id, const std::string& key);
 
 // The job of `cell` under `key` for the run's executor: its command (`--cell`, `--force`
 // when forced), resources and CPUs.
 ASAFLOW_API CellJob job_of(const Pipeline& pipeline, const StageCell& cell, const std::string& key, bool forced,
-               const RunOptions& options);
+                           const RunOptions& options);
 
 // Runs `job` (its dir, previous job and key set here) on `executor` and returns the
 // committed manifest; throws StageError naming the job, its state and its log when the
 // cell was not committed. `log` receives one line per change of the job's state.
 ASAFLOW_API Manifest compute_remotely(const ExecutorComponent& executor, ArtifactStore& store, CellJob job,
-                          const std::function<void(const std::string&)>& log);
+                                      const std::function<void(const std::string&)>& log);
 
 }  // namespace asaflow

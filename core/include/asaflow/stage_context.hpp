@@ -47,6 +47,16 @@ struct ASAFLOW_API FailedInput {
   std::string reason;
 };
 
+// Where a process stands when it computes a cell as one rank of a data-parallel group
+// (asaflow run --cell C --rank R --world-size W --rendezvous HOST:PORT, or under srun):
+// world_size 0 when it was not started as one.
+struct ASAFLOW_API RankPlace {
+  int rank = 0;
+  int world_size = 0;
+  std::string host;  // rank 0's address
+  int port = 0;
+};
+
 // What a stage reads: set by the host before the stage runs, read-only to it (a stage
 // cannot, say, reassign its own cache key).
 struct ASAFLOW_API StageInputs {
@@ -59,6 +69,11 @@ struct ASAFLOW_API StageInputs {
   std::vector<FailedInput> failed_inputs;
   RunInfo run_info;
   std::string cache_key;
+  RankPlace rank;
+  // The argv that computes this cell in another process (asaflow run PIPELINE --cell ID
+  // with this run's options), for a stage that starts its own ranks: it appends --rank R
+  // --world-size W --rendezvous HOST:PORT. Empty when the run does not know it.
+  std::vector<std::string> cell_command;
   // The live component of another kind by name, e.g. ("model_mode", "full"). Throws
   // ConfigError (unknown, with did-you-mean) or PluginError.
   std::function<std::shared_ptr<class Component>(const std::string& kind, const std::string& name)> resolve;

@@ -58,7 +58,7 @@ class StepProfiler {
   }
 
   void step(int s, bool timed) {
-    const auto B = options_.batch, T = options_.seq_len;
+    const auto B = options_.batch;
     std::vector<std::size_t> idx;
     for (std::int64_t i = 0; i < B; ++i) idx.push_back(std::size_t(s * B + i));
     auto batch = make_batch(data_, idx, BatchOptions{false, config_.pad_id}, device_);

@@ -75,6 +75,7 @@ void save_checkpoint(const std::filesystem::path& file, AsaTransformer& model, c
 // which must be intact(). `device` is where the tensors go; `step_name` names this run's
 // step in the message when the checkpoint was written by the other kind of step.
 void load_checkpoint(const std::filesystem::path& file, const torch::Device& device, AsaTransformer& model,
-                     const OptimizerState& optimizer, const std::string& step_name, RunState& state, at::Generator& rng);
+                     const OptimizerState& optimizer, const std::string& step_name, RunState& state,
+                     at::Generator& rng);
 
 }  // namespace asaflow::model

@@ -17,6 +17,7 @@
 #include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
 #include "asaflow/model/training_step.hpp"
@@ -134,6 +135,60 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   return value;
 }
 
+void Trainer::use_data_parallel(DataParallel& group) {
+  if (group.world_size() > 1 && step_kind_ != StepKind::kEager) {
+    throw ConfigError("world_size " + std::to_string(group.world_size()) + " runs the eager step, not " +
+                      name_of(step_kind_) + " (set step: eager)");
+  }
+  if (group.world_size() > 1 && options_.preset != Preset::kCorrected) {
+    throw ConfigError("world_size " + std::to_string(group.world_size()) +
+                      " needs the corrected preset: the faithful loss averages per batch with padding, which a "
+                      "sharded batch cannot reproduce");
+  }
+  if (options_.batch_size < group.world_size()) {
+    throw ConfigError("batch_size " + std::to_string(options_.batch_size) + " is smaller than world_size " +
+                      std::to_string(group.world_size()) + ": some rank would have no examples in every batch");
+  }
+  group_ = &group;
+}
+
+bool Trainer::writes() const { return !group_ || group_->rank() == 0; }
+
+double Trainer::parallel_step(const Batch* shard, double lr, std::int64_t& tokens) {
+  for (auto& g : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  optimizer_->zero_grad();
+  double local_sum = 0;
+  if (shard) {
+    // The sum over this shard's targets; the division by the global count comes after the
+    // all-reduce, so the update is the one a single process makes on the whole batch.
+    auto loss = next_token_loss_sum(model_, shard->ids, bias_for(*shard), shard->tokens.pos, shard->targets,
+                                    shard->include, loss_chunk_rows_);
+    local_sum = loss.item<double>();
+    loss.backward();
+  }
+  std::vector<torch::Tensor> grads;
+  for (auto& p : model_->parameters()) {
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.grad());
+  }
+  auto counts =
+      torch::tensor({local_sum, shard ? double(shard->loss_targets) : 0.0, shard ? double(shard->real_tokens) : 0.0},
+                    torch::kFloat64);
+  grads.push_back(counts);
+  group_->all_reduce_sum(grads);
+  const double targets = std::max(counts[1].item<double>(), 1.0);
+  tokens += std::int64_t(counts[2].item<double>());
+  const double value = counts[0].item<double>() / targets;
+  if (!std::isfinite(value)) return value;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model_->parameters()) p.mutable_grad().div_(targets);
+  }
+  last_grad_norm_ = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
+  optimizer_->step();
+  return value;
+}
+
 AttentionBias Trainer::bias_for(const Batch& batch) const {
   BondingTensors bonding;
   if (mode_) bonding = mode_->bonding(batch.tokens, pos_matrix_);
@@ -217,7 +272,9 @@ OptimizerState Trainer::optimizer_state(StaticStep* fast) {
 
 void Trainer::restore(RunState& state, const OptimizerState& optimizer) {
   const fs::path file = work_dir_ / kStateFile;
-  if (fs::exists(file) && !intact(file)) {
+  // Rank 0 settles the checkpoint (a damaged one is removed) before the others read it.
+  if (group_ && !writes()) group_->barrier();
+  if (writes() && fs::exists(file) && !intact(file)) {
     if (hooks_.log) {
       hooks_.log("the checkpoint '" + file.string() +
                  "' is damaged (its SHA-256 differs from the one saved "
@@ -225,6 +282,7 @@ void Trainer::restore(RunState& state, const OptimizerState& optimizer) {
     }
     remove_with_digest(file);
   }
+  if (group_ && writes()) group_->barrier();
   if (!fs::exists(file)) return;
   auto generator = at::detail::getDefaultCPUGenerator();
   load_checkpoint(file, device_, model_, optimizer, name_of(step_kind_), state, generator);
@@ -287,8 +345,8 @@ TrainResult Trainer::run() {
   train_steps(state, plan, fast.get(), optimizer);
 
   r.train_seconds = state.seconds_so_far();
-  if (r.val_ppl.empty() || r.val_ppl.back().first != state.step) record_eval(state);
-  r.final_val_ppl = r.val_ppl.back().second;
+  if (writes() && (r.val_ppl.empty() || r.val_ppl.back().first != state.step)) record_eval(state);
+  r.final_val_ppl = r.val_ppl.empty() ? 0.0 : r.val_ppl.back().second;
   r.steps = state.step;
   r.final_train_loss = r.train_loss.empty() ? 0.0 : r.train_loss.back().second;
   r.tokens_per_second = r.train_seconds > 0 ? double(r.train_tokens) / r.train_seconds : 0.0;
@@ -312,6 +370,15 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
     for (std::int64_t i = b * bs; i < std::min(n, (b + 1) * bs); ++i) idx.push_back(order[std::size_t(i)]);
     return make_batch(train_, idx, bo, device_);
   };
+  // This rank's rows of global batch b (data-parallel), or nothing when it has none.
+  auto shard_of_batch = [&](const std::vector<std::size_t>& order, std::int64_t b) -> std::optional<Batch> {
+    const std::int64_t begin = b * bs, end = std::min(n, (b + 1) * bs);
+    const auto [from, to] = shard_of(end - begin, group_->rank(), group_->world_size());
+    if (from == to) return std::nullopt;
+    std::vector<std::size_t> idx;
+    for (std::int64_t i = begin + from; i < begin + to; ++i) idx.push_back(order[std::size_t(i)]);
+    return make_batch(train_, idx, bo, device_);
+  };
   // The static and graph steps launch their work without waiting for it: the next batch is
   // built on the host while the device runs the current step, before the loss is read
   // (which waits for it). The same batches in the same order as without the prefetch.
@@ -319,7 +386,9 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
   while (state.step < plan.total) {
     const auto order = epoch_order(state.epoch);
     for (std::int64_t b = state.next_batch; b < plan.steps_per_epoch && state.step < plan.total; ++b) {
-      Batch batch = prefetched ? std::move(*prefetched) : batch_of(order, b);
+      std::optional<Batch> shard;
+      if (group_) shard = shard_of_batch(order, b);
+      Batch batch = group_ ? Batch{} : prefetched ? std::move(*prefetched) : batch_of(order, b);
       prefetched.reset();
       const bool inject_nan = options_.inject_nan_at_step > 0 && state.step + 1 == options_.inject_nan_at_step;
       const double lr = plan.lr_at(state.step);
@@ -333,6 +402,8 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
               b + 1 < plan.steps_per_epoch ? batch_of(order, b + 1) : batch_of(epoch_order(state.epoch + 1), 0);
         }
         if (loss.defined()) loss_value = loss.item<double>();
+      } else if (group_) {
+        loss_value = inject_nan ? NAN : parallel_step(shard ? &*shard : nullptr, lr, r.train_tokens);
       } else {
         loss_value = train_step(batch, lr, inject_nan);
       }
@@ -345,7 +416,7 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
       }
       ++state.step;
       state.next_batch = b + 1;
-      r.train_tokens += batch.real_tokens;
+      if (!group_) r.train_tokens += batch.real_tokens;  // parallel_step counted every rank's
       state.epoch_loss_sum += loss_value;
       ++state.epoch_batches;
       if (state.step % options_.log_every == 0) {
@@ -354,14 +425,14 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
         report_progress(state.step, plan.total, mean, lr, fast ? fast->last_grad_norm() : torch::Tensor(),
                         r.train_tokens);
       }
-      if (state.step % options_.eval_every == 0) record_eval(state);
+      if (state.step % options_.eval_every == 0 && writes()) record_eval(state);
       if (state.next_batch == plan.steps_per_epoch) {  // the epoch is over: the checkpoint points at the next one
         ++state.epoch;
         state.next_batch = 0;
         state.epoch_loss_sum = 0;
         state.epoch_batches = 0;
       }
-      if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0)
+      if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0 && writes())
         save_checkpoint(state_file, model_, optimizer, state, generator);
       if (hooks_.on_step) hooks_.on_step(state.step, plan.total);
       if (state.next_batch == 0) break;  // start the next epoch with its own order

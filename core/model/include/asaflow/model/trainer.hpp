@@ -33,6 +33,7 @@ class AdamW;
 
 namespace asaflow::model {
 
+class DataParallel;     // data_parallel.hpp
 struct RunState;        // train_checkpoint.hpp
 struct OptimizerState;  // train_checkpoint.hpp
 class StaticStep;
@@ -133,6 +134,13 @@ class Trainer {
   static torch::Device resolve_device(DeviceChoice device);
   // TrainOptions::step resolved for this trainer's device and preset: eager, static or graph.
   StepKind step_kind() const { return step_kind_; }
+  // Trains as one rank of `group` (call before run()): each rank computes its shard of
+  // every global batch of batch_size examples; gradients, loss and token counts are
+  // summed across the ranks before the step. Rank 0 alone evaluates and writes the
+  // checkpoint and the best weights; every rank resumes from rank 0's checkpoint, which
+  // is why `work_dir` must be the same directory for all of them. Eager step and the
+  // corrected preset only (ConfigError otherwise).
+  void use_data_parallel(DataParallel& group);
 
  private:
   // run()'s phases: the schedule, the optimizer's half of the checkpoint, a resume, the
@@ -147,6 +155,12 @@ class Trainer {
   void restore(RunState& state, const OptimizerState& optimizer);
   void train_steps(RunState& state, const Schedule& plan, StaticStep* fast, const OptimizerState& optimizer);
   void record_eval(RunState& state);
+  // One data-parallel optimizer step on this rank's shard (null: an empty shard, when the
+  // last batch of an epoch has fewer examples than there are ranks). Returns the global
+  // mean loss and adds the global count of real tokens to `tokens`.
+  double parallel_step(const struct Batch* shard, double lr, std::int64_t& tokens);
+  bool writes() const;  // whether this process evaluates and writes (rank 0, or no group)
+  DataParallel* group_ = nullptr;
   std::vector<std::size_t> epoch_order(std::int64_t epoch) const;
 
   ModelConfig config_;
