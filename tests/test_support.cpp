@@ -3,10 +3,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -103,6 +105,36 @@ CommandResult run_asaflow(const std::string& args, const fs::path& cwd, const st
   return run_command("env ASAFLOW_PLUGIN_INDEX='" + (index.path / "index.json").string() + "' " + env + " '" +
                          asaflow_binary().string() + "' " + args,
                      cwd);
+}
+
+int start_asaflow_run(const std::string& pipeline, const fs::path& cwd) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
+    ::execl(asaflow_binary().c_str(), "asaflow", "run", pipeline.c_str(), "--quiet", "--threads", "1",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+fs::path find_file(const fs::path& root, const std::string& name) {
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->path().filename() == name) return it->path();
+  }
+  return {};
+}
+
+bool wait_for_file(const fs::path& root, const std::string& name, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!find_file(root, name).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace asaflow::test

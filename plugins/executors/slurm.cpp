@@ -114,9 +114,19 @@ class SlurmExecutor : public ExecutorComponent {
     const int cpus = job.resources.cpus > 0 ? job.resources.cpus : std::max(1, job.default_cpus);
     std::vector<std::string> command = job.command;
     command.insert(command.end(), {"--threads", std::to_string(cpus)});
+    const int tasks = std::max(1, job.resources.tasks);
     std::ostringstream script;
     script << "#!/bin/sh\n# asaflow: cell " << job.cell_id << " of pipeline " << job.pipeline_name << ", key "
-           << job.key << "\nexec";
+           << job.key << "\n";
+    if (tasks > 1) {
+      // One rank per task, started by srun; they meet at the first node of the job, on a
+      // port derived from the job id (two jobs on one node do not share it).
+      command.insert(command.end(), {"--rank", "slurm"});
+      script << "ASAFLOW_RENDEZVOUS=\"$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1):"
+             << "$((20000 + SLURM_JOB_ID % 20000))\"\nexport ASAFLOW_RENDEZVOUS\nexec srun --kill-on-bad-exit=1";
+    } else {
+      script << "exec";
+    }
     for (const auto& word : command) script << " " << shell_quote(word);
     script << "\n";
     const fs::path file = job.dir / "job.sh";
@@ -128,7 +138,8 @@ class SlurmExecutor : public ExecutorComponent {
                                      "--job-name=" + job_name(job),
                                      "--output=" + (job.dir / "slurm-%j.out").string(),
                                      "--chdir=" + job.dir.string(),
-                                     "--cpus-per-task=" + std::to_string(cpus)};
+                                     "--cpus-per-task=" + std::to_string(cpus),
+                                     "--ntasks=" + std::to_string(tasks)};
     const Resources& r = job.resources;
     if (!r.memory.empty()) argv.push_back("--mem=" + r.memory);
     if (r.gpus > 0) argv.push_back("--gres=gpu:" + std::to_string(r.gpus));

@@ -18,8 +18,8 @@ LocalRanks::LocalRanks(const std::vector<std::string>& cell_command, int world_s
                        const std::filesystem::path& log_dir) {
   for (int rank = 1; rank < world_size; ++rank) {
     std::vector<std::string> argv = cell_command;
-    argv.insert(argv.end(), {"--rank", std::to_string(rank), "--world-size", std::to_string(world_size),
-                             "--rendezvous", "127.0.0.1:" + std::to_string(port), "--quiet"});
+    argv.insert(argv.end(), {"--rank", std::to_string(rank), "--world-size", std::to_string(world_size), "--rendezvous",
+                             "127.0.0.1:" + std::to_string(port), "--quiet"});
     const std::filesystem::path log = log_dir / ("rank-" + std::to_string(rank) + ".log");
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -49,22 +49,40 @@ LocalRanks::~LocalRanks() {
   }
 }
 
+std::string LocalRanks::describe(std::size_t i, int status) const {
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  return "rank " + std::to_string(i + 1) + " " +
+         (WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                            : "was killed by signal " + std::to_string(WTERMSIG(status))) +
+         " (log: " + logs_[i].string() + ")";
+}
+
 void LocalRanks::wait() {
   std::string failure;
   for (std::size_t i = 0; i < pids_.size(); ++i) {
+    if (pids_[i] <= 0) continue;
     int status = 0;
     while (waitpid(pids_[i], &status, 0) < 0 && errno == EINTR) {
     }
     pids_[i] = -1;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (!ok && failure.empty()) {
-      failure = "rank " + std::to_string(i + 1) + " " +
-                (WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                   : "was killed by signal " + std::to_string(WTERMSIG(status))) +
-                " (log: " + logs_[i].string() + ")";
-    }
+    if (failure.empty()) failure = describe(i, status);
   }
   if (!failure.empty()) throw StageError(failure);
+}
+
+std::string LocalRanks::failed_now() {
+  // A peer's death reaches rank 0 as a closed socket, a moment before the kernel reports
+  // the process as ended: look for a second.
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    for (std::size_t i = 0; i < pids_.size(); ++i) {
+      int status = 0;
+      if (pids_[i] <= 0 || waitpid(pids_[i], &status, WNOHANG) != pids_[i]) continue;
+      pids_[i] = -1;
+      if (std::string why = describe(i, status); !why.empty()) return why;
+    }
+    usleep(100000);
+  }
+  return "";
 }
 
 int free_port() {

@@ -23,10 +23,14 @@ class LocalRanks {
   LocalRanks& operator=(const LocalRanks&) = delete;
   // Waits for every rank; throws StageError naming the first that failed and its log.
   void wait();
+  // Without waiting: the first rank that has already ended badly, described with its log,
+  // or "" (to say why rank 0's collective failed).
+  std::string failed_now();
 
  private:
   std::vector<pid_t> pids_;
   std::vector<std::filesystem::path> logs_;
+  std::string describe(std::size_t i, int status) const;
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).

@@ -203,7 +203,17 @@ class TrainStage : public StageComponent {
       group = std::make_unique<model::DataParallel>(place, std::chrono::seconds(1800));
       trainer.use_data_parallel(*group);
     }
-    const model::TrainResult r = trainer.run();
+    model::TrainResult r;
+    try {
+      r = trainer.run();
+    } catch (const std::exception& e) {
+      // A collective that lost its peer says little; the rank that died says why.
+      std::string died = ranks ? ranks->failed_now() : "";
+      if (died.empty()) throw;
+      const std::string what = e.what();
+      throw StageError("data-parallel training stopped: " + died + "; rank 0: " + what.substr(0, what.find('\n')) +
+                       "; a rerun resumes every rank from the last checkpoint");
+    }
     if (ranks) ranks->wait();
     if (place.rank > 0) return;  // rank 0 evaluates and writes the results, the weights and the curves
 

@@ -33,15 +33,6 @@ std::string pipeline(int steps, const std::string& extra = "") {
          std::to_string(steps) + ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra + "}}\n";
 }
 
-fs::path find_file(const fs::path& root, const std::string& name) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
-    if (it->path().filename() == name) return it->path();
-  }
-  return {};
-}
-
 TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   TempDir a, b;
   write_file(a.path / "p.yaml", pipeline(1500));
@@ -49,21 +40,9 @@ TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   auto uninterrupted = run_asaflow("run p.yaml --quiet --threads 1", a.path);
   ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.err;
 
-  pid_t pid = ::fork();
+  const pid_t pid = start_asaflow_run("p.yaml", b.path);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::chdir(b.path.c_str());
-    ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
-    ::execl(asaflow_binary().c_str(), "asaflow", "run", "p.yaml", "--quiet", "--threads", "1",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  bool checkpointed = false;
-  for (int i = 0; i < 3000 && !checkpointed; ++i) {
-    checkpointed = !find_file(b.path / ".asaflow/scratch", "train_state.pt").empty();
-    if (!checkpointed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(checkpointed);
+  ASSERT_TRUE(wait_for_file(b.path / ".asaflow/scratch", "train_state.pt", 30));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(pid, SIGKILL);
   int status = 0;

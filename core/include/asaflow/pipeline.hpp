@@ -46,6 +46,8 @@ struct ASAFLOW_API Resources {
   int cpus = 0;           // CPUs per cell; 0: the executor's default (slurm: --threads)
   std::string memory;     // Slurm's --mem syntax ("4G", "500M"); empty: the partition's default
   int gpus = 0;           // GPUs per cell (slurm: --gres=gpu:N)
+  int tasks = 0;          // processes per cell, one rank each (slurm: --ntasks, srun): a train
+                          // stage's world_size; 0: one
   std::string time;       // time limit, Slurm's syntax ("90", "01:30:00", "1-00:00:00"); empty: default
   std::string partition;  // empty: the cluster's default
   std::string account;
