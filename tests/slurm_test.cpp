@@ -203,7 +203,7 @@ TEST_F(Slurm, ScancelledJobIsReportedAndTheRerunResumes) {
 // cell and waits for the job still running instead of submitting it again.
 TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {
   std::string p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "5000");
+  p.replace(p.find("SLEEP"), 5, "15000");
   write_file(dir.path / "long.yaml", p);
   const pid_t driver = start_driver("long.yaml", "S");
   ASSERT_TRUE(wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60))
@@ -211,13 +211,19 @@ TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {
   ::kill(driver, SIGKILL);
   ::waitpid(driver, nullptr, 0);
   ASSERT_EQ(jobs_named("long:slow").size(), 1u);  // the job outlives its driver
+  // status shows the cell's job, as Slurm sees it now.
+  const auto status = asaflow("status long.yaml --cache-dir S");
+  EXPECT_NE(status.out.find("(slurm job " + jobs_named("long:slow")[0] + " RUNNING, its files in "), std::string::npos)
+      << status.out;
   const auto rerun = asaflow("run long.yaml --executor slurm --cache-dir S");
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
   // words and fast were committed before the kill (reused); slow completed in its one job.
   EXPECT_EQ(count_in_log("start fast"), 1);
   EXPECT_EQ(count_in_log("start slow"), 1);
   EXPECT_EQ(count_in_log("end slow"), 1);
-  EXPECT_NE(summary(rerun).find("2 cached"), std::string::npos) << rerun.out;
+  // slow is "ran" (its job, adopted, committed it during the rerun) or, on a slow machine,
+  // already cached when the rerun looked: either way nothing ran twice and nothing failed.
+  EXPECT_NE(summary(rerun).find(", 0 failed, 0 skipped"), std::string::npos) << rerun.out;
 }
 
 // SIGTERM (or Ctrl-C) of the driver cancels its jobs and leaves no entry behind.

@@ -168,6 +168,9 @@ void print_usage(std::ostream& out) {
   out << "\n" << kExitCodes;
 }
 
+// The plugin host every command starts from: the default search path (beside the
+// installation) plus --plugin-dir, whose libraries are only opened when a pipeline or a
+// listing needs them (the index caches what each one registers).
 std::unique_ptr<PluginHost> make_host(const Common& c) {
   auto host = std::make_unique<PluginHost>(plugin_index_file());
   std::vector<fs::path> extra(c.plugin_dirs.begin(), c.plugin_dirs.end());
@@ -189,6 +192,9 @@ std::string need_pipeline(const std::string& command, const Common& c, std::size
   return c.positional[index];
 }
 
+// The pipeline with the run's variables: ${data_dir} and every --set. A --set that names
+// no variable of the pipeline is an error in load_pipeline, so a typo cannot silently run
+// the full-size pipeline.
 Pipeline load(const std::string& file, PluginHost& host, const Common& c) {
   PipelineVars vars;
   vars.builtin["data_dir"] = c.data_dir;
@@ -210,6 +216,7 @@ fs::path cache_dir_for(const Pipeline& p, const Common& c) {
 
 namespace {
 
+// validate loads the pipeline (every diagnostic at once) and runs nothing.
 int cmd_validate(const Common& c) {
   auto host = make_host(c);
   Pipeline p = load(need_pipeline("validate", c), *host, c);
@@ -266,6 +273,8 @@ int cmd_why(const Common& c) {
   return 0;
 }
 
+// plugins lists every component the host found, with its library and the libraries it
+// refused and why (API version, build fingerprint).
 int cmd_plugins(const Common& c) {
   auto host = make_host(c);
   for (const ComponentEntry* e : host->entries()) {
@@ -289,6 +298,8 @@ fs::path cache_dir_from_args(const std::string& command, const Common& c, std::s
 
 namespace {
 
+// cache verify re-hashes every entry against its manifest and evicts what does not match
+// (-n: only reports); what it could not read or evict is listed rather than stopping it.
 int cmd_cache(const Common& c) {
   if (c.positional.empty() || c.positional[0] != "verify") {
     throw ConfigError("asaflow cache: usage: asaflow cache verify PIPELINE.yaml (or --cache-dir DIR)");

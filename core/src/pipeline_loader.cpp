@@ -19,6 +19,9 @@ namespace fs = std::filesystem;
 namespace asaflow {
 namespace loader {
 
+// Unknown keys are errors, not warnings: a misspelt `matirx` silently ignored would run a
+// one-cell pipeline where a sweep was meant. Every problem is collected (error()), so a
+// user sees all of them at once, each with its file:line:col.
 void Loader::check_keys(const YAML::Node& map, const std::string& path, const std::vector<std::string>& allowed,
                         const std::string& what) {
   std::set<std::string> seen;
@@ -40,6 +43,10 @@ void Loader::check_keys(const YAML::Node& map, const std::string& path, const st
   }
 }
 
+// One stage: its component (`uses`, resolved now so that a typo is caught before anything
+// runs), its needs, params and matrix, each value converted by the component's own
+// ParamSpec; required parameters and shipped default paths are checked last, once every
+// way of writing a value (params, matrix) has been seen.
 void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeline& p) {
   const std::string path = "stages." + name;
   if (!node.IsMap()) {
@@ -158,6 +165,8 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
                 "matrix values of '" + key + "' must be a non-empty list, got " + node_kind(kv.second));
           continue;
         }
+        // Values by their canonical text: 1 and 1.0 are one value for a real parameter, and
+        // two equal values would give two cells with the same id and key.
         std::vector<ParamValue> values;
         std::set<std::string> distinct;
         for (std::size_t i = 0; i < kv.second.size(); ++i) {
@@ -172,11 +181,15 @@ void Loader::parse_stage(const std::string& name, const YAML::Node& node, Pipeli
         }
         spec.matrix.emplace_back(key, std::move(values));
       }
+      // Sorted by key: cell ids ("train[mode=full,seed=1]") must not depend on the order the
+      // YAML happened to list them in, or a reordered file would recompute every cell.
       std::sort(spec.matrix.begin(), spec.matrix.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     }
   }
 
   if (entry) {
+    // `written` also counts a value that failed conversion: its own error is enough, a
+    // second "missing" one for the same parameter would only confuse.
     for (const auto& s : entry->info.params) {
       bool in_matrix =
           std::any_of(spec.matrix.begin(), spec.matrix.end(), [&](const auto& m) { return m.first == s.name; });
@@ -382,6 +395,9 @@ void Loader::parse_publish(const YAML::Node& node, const std::string& path, Stag
   spec.publish = dir;
 }
 
+// The whole file: structure first (root keys, vars with --set overrides, executor and
+// resources, stages), then the graph (expand_cells). Throws one ConfigError holding every
+// diagnostic, so the first run of a new pipeline reports all its mistakes together.
 Pipeline Loader::load() {
   if (fs::is_directory(file_)) throw ConfigError("pipeline file '" + file_.string() + "' is a directory");
   // yaml-cpp stops at a NUL byte with an unrelated message; a pipeline is text.

@@ -142,6 +142,12 @@ const ParamBinding<H6Params>& binding() {
   return b;
 }
 
+// H6 asks whether a model trained WITHOUT the mask already attends where the mask would
+// allow. The answer is only meaningful against chance, and chance must be matched: a
+// random mask twice as sparse (the reference's control) is "beaten" by any mask of the
+// right density. So each example's ASA mask gets controls of the same density, of the same
+// allowed rate per key UPOS, and per distance; and the same measurement at step 0 tells
+// overlap learned from data from overlap an untrained model already has.
 class H6 : public StageComponent {
  public:
   H6()
@@ -184,6 +190,8 @@ class H6 : public StageComponent {
     const double threshold = p.threshold;
     const auto k = p.top_k;
     const int draws = int(p.draws);
+    // Density grid of the random-mask curve: where the ASA mask's overlap sits against
+    // random masks of every density, not only its own.
     const std::vector<double> grid = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
     std::shared_ptr<nlp::Gpt2Bpe> bpe;
     if (!p.tokenizer_dir.empty()) bpe = nlp::Gpt2Bpe::load(p.tokenizer_dir);

@@ -16,6 +16,7 @@
 #include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trained_model.hpp"
 #include "asaflow/model/trainer.hpp"
+#include "asaflow/model/training_step.hpp"
 #include "asaflow/nlp/annotator.hpp"
 #include "asaflow/nlp/bonding.hpp"
 #include "mode_fixtures.hpp"
@@ -513,3 +514,26 @@ TEST(Trainer, ResumedRunCountsTheTrainingTimeBeforeTheCrash) {
 }
 
 }  // namespace
+
+// Weight decay's parameters, shared by the eager and static steps: the faithful preset
+// decays every parameter (the reference), the corrected one the matrices only.
+TEST(Model, DecayGroupsFollowThePreset) {
+  AsaTransformer m(ModelConfig::preset("tiny", 200));
+  const auto names = m->named_parameters();
+  const DecayGroups faithful = DecayGroups::of(m, Preset::kFaithful);
+  const DecayGroups corrected = DecayGroups::of(m, Preset::kCorrected);
+  ASSERT_EQ(faithful.params.size(), names.size());
+  ASSERT_EQ(corrected.params.size(), names.size());
+  std::size_t exempt = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_TRUE(faithful.params[i].is_same(names[i].value())) << names[i].key();
+    EXPECT_TRUE(faithful.decays[i]) << names[i].key();
+    const bool matrix = names[i].value().dim() >= 2;
+    EXPECT_EQ(corrected.decays[i], matrix) << names[i].key();
+    exempt += !matrix;
+  }
+  EXPECT_GT(exempt, 0u);  // biases and LayerNorm exist, and are exempt
+  EXPECT_EQ(corrected.where(false).size(), exempt);
+  EXPECT_EQ(corrected.where(true).size() + exempt, names.size());
+  EXPECT_TRUE(faithful.where(false).empty());
+}
