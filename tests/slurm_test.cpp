@@ -199,6 +199,38 @@ TEST_F(Slurm, ScancelledJobIsReportedAndTheRerunResumes) {
   EXPECT_EQ(count_in_log("start fast"), 1);
 }
 
+// A job preempted by a higher-priority partition (the test cluster's 'urgent' cancels
+// 'debug' jobs whose CPUs it needs) is reported as PREEMPTED with what to do; the rerun
+// reuses every committed cell.
+TEST_F(Slurm, PreemptedJobIsReportedAndTheRerunReusesTheCommittedCells) {
+  std::string p = kSlow;
+  p.replace(p.find("SLEEP"), 5, "60000");
+  write_file(dir.path / "long.yaml", p);
+  const pid_t driver = start_driver("long.yaml", "S");
+  ASSERT_TRUE(wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60))
+      << read_file(dir.path / "driver.err");
+  const auto ids = jobs_named("long:slow");
+  ASSERT_EQ(ids.size(), 1u);
+  const auto urgent =
+      run_command("SLURM_CONF='" + conf_ + "' sbatch -p urgent -n 4 -o /dev/null --wrap 'sleep 1'", dir.path);
+  ASSERT_EQ(urgent.exit_code, 0) << urgent.out << urgent.err;
+  int status = 0;
+  ::waitpid(driver, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = read_file(dir.path / "driver.err");
+  EXPECT_NE(err.find("error: stage slow failed: slurm job " + ids[0] + " ended PREEMPTED"), std::string::npos) << err;
+  EXPECT_NE(err.find("; rerun: committed cells are reused and an interrupted training run resumes from its checkpoint"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(wait_for([&] { return jobs_named("long:").empty() && jobs_named("wrap").empty(); }, 30));
+  // What a rerun would do: the committed cells are cache hits; only slow is computed.
+  const auto again = asaflow("run long.yaml --executor slurm --cache-dir S --dry-run");
+  EXPECT_NE(again.out.find("cached    fast"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("cached    words"), std::string::npos) << again.out;
+  EXPECT_EQ(count_in_log("end slow"), 0);
+}
+
 // A driver killed with kill -9 leaves its jobs running; the rerun reuses every committed
 // cell and waits for the job still running instead of submitting it again.
 TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {

@@ -99,7 +99,12 @@ ReturnToService=2
 MinJobAge=600
 KillWait=5
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=16000 State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+# Preemption, to test how jobs that lose their CPUs are reported: a job in 'urgent'
+# cancels jobs of 'debug' it needs the CPUs of (their state: PREEMPTED).
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP PriorityTier=1
+PartitionName=urgent Nodes=$host MaxTime=INFINITE State=UP PriorityTier=10
 CONF
 export SLURM_CONF="$dir/slurm.conf"
 
