@@ -14,12 +14,12 @@
 
 namespace asaflow::plugins {
 
-LocalRanks::LocalRanks(const std::vector<std::string>& cell_command, int world_size, int port,
+LocalRanks::LocalRanks(const std::vector<std::string>& cell_command, int world_size, int port, int threads,
                        const std::filesystem::path& log_dir) {
   for (int rank = 1; rank < world_size; ++rank) {
     std::vector<std::string> argv = cell_command;
     argv.insert(argv.end(), {"--rank", std::to_string(rank), "--world-size", std::to_string(world_size), "--rendezvous",
-                             "127.0.0.1:" + std::to_string(port), "--quiet"});
+                             "127.0.0.1:" + std::to_string(port), "--threads", std::to_string(threads), "--quiet"});
     const std::filesystem::path log = log_dir / ("rank-" + std::to_string(rank) + ".log");
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());

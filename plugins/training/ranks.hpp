@@ -15,7 +15,8 @@ namespace asaflow::plugins {
 
 class LocalRanks {
  public:
-  LocalRanks(const std::vector<std::string>& cell_command, int world_size, int port,
+  // Each rank computes with `threads` threads (the run's share per rank).
+  LocalRanks(const std::vector<std::string>& cell_command, int world_size, int port, int threads,
              const std::filesystem::path& log_dir);
   // Ends any rank still running (rank 0 failed or was interrupted) and reaps it.
   ~LocalRanks();

@@ -195,7 +195,11 @@ class TrainStage : public StageComponent {
     } else if (params.world_size > 1) {
       if (ctx.in.cell_command.empty()) throw StageError("world_size > 1, but this run cannot start more ranks");
       place = {0, int(params.world_size), "127.0.0.1", free_port()};
-      ranks = std::make_unique<LocalRanks>(ctx.in.cell_command, place.world_size, place.port, ctx.out.live_dir);
+      // The run's threads are shared among the ranks on this machine, not multiplied.
+      const int threads = std::max(1, ctx.in.run_info.threads / place.world_size);
+      at::set_num_threads(threads);
+      ranks =
+          std::make_unique<LocalRanks>(ctx.in.cell_command, place.world_size, place.port, threads, ctx.out.live_dir);
     }
     std::unique_ptr<model::DataParallel> group;
     if (place.parallel()) {
