@@ -280,3 +280,25 @@ TEST_F(Slurm, InterruptedDriverCancelsItsJobs) {
 }
 
 }  // namespace
+
+namespace {
+
+// Without Slurm on PATH the run fails at the first cell with a one-line reason, and the
+// cells that need it are skipped.
+TEST(SlurmMissing, TheFirstCellSaysSbatchIsNotOnPath) {
+  TempDir dir, empty;
+  write_file(dir.path / "corpus/a.txt", "The cat sat.\n");
+  write_file(dir.path / "p.yaml", R"(stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
+  stats: {uses: metric/corpus_stats, needs: [words]}
+)");
+  const auto r = run_asaflow("run p.yaml --executor slurm", dir.path, "PATH='" + empty.path.string() + "'");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("error: stage words failed: sbatch refused cell words: sbatch is not on PATH (is this a Slurm "
+                       "login node?)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("0 ran, 0 cached, 1 failed, 1 skipped"), std::string::npos) << r.out;
+}
+
+}  // namespace
