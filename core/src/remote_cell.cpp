@@ -63,6 +63,8 @@ CellJob job_of(const Pipeline& pipeline, const StageCell& cell, const std::strin
 
 Manifest compute_remotely(const ExecutorComponent& executor, ArtifactStore& store, CellJob job,
                           const std::function<void(const std::string&)>& log) {
+  // After Ctrl-C or SIGTERM nothing new is submitted; what runs is being cancelled.
+  if (interruption_flag().load()) throw StageError("not submitted: the driver was interrupted");
   job.dir = job_dir(store, job.pipeline_name, job.cell_id, job.key);
   fs::create_directories(job.dir);
   if (auto previous = load_job_record(store, job.pipeline_name, job.cell_id, job.key);
