@@ -105,9 +105,9 @@ TEST(DataParallel, TwoProcessesTrainWhatOneProcessTrainsAtTheSameGlobalBatch) {
 TEST(DataParallel, AKilledRankFailsTheStageAndTheRerunResumesFromTheCheckpoint) {
   if (!asaflow::model::DataParallel::available()) GTEST_SKIP() << "this build has no c10d with Gloo (libgloo-dev)";
   TempDir clean, crashed;
-  const std::string extra = ", checkpoint_every: 20";
-  write_file(clean.path / "p.yaml", pipeline(2, 200, extra));
-  write_file(crashed.path / "p.yaml", pipeline(2, 200, extra));
+  const std::string extra = ", checkpoint_every: 10";
+  write_file(clean.path / "p.yaml", pipeline(2, 120, extra));
+  write_file(crashed.path / "p.yaml", pipeline(2, 120, extra));
   const auto uninterrupted = run_asaflow("run p.yaml --quiet --threads 1", clean.path);
   ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.err;
 
