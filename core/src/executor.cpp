@@ -287,11 +287,16 @@ struct Executor::Impl {
       r.peak_rss_mb = m.meta.value("peak_rss_mb", 0.0);
       finish(i, r, m.output_digest);
     } catch (const Error& e) {
-      r.state = CellState::kFailed;
-      r.error = e.what();
-      r.error_code = e.exit_code();
-      finish(i, r, "");
+      fail(i, r, e.what(), e.exit_code());
     }
+  }
+
+  // Cell i failed with `error`: recorded and reported like every other ending (finish()).
+  void fail(std::size_t i, CellReport& r, const std::string& error, ExitCode code) {
+    r.state = CellState::kFailed;
+    r.error = error;
+    r.error_code = code;
+    finish(i, r, "");
   }
 
   void compute_cell(std::size_t i, std::shared_ptr<StageComponent> component) {
@@ -411,15 +416,9 @@ struct Executor::Impl {
       r.output_dir = ex.store_.output_dir(r.key);
       finish(i, r, m.output_digest);
     } catch (const Error& e) {
-      r.state = CellState::kFailed;
-      r.error = e.what();
-      r.error_code = e.exit_code();
-      finish(i, r, "");
+      fail(i, r, e.what(), e.exit_code());
     } catch (const std::exception& e) {
-      r.state = CellState::kFailed;
-      r.error = std::string("unexpected error: ") + e.what();
-      r.error_code = ExitCode::kStageFailed;
-      finish(i, r, "");
+      fail(i, r, std::string("unexpected error: ") + e.what(), ExitCode::kStageFailed);
     }
   }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "asaflow/model/data_parallel.hpp"
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -21,19 +22,11 @@ using namespace asaflow::test;
 
 namespace {
 
+// `extra` continues the train params; a "}" in it closes them (", resources: {...}" follows).
 std::string pipeline(int world_size, int steps, const std::string& extra = "") {
-  return "stages:\n"
-         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
-         (source_dir() / "tests/nlp/data/wikitext").string() +
-         "'}}\n"
-         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
-         (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
-         "']}}\n"
-         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
-         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
-         "  train: {uses: train, needs: [prep], params: {size: tiny, batch_size: 8, max_steps: " +
-         std::to_string(steps) + ", eval_every: 10, log_every: 1, device: cpu, dropout: 0, step: eager, world_size: " +
-         std::to_string(world_size) + extra + "}}\n";
+  return small_training_pipeline("size: tiny, batch_size: 8, max_steps: " + std::to_string(steps) +
+                                 ", eval_every: 10, log_every: 1, device: cpu, dropout: 0, step: eager, world_size: " +
+                                 std::to_string(world_size) + extra);
 }
 
 nlohmann::json shown(const fs::path& dir) {

@@ -13,6 +13,7 @@
 #include "asaflow/model/transformer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
 #include "modes.hpp"
+#include "test_support.hpp"
 
 namespace asaflow::test {
 
@@ -31,6 +32,24 @@ inline torch::Tensor pos_matrix() { return model::pos_matrix_tensor(asa_tables()
 inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer& b) {
   auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+}
+
+// A small training pipeline on the test WikiText sample (word vocabulary, tags from a
+// tagger trained on the test CoNLL-U file) whose train stage takes `train_params` (a
+// flow mapping's contents, e.g. "size: tiny, max_steps: 20"); `stage_extra` goes after the
+// params mapping (", resources: {...}").
+inline std::string small_training_pipeline(const std::string& train_params, const std::string& stage_extra = "") {
+  return "stages:\n"
+         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
+         (source_dir() / "tests/nlp/data/wikitext").string() +
+         "'}}\n"
+         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
+         (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
+         "']}}\n"
+         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
+         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
+         "  train: {uses: train, needs: [prep], params: {" +
+         train_params + "}" + stage_extra + "}\n";
 }
 
 }  // namespace asaflow::test

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -20,17 +21,8 @@ using namespace asaflow::test;
 namespace {
 
 std::string pipeline(int steps, const std::string& extra = "") {
-  return "stages:\n"
-         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
-         (source_dir() / "tests/nlp/data/wikitext").string() +
-         "'}}\n"
-         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
-         (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
-         "']}}\n"
-         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
-         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
-         "  train: {uses: train, needs: [prep], params: {size: tiny, batch_size: 2, max_steps: " +
-         std::to_string(steps) + ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra + "}}\n";
+  return small_training_pipeline("size: tiny, batch_size: 2, max_steps: " + std::to_string(steps) +
+                                 ", eval_every: 500, log_every: 50, checkpoint_every: 50, device: cpu" + extra);
 }
 
 TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
