@@ -92,6 +92,29 @@ class Slurm : public ::testing::Test {
     }
     return pid;
   }
+  // long.yaml with slow sleeping `sleep_ms`.
+  void write_long(int sleep_ms) {
+    std::string p = kSlow;
+    p.replace(p.find("SLEEP"), 5, std::to_string(sleep_ms));
+    write_file(dir.path / "long.yaml", p);
+  }
+  // A driver on long.yaml (slow sleeping `sleep_ms`), once fast has committed and slow's
+  // job has started; -1 (and a failure) when it never got there.
+  pid_t start_long_run(int sleep_ms) {
+    write_long(sleep_ms);
+    const pid_t driver = start_driver("long.yaml", "S");
+    if (wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60)) return driver;
+    ADD_FAILURE() << "slow's job never started: " << read_file(dir.path / "driver.err");
+    ::kill(driver, SIGKILL);
+    ::waitpid(driver, nullptr, 0);
+    return -1;
+  }
+  // The exit status of a driver that exits (-1 when a signal ended it).
+  static int exit_status(pid_t driver) {
+    int status = 0;
+    ::waitpid(driver, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
   // Waits for `pred` for up to `seconds`.
   template <typename Pred>
   static bool wait_for(Pred pred, double seconds) {
@@ -172,27 +195,19 @@ TEST_F(Slurm, MatrixSweepEqualsTheLocalRunByteForByteAndSharesItsCache) {
 // A job cancelled under the driver (scancel) is reported with its state, id and log; the
 // cells that need it are skipped; a rerun computes it and reuses the rest.
 TEST_F(Slurm, ScancelledJobIsReportedAndTheRerunResumes) {
-  std::string p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "60000");
-  write_file(dir.path / "long.yaml", p);
-  const pid_t driver = start_driver("long.yaml", "S");
-  ASSERT_TRUE(wait_for([&] { return count_in_log("start slow") == 1; }, 60)) << read_file(dir.path / "driver.err");
+  const pid_t driver = start_long_run(60000);
+  ASSERT_GT(driver, 0);
   const auto ids = jobs_named("long:slow");
   ASSERT_EQ(ids.size(), 1u);
   run_command("SLURM_CONF='" + conf_ + "' scancel " + ids[0], dir.path);
-  int status = 0;
-  ::waitpid(driver, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(exit_status(driver), 1) << read_file(dir.path / "driver.err");
   const std::string err = read_file(dir.path / "driver.err");
   EXPECT_NE(err.find("error: stage slow failed: slurm job " + ids[0] + " ended CANCELLED"), std::string::npos) << err;
   EXPECT_NE(err.find("slurm-" + ids[0] + ".out"), std::string::npos) << err;
 
   // The rerun (here with a shorter sleep, as after fixing what made the job fail):
   // words and fast come from the cache; only slow is computed.
-  p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "200");
-  write_file(dir.path / "long.yaml", p);
+  write_long(200);
   const auto again = asaflow("run long.yaml --executor slurm --cache-dir S");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(summary(again), "pipeline 'long': 3 stages: 1 ran, 2 cached, 0 failed, 0 skipped");
@@ -203,21 +218,14 @@ TEST_F(Slurm, ScancelledJobIsReportedAndTheRerunResumes) {
 // 'debug' jobs whose CPUs it needs) is reported as PREEMPTED with what to do; the rerun
 // reuses every committed cell.
 TEST_F(Slurm, PreemptedJobIsReportedAndTheRerunReusesTheCommittedCells) {
-  std::string p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "60000");
-  write_file(dir.path / "long.yaml", p);
-  const pid_t driver = start_driver("long.yaml", "S");
-  ASSERT_TRUE(wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60))
-      << read_file(dir.path / "driver.err");
+  const pid_t driver = start_long_run(60000);
+  ASSERT_GT(driver, 0);
   const auto ids = jobs_named("long:slow");
   ASSERT_EQ(ids.size(), 1u);
   const auto urgent =
       run_command("SLURM_CONF='" + conf_ + "' sbatch -p urgent -n 4 -o /dev/null --wrap 'sleep 1'", dir.path);
   ASSERT_EQ(urgent.exit_code, 0) << urgent.out << urgent.err;
-  int status = 0;
-  ::waitpid(driver, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(exit_status(driver), 1) << read_file(dir.path / "driver.err");
   const std::string err = read_file(dir.path / "driver.err");
   EXPECT_NE(err.find("error: stage slow failed: slurm job " + ids[0] + " ended PREEMPTED"), std::string::npos) << err;
   EXPECT_NE(err.find("; rerun: committed cells are reused and an interrupted training run resumes from its checkpoint"),
@@ -234,12 +242,8 @@ TEST_F(Slurm, PreemptedJobIsReportedAndTheRerunReusesTheCommittedCells) {
 // A driver killed with kill -9 leaves its jobs running; the rerun reuses every committed
 // cell and waits for the job still running instead of submitting it again.
 TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {
-  std::string p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "15000");
-  write_file(dir.path / "long.yaml", p);
-  const pid_t driver = start_driver("long.yaml", "S");
-  ASSERT_TRUE(wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60))
-      << read_file(dir.path / "driver.err");
+  const pid_t driver = start_long_run(15000);
+  ASSERT_GT(driver, 0);
   ::kill(driver, SIGKILL);
   ::waitpid(driver, nullptr, 0);
   ASSERT_EQ(jobs_named("long:slow").size(), 1u);  // the job outlives its driver
@@ -260,16 +264,10 @@ TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {
 
 // SIGTERM (or Ctrl-C) of the driver cancels its jobs and leaves no entry behind.
 TEST_F(Slurm, InterruptedDriverCancelsItsJobs) {
-  std::string p = kSlow;
-  p.replace(p.find("SLEEP"), 5, "60000");
-  write_file(dir.path / "long.yaml", p);
-  const pid_t driver = start_driver("long.yaml", "S");
-  ASSERT_TRUE(wait_for([&] { return count_in_log("start slow") == 1; }, 60)) << read_file(dir.path / "driver.err");
+  const pid_t driver = start_long_run(60000);
+  ASSERT_GT(driver, 0);
   ::kill(driver, SIGTERM);
-  int status = 0;
-  ::waitpid(driver, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << read_file(dir.path / "driver.err");
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(exit_status(driver), 130) << read_file(dir.path / "driver.err");
   EXPECT_NE(read_file(dir.path / "driver.err").find("interrupted: the running slurm jobs were cancelled"),
             std::string::npos);
   EXPECT_TRUE(wait_for([&] { return jobs_named("long:").empty(); }, 30));
