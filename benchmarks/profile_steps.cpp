@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "asaflow/memory_usage.hpp"
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/step_profile.hpp"
@@ -74,6 +75,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  asaflow::keep_freed_memory();  // as the asaflow executable does
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

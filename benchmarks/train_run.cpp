@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "asaflow/memory_usage.hpp"
 #include "asaflow/model/step_profile.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
@@ -111,6 +112,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  asaflow::keep_freed_memory();  // as the asaflow executable does
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "asaflow/memory_usage.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/static_step.hpp"
@@ -52,10 +53,19 @@ int run(int argc, char** argv) {
                                             {"--impl", "eager"},
                                             {"--check", "0"},
                                             {"--tf32", "0"},
-                                            {"--chunk", "0"}},
+                                            {"--chunk", "0"},
+                                            {"--allocator", "keep"}},
                                            "train_step");
   if (!parsed) return 2;
   auto a = *parsed;
+  // keep: the allocator policy the asaflow executable sets (keep_freed_memory); glibc:
+  // glibc's own dynamic policy, for a side-by-side measurement of what keeping changes.
+  const std::string allocator = a["--allocator"];
+  if (allocator != "keep" && allocator != "glibc") {
+    std::fprintf(stderr, "train_step: --allocator must be keep or glibc, not %s\n", allocator.c_str());
+    return 2;
+  }
+  const bool kept = allocator == "keep" && keep_freed_memory();
   const std::string impl = a["--impl"];
   if (impl != "eager" && impl != "static" && impl != "graph") {
     std::fprintf(stderr, "train_step: --impl must be eager, static or graph, not %s\n", impl.c_str());
@@ -146,7 +156,8 @@ int run(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     median_ms[mode] = ms[ms.size() / 2];
-    const std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
+    std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
+    if (!kept && !device.is_cuda()) chunk += ", glibc malloc policy";
     std::printf(
         "train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max "
         "%.2f), "

@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libsqlite3-dev            # tests; the metrics history
   chromium                                # the html report's test opens it headless
   python3-torch                           # the eager-PyTorch golden reference and step comparison
+  libjemalloc2                            # the step comparison: eager PyTorch with a caching allocator
   clang-14 libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, scripts/sanitize.sh ci)
   clang-format-14                         # the house format (.clang-format; test format.clang_format)
   libgloo-dev                             # data-parallel training: c10d's Gloo transport headers

@@ -239,6 +239,32 @@ TEST_F(Slurm, PreemptedJobIsReportedAndTheRerunReusesTheCommittedCells) {
   EXPECT_EQ(count_in_log("end slow"), 0);
 }
 
+// A job that runs past its stage's time limit (resources.time, one minute: Slurm's least)
+// ends TIMEOUT, is reported with what to do, and its dependents are skipped. Slurm checks
+// limits every 30 s, so this test takes 60-100 s.
+TEST_F(Slurm, TimedOutJobIsReportedWithWhatToDo) {
+  write_file(dir.path / "timed.yaml", R"(pipeline: timed
+stages:
+  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
+  slow:
+    uses: stage/slow_copy
+    needs: [words]
+    params: {sleep_ms: 300000, tag: slow}
+    resources: {time: "1"}
+  after: {uses: stage/slow_copy, needs: [slow], params: {sleep_ms: 10, tag: after}}
+)");
+  const auto r = asaflow("run timed.yaml --executor slurm --cache-dir S");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::smatch m;
+  static const std::regex kTimedOut("error: stage slow failed: slurm job (\\d+) ended TIMEOUT");
+  ASSERT_TRUE(std::regex_search(r.err, m, kTimedOut)) << r.err;
+  EXPECT_NE(r.err.find("slurm-" + m[1].str() + ".out"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("raise the stage's resources.time, then rerun"), std::string::npos) << r.err;
+  EXPECT_EQ(summary(r), "pipeline 'timed': 3 stages: 1 ran, 0 cached, 1 failed, 1 skipped") << r.err;
+  EXPECT_EQ(count_in_log("start after"), 0);
+  EXPECT_EQ(count_in_log("end slow"), 0);
+}
+
 // A driver killed with kill -9 leaves its jobs running; the rerun reuses every committed
 // cell and waits for the job still running instead of submitting it again.
 TEST_F(Slurm, DriverKilledNineIsRerunAndReusesEveryCommittedCell) {

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "asaflow/memory_usage.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,9 @@
 namespace fs = std::filesystem;
 
 namespace asaflow::test {
+
+// The in-process tests train with the allocator policy the asaflow executable sets.
+static const bool freed_memory_kept = keep_freed_memory();
 
 TempDir::TempDir() {
   std::random_device rd;

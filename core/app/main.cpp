@@ -1,7 +1,7 @@
 // asaflow: the command-line host. Parses the command line, prepares the environment
 // (BLAS kernel selection and the OpenMP spin policy must be set before the libraries load,
-// so main re-executes itself once with them set), and turns errors into exit codes;
-// nothing else does.
+// so main re-executes itself once with them set; the allocator policy is set in process),
+// and turns errors into exit codes; nothing else does.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "asaflow/error.hpp"
+#include "asaflow/memory_usage.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -59,6 +60,7 @@ void ensure_thread_environment(char** argv) {
 
 int main(int argc, char** argv) {
   ensure_thread_environment(argv);
+  asaflow::keep_freed_memory();
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     return asaflow::app::dispatch(args);

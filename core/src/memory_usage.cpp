@@ -1,7 +1,12 @@
 #include "asaflow/memory_usage.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace asaflow {
 
@@ -21,6 +26,17 @@ double peak_rss_mb() {
     std::getline(in, rest);
   }
   return 0.0;
+}
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+  if (std::getenv("GLIBC_TUNABLES")) return false;
+  // Setting either value turns off glibc's dynamic threshold, so both are set: the mmap
+  // threshold alone would leave the 128 KiB trim threshold returning the heap's top.
+  return ::mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && ::mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+#else
+  return false;
+#endif
 }
 
 }  // namespace asaflow
