@@ -15,12 +15,13 @@ namespace {
 // `lines` paragraphs of WikiText-2's raw shape: " = Heading = " lines, blank lines between
 // paragraphs, punctuation split off with spaces, numbers escaped with @,@ and @.@.
 std::string wikitext_file(int paragraphs, int offset) {
-  static const char* kSubjects[] = {"The river", "A small museum", "The old bridge", "Her second album",
-                                    "The railway company", "This species of bird", "The city council"};
+  static const char* kSubjects[] = {"The river",        "A small museum",      "The old bridge",
+                                    "Her second album", "The railway company", "This species of bird",
+                                    "The city council"};
   static const char* kVerbs[] = {"was built", "opened", "was recorded", "expanded", "was described", "moved"};
-  static const char* kRest[] = {"near the northern border of the county", "after a long public debate",
+  static const char* kRest[] = {"near the northern border of the county",  "after a long public debate",
                                 "with the help of several local families", "during the early years of the war",
-                                "in a style that critics praised", "before the end of the century"};
+                                "in a style that critics praised",         "before the end of the century"};
   std::string text;
   for (int p = 0; p < paragraphs; ++p) {
     const int i = p + offset;
@@ -43,10 +44,11 @@ TEST(Replication, WikiText2PipelineRunsOnWikiTextFormatFiles) {
   write_file(dir.path / "wikitext/wiki.train.raw", wikitext_file(40, 0));
   write_file(dir.path / "wikitext/wiki.valid.raw", wikitext_file(12, 100));
   write_file(dir.path / "wikitext/wiki.test.raw", wikitext_file(12, 200));
-  const auto r = run_asaflow("run pipelines/replicate-wikitext2.yaml --quiet --set steps=6 --set eval_every=3"
-                             " --set num_samples=8 --cache-dir '" +
-                                 (dir.path / "store").string() + "'",
-                             source_dir(), "WIKITEXT2_DIR='" + (dir.path / "wikitext").string() + "'");
+  const auto r = run_asaflow(
+      "run pipelines/replicate-wikitext2.yaml --quiet --set steps=6 --set eval_every=3"
+      " --set num_samples=8 --cache-dir '" +
+          (dir.path / "store").string() + "'",
+      source_dir(), "WIKITEXT2_DIR='" + (dir.path / "wikitext").string() + "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   fs::path md;
   for (const auto& l : lines_of(r.out)) {
