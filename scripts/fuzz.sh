@@ -47,11 +47,17 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t for ${seconds} s"
   fi
   # -rss_limit_mb: a reader that allocates what a count in the file says is a finding too.
-  if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 "$build_dir/tests/fuzz/fuzz_$t" "$work" \
+  # A private temporary directory: a target must leave nothing behind when it ends normally.
+  tmp="$build_dir/tmp/$t"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  if ! TMPDIR="$tmp" ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 "$build_dir/tests/fuzz/fuzz_$t" "$work" \
       "${budget[@]}" -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 \
       -artifact_prefix="$findings/" -print_final_stats=1 >"$build_dir/fuzz_$t.log" 2>&1; then
     echo "fuzz: $t FOUND something: $(ls "$findings" | head -3 | tr '\n' ' ')(log: $build_dir/fuzz_$t.log)"
     grep -m3 -E "ERROR|property violated|terminate|uncaught" "$build_dir/fuzz_$t.log" || true
+    status=1
+  elif [ -n "$(ls -A "$tmp")" ]; then
+    echo "fuzz: $t left files behind in its temporary directory: $(ls -A "$tmp" | head -3 | tr '\n' ' ')($tmp)"
     status=1
   else
     grep -E "stat::number_of_executed_units|stat::new_units_added" "$build_dir/fuzz_$t.log" | tr '\n' ' '

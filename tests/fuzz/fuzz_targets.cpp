@@ -32,15 +32,29 @@ namespace {
   std::abort();
 }
 
-// One private directory per process, reused by every input (files are overwritten).
+// One private directory per process, reused by every input (files are overwritten) and
+// removed when the process exits normally (a crash leaves it, with the input, for a look).
+class WorkDir {
+ public:
+  WorkDir() : path_(fs::temp_directory_path() / ("asaflow-fuzz-" + std::to_string(::getpid()))) {
+    fs::create_directories(path_ / "data");
+    std::ofstream(path_ / "data" / "a.txt") << "Some words here.\n";
+  }
+  ~WorkDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
 const fs::path& work_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("asaflow-fuzz-" + std::to_string(::getpid()));
-    fs::create_directories(d / "data");
-    std::ofstream(d / "data" / "a.txt") << "Some words here.\n";
-    return d;
-  }();
-  return dir;
+  static const WorkDir dir;
+  return dir.path();
 }
 
 void write(const fs::path& file, const std::uint8_t* data, std::size_t size) {
