@@ -3,6 +3,8 @@
 // asaflow executable.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "asaflow/publish.hpp"
@@ -102,6 +104,19 @@ TEST_F(Workspace, ShowSaysWhereACellsOutputsAreAndWhatMadeThem) {
   EXPECT_NE(r.out.find("state:     cached (key "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("published: " + at("results/stats/lowercase=true").string()), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("params:    lowercase=true"), std::string::npos) << r.out;
+  // Where it was made, as far as a result's bits depend on it (the CPU study measured a
+  // rerun on another machine 0.35 PPL away): the CPU's model and its BLAS kernel set.
+  std::string cpu;
+  {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("model name", 0) == 0) {
+        cpu = line.substr(line.find(':') + 2);
+        break;
+      }
+  }
+  EXPECT_NE(r.out.find("machine:   " + cpu), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; OPENBLAS_CORETYPE "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  results.json"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  tokens{dataset=words}"), std::string::npos) << r.out;
 

@@ -96,6 +96,7 @@ void print_text(const json& j) {
     std::snprintf(buf, sizeof buf, "%s, %.1f s, peak RSS %.0f MB", m.value("finished", "?").c_str(),
                   m.value("wall_seconds", 0.0), m.value("peak_rss_mb", 0.0));
     row("made", std::string(buf) + (m.value("commit", "").empty() ? "" : ", commit " + m.value("commit", "")));
+    if (m.contains("machine")) row("machine", m["machine"]);  // (older records lack it)
     std::vector<std::string> params;
     if (m.contains("params")) {
       for (const auto& [name, value] : m["params"].items())

@@ -406,6 +406,7 @@ struct Executor::Impl {
                    {"peak_rss_mb", r.peak_rss_mb},
                    {"peak_rss_scope", opt.jobs > 1 ? "process (parallel stages)" : "stage"},
                    {"device", ex.run_info_.device_fingerprint},
+                   {"machine", ex.machine_},
                    {"commit", ex.run_info_.commit}};
       ctx.out.log->flush();
       tx.keep_beside(log_file, "stage.log");

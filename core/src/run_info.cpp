@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -46,6 +47,23 @@ std::string cpuinfo_field(const std::string& key) {
     }
   }
   return "unknown";
+}
+
+// The value of the first /proc/cpuinfo line whose key is exactly `key` ("model" is not
+// "model name"); "" when there is none.
+std::string cpuinfo_exact(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    if (name != key) continue;
+    const auto start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
 }
 
 double mem_total_gib() {
@@ -94,6 +112,26 @@ std::string default_history_db(const std::string& dir) {
   }
   if (root.empty()) root = dir.empty() ? "." : dir;
   return (std::filesystem::path(root) / "reports" / "metrics.sqlite").string();
+}
+
+// What besides the code decides a run's floating-point results: the CPU (family, model,
+// widest vector extension) and the kernel sets OpenBLAS and LibTorch were told to use. Two
+// machines can give different bits for one cache key: the CPU study's none[seed=1], rerun on
+// another machine from the same initial weights, ended 0.35 PPL away after 2,000 steps.
+std::string machine_description() {
+  std::ostringstream s;
+  s << cpuinfo_field("model name");
+  const std::string family = cpuinfo_exact("cpu family"), flags = " " + cpuinfo_exact("flags") + " ";
+  if (!family.empty()) {
+    const char* isa = flags.find(" avx512f ") != std::string::npos ? "avx512f"
+                      : flags.find(" avx2 ") != std::string::npos  ? "avx2"
+                                                                   : "no avx2";
+    s << " (family " << family << ", model " << cpuinfo_exact("model") << ", " << isa << ")";
+  }
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  s << "; OPENBLAS_CORETYPE " << (core ? core : "unset");
+  if (const char* capability = std::getenv("ATEN_CPU_CAPABILITY")) s << "; ATEN_CPU_CAPABILITY " << capability;
+  return s.str();
 }
 
 RunInfo RunInfo::collect(int threads, const std::string& data_dir, const std::string& repo_dir) {

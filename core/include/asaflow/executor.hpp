@@ -94,6 +94,7 @@ class ASAFLOW_API Executor {
   PluginHost& host_;
   ArtifactStore& store_;
   RunInfo run_info_;
+  std::string machine_ = machine_description();  // recorded with every result it computes
   std::vector<RunObserver*> observers_;
 };
 

@@ -31,6 +31,11 @@ struct ASAFLOW_API RunInfo {
   static RunInfo collect(int threads, const std::string& data_dir, const std::string& repo_dir = "");
 };
 
+// This machine as it decides a result's bits: the CPU model, family, model number and widest
+// vector extension, and OPENBLAS_CORETYPE (and ATEN_CPU_CAPABILITY when set), e.g. "AMD EPYC
+// (family 26, model 2, avx512f); OPENBLAS_CORETYPE Haswell". Recorded with every result.
+ASAFLOW_API std::string machine_description();
+
 // "HEAD[ (dirty)]" of the git repository holding `dir`, or "" when it is not in one.
 ASAFLOW_API std::string git_commit(const std::string& dir);
 
