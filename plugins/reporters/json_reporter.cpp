@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/run_info.hpp"
 #include "report_data.hpp"
 #include "reporters.hpp"
 
@@ -87,6 +88,7 @@ class JsonReporter : public StageComponent {
                    {"commit", r.commit},
                    {"hardware",
                     {{"cpu", r.cpu_model},
+                     {"machine", machine_description()},
                      {"cores", r.cpu_cores},
                      {"ram_gib", r.ram_gib},
                      {"os", r.os},

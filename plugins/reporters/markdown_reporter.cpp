@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "asaflow/error.hpp"
+#include "asaflow/run_info.hpp"
 #include "report_data.hpp"
 #include "reporters.hpp"
 #include <cmath>
@@ -55,8 +56,10 @@ class MarkdownReporter : public StageComponent {
     std::string used;
     for (const auto& dev : d.devices) used += (used.empty() ? "" : ", ") + dev;
     const bool gpu = used.find("cuda") != std::string::npos;
-    md << "- Hardware: " << r.cpu_model << ", " << r.cpu_cores << " cores, " << ram << " GiB RAM, " << r.os << "; "
-       << (gpu ? "devices used: " + used : std::string("no GPU used")) << "\n";
+    // machine_description(): the CPU with its family, model and vector extension and the BLAS
+    // kernel set, which decide a result's bits (each cell's record says the same of its own).
+    md << "- Hardware: " << machine_description() << "; " << r.cpu_cores << " cores, " << ram << " GiB RAM, " << r.os
+       << "; " << (gpu ? "devices used: " + used : std::string("no GPU used")) << "\n";
     std::set<std::string> plugins;
     for (const auto& s : d.sources) plugins.insert(s.component + " " + s.version);
     plugins.insert("reporter/markdown " + info().version);

@@ -89,6 +89,7 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
        {"# Small ASA experiment",
         "- Commit: ",
         "- Hardware: ",
+        "; OPENBLAS_CORETYPE ",  // the machine as it decides the bits (machine_description)
         "- Software: ",
         " stages read (the longest ",
         "## Configuration",
