@@ -6,13 +6,13 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "asaflow/error.hpp"
 #include "asaflow/memory_usage.hpp"
+#include "asaflow/run_info.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -31,18 +31,9 @@ void ensure_thread_environment(char** argv) {
   if (std::getenv("ASAFLOW_NO_REEXEC")) return;
   bool changed = false;
   if (!std::getenv("OPENBLAS_CORETYPE")) {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    bool avx512 = false, avx2 = false;
-    while (std::getline(cpuinfo, line)) {
-      if (line.rfind("flags", 0) == 0) {
-        avx512 = line.find(" avx512f") != std::string::npos;
-        avx2 = line.find(" avx2") != std::string::npos;
-        break;
-      }
-    }
-    if (avx512 || avx2) {
-      ::setenv("OPENBLAS_CORETYPE", avx512 ? "SkylakeX" : "Haswell", 1);
+    const std::string isa = asaflow::cpu_vector_extension();
+    if (!isa.empty()) {
+      ::setenv("OPENBLAS_CORETYPE", isa == "avx512f" ? "SkylakeX" : "Haswell", 1);
       changed = true;
     }
   }

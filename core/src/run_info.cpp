@@ -37,21 +37,9 @@ std::string read_first_line(const std::string& file) {
   return line;
 }
 
-std::string cpuinfo_field(const std::string& key) {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
 // The value of the first /proc/cpuinfo line whose key is exactly `key` ("model" is not
-// "model name"); "" when there is none.
-std::string cpuinfo_exact(const std::string& key) {
+// "model name"); "" when there is none (on aarch64 there is no "cpu family" or "flags").
+std::string cpuinfo_field(const std::string& key) {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -64,6 +52,11 @@ std::string cpuinfo_exact(const std::string& key) {
     return start == std::string::npos ? "" : line.substr(start);
   }
   return "";
+}
+
+std::string cpu_model_name() {
+  std::string model = cpuinfo_field("model name");
+  return model.empty() ? "unknown" : model;
 }
 
 double mem_total_gib() {
@@ -114,19 +107,20 @@ std::string default_history_db(const std::string& dir) {
   return (std::filesystem::path(root) / "reports" / "metrics.sqlite").string();
 }
 
-// What besides the code decides a run's floating-point results: the CPU (family, model,
-// widest vector extension) and the kernel sets OpenBLAS and LibTorch were told to use. Two
-// machines can give different bits for one cache key: the CPU study's none[seed=1], rerun on
-// another machine from the same initial weights, ended 0.35 PPL away after 2,000 steps.
+std::string cpu_vector_extension() {
+  const std::string flags = " " + cpuinfo_field("flags") + " ";
+  if (flags.find(" avx512f ") != std::string::npos) return "avx512f";
+  if (flags.find(" avx2 ") != std::string::npos) return "avx2";
+  return "";
+}
+
 std::string machine_description() {
   std::ostringstream s;
-  s << cpuinfo_field("model name");
-  const std::string family = cpuinfo_exact("cpu family"), flags = " " + cpuinfo_exact("flags") + " ";
-  if (!family.empty()) {
-    const char* isa = flags.find(" avx512f ") != std::string::npos ? "avx512f"
-                      : flags.find(" avx2 ") != std::string::npos  ? "avx2"
-                                                                   : "no avx2";
-    s << " (family " << family << ", model " << cpuinfo_exact("model") << ", " << isa << ")";
+  s << cpu_model_name();
+  if (const std::string family = cpuinfo_field("cpu family"); !family.empty()) {
+    const std::string isa = cpu_vector_extension();
+    s << " (family " << family << ", model " << cpuinfo_field("model") << ", " << (isa.empty() ? "no avx2" : isa)
+      << ")";
   }
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   s << "; OPENBLAS_CORETYPE " << (core ? core : "unset");
@@ -144,7 +138,7 @@ RunInfo RunInfo::collect(int threads, const std::string& data_dir, const std::st
   if (info.commit.empty()) info.commit = git_commit(kSourceDir);
   if (info.commit.empty()) info.commit = "unknown (not a git checkout)";
 
-  info.cpu_model = cpuinfo_field("model name");
+  info.cpu_model = cpu_model_name();
   info.cpu_cores = int(std::thread::hardware_concurrency());
   info.ram_gib = mem_total_gib();
   info.os = os_name();

@@ -31,9 +31,15 @@ struct ASAFLOW_API RunInfo {
   static RunInfo collect(int threads, const std::string& data_dir, const std::string& repo_dir = "");
 };
 
+// The widest x86 vector extension /proc/cpuinfo lists: "avx512f", "avx2", or "" (neither, or
+// not x86).
+ASAFLOW_API std::string cpu_vector_extension();
+
 // This machine as it decides a result's bits: the CPU model, family, model number and widest
 // vector extension, and OPENBLAS_CORETYPE (and ATEN_CPU_CAPABILITY when set), e.g. "AMD EPYC
-// (family 26, model 2, avx512f); OPENBLAS_CORETYPE Haswell". Recorded with every result.
+// (family 26, model 2, avx512f); OPENBLAS_CORETYPE Haswell". Recorded with every result: two
+// machines can give different bits for one cache key (the CPU study's none[seed=1], rerun on
+// another machine from the same initial weights, ended 0.35 PPL away after 2,000 steps).
 ASAFLOW_API std::string machine_description();
 
 // "HEAD[ (dirty)]" of the git repository holding `dir`, or "" when it is not in one.
