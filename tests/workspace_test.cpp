@@ -141,6 +141,28 @@ TEST_F(Workspace, ShowSaysWhereACellsOutputsAreAndWhatMadeThem) {
       << r.err;
 }
 
+// A report whose inputs were computed on different machines says which came from where
+// (its Hardware line is its own machine).
+TEST_F(Workspace, AReportSaysWhenItsInputsCameFromDifferentMachines) {
+  ASSERT_EQ(asaflow("run p.yaml").exit_code, 0);
+  const std::string report = read_file(at("results/report/report.md"));
+  EXPECT_EQ(report.find("machines (the Hardware line"), std::string::npos) << report;
+  // lengths' record now says another machine computed it, as a shared store would.
+  const json lengths = json::parse(asaflow("show p.yaml lengths --json").out);
+  const fs::path manifest = fs::path(lengths["output_dir"].get<std::string>()).parent_path() / "manifest.json";
+  json m = json::parse(read_file(manifest));
+  m["meta"]["machine"] = "Another CPU (family 1, model 2, avx2); OPENBLAS_CORETYPE Haswell";
+  fs::permissions(manifest, fs::perms::owner_write, fs::perm_options::add);
+  write_file(manifest, m.dump());
+  auto r = asaflow("run p.yaml --force report");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string mixed = read_file(at("results/report/report.md"));
+  EXPECT_NE(mixed.find("computed on 2 machines (the Hardware line is the report's own): "), std::string::npos) << mixed;
+  EXPECT_NE(mixed.find("Another CPU (family 1, model 2, avx2); OPENBLAS_CORETYPE Haswell: lengths"), std::string::npos)
+      << mixed;
+  EXPECT_NE(mixed.find(": stats[lowercase=false], stats[lowercase=true]"), std::string::npos) << mixed;
+}
+
 TEST_F(Workspace, DagPrintsTheGraphAsTextDotAndMermaid) {
   auto r = asaflow("dag p.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.err;

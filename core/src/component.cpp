@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "asaflow/artifact_store.hpp"
 #include "asaflow/error.hpp"
 #include "asaflow/stage_context.hpp"
 
@@ -54,6 +55,15 @@ std::string type_name(const std::type_info& type) {
   std::string name = status == 0 && readable ? readable : type.name();
   std::free(readable);
   return name;
+}
+
+std::string input_machine(const InputArtifact& in) {
+  if (in.dir.empty()) return "";
+  // A committed entry: <entry>/out is the output directory, <entry>/manifest.json its record.
+  const auto m = ArtifactStore::read_manifest(in.dir.parent_path());
+  if (!m || !m->meta.is_object()) return "";
+  const auto it = m->meta.find("machine");
+  return it != m->meta.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::vector<const InputArtifact*> StageInputs::inputs_of_kind(const std::string& kind) const {

@@ -190,6 +190,7 @@ class Builder {
           "cost comparison (that is the profile stage's interleaved timing).");
       if (!ppl.paired && ppl.a.n >= 2)
         t.notes.push_back("The seeds of the two arms do not pair one to one: Welch's test.");
+      for (auto& note : machine_notes(runs, base)) t.notes.push_back(std::move(note));
       out_.add(std::move(t));
     }
   }

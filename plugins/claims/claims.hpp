@@ -37,6 +37,7 @@ struct ClaimsInput {
   std::string stage_id;
   std::string stage_name;
   const ResultSet* results = nullptr;
+  std::string machine;  // what computed it (input_machine()), "" when not recorded
 };
 
 // Tables, verdicts and figures (and nothing else) of `out`.

@@ -32,7 +32,7 @@ const ParamBinding<ClaimsOptions>& binding() {
 class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
-      : StageComponent(ComponentInfo::of("stage", "claims", "1.1.0")
+      : StageComponent(ComponentInfo::of("stage", "claims", "1.2.0")
                            .describe("the experiment's verdicts: each arm against the baseline paired by seed, n-gram "
                                      "floor gates, H6 against matched controls and step 0, step cost, sparsity; Holm "
                                      "across claims")
@@ -42,7 +42,7 @@ class ClaimsStage : public StageComponent {
   void execute(StageContext& ctx) const override {
     const ClaimsOptions o = binding().fill(ctx.in.params);
     std::vector<ClaimsInput> inputs;
-    for (const auto& in : ctx.in.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results});
+    for (const auto& in : ctx.in.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in)});
     evaluate_claims(inputs, o, ctx.out.results);
     for (const auto& v : ctx.out.results.verdicts()) ctx.out.log->info("{}: {}", v.id, v.status);
   }

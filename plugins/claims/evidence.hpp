@@ -25,6 +25,7 @@ std::string interval(double low, double high);  // "[a, b]"
 // One training run: an input with a final_val_ppl record.
 struct Run {
   std::string stage_id, mode, seed, annotations, preset, arm;
+  std::string machine;  // "" when its record does not say
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)
@@ -53,6 +54,10 @@ struct Comparison {
   std::string no_test;
 };
 Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field);
+// Where the runs of a comparison were computed, said only when that is more than one machine
+// (a run's bits depend on the machine): which runs ran on each, and the seeds whose pair was
+// split across machines, whose differences then include the machine's effect.
+std::vector<std::string> machine_notes(const std::vector<const Run*>& a, const std::vector<const Run*>& b);
 // "-0.23 (-0.9%), 95% CI [..], paired t p = .., d_z .., n = 3 pairs"
 std::string delta_cell(const Comparison& c);
 

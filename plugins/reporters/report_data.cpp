@@ -1,6 +1,7 @@
 #include "report_data.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "asaflow/stats/statistics.hpp"
@@ -84,6 +85,20 @@ void ReportData::gather(const StageContext& ctx) {
     }
   }
   devices.assign(device_set.begin(), device_set.end());
+  // Where the stages read were computed, when that is more than one machine (the Hardware
+  // line is this report's own machine).
+  std::map<std::string, std::vector<std::string>> machines;
+  for (const auto& in : ctx.in.inputs) machines[input_machine(in)].push_back(in.stage_id);
+  if (machines.size() > 1) {
+    std::string list;
+    for (const auto& [machine, ids] : machines) {
+      std::string stages;
+      for (const auto& id : ids) stages += (stages.empty() ? "" : ", ") + id;
+      list += (list.empty() ? "" : " | ") + (machine.empty() ? std::string("not recorded") : machine) + ": " + stages;
+    }
+    notes.push_back("The stages this report reads were computed on " + std::to_string(machines.size()) +
+                    " machines (the Hardware line is the report's own): " + list + ".");
+  }
   notes.insert(notes.end(), options.notes.begin(), options.notes.end());
   for (const auto& f : failed) {
     notes.push_back("excluded: " + f.stage_id + " (" + f.component + ") did not produce results: " + f.reason + ".");

@@ -10,6 +10,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/hash.hpp"
+#include "asaflow/stage_context.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
@@ -44,6 +45,26 @@ TEST(ArtifactStore, CommitPublishesACompleteEntry) {
   EXPECT_EQ(hit->record, (json{{"x", 1}}));
   EXPECT_EQ(test::read_file(store.output_dir(kKey) / "a.txt"), "hello");
   EXPECT_FALSE(fs::exists(store.entry_dir(kKey) / "INCOMPLETE"));
+}
+
+// A stage reads which machine computed an input from the input's committed record.
+TEST(ArtifactStore, AnInputsMachineComesFromItsRecord) {
+  test::TempDir dir;
+  ArtifactStore store(dir.path);
+  const std::string other = sha256_hex("an older entry");
+  for (const auto& [key, meta] : {std::pair{kKey, json{{"machine", "AMD EPYC (family 26, model 2, avx512f)"}}},
+                                  std::pair{other, json{{"stage_id", "s"}}}}) {
+    ArtifactStore::Transaction tx(store, key);
+    test::write_file(tx.out_dir() / "a.txt", "hello");
+    tx.commit(json{{"x", 1}}, meta);
+  }
+  InputArtifact in;
+  in.dir = store.output_dir(kKey);
+  EXPECT_EQ(input_machine(in), "AMD EPYC (family 26, model 2, avx512f)");
+  in.dir = store.output_dir(other);  // recorded before machines were
+  EXPECT_EQ(input_machine(in), "");
+  in.dir = dir.path / "not-an-entry" / "out";
+  EXPECT_EQ(input_machine(in), "");
 }
 
 TEST(ArtifactStore, AbandonedTransactionLeavesNothing) {

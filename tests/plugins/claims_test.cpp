@@ -25,8 +25,11 @@ class Records {
   ResultSet& add(const std::string& id) {
     sets_.push_back(std::make_unique<ResultSet>());
     ids_.push_back(id);
+    machines_.push_back(machine_);
     return *sets_.back();
   }
+  // The machine the records added from now on say computed them.
+  void on_machine(const std::string& machine) { machine_ = machine; }
   // A train run: final PPL, a curve ending at it, and the evaluated tokens.
   void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
            const std::string& preset = "corrected", double tokens = 1000) {
@@ -73,7 +76,7 @@ class Records {
   }
   ResultSet evaluate(const ClaimsOptions& o = {}) const {
     std::vector<ClaimsInput> inputs;
-    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get()});
+    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get(), machines_[i]});
     ResultSet out;
     evaluate_claims(inputs, o, out);
     return out;
@@ -82,6 +85,8 @@ class Records {
  private:
   std::vector<std::unique_ptr<ResultSet>> sets_;
   std::vector<std::string> ids_;
+  std::vector<std::string> machines_;
+  std::string machine_;
 };
 
 // By value: tests take verdicts of temporary result sets.
@@ -229,6 +234,54 @@ TEST(ClaimsPpl, UnpairedSeedsFallBackToWelch) {
   EXPECT_EQ(v.test, "Welch t");
   const auto w = stats::welch(stats::Summary::of({90, 91}), stats::Summary::of({100, 101}));
   EXPECT_NEAR(v.p, w->p, 1e-12);
+}
+
+// Each run's record names its machine: one machine says nothing; several are listed with
+// the runs each computed, and a seed whose two runs ran on different machines is an anomaly.
+TEST(ClaimsPpl, SaysWhichMachinesComputedTheRunsAndWhichPairsTheySplit) {
+  auto training_notes = [](const ResultSet& r) {
+    std::string all;
+    for (const auto& t : r.tables())
+      if (t.id == "training")
+        for (const auto& n : t.notes) all += n + "\n";
+    return all;
+  };
+  Records one;
+  one.on_machine("Zen 3");
+  three_seeds(one, 100, 1.0);
+  EXPECT_EQ(training_notes(one.evaluate(no_gate())).find("machine"), std::string::npos);
+
+  Records mixed;
+  mixed.on_machine("Zen 3");
+  for (int s : {1, 2}) {
+    mixed.run("none", s, 100 + s);
+    mixed.run("full", s, 99 + s);
+  }
+  mixed.run("none", 10, 110);
+  mixed.on_machine("Zen 5");
+  mixed.run("full", 10, 109);
+  for (int s : {3, 4}) {
+    mixed.run("none", s, 100 + s);
+    mixed.run("full", s, 99 + s);
+  }
+  const std::string notes = training_notes(mixed.evaluate(no_gate()));
+  EXPECT_NE(notes.find("computed on 2 machines"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("Zen 3: full seeds 1, 2; none seeds 1, 2, 10 | Zen 5: full seeds 3, 4, 10; none seeds 3, 4."),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("Anomaly: the two runs of seed 10 ran on different machines: its difference"), std::string::npos)
+      << notes;
+
+  Records unknown;  // records from before machines were recorded are a machine of their own
+  for (int s : {1, 2}) {
+    unknown.on_machine(s == 1 ? "" : "Zen 5");
+    unknown.run("none", s, 100 + s);
+    unknown.run("full", s, 99 + s);
+  }
+  const std::string u = training_notes(unknown.evaluate(no_gate()));
+  EXPECT_NE(u.find("not recorded: full seed 1; none seed 1 | Zen 5: full seed 2; none seed 2."), std::string::npos)
+      << u;
+  EXPECT_EQ(u.find("Anomaly"), std::string::npos) << u;
 }
 
 TEST(ClaimsSteps, AlwaysUntestableUnderACosineScheduleEndingAtTheSameStep) {

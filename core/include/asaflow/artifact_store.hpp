@@ -165,8 +165,11 @@ class ASAFLOW_API ArtifactStore {
 
   static std::string safe_name(const std::string& id);
 
- private:
+  // The manifest of the entry directory `dir` (entry_dir(key)) as written, unchecked
+  // (lookup() is the checked read); nullopt when there is none or it does not parse.
   static std::optional<Manifest> read_manifest(const std::filesystem::path& dir);
+
+ private:
   std::filesystem::path cell_record(const char* area, const std::string& pipeline, const std::string& cell_id) const;
   std::string file_digest(const std::filesystem::path& file);
 

@@ -40,6 +40,11 @@ struct ASAFLOW_API InputArtifact {
   double peak_rss_mb = 0.0;
 };
 
+// The machine that computed `in` as its record says (machine_description() there), or ""
+// when the record predates machines or `in` is not a committed store entry. Two machines can
+// give different bits for one cache key, so a comparison reads where its inputs came from.
+ASAFLOW_API std::string input_machine(const InputArtifact& in);
+
 // A needed stage that failed or was skipped (only for components that accept them).
 struct ASAFLOW_API FailedInput {
   std::string stage_id;
