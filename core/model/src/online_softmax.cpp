@@ -1,0 +1,117 @@
+#include "asaflow/model/online_softmax.hpp"
+
+#include <ATen/Parallel.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <cmath>
+#include <limits>
+
+namespace asaflow::model {
+
+#if defined(__x86_64__)
+namespace {
+
+// exp on 8 floats: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2 / 2, and Cephes'
+// degree-5 polynomial for exp(r), then 2^n from the exponent bits: about 1 ulp over the
+// range used here (x <= 0; below -87.3 the result is 0, as it is for exp in float).
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.33654475f));
+  x = _mm256_min_ps(x, _mm256_set1_ps(88.37626266f));
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma"))) inline float horizontal_max(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+
+__attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
+
+// One row of b values: returns the row's max (NaN when the row holds one), rewrites the row
+// as exp(value - m_new) and returns its sum in *sum.
+__attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, float& m, float& s) {
+  const std::int64_t whole = b - b % 8;
+  __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 nan = _mm256_setzero_ps();
+  for (std::int64_t j = 0; j < whole; j += 8) {
+    const __m256 x = _mm256_loadu_ps(p + j);
+    vmax = _mm256_max_ps(vmax, x);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  }
+  float row_max = horizontal_max(vmax);
+  bool has_nan = _mm256_movemask_ps(nan) != 0;
+  for (std::int64_t j = whole; j < b; ++j) {
+    has_nan = has_nan || std::isnan(p[j]);
+    row_max = std::max(row_max, p[j]);
+  }
+  if (has_nan || std::isnan(m)) {
+    m = s = std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  const float m_new = std::max(m, row_max);
+  const __m256 shift = _mm256_set1_ps(m_new);
+  __m256 vsum = _mm256_setzero_ps();
+  for (std::int64_t j = 0; j < whole; j += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), shift));
+    _mm256_storeu_ps(p + j, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = horizontal_sum(vsum);
+  for (std::int64_t j = whole; j < b; ++j) sum += p[j] = std::exp(p[j] - m_new);
+  s = s * std::exp(m - m_new) + sum;
+  m = m_new;
+}
+
+bool has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
+}  // namespace
+
+bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max) {
+  const auto n = block.size(0), b = block.size(1);
+  const auto is_float_cpu = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32; };
+  if (!has_avx2_fma() || !is_float_cpu(block) || !is_float_cpu(m) || !is_float_cpu(s) || !is_float_cpu(block_max) ||
+      block.stride(1) != 1 || !m.is_contiguous() || !s.is_contiguous() || m.numel() != n || s.numel() != n ||
+      block_max.size(0) != n)
+    return false;
+  float* data = block.data_ptr<float>();
+  float* mp = m.data_ptr<float>();
+  float* sp = s.data_ptr<float>();
+  float* bp = block_max.data_ptr<float>();
+  const auto row_stride = block.stride(0), max_stride = block_max.stride(0);
+  at::parallel_for(0, n, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      row_step(data + i * row_stride, b, mp[i], sp[i]);
+      bp[i * max_stride] = mp[i];
+    }
+  });
+  return true;
+}
+#else
+bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&) { return false; }
+#endif
+
+}  // namespace asaflow::model

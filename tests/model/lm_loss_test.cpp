@@ -1,0 +1,87 @@
+// The fused LM loss against cross_entropy in double, and the CPU's fused online-softmax
+// step against the same step in tensor ops.
+#include <gtest/gtest.h>
+#include <torch/nn/functional/loss.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+#include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/online_softmax.hpp"
+
+using namespace asaflow::model;
+
+// Both ways of the fused loss (rows in chunks; rows and vocabulary in blocks, the CPU's),
+// with sizes that span several blocks of each (512 rows, 2,048 vocabulary entries), and
+// logits large enough (scale 20: standard deviation 80) that a row's running max moves by
+// far more than exp's range between blocks.
+TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
+  for (const auto& [N, V, chunk, scale] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, double>>{
+           {37, 301, 8, 1.0}, {37, 301, 0, 1.0}, {600, 5000, 0, 1.0}, {600, 5000, 64, 1.0}, {600, 5000, 0, 20.0}}) {
+    torch::manual_seed(7);
+    const std::int64_t C = 16;
+    auto h1 = (torch::randn({N, C}) * scale).requires_grad_(true);
+    auto w1 = torch::randn({V, C}, torch::requires_grad());
+    auto h2 = h1.detach().to(torch::kFloat64).requires_grad_(true);  // the reference in double
+    auto w2 = w1.detach().to(torch::kFloat64).requires_grad_(true);
+    auto targets = torch::randint(0, V, {N});
+    auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
+    auto fused = lm_loss_sum(h1, w1, targets, include, chunk) / include.sum();
+    auto ce = torch::nn::functional::cross_entropy(
+        torch::matmul(h2, w2.t()), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto reference = (ce * include).sum() / include.sum();
+    const auto ref = reference.item<double>();
+    EXPECT_NEAR(fused.item<double>(), ref, 1e-6 * std::max(1.0, std::abs(ref))) << N << " " << V << " " << chunk;
+    (fused * 3.0).backward();
+    (reference * 3.0).backward();
+    for (const auto& [got, want] : {std::pair{h1.grad(), h2.grad()}, std::pair{w1.grad(), w2.grad()}}) {
+      const auto error = (got.to(torch::kFloat64) - want).abs().max().item<double>();
+      EXPECT_LE(error, 1e-5 * want.abs().max().item<double>()) << N << " " << V << " " << chunk << " " << scale;
+    }
+  }
+}
+
+// One block step against tensor ops in double: row lengths with and without a tail past a
+// multiple of 8, rows of a wider buffer (row stride > b), a first block (running max -inf)
+// and a later one whose max falls below or above the running max, a NaN row.
+TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
+#else
+  GTEST_SKIP() << "not x86-64: tensor ops only";
+#endif
+  torch::manual_seed(11);
+  for (const std::int64_t b : {1, 7, 8, 301, 2048}) {
+    const std::int64_t n = 37;
+    auto wide = torch::randn({n, b + 5}) * 30.0;
+    auto block = wide.narrow(1, 2, b);
+    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
+    m.narrow(0, 0, 20).normal_(0.0, 40.0);  // a running max from earlier blocks on some rows
+    auto s = torch::zeros({n, 1});
+    s.narrow(0, 0, 20).uniform_(1.0, 5.0);
+    auto block_max = torch::empty({n, 3}).narrow(1, 1, 1);
+    const auto m0 = m.to(torch::kFloat64), s0 = s.to(torch::kFloat64);
+    block.select(0, 30).fill_(std::numeric_limits<float>::quiet_NaN()).narrow(0, 0, std::min<std::int64_t>(b, 3)).fill_(1.0);
+    const auto x = block.to(torch::kFloat64);
+    ASSERT_TRUE(online_softmax_block(block, m, s, block_max)) << b;
+    const auto m_new = torch::maximum(m0, std::get<0>(x.max(1, true)));
+    const auto e = (x - m_new).exp();
+    const auto s_new = s0 * (m0 - m_new).exp() + e.sum(1, true);
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (i == 30 && b > 3) {
+        EXPECT_TRUE(std::isnan(m[i][0].item<float>()) && std::isnan(s[i][0].item<float>())) << b;
+        continue;
+      }
+      EXPECT_FLOAT_EQ(m[i][0].item<float>(), m_new[i][0].item<double>()) << b << " row " << i;
+      EXPECT_EQ(block_max[i][0].item<float>(), m[i][0].item<float>());
+      EXPECT_NEAR(s[i][0].item<double>(), s_new[i][0].item<double>(), 2e-6 * s_new[i][0].item<double>()) << b << " row " << i;
+      EXPECT_LE((block[i].to(torch::kFloat64) - e[i]).abs().max().item<double>(), 2e-7) << b << " row " << i;
+    }
+    EXPECT_EQ(wide.select(1, 0).isnan().sum().item<std::int64_t>(), 0) << "a value outside the block changed";
+  }
+  auto d = torch::zeros({2, 8}, torch::kFloat64);
+  auto m = torch::zeros({2, 1}), s = torch::zeros({2, 1}), bm = torch::zeros({2, 1});
+  EXPECT_FALSE(online_softmax_block(d, m, s, bm)) << "a double block is left to tensor ops";
+}
