@@ -48,7 +48,8 @@ TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
 // and a later one whose max falls below or above the running max, a NaN row.
 TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
 #if defined(__x86_64__)
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
 #else
   GTEST_SKIP() << "not x86-64: tensor ops only";
 #endif
@@ -63,7 +64,10 @@ TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
     s.narrow(0, 0, 20).uniform_(1.0, 5.0);
     auto block_max = torch::empty({n, 3}).narrow(1, 1, 1);
     const auto m0 = m.to(torch::kFloat64), s0 = s.to(torch::kFloat64);
-    block.select(0, 30).fill_(std::numeric_limits<float>::quiet_NaN()).narrow(0, 0, std::min<std::int64_t>(b, 3)).fill_(1.0);
+    block.select(0, 30)
+        .fill_(std::numeric_limits<float>::quiet_NaN())
+        .narrow(0, 0, std::min<std::int64_t>(b, 3))
+        .fill_(1.0);
     const auto x = block.to(torch::kFloat64);
     ASSERT_TRUE(online_softmax_block(block, m, s, block_max)) << b;
     const auto m_new = torch::maximum(m0, std::get<0>(x.max(1, true)));
@@ -76,7 +80,8 @@ TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
       }
       EXPECT_FLOAT_EQ(m[i][0].item<float>(), m_new[i][0].item<double>()) << b << " row " << i;
       EXPECT_EQ(block_max[i][0].item<float>(), m[i][0].item<float>());
-      EXPECT_NEAR(s[i][0].item<double>(), s_new[i][0].item<double>(), 2e-6 * s_new[i][0].item<double>()) << b << " row " << i;
+      EXPECT_NEAR(s[i][0].item<double>(), s_new[i][0].item<double>(), 2e-6 * s_new[i][0].item<double>())
+          << b << " row " << i;
       EXPECT_LE((block[i].to(torch::kFloat64) - e[i]).abs().max().item<double>(), 2e-7) << b << " row " << i;
     }
     EXPECT_EQ(wide.select(1, 0).isnan().sum().item<std::int64_t>(), 0) << "a value outside the block changed";

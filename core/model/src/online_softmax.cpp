@@ -92,7 +92,9 @@ bool has_avx2_fma() {
 
 bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max) {
   const auto n = block.size(0), b = block.size(1);
-  const auto is_float_cpu = [](const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat32; };
+  const auto is_float_cpu = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
+  };
   if (!has_avx2_fma() || !is_float_cpu(block) || !is_float_cpu(m) || !is_float_cpu(s) || !is_float_cpu(block_max) ||
       block.stride(1) != 1 || !m.is_contiguous() || !s.is_contiguous() || m.numel() != n || s.numel() != n ||
       block_max.size(0) != n)
