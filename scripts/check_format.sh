@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=$(command -v clang-format-14 || command -v clang-format || true)
 [ -n "$tool" ] || { echo "error: clang-format is not installed (scripts/setup.sh installs clang-format-14)" >&2; exit 2; }
-mapfile -t files < <(git ls-files '*.cpp' '*.hpp' | grep -v '^third_party/')
+# Tracked files and new ones not yet added (not ignored): a file is checked before its
+# first commit. A deleted file git still tracks is skipped.
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' | grep -v '^third_party/' |
+  sort -u | while read -r f; do [ -e "$f" ] && echo "$f"; done)
 if [ "${1:-}" = "--fix" ]; then
   "$tool" -i "${files[@]}"
   exit 0
