@@ -48,8 +48,9 @@ __attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(x);
 }
 
-// One row of b values: returns the row's max (NaN when the row holds one), rewrites the row
-// as exp(value - m_new) and returns its sum in *sum.
+// One row of b values: m_new = max(m, the row's max); the row becomes exp(value - m_new);
+// s = s * exp(m - m_new) + the row's sum; m = m_new. A NaN or +inf in the row (or a NaN
+// m) makes m and s NaN and leaves the row as it was: the loss becomes NaN, as with tensor ops.
 __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, float& m, float& s) {
   const std::int64_t whole = b - b % 8;
   __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
@@ -65,7 +66,7 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
     has_nan = has_nan || std::isnan(p[j]);
     row_max = std::max(row_max, p[j]);
   }
-  if (has_nan || std::isnan(m)) {
+  if (has_nan || std::isnan(m) || row_max == std::numeric_limits<float>::infinity()) {
     m = s = std::numeric_limits<float>::quiet_NaN();
     return;
   }
