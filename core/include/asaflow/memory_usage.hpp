@@ -15,7 +15,8 @@ ASAFLOW_API double peak_rss_mb();  // since the last reset (or process start)
 // blocks, so each training step faults in and zeroes the same few hundred MB again
 // (measured on the tiny model: a third of the step's time in the kernel). This keeps
 // blocks up to 32 MiB (glibc's largest threshold) in the heap and freed memory in the
-// process (trim above 1 GiB), as a caching allocator would. Skipped when the user set
+// process (trim above 1 GiB), as a caching allocator would, in one arena for all threads
+// (a worker thread's own arena cannot keep them). Skipped when the user set
 // GLIBC_TUNABLES (a preloaded allocator ignores it anyway); returns whether it applied.
 // Call it first thing in main.
 ASAFLOW_API bool keep_freed_memory();
