@@ -19,12 +19,20 @@
 
 namespace {
 
-TEST(MemoryUsage, LargeBlocksStayInTheHeapAfterKeepFreedMemory) {
+// Tests of the policy itself: glibc's own malloc, the policy applied.
+class KeptMemory : public ::testing::Test {
+ protected:
+  void SetUp() override {
 #ifdef ASAFLOW_SANITIZED_MALLOC
-  GTEST_SKIP() << "a sanitizer's allocator replaces glibc malloc";
+    GTEST_SKIP() << "a sanitizer's allocator replaces glibc malloc";
 #else
-  ASSERT_EQ(std::getenv("GLIBC_TUNABLES"), nullptr) << "the test needs glibc's own policy to start from";
-  ASSERT_TRUE(asaflow::keep_freed_memory());
+    ASSERT_EQ(std::getenv("GLIBC_TUNABLES"), nullptr) << "the test needs glibc's own policy to start from";
+    ASSERT_TRUE(asaflow::keep_freed_memory());
+#endif
+  }
+};
+
+TEST_F(KeptMemory, LargeBlocksStayInTheHeap) {
   // 16 MiB is above glibc's initial 128 KiB mmap threshold: without the policy it would be
   // a separate mapping (hblks counts them) and given back to the kernel on free.
   const auto before = ::mallinfo2();
@@ -39,18 +47,12 @@ TEST(MemoryUsage, LargeBlocksStayInTheHeapAfterKeepFreedMemory) {
   std::free(block);
   const auto after = ::mallinfo2();
   EXPECT_GE(after.fordblks, before.fordblks + size / 2) << "the freed block went back to the kernel";
-#endif
 }
 
 // A stage's cell runs on a worker thread. With glibc's per-thread arenas (heaps of at most
 // 64 MiB) a 26 MB block (the tiny model's [50257, 128] weight gradient) freed by such a
 // thread went back to the kernel and was faulted in again on the next step.
-TEST(MemoryUsage, AWorkerThreadReusesItsFreedBlocksWithoutFaults) {
-#ifdef ASAFLOW_SANITIZED_MALLOC
-  GTEST_SKIP() << "a sanitizer's allocator replaces glibc malloc";
-#else
-  ASSERT_EQ(std::getenv("GLIBC_TUNABLES"), nullptr) << "the test needs glibc's own policy to start from";
-  ASSERT_TRUE(asaflow::keep_freed_memory());
+TEST_F(KeptMemory, AWorkerThreadReusesItsFreedBlocksWithoutFaults) {
   const std::size_t size = std::size_t(26) << 20;
   long faults_after_first = -1;
   std::thread worker([&] {
@@ -78,7 +80,6 @@ TEST(MemoryUsage, AWorkerThreadReusesItsFreedBlocksWithoutFaults) {
   ASSERT_GE(faults_after_first, 0) << "malloc failed";
   // 26 MB is 6,656 pages: three rounds that faulted the blocks in again would count ~60,000.
   EXPECT_LT(faults_after_first, 1000) << "the worker's freed blocks went back to the kernel";
-#endif
 }
 
 TEST(MemoryUsage, KeepFreedMemoryLeavesAUsersTunablesAlone) {
