@@ -16,10 +16,16 @@ using namespace asaflow::model;
 // Both ways of the fused loss (rows in chunks; rows and vocabulary in blocks, the CPU's),
 // with sizes that span several blocks of each (512 rows, 2,048 vocabulary entries), and
 // logits large enough (scale 20: standard deviation 80) that a row's running max moves by
-// far more than exp's range between blocks.
+// far more than exp's range between blocks; about 30% of rows excluded, or none (the CPU
+// way leaves excluded rows out of the products).
 TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
-  for (const auto& [N, V, chunk, scale] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t, double>>{
-           {37, 301, 8, 1.0}, {37, 301, 0, 1.0}, {600, 5000, 0, 1.0}, {600, 5000, 64, 1.0}, {600, 5000, 0, 20.0}}) {
+  using Case = std::tuple<std::int64_t, std::int64_t, std::int64_t, double, double>;
+  for (const auto& [N, V, chunk, scale, excluded] : std::vector<Case>{{37, 301, 8, 1.0, 0.3},
+                                                                      {37, 301, 0, 1.0, 0.3},
+                                                                      {600, 5000, 0, 1.0, 0.3},
+                                                                      {600, 5000, 0, 1.0, 0.0},
+                                                                      {600, 5000, 64, 1.0, 0.3},
+                                                                      {600, 5000, 0, 20.0, 0.3}}) {
     torch::manual_seed(7);
     const std::int64_t C = 16;
     auto h1 = (torch::randn({N, C}) * scale).requires_grad_(true);
@@ -27,7 +33,7 @@ TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
     auto h2 = h1.detach().to(torch::kFloat64).requires_grad_(true);  // the reference in double
     auto w2 = w1.detach().to(torch::kFloat64).requires_grad_(true);
     auto targets = torch::randint(0, V, {N});
-    auto include = (torch::rand({N}) > 0.3).to(torch::kFloat32);
+    auto include = (torch::rand({N}) >= excluded).to(torch::kFloat32);
     auto fused = lm_loss_sum(h1, w1, targets, include, chunk) / include.sum();
     auto ce = torch::nn::functional::cross_entropy(
         torch::matmul(h2, w2.t()), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -40,6 +46,20 @@ TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
       const auto error = (got.to(torch::kFloat64) - want).abs().max().item<double>();
       EXPECT_LE(error, 1e-5 * want.abs().max().item<double>()) << N << " " << V << " " << chunk << " " << scale;
     }
+  }
+}
+
+// A batch whose rows are all excluded (every target padding) has loss 0 and zero gradients
+// both ways, not NaN from an empty product or a softmax over nothing.
+TEST(LmLoss, AllRowsExcludedGiveZeroLossAndGradients) {
+  for (const std::int64_t chunk : {0, 8}) {
+    auto h = torch::randn({20, 16}, torch::requires_grad());
+    auto w = torch::randn({3000, 16}, torch::requires_grad());
+    auto loss = lm_loss_sum(h, w, torch::randint(0, 3000, {20}), torch::zeros({20}), chunk);
+    loss.backward();
+    EXPECT_EQ(loss.item<float>(), 0.0F) << chunk;
+    EXPECT_EQ(h.grad().abs().max().item<float>(), 0.0F) << chunk;
+    EXPECT_EQ(w.grad().abs().max().item<float>(), 0.0F) << chunk;
   }
 }
 

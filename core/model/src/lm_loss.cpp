@@ -110,7 +110,19 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       grad_w = torch::zeros_like(w);
     }
     if (chunk <= 0) {  // the CPU's vocabulary-blocked way (above)
-      vocab_blocked(h_all, w, t_all, include, loss, need_grad ? &grad_h : nullptr, need_grad ? &grad_w : nullptr);
+      // Rows with include 0 (padding, a batch's shorter examples) add nothing to the loss
+      // and get zero gradients, so only the others go through the output layer: its three
+      // products shrink by the padded fraction. (Not on a GPU: nonzero() waits for the
+      // device and would break a captured graph.)
+      auto rows = include.nonzero().squeeze(1);
+      if (rows.size(0) == N) {
+        vocab_blocked(h_all, w, t_all, include, loss, need_grad ? &grad_h : nullptr, need_grad ? &grad_w : nullptr);
+      } else {
+        auto grad_rows = need_grad ? torch::empty({rows.size(0), h_all.size(1)}, h_all.options()) : torch::Tensor();
+        vocab_blocked(h_all.index_select(0, rows), w, t_all.index_select(0, rows), include.index_select(0, rows), loss,
+                      need_grad ? &grad_rows : nullptr, need_grad ? &grad_w : nullptr);
+        if (need_grad) grad_h.zero_().index_copy_(0, rows, grad_rows);
+      }
       ctx->save_for_backward({grad_h, grad_w});
       return loss;
     }

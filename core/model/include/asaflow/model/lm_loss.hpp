@@ -13,7 +13,8 @@ namespace asaflow::model {
 // hidden [N, C], weight [V, C], targets [N] int64 (any value in 0..V-1 where include == 0),
 // include [N] float. Differentiable in hidden and weight. chunk_rows > 0: rows in chunks of
 // that many, three matrix products per chunk; 0: rows and vocabulary in cache-sized blocks
-// (two passes, four products: faster on a CPU, lm_loss.cpp says why).
+// (two passes, three products, rows with include 0 left out: faster on a CPU, lm_loss.cpp
+// says why).
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
                           const torch::Tensor& include, std::int64_t chunk_rows = 64);
 
