@@ -43,6 +43,7 @@ struct TrainTaggerParams {
   std::string train_split = "train";
   std::string eval_split = "test";
   nlp::TaggerContext context = nlp::TaggerContext::kBoth;
+  std::string lexicon;  // the brill package's directory, or empty
 };
 
 const ParamBinding<TrainTaggerParams>& binding() {
@@ -56,14 +57,18 @@ const ParamBinding<TrainTaggerParams>& binding() {
           .enumeration(&TrainTaggerParams::context, "context",
                        "both: features of the next two words too (as the reference's tagger); left: only the word "
                        "and what precedes it (causal tags)",
-                       contexts());
+                       contexts())
+          .path(&TrainTaggerParams::lexicon, "lexicon",
+                "Brill's tag lexicon (the npm package brill's directory): each word's listed tags become features "
+                "(optional)",
+                /*optional=*/true);
   return b;
 }
 
 class TrainTagger : public StageComponent {
  public:
   TrainTagger()
-      : StageComponent(ComponentInfo::of("stage", "train_tagger", "1.1.0")
+      : StageComponent(ComponentInfo::of("stage", "train_tagger", "1.2.0")
                            .describe("averaged-perceptron UPOS tagger trained on a tagged dataset's train split; "
                                      "accuracy on its test split")
                            .with_params(binding().specs())
@@ -84,6 +89,11 @@ class TrainTagger : public StageComponent {
     const int iterations = int(p.iterations);
     ctx.out.progress.set_total(iterations, "passes");
     nlp::PerceptronTagger tagger;
+    if (!p.lexicon.empty()) {
+      tagger.set_lexicon(nlp::TagLexicon::load_brill(p.lexicon));
+      ctx.out.log->info("lexicon: {} forms from {} ({} tag indices past its tag list dropped)", tagger.lexicon().size(),
+                        p.lexicon, tagger.lexicon().dropped());
+    }
     std::string context;
     for (const auto& [name, value] : contexts())
       if (value == p.context) context = name;
@@ -109,7 +119,8 @@ class TrainTagger : public StageComponent {
     // reference kept across two adds read freed memory: found by AddressSanitizer).
     const double accuracy = total ? 100.0 * double(correct) / double(total) : 0.0;
     const double unknown_accuracy = unknown ? 100.0 * double(unknown_correct) / double(unknown) : 0.0;
-    const std::map<std::string, std::string> labels = {{"split", split}, {"context", context}};
+    std::map<std::string, std::string> labels = {{"split", split}, {"context", context}};
+    if (!p.lexicon.empty()) labels["lexicon"] = "brill";
     MetricRecord& acc = ctx.out.results.add("tagger_accuracy", accuracy, "%").higher_is_better(true);
     acc.labels = labels;
     acc.n = std::int64_t(total);

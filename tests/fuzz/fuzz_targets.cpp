@@ -164,7 +164,7 @@ void sealed(const char (&magic)[8], const std::uint8_t* data, std::size_t size, 
 }
 
 constexpr char kPreprocessedMagic[8] = {'A', 'S', 'A', 'P', 'R', 'E', 'P', '1'};
-constexpr char kTaggerMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};
+constexpr char kTaggerMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '3'};  // with a lexicon
 
 void preprocessed(const std::uint8_t* data, std::size_t size) {
   sealed(kPreprocessedMagic, data, size, [](const fs::path& f) { nlp::PreprocessedSplit::load(f); });

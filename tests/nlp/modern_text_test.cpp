@@ -90,30 +90,40 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
 }
 
 // The Brown-trained tagger on UD English EWT and PUD (test sets: nothing is fitted to
-// them). The counts checked are the treebanks' published ones (../shared/external's
-// SOURCES.md); the accuracies are printed for the README, not asserted.
+// them), without and (when the brill package was fetched) with Brill's tag lexicon. The
+// counts checked are the treebanks' published ones (../shared/external's SOURCES.md); the
+// accuracies are printed for the README, not asserted.
 TEST(ModernText, BrownTaggerOnUniversalDependencies) {
   const fs::path ewt = test::external_dir() / "ud_en_ewt_test.conllu",
                  pud = test::external_dir() / "ud_en_pud_test.conllu";
   if (!fs::exists(ewt) || !fs::exists(pud))
     GTEST_SKIP() << "no UD treebanks in " << test::external_dir() << " (shared/external is not on this machine)";
   if (!fs::exists(test::brown_dir() / "cats.txt")) GTEST_SKIP() << "no Brown corpus at " << test::brown_dir();
+  const fs::path brill = test::brown_dir().parent_path().parent_path() / "brill-3.1.0/package";
+  std::vector<std::string> taggers = {"tagger"};
+  std::string yaml = "stages:\n  brown: {uses: dataset/brown, params: {root: '" + test::brown_dir().string() +
+                     "'}}\n  tagger: {uses: train_tagger, needs: [brown]}\n";
+  if (fs::exists(brill)) {
+    taggers.push_back("lexicon");
+    yaml += "  lexicon: {uses: train_tagger, needs: [brown], params: {lexicon: '" + brill.string() + "'}}\n";
+  } else {
+    std::printf("[ skipped  ] the tagger with Brill's lexicon: no brill package at %s\n", brill.c_str());
+  }
+  std::vector<std::tuple<std::string, int, int>> cells;
+  for (const auto& tagger : taggers) {
+    for (const auto& [name, gold, total, in_multiword] :
+         {std::tuple<const char*, fs::path, int, int>{"ewt", ewt, 25094, 708}, {"pud", pud, 21180, 258}}) {
+      const std::string cell = std::string(name) + "_" + tagger;
+      yaml += "  " + cell + ": {uses: evaluate_tagger, needs: [" + tagger + "], params: {gold: ['" + gold.string() +
+              "'], name: ud_" + name + "_test}}\n";
+      cells.emplace_back(cell, total, in_multiword);
+    }
+  }
   test::TempDir d;
-  test::write_file(d.path / "p.yaml",
-                   "stages:\n"
-                   "  brown: {uses: dataset/brown, params: {root: '" +
-                       test::brown_dir().string() +
-                       "'}}\n"
-                       "  tagger: {uses: train_tagger, needs: [brown]}\n"
-                       "  ewt: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" +
-                       ewt.string() +
-                       "'], name: ud_ewt_test}}\n"
-                       "  pud: {uses: evaluate_tagger, needs: [tagger], params: {gold: ['" +
-                       pud.string() + "'], name: ud_pud_test}}\n");
+  test::write_file(d.path / "p.yaml", yaml);
   auto r = test::run_asaflow("run p.yaml --quiet", d.path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const auto& [cell, total, in_multiword] :
-       {std::tuple<const char*, int, int>{"ewt", 25094, 708}, {"pud", 21180, 258}}) {
+  for (const auto& [cell, total, in_multiword] : cells) {
     const auto shown =
         nlohmann::json::parse(test::run_asaflow(std::string("show p.yaml ") + cell + " --json", d.path).out);
     std::map<std::string, std::pair<double, std::int64_t>> acc;
@@ -132,8 +142,8 @@ TEST(ModernText, BrownTaggerOnUniversalDependencies) {
                 acc["outside_multiword"].first * (total - in_multiword) + acc["in_multiword"].first * in_multiword,
                 1e-6 * total);
     std::printf(
-        "[ measured ] %s: %.2f%% of %d words outside multiword tokens, %.2f%% of the %d inside, %.2f%% of all\n", cell,
-        acc["outside_multiword"].first, total - in_multiword, acc["in_multiword"].first, in_multiword,
+        "[ measured ] %s: %.2f%% of %d words outside multiword tokens, %.2f%% of the %d inside, %.2f%% of all\n",
+        cell.c_str(), acc["outside_multiword"].first, total - in_multiword, acc["in_multiword"].first, in_multiword,
         acc["all"].first);
   }
 }

@@ -17,8 +17,9 @@
 namespace asaflow::nlp {
 namespace {
 
-constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};    // version 2: the context byte
-constexpr char kMagicV1[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};  // context both
+constexpr char kMagic[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '3'};    // version 3: the lexicon
+constexpr char kMagicV2[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '2'};  // the context byte, no lexicon
+constexpr char kMagicV1[8] = {'A', 'S', 'A', 'T', 'A', 'G', '0', '1'};  // context both, no lexicon
 constexpr int kStart = PerceptronTagger::kClasses;                      // "-START-"
 constexpr int kStart2 = PerceptronTagger::kClasses + 1;                 // "-START2-"
 
@@ -71,6 +72,13 @@ void PerceptronTagger::features(const std::vector<std::string>& ctx, std::size_t
   out.push_back(FeatureHash().add(8).add(ctx[i - 1]).h);
   out.push_back(FeatureHash().add(9).add(suffix3(ctx[i - 1])).h);
   out.push_back(FeatureHash().add(10).add(ctx[i - 2]).h);
+  if (lexicon_.size() != 0) {  // the lexicon's first tag and first two ("-" when not listed)
+    const auto* tags = lexicon_.find(word);
+    const std::string_view first = tags ? std::string_view((*tags)[0]) : std::string_view("-");
+    const std::string_view second = tags && tags->size() > 1 ? std::string_view((*tags)[1]) : std::string_view();
+    out.push_back(FeatureHash().add(14).add(first).h);
+    out.push_back(FeatureHash().add(15).add(first).add(second).h);
+  }
   if (context_ == TaggerContext::kLeft) return;  // nothing after the word
   out.push_back(FeatureHash().add(11).add(ctx[i + 1]).h);
   out.push_back(FeatureHash().add(12).add(suffix3(ctx[i + 1])).h);
@@ -250,13 +258,23 @@ void PerceptronTagger::save(const std::filesystem::path& file) const {
   n = known.size();
   w.put(&n, 8);
   for (const auto& k : known) w.put_string(k);
+  const std::map<std::string, std::vector<std::string>> lexicon(lexicon_.entries().begin(), lexicon_.entries().end());
+  n = lexicon.size();
+  w.put(&n, 8);
+  for (const auto& [form, tags] : lexicon) {
+    w.put_string(form);
+    const std::uint32_t k = std::uint32_t(tags.size());
+    w.put(&k, 4);
+    for (const auto& t : tags) w.put_string(t);
+  }
   w.save(file, "tagger model");
 }
 
 PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
-  // Version 1 files (no context byte) are context-both taggers.
-  const bool v1 = SealedReader::has_magic(file, kMagicV1);
-  SealedReader r(file, v1 ? kMagicV1 : kMagic, "tagger model");
+  // Version 1 files (no context byte) are context-both taggers; versions 1 and 2 have no
+  // lexicon.
+  const bool v1 = SealedReader::has_magic(file, kMagicV1), v2 = SealedReader::has_magic(file, kMagicV2);
+  SealedReader r(file, v1 ? kMagicV1 : v2 ? kMagicV2 : kMagic, "tagger model");
   PerceptronTagger t;
   if (!v1) {
     std::uint8_t context = 0;
@@ -286,6 +304,19 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
   r.get(&n, 8);
   r.count(n, 4, "known word");
   for (std::uint64_t i = 0; i < n; ++i) t.known_words_[r.get_string()] = true;
+  if (v1 || v2) return t;
+  r.get(&n, 8);
+  r.count(n, 12, "lexicon entry");
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string form = r.get_string();
+    std::uint32_t k = 0;
+    r.get(&k, 4);
+    r.count(k, 4, "lexicon tag");
+    if (k == 0) throw r.corrupt("a lexicon entry without tags");
+    std::vector<std::string> tags;
+    for (std::uint32_t j = 0; j < k; ++j) tags.push_back(r.get_string());
+    t.lexicon_.add(form, std::move(tags));
+  }
   return t;
 }
 

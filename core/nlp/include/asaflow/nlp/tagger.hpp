@@ -8,7 +8,14 @@
 // tags), so a word's tag never depends on text after it: the causal tags a language model
 // may be given without seeing the future. Only a left tagger can tag a word prefix
 // (tag_prefix), which causal BPE pieces need.
+//
+// Lexicon: given one (set_lexicon, before train), the features also hold the word's first
+// listed tag and its first two, so a word unseen in training still brings what the lexicon
+// records for it (the tagger learns from the training split how far to trust it). The
+// lexicon is saved with the model.
 #pragma once
+
+#include "asaflow/nlp/tag_lexicon.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +45,8 @@ class PerceptronTagger {
   // one sentence), seeing nothing after it. Throws InputError for a `both` tagger.
   int tag_prefix(const std::vector<std::string>& words, const std::vector<int>& tags, const std::string& form) const;
   TaggerContext context() const { return context_; }
+  void set_lexicon(TagLexicon lexicon) { lexicon_ = std::move(lexicon); }
+  const TagLexicon& lexicon() const { return lexicon_; }
   bool knows(const std::string& word) const { return known_words_.count(word) != 0; }
 
   void save(const std::filesystem::path& file) const;
@@ -57,6 +66,7 @@ class PerceptronTagger {
   std::unordered_map<std::uint64_t, Weights> weights_;
   std::unordered_map<std::string, int> tagdict_;
   std::unordered_map<std::string, bool> known_words_;
+  TagLexicon lexicon_;
 };
 
 }  // namespace asaflow::nlp
