@@ -1,5 +1,6 @@
 // stage/evaluate_tagger: a tagger stage's UPOS accuracy on gold CoNLL-U files (a UD
-// treebank), with per-tag precision and recall and the most frequent confusions.
+// treebank), with per-tag precision and recall and the most frequent confusions; given
+// several tagger stages, each one's and each later one's paired difference from the first.
 //
 // The tagger tags UD's syntactic words, sentence by sentence. Words inside a multiword
 // token (UD splits "don't" into do + n't, "Google's" into Google + 's) are scored apart:
@@ -23,6 +24,7 @@
 #include "asaflow/nlp/tagger.hpp"
 #include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
+#include "asaflow/stats/statistics.hpp"
 
 namespace fs = std::filesystem;
 
@@ -111,62 +113,101 @@ const ParamBinding<EvaluateTaggerParams>& binding() {
   return b;
 }
 
+// One tagger's scores on the gold words.
+struct Scores {
+  Score outside, inside, all, unknown;
+  std::vector<std::vector<std::size_t>> confusion =
+      std::vector<std::vector<std::size_t>>(kUposCount, std::vector<std::size_t>(kUposCount, 0));
+  std::vector<double> right;           // per word outside multiword tokens: 1 tagged right, 0 wrong
+  std::vector<double> right_sentence;  // per sentence: its words outside multiword tokens tagged right
+};
+
+Scores score(const nlp::PerceptronTagger& tagger, const std::vector<GoldSentence>& gold) {
+  Scores s;
+  for (const auto& sentence : gold) {
+    std::vector<std::string> words;
+    for (const auto& w : sentence) words.push_back(w.form);
+    const auto predicted = tagger.tag(words);
+    s.right_sentence.push_back(0);
+    for (std::size_t i = 0; i < sentence.size(); ++i) {
+      const bool ok = predicted[i] == sentence[i].upos;
+      s.all.add(ok);
+      if (sentence[i].in_multiword) {
+        s.inside.add(ok);
+        continue;
+      }
+      s.outside.add(ok);
+      s.right.push_back(ok ? 1.0 : 0.0);
+      s.right_sentence.back() += ok ? 1.0 : 0.0;
+      if (!tagger.knows(words[i])) s.unknown.add(ok);
+      ++s.confusion[std::size_t(sentence[i].upos)][std::size_t(predicted[i])];
+    }
+  }
+  return s;
+}
+
 class EvaluateTagger : public StageComponent {
  public:
   EvaluateTagger()
-      : StageComponent(ComponentInfo::of("stage", "evaluate_tagger", "1.0.0")
-                           .describe("UPOS accuracy of a tagger stage on gold CoNLL-U files (words outside multiword "
-                                     "tokens as the headline), per-tag precision and recall, and the most frequent "
-                                     "confusions")
+      : StageComponent(ComponentInfo::of("stage", "evaluate_tagger", "1.1.0")
+                           .describe("UPOS accuracy of tagger stages on gold CoNLL-U files (words outside multiword "
+                                     "tokens as the headline), per-tag precision and recall, the most frequent "
+                                     "confusions, and with several taggers each one's paired difference from the "
+                                     "first")
                            .with_params(binding().specs())) {}
 
  protected:
   void execute(StageContext& ctx) const override {
     const EvaluateTaggerParams p = binding().fill(ctx.in.params);
-    const InputArtifact* tagger_in = nullptr;
+    std::vector<const InputArtifact*> taggers;  // in the order of needs
     for (const auto& in : ctx.in.inputs) {
-      if (fs::exists(in.dir / "tagger.bin")) tagger_in = &in;
+      if (fs::exists(in.dir / "tagger.bin")) taggers.push_back(&in);
     }
-    if (!tagger_in) throw StageError("evaluate_tagger needs a train_tagger stage (an input with tagger.bin)");
-    const auto tagger = nlp::PerceptronTagger::load(tagger_in->dir / "tagger.bin");
-    const std::string& name = p.name;
-
-    Score outside, inside, all, unknown;
-    std::vector<std::vector<std::size_t>> confusion(kUposCount, std::vector<std::size_t>(kUposCount, 0));
-    const auto& files = p.gold;
-    ctx.out.progress.set_total(std::int64_t(files.size()), "files");
-    for (const auto& file : files) {
-      for (const auto& sentence : read_gold(file)) {
-        std::vector<std::string> words;
-        for (const auto& w : sentence) words.push_back(w.form);
-        const auto predicted = tagger.tag(words);
-        for (std::size_t i = 0; i < sentence.size(); ++i) {
-          const bool ok = predicted[i] == sentence[i].upos;
-          all.add(ok);
-          (sentence[i].in_multiword ? inside : outside).add(ok);
-          if (!sentence[i].in_multiword && !tagger.knows(words[i])) unknown.add(ok);
-          if (!sentence[i].in_multiword) ++confusion[std::size_t(sentence[i].upos)][std::size_t(predicted[i])];
-        }
-      }
+    if (taggers.empty()) throw StageError("evaluate_tagger needs a train_tagger stage (an input with tagger.bin)");
+    std::vector<GoldSentence> gold;
+    for (const auto& file : p.gold) {
+      auto sentences = read_gold(file);
+      gold.insert(gold.end(), std::make_move_iterator(sentences.begin()), std::make_move_iterator(sentences.end()));
+    }
+    ctx.out.progress.set_total(std::int64_t(taggers.size()), "taggers");
+    std::vector<Scores> scores;
+    for (std::size_t k = 0; k < taggers.size(); ++k) {
+      scores.push_back(score(nlp::PerceptronTagger::load(taggers[k]->dir / "tagger.bin"), gold));
+      if (scores.back().all.total == 0) throw InputError("the gold files hold no words");
+      report(ctx, p, scores.back(), taggers.size() > 1 ? taggers[k]->stage_id : std::string(), k);
       ctx.out.progress.advance();
     }
-    if (all.total == 0) throw InputError("the gold files hold no words");
+    if (taggers.size() > 1) compare(ctx, p, taggers, scores);
+  }
 
-    auto add = [&](const char* metric, const Score& s, const std::string& words) -> MetricRecord& {
-      MetricRecord& r = ctx.out.results.add(metric, s.percent(), "%");
-      r.labels = {{"gold", name}, {"words", words}};
-      r.n = std::int64_t(s.total);
+ private:
+  // One tagger's records and tables; `tagger` (its stage, labelled when there are several)
+  // and `k` keep them apart.
+  static void report(StageContext& ctx, const EvaluateTaggerParams& p, const Scores& s, const std::string& tagger,
+                     std::size_t k) {
+    const std::string& name = p.name;
+    const std::string suffix = tagger.empty() ? "" : "_" + std::to_string(k + 1);
+    const std::string of = tagger.empty() ? "" : " (" + tagger + ")";
+    auto labelled = [&](std::map<std::string, std::string> labels) {
+      if (!tagger.empty()) labels["tagger"] = tagger;
+      return labels;
+    };
+    auto add = [&](const char* metric, const Score& sc, const std::string& words) -> MetricRecord& {
+      MetricRecord& r = ctx.out.results.add(metric, sc.percent(), "%");
+      r.labels = labelled({{"gold", name}, {"words", words}});
+      r.n = std::int64_t(sc.total);
       return r;
     };
-    add("tagger_gold_accuracy", outside, "outside_multiword").higher_is_better(true);
-    add("tagger_gold_accuracy", all, "all").higher_is_better();
-    add("tagger_gold_accuracy", inside, "in_multiword").higher_is_better();
-    add("tagger_gold_accuracy", unknown, "unknown_outside_multiword").higher_is_better();
+    add("tagger_gold_accuracy", s.outside, "outside_multiword").higher_is_better(true);
+    add("tagger_gold_accuracy", s.all, "all").higher_is_better();
+    add("tagger_gold_accuracy", s.inside, "in_multiword").higher_is_better();
+    add("tagger_gold_accuracy", s.unknown, "unknown_outside_multiword").higher_is_better();
 
     // Per tag, over the words outside multiword tokens: precision, recall, F1, support.
+    const auto& confusion = s.confusion;
     ResultTable per_tag;
-    per_tag.id = "tagger_per_tag";
-    per_tag.title = "UPOS precision and recall on " + name + " (words outside multiword tokens)";
+    per_tag.id = "tagger_per_tag" + suffix;
+    per_tag.title = "UPOS precision and recall on " + name + of + " (words outside multiword tokens)";
     per_tag.columns = {"UPOS", "precision %", "recall %", "F1 %", "gold words", "predicted"};
     for (int t = 0; t < kUposCount; ++t) {
       std::size_t gold = 0, predicted = 0;
@@ -175,12 +216,12 @@ class EvaluateTagger : public StageComponent {
         predicted += confusion[std::size_t(u)][std::size_t(t)];
       }
       const double tp = double(confusion[std::size_t(t)][std::size_t(t)]);
-      const double p = predicted ? 100.0 * tp / double(predicted) : 0.0, r = gold ? 100.0 * tp / double(gold) : 0.0;
-      const double f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-      per_tag.rows.push_back({kUposNames[t], predicted ? fixed(p, 1) : "-", gold ? fixed(r, 1) : "-",
+      const double pr = predicted ? 100.0 * tp / double(predicted) : 0.0, r = gold ? 100.0 * tp / double(gold) : 0.0;
+      const double f = pr + r > 0 ? 2 * pr * r / (pr + r) : 0.0;
+      per_tag.rows.push_back({kUposNames[t], predicted ? fixed(pr, 1) : "-", gold ? fixed(r, 1) : "-",
                               gold && predicted ? fixed(f, 1) : "-", std::to_string(gold), std::to_string(predicted)});
       auto& rec = ctx.out.results.add("tagger_gold_recall", r, "%");
-      rec.labels = {{"gold", name}, {"upos", kUposNames[t]}};
+      rec.labels = labelled({{"gold", name}, {"upos", kUposNames[t]}});
       rec.n = std::int64_t(gold);
     }
     ctx.out.results.add(std::move(per_tag));
@@ -195,19 +236,67 @@ class EvaluateTagger : public StageComponent {
     std::sort(errors.begin(), errors.end(),
               [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
     ResultTable confusions;
-    confusions.id = "tagger_confusions";
-    confusions.title = "Most frequent confusions on " + name + " (gold -> predicted)";
+    confusions.id = "tagger_confusions" + suffix;
+    confusions.title = "Most frequent confusions on " + name + of + " (gold -> predicted)";
     confusions.columns = {"gold", "predicted", "words", "% of errors"};
-    const std::size_t wrong = outside.total - outside.correct;
-    for (std::size_t k = 0; k < errors.size() && k < std::size_t(p.confusions); ++k) {
-      const auto& [count, t, u] = errors[k];
+    const std::size_t wrong = s.outside.total - s.outside.correct;
+    for (std::size_t e = 0; e < errors.size() && e < std::size_t(p.confusions); ++e) {
+      const auto& [count, t, u] = errors[e];
       confusions.rows.push_back(
           {kUposNames[t], kUposNames[u], std::to_string(count), fixed(100.0 * double(count) / double(wrong), 1)});
     }
     ctx.out.results.add(std::move(confusions));
     ctx.out.log->info(
-        "{}: {:.2f}% of {} words outside multiword tokens, {:.2f}% of all {}, {:.2f}% of the {} in multiword tokens",
-        name, outside.percent(), outside.total, all.percent(), all.total, inside.percent(), inside.total);
+        "{}{}: {:.2f}% of {} words outside multiword tokens, {:.2f}% of all {}, {:.2f}% of the {} in multiword tokens",
+        name, of, s.outside.percent(), s.outside.total, s.all.percent(), s.all.total, s.inside.percent(),
+        s.inside.total);
+  }
+
+  // Each later tagger against the first on the same words outside multiword tokens: the
+  // difference in accuracy with the paired t-test over sentences (a sentence's words share
+  // their errors, so words are not independent draws: the sentence is the unit), its 95%
+  // interval in points (the per-sentence mean difference times sentences / words), and how
+  // many words each got right that the other did not (McNemar's counts).
+  static void compare(StageContext& ctx, const EvaluateTaggerParams& p,
+                      const std::vector<const InputArtifact*>& taggers, const std::vector<Scores>& scores) {
+    ResultTable table;
+    table.id = "tagger_comparison";
+    table.title =
+        "Paired comparison on " + p.name + " (words outside multiword tokens; against " + taggers[0]->stage_id + ")";
+    table.columns = {"tagger",
+                     "accuracy %",
+                     "difference (points)",
+                     "95% CI",
+                     "p (paired t over sentences)",
+                     "words right only here",
+                     "words right only in the first"};
+    const double words = double(scores[0].right.size()), sentences = double(scores[0].right_sentence.size());
+    const double scale = words > 0 ? 100.0 * sentences / words : 0.0;  // per-sentence mean -> points
+    for (std::size_t k = 1; k < taggers.size(); ++k) {
+      const auto& a = scores[k].right;
+      const auto& b = scores[0].right;
+      std::size_t gained = 0, lost = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        gained += a[i] > b[i];
+        lost += a[i] < b[i];
+      }
+      const auto t = stats::paired(scores[k].right_sentence, scores[0].right_sentence);
+      MetricRecord& r = ctx.out.results.add("tagger_gold_accuracy_difference", t ? scale * t->estimate : 0.0, "points");
+      r.labels = {{"gold", p.name},
+                  {"words", "outside_multiword"},
+                  {"tagger", taggers[k]->stage_id},
+                  {"baseline", taggers[0]->stage_id}};
+      r.n = std::int64_t(a.size());
+      table.rows.push_back({taggers[k]->stage_id, fixed(scores[k].outside.percent(), 2),
+                            t ? fixed(scale * t->estimate, 2) : "-",
+                            t ? "[" + fixed(scale * t->ci_low, 2) + ", " + fixed(scale * t->ci_high, 2) + "]" : "-",
+                            t ? stats::format_p(t->p) : "-", std::to_string(gained), std::to_string(lost)});
+    }
+    table.notes.push_back("n = " + std::to_string(scores[0].right.size()) + " words in " +
+                          std::to_string(scores[0].right_sentence.size()) +
+                          " sentences, the same for every tagger; the test pairs each sentence's two counts of "
+                          "words tagged right.");
+    ctx.out.results.add(std::move(table));
   }
 };
 
