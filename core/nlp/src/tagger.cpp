@@ -283,38 +283,38 @@ PerceptronTagger PerceptronTagger::load(const std::filesystem::path& file) {
       throw InputError("tagger model '" + file.string() + "' has an unknown context " + std::to_string(context));
     t.context_ = context == 1 ? TaggerContext::kLeft : TaggerContext::kBoth;
   }
-  std::uint64_t n = 0;
-  r.get(&n, 8);
-  t.weights_.reserve(r.count(n, 8 + sizeof(Weights::w), "weight"));
-  for (std::uint64_t i = 0; i < n; ++i) {
+  // Each section starts with its count, checked against what is left before anything is
+  // allocated for it.
+  auto section = [&r](std::size_t min_bytes, const char* what) {
+    std::uint64_t n = 0;
+    r.get(&n, 8);
+    return r.count(n, min_bytes, what);
+  };
+  const auto weights = section(8 + sizeof(Weights::w), "weight");
+  t.weights_.reserve(weights);
+  for (std::size_t i = 0; i < weights; ++i) {
     std::uint64_t f = 0;
     Weights w;
     r.get(&f, 8);
     r.get(w.w, sizeof w.w);
     t.weights_.emplace(f, w);
   }
-  r.get(&n, 8);
-  r.count(n, 8, "tag dictionary entry");
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0, n = section(8, "tag dictionary entry"); i < n; ++i) {
     std::string word = r.get_string();
     std::int32_t tag = 0;
     r.get(&tag, 4);
     t.tagdict_[word] = tag;
   }
-  r.get(&n, 8);
-  r.count(n, 4, "known word");
-  for (std::uint64_t i = 0; i < n; ++i) t.known_words_[r.get_string()] = true;
+  for (std::size_t i = 0, n = section(4, "known word"); i < n; ++i) t.known_words_[r.get_string()] = true;
   if (v1 || v2) return t;
-  r.get(&n, 8);
-  r.count(n, 12, "lexicon entry");
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0, n = section(12, "lexicon entry"); i < n; ++i) {
     std::string form = r.get_string();
     std::uint32_t k = 0;
     r.get(&k, 4);
     r.count(k, 4, "lexicon tag");
     if (k == 0) throw r.corrupt("a lexicon entry without tags");
-    std::vector<std::string> tags;
-    for (std::uint32_t j = 0; j < k; ++j) tags.push_back(r.get_string());
+    std::vector<std::string> tags(k);
+    for (auto& tag : tags) tag = r.get_string();
     t.lexicon_.add(form, std::move(tags));
   }
   return t;
