@@ -169,11 +169,11 @@ class EvaluateTagger : public StageComponent {
       auto sentences = read_gold(file);
       gold.insert(gold.end(), std::make_move_iterator(sentences.begin()), std::make_move_iterator(sentences.end()));
     }
+    if (gold.empty()) throw InputError("the gold files hold no words");  // a sentence holds at least one
     ctx.out.progress.set_total(std::int64_t(taggers.size()), "taggers");
     std::vector<Scores> scores;
     for (std::size_t k = 0; k < taggers.size(); ++k) {
       scores.push_back(score(nlp::PerceptronTagger::load(taggers[k]->dir / "tagger.bin"), gold));
-      if (scores.back().all.total == 0) throw InputError("the gold files hold no words");
       report(ctx, p, scores.back(), taggers.size() > 1 ? taggers[k]->stage_id : std::string(), k);
       ctx.out.progress.advance();
     }
