@@ -88,7 +88,8 @@ struct ASAFLOW_API StageInputs {
   std::shared_ptr<T> resolve_as(const std::string& kind, const std::string& name) const {
     std::shared_ptr<Component> c = resolve(kind, name);
     if (auto typed = std::dynamic_pointer_cast<T>(c)) return typed;
-    throw PluginError(kind + "/" + name + " is a " + (c ? type_name(typeid(*c)) : std::string("null component")) +
+    const Component* raw = c.get();  // typeid(*c) would call shared_ptr's operator* inside typeid
+    throw PluginError(kind + "/" + name + " is a " + (raw ? type_name(typeid(*raw)) : std::string("null component")) +
                       ", not the " + type_name(typeid(T)) +
                       " this stage needs: rebuild its plugin against this asaflow");
   }
