@@ -5,7 +5,9 @@
 #include <chrono>
 #include <thread>
 
+#include "asaflow/component.hpp"
 #include "asaflow/error.hpp"
+#include "asaflow/stage_context.hpp"
 #include "test_support.hpp"
 
 using namespace asaflow;
@@ -126,6 +128,40 @@ TEST(PluginHost, APluginWithoutLibTorchFitsAnyLibTorch) {
   EXPECT_FALSE(fingerprint_fits("gcc-12.2;cxx11abi=1;asaflow=0.2.0;torch=none", host));
   EXPECT_FALSE(fingerprint_fits("gcc-9.4;cxx11abi=1;asaflow=0.1.0;torch=none", host));
   EXPECT_FALSE(fingerprint_fits("torch=none", host));
+}
+
+// A stage that asks for a component of one C++ type and is given another (a plugin built
+// against another asaflow, or registered under the wrong kind) gets a PluginError naming
+// the component and both types, and a null one is named as such; the right type comes back
+// as itself.
+TEST(StageInputs, ResolveAsNamesBothTypesWhenTheComponentIsAnother) {
+  struct Given : Component {
+    using Component::Component;
+  };
+  struct Wanted : Component {
+    using Component::Component;
+  };
+  std::shared_ptr<Component> next;
+  StageInputs in;
+  in.resolve = [&](const std::string&, const std::string&) { return next; };
+  auto message_for = [&](std::shared_ptr<Component> c) {
+    next = std::move(c);
+    try {
+      in.resolve_as<Wanted>("model_mode", "full");
+    } catch (const PluginError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto wrong = message_for(std::make_shared<Given>(ComponentInfo::of("model_mode", "full", "1.0.0")));
+  EXPECT_NE(wrong.find("model_mode/full is a "), std::string::npos) << wrong;
+  EXPECT_NE(wrong.find("Given, not the "), std::string::npos) << wrong;
+  EXPECT_NE(wrong.find("Wanted this stage needs"), std::string::npos) << wrong;
+  const auto null = message_for(nullptr);
+  EXPECT_NE(null.find("model_mode/full is a null component, not the "), std::string::npos) << null;
+  auto right = std::make_shared<Wanted>(ComponentInfo::of("model_mode", "full", "1.0.0"));
+  next = right;
+  EXPECT_EQ(in.resolve_as<Wanted>("model_mode", "full").get(), right.get());
 }
 
 }  // namespace
