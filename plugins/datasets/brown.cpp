@@ -132,7 +132,7 @@ class Brown : public StageComponent {
           std::istringstream words(line);
           std::string item;
           Sentence sentence;
-          std::vector<std::string> tags;
+          std::vector<std::string> forms, tags;
           while (words >> item) {
             auto slash = item.rfind('/');
             if (slash == std::string::npos || slash == 0 || slash + 1 == item.size()) {
@@ -140,10 +140,11 @@ class Brown : public StageComponent {
                                "' is not word/tag");
             }
             sentence.push_back(Token{item.substr(0, slash), "", item.substr(slash + 1), -1});
+            forms.push_back(item.substr(0, slash));
             tags.push_back(item.substr(slash + 1));
           }
           if (sentence.empty()) continue;
-          auto upos = map.map_sentence(tags, &unknown);
+          auto upos = map.map_sentence(tags, forms, &unknown);
           for (std::size_t k = 0; k < sentence.size(); ++k) sentence[k].upos = std::int8_t(upos[k]);
           doc.sentences.push_back(std::move(sentence));
         }

@@ -48,6 +48,37 @@ TEST(BrownTags, BaseTagsAndContextRules) {
   EXPECT_EQ(unknown, 1u);
 }
 
+// The UD English table (issue 14, point 8): words in names are PROPN as the Penn Treebank's
+// NNP, days of the week too, and a demonstrative without a nominal after it is PRON.
+TEST(BrownTags, UdEnglishTableFollowsUdEnglishForNamesAndDemonstratives) {
+  const auto ud = BrownTagMap::load(AsaTables::default_dir() / "brown_upos_ud_english.tsv");
+  const auto spacy = BrownTagMap::load(AsaTables::default_dir() / "brown_upos.tsv");
+  using S = std::vector<std::string>;
+  const S words = {"The", "Fulton", "County", "Grand", "Jury", "said", "Friday", "that", "this", "plan", "is", "good"};
+  const S tags = {"at", "np-tl", "nn-tl", "jj-tl", "nn-tl", "vbd", "nr", "cs", "dt", "nn", "bez", "jj"};
+  EXPECT_EQ(names(ud.map_sentence(tags, words)),
+            (S{"DET", "PROPN", "PROPN", "PROPN", "PROPN", "VERB", "PROPN", "SCONJ", "DET", "NOUN", "AUX", "ADJ"}));
+  // The default table, as spaCy's tagger: the name's common words keep their class.
+  EXPECT_EQ(names(spacy.map_sentence(tags, words)),
+            (S{"DET", "PROPN", "NOUN", "ADJ", "NOUN", "VERB", "NOUN", "SCONJ", "DET", "NOUN", "AUX", "ADJ"}));
+  // "United/vbn-tl States/nns-tl"; a possessive or headline suffix after "-tl" still counts.
+  EXPECT_EQ(names(ud.map_sentence({"at", "vbn-tl", "nns-tl", "nn$-tl", "nn-tl-hl"},
+                                  {"the", "United", "States", "Army's", "Band"})),
+            (S{"DET", "PROPN", "PROPN", "PROPN", "PROPN"}));
+  // Lower-case "today", and a capitalised first word, are not names.
+  EXPECT_EQ(names(ud.map_sentence({"nr", "ppss", "vb", "nr", "."}, {"Today", "we", "go", "home", "."})),
+            (S{"NOUN", "PRON", "VERB", "NOUN", "PUNCT"}));
+  // Demonstratives alone are PRON; before a nominal (of any kind) DET; "each" alone stays DET.
+  EXPECT_EQ(names(ud.map_sentence({"dt", "bez", "dts", "in", "dts", "jjt", "nns", "dt", "vbd"},
+                                  {"That", "is", "those", "of", "these", "best", "ones", "each", "came"})),
+            (S{"PRON", "AUX", "PRON", "ADP", "DET", "ADJ", "NOUN", "DET", "VERB"}));
+  EXPECT_EQ(names(ud.map_sentence({"vb", "dt", "nr", "dt", "."}, {"Do", "this", "Sunday", "this", "."})),
+            (S{"VERB", "DET", "PROPN", "PRON", "PUNCT"}));
+  // Without the words the word-reading rules keep the table's tag; "-tl" needs only the tag.
+  EXPECT_EQ(names(ud.map_sentence({"dt", "bez", "nn-tl"})), (S{"DET", "AUX", "PROPN"}));
+  EXPECT_THROW(ud.map_sentence({"dt", "bez"}, {"that"}), std::invalid_argument);
+}
+
 TEST(BrownTags, MalformedTableNamesTheLine) {
   test::TempDir dir;
   test::write_file(dir.path / "t.tsv", "# header\nnn\tNOUN\t-\nvb\tVERBB\t-\n");

@@ -1,7 +1,9 @@
 #include "asaflow/nlp/brown_tags.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
@@ -11,6 +13,28 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string lower(const std::string& s) {
+  std::string out;
+  for (char c : s) out += char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Brown's "-tl": a word in a title or name ("Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl").
+bool in_title(const std::string& raw_tag) {
+  const std::string t = lower(raw_tag);
+  for (auto at = t.find("-tl"); at != std::string::npos; at = t.find("-tl", at + 1)) {
+    if (at + 3 == t.size() || t[at + 3] == '-' || t[at + 3] == '+') return true;
+  }
+  return false;
+}
+
+bool one_of(const std::string& s, std::initializer_list<const char*> set) {
+  for (const char* x : set) {
+    if (s == x) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -39,6 +63,12 @@ BrownTagMap BrownTagMap::load(const std::filesystem::path& table) {
       e.rule = Rule::kAuxIfVerb;
     else if (rule == "det-if-nominal-follows")
       e.rule = Rule::kDetIfNominal;
+    else if (rule == "propn-in-name")
+      e.rule = Rule::kPropnInName;
+    else if (rule == "propn-if-capitalized")
+      e.rule = Rule::kPropnIfCapitalized;
+    else if (rule == "pron-if-demonstrative-alone")
+      e.rule = Rule::kPronIfDemonstrativeAlone;
     else
       throw InputError(where + "unknown rule '" + rule + "'");
     map.table_[tag] = e;
@@ -48,8 +78,7 @@ BrownTagMap BrownTagMap::load(const std::filesystem::path& table) {
 }
 
 std::string BrownTagMap::base_of(const std::string& raw) const {
-  std::string tag;
-  for (char c : raw) tag += char(std::tolower(static_cast<unsigned char>(c)));
+  std::string tag = lower(raw);
   if (tag.rfind("fw-", 0) == 0) tag = tag.substr(3);
   for (bool stripped = true; stripped;) {
     stripped = false;
@@ -67,7 +96,11 @@ std::string BrownTagMap::base_of(const std::string& raw) const {
   return tag;
 }
 
-std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags, std::size_t* unknown) const {
+std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags, const std::vector<std::string>& words,
+                                           std::size_t* unknown) const {
+  if (!words.empty() && words.size() != tags.size())
+    throw std::invalid_argument("map_sentence: " + std::to_string(words.size()) + " words for " +
+                                std::to_string(tags.size()) + " tags");
   std::vector<std::string> base;
   base.reserve(tags.size());
   for (const auto& t : tags) base.push_back(base_of(t));
@@ -105,11 +138,26 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
         if (followed_by(i, {"vb", "be", "hv", "do"})) upos = upos_id("AUX");
         break;
       case Rule::kDetIfNominal:
-        if (i + 1 < base.size()) {
-          const std::string& n = base[i + 1];
-          if (n == "nn" || n == "nns" || n == "np" || n == "nps" || n == "jj" || n == "cd" || n == "od" || n == "ap")
-            upos = upos_id("DET");
-        }
+        if (i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "jj", "cd", "od", "ap"}))
+          upos = upos_id("DET");
+        break;
+      case Rule::kPropnInName:
+        if (in_title(tags[i])) upos = upos_id("PROPN");
+        break;
+      case Rule::kPropnIfCapitalized:
+        // Days of the week ("Sunday/nr") and capitalised regions ("the West/nr"); the first
+        // word of a sentence is capitalised whatever it is ("Today/nr").
+        if (in_title(tags[i]) ||
+            (i > 0 && !words.empty() && !words[i].empty() && std::isupper(static_cast<unsigned char>(words[i][0]))))
+          upos = upos_id("PROPN");
+        break;
+      case Rule::kPronIfDemonstrativeAlone:
+        // "this/that/these/those" that do not determine a following nominal ("that is", "those
+        // who"); "each", "another" (also dt) stay DET even alone.
+        if (!words.empty() && one_of(lower(words[i]), {"this", "that", "these", "those"}) &&
+            !(i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "nr", "nrs", "jj", "jjr", "jjs",
+                                                          "jjt", "cd", "od", "ap"})))
+          upos = upos_id("PRON");
         break;
     }
     out[i] = upos;

@@ -19,10 +19,24 @@ class BrownTagMap {
   std::string base_of(const std::string& tag) const;
   // UPOS ids of one sentence's tags; the context rules look at the following tags.
   // `unknown` (if given) is incremented for each tag not in the table (mapped to X).
-  std::vector<int> map_sentence(const std::vector<std::string>& tags, std::size_t* unknown = nullptr) const;
+  std::vector<int> map_sentence(const std::vector<std::string>& tags, std::size_t* unknown = nullptr) const {
+    return map_sentence(tags, {}, unknown);
+  }
+  // The same, given the words too (one per tag), which the rules that read the form need
+  // (capitalisation, which determiner); without them those rules keep the table's tag.
+  std::vector<int> map_sentence(const std::vector<std::string>& tags, const std::vector<std::string>& words,
+                                std::size_t* unknown = nullptr) const;
 
  private:
-  enum class Rule { kNone, kAuxIfParticiple, kAuxIfVerb, kDetIfNominal };
+  enum class Rule {
+    kNone,
+    kAuxIfParticiple,
+    kAuxIfVerb,
+    kDetIfNominal,
+    kPropnInName,
+    kPropnIfCapitalized,
+    kPronIfDemonstrativeAlone
+  };
   struct Entry {
     int upos = 16;
     Rule rule = Rule::kNone;
