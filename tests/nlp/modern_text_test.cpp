@@ -90,7 +90,8 @@ TEST(ModernText, ATaggerNeverGuessesNounForWhatTheFormDecides) {
 }
 
 // The Brown-trained tagger on UD English EWT and PUD (test sets: nothing is fitted to
-// them), without and (when the brill package was fetched) with Brill's tag lexicon. The
+// them), without and (when the brill package was fetched) with Brill's tag lexicon, Brown's
+// tags mapped by the default table and by the UD English one. The
 // counts checked are the treebanks' published ones (../shared/external's SOURCES.md); the
 // accuracies are printed for the README, not asserted.
 TEST(ModernText, BrownTaggerOnUniversalDependencies) {
@@ -100,14 +101,24 @@ TEST(ModernText, BrownTaggerOnUniversalDependencies) {
     GTEST_SKIP() << "no UD treebanks in " << test::external_dir() << " (shared/external is not on this machine)";
   if (!fs::exists(test::brown_dir() / "cats.txt")) GTEST_SKIP() << "no Brown corpus at " << test::brown_dir();
   const fs::path brill = test::brown_dir().parent_path().parent_path() / "brill-3.1.0/package";
-  std::vector<std::string> taggers = {"tagger"};
-  std::string yaml = "stages:\n  brown: {uses: dataset/brown, params: {root: '" + test::brown_dir().string() +
+  // Each tagger twice: Brown's tags mapped by the default table and by the UD English one.
+  const std::string root = test::brown_dir().string(),
+                    ud_table = (AsaTables::default_dir() / "brown_upos_ud_english.tsv").string();
+  std::string yaml = "stages:\n  brown: {uses: dataset/brown, params: {root: '" + root +
+                     "'}}\n  brown_ud: {uses: dataset/brown, params: {root: '" + root + "', mapping: '" + ud_table +
                      "'}}\n  tagger: {uses: train_tagger, needs: [brown]}\n";
+  std::vector<std::string> taggers = {"tagger"};
   if (fs::exists(brill)) {
     taggers.push_back("lexicon");
     yaml += "  lexicon: {uses: train_tagger, needs: [brown], params: {lexicon: '" + brill.string() + "'}}\n";
   } else {
-    std::printf("[ skipped  ] the tagger with Brill's lexicon: no brill package at %s\n", brill.c_str());
+    std::printf("[ skipped  ] the taggers with Brill's lexicon: no brill package at %s\n", brill.c_str());
+  }
+  taggers.push_back("tagger_ud");
+  yaml += "  tagger_ud: {uses: train_tagger, needs: [brown_ud]}\n";
+  if (fs::exists(brill)) {
+    taggers.push_back("lexicon_ud");
+    yaml += "  lexicon_ud: {uses: train_tagger, needs: [brown_ud], params: {lexicon: '" + brill.string() + "'}}\n";
   }
   std::string needs;
   for (const auto& tagger : taggers) needs += (needs.empty() ? "" : ", ") + tagger;
