@@ -74,6 +74,11 @@ TEST(BrownTags, UdEnglishTableFollowsUdEnglishForNamesAndDemonstratives) {
             (S{"PRON", "AUX", "PRON", "ADP", "DET", "ADJ", "NOUN", "DET", "VERB"}));
   EXPECT_EQ(names(ud.map_sentence({"vb", "dt", "nr", "dt", "."}, {"Do", "this", "Sunday", "this", "."})),
             (S{"VERB", "DET", "PROPN", "PRON", "PUNCT"}));
+  // Brown keeps "that's" whole (dt+bez): the demonstrative has a verb, not a nominal, after it.
+  EXPECT_EQ(
+      names(ud.map_sentence({"dt+bez", "jj", "dt+md", "nn", "dt"}, {"That's", "good", "this'll", "work", "each"})),
+      (S{"PRON", "ADJ", "PRON", "NOUN", "DET"}));
+  EXPECT_EQ(names(spacy.map_sentence({"dt+bez", "jj"}, {"That's", "good"})), (S{"DET", "ADJ"}));
   // Without the words the word-reading rules keep the table's tag; "-tl" needs only the tag.
   EXPECT_EQ(names(ud.map_sentence({"dt", "bez", "nn-tl"})), (S{"DET", "AUX", "PROPN"}));
   EXPECT_THROW(ud.map_sentence({"dt", "bez"}, {"that"}), std::invalid_argument);

@@ -151,14 +151,20 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
             (i > 0 && !words.empty() && !words[i].empty() && std::isupper(static_cast<unsigned char>(words[i][0]))))
           upos = upos_id("PROPN");
         break;
-      case Rule::kPronIfDemonstrativeAlone:
+      case Rule::kPronIfDemonstrativeAlone: {
         // "this/that/these/those" that do not determine a following nominal ("that is", "those
-        // who"); "each", "another" (also dt) stay DET even alone.
-        if (!words.empty() && one_of(lower(words[i]), {"this", "that", "these", "those"}) &&
-            !(i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "nr", "nrs", "jj", "jjr", "jjs",
-                                                          "jjt", "cd", "od", "ap"})))
+        // who"); "each", "another" (also dt) stay DET even alone. A combined tag is a
+        // demonstrative with a verb inside the same token ("that's" = dt+bez): alone.
+        if (words.empty()) break;
+        const bool combined = tags[i].find('+') != std::string::npos;
+        std::string host = lower(words[i]);
+        if (combined) host = host.substr(0, host.find('\''));
+        if (one_of(host, {"this", "that", "these", "those"}) &&
+            (combined || !(i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "nr", "nrs", "jj",
+                                                                       "jjr", "jjs", "jjt", "cd", "od", "ap"}))))
           upos = upos_id("PRON");
         break;
+      }
     }
     out[i] = upos;
   }
