@@ -3,7 +3,6 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include "asaflow/corpus.hpp"
 #include "asaflow/error.hpp"
@@ -98,9 +97,9 @@ std::string BrownTagMap::base_of(const std::string& raw) const {
 
 std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags, const std::vector<std::string>& words,
                                            std::size_t* unknown) const {
-  if (!words.empty() && words.size() != tags.size())
-    throw std::invalid_argument("map_sentence: " + std::to_string(words.size()) + " words for " +
-                                std::to_string(tags.size()) + " tags");
+  ASAFLOW_CHECK(
+      words.empty() || words.size() == tags.size(),
+      "map_sentence: " + std::to_string(words.size()) + " words for " + std::to_string(tags.size()) + " tags");
   std::vector<std::string> base;
   base.reserve(tags.size());
   for (const auto& t : tags) base.push_back(base_of(t));
