@@ -93,6 +93,13 @@ TEST(BrownTags, MalformedTableNamesTheLine) {
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()), (dir.path / "t.tsv").string() + ":3: unknown UPOS tag 'VERBB'");
   }
+  test::write_file(dir.path / "r.tsv", "nn\tNOUN\tpropn-in-name\ndt\tDET\tpron-if-alone\n");
+  try {
+    BrownTagMap::load(dir.path / "r.tsv");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), (dir.path / "r.tsv").string() + ":2: unknown rule 'pron-if-alone'");
+  }
 }
 
 TEST(Alignment, ReferenceRules) {

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "asaflow/corpus.hpp"
@@ -36,6 +37,14 @@ bool one_of(const std::string& s, std::initializer_list<const char*> set) {
   return false;
 }
 
+// What a determiner may stand before. The wh-determiner rule keeps the narrower set it has
+// always had ("which today/nr" is not "which day"), so the default table's tags, and the
+// committed studies', do not move; a demonstrative also determines "this Sunday/nr" and
+// "these best/jjt ones".
+const std::initializer_list<const char*> kNominalAfterWh = {"nn", "nns", "np", "nps", "jj", "cd", "od", "ap"};
+const std::initializer_list<const char*> kNominalAfterDemonstrative = {"nn",  "nns", "np",  "nps", "nr", "nrs", "jj",
+                                                                       "jjr", "jjs", "jjt", "cd",  "od", "ap"};
+
 }  // namespace
 
 BrownTagMap BrownTagMap::load(const std::filesystem::path& table) {
@@ -54,22 +63,17 @@ BrownTagMap BrownTagMap::load(const std::filesystem::path& table) {
     Entry e;
     e.upos = upos_id(upos);
     if (e.upos < 0) throw InputError(where + "unknown UPOS tag '" + upos + "'");
-    if (rule == "-")
-      e.rule = Rule::kNone;
-    else if (rule == "aux-if-participle-follows")
-      e.rule = Rule::kAuxIfParticiple;
-    else if (rule == "aux-if-verb-follows")
-      e.rule = Rule::kAuxIfVerb;
-    else if (rule == "det-if-nominal-follows")
-      e.rule = Rule::kDetIfNominal;
-    else if (rule == "propn-in-name")
-      e.rule = Rule::kPropnInName;
-    else if (rule == "propn-if-capitalized")
-      e.rule = Rule::kPropnIfCapitalized;
-    else if (rule == "pron-if-demonstrative-alone")
-      e.rule = Rule::kPronIfDemonstrativeAlone;
-    else
-      throw InputError(where + "unknown rule '" + rule + "'");
+    static const std::map<std::string, Rule> kRules = {
+        {"-", Rule::kNone},
+        {"aux-if-participle-follows", Rule::kAuxIfParticiple},
+        {"aux-if-verb-follows", Rule::kAuxIfVerb},
+        {"det-if-nominal-follows", Rule::kDetIfNominal},
+        {"propn-in-name", Rule::kPropnInName},
+        {"propn-if-capitalized", Rule::kPropnIfCapitalized},
+        {"pron-if-demonstrative-alone", Rule::kPronIfDemonstrativeAlone}};
+    const auto known = kRules.find(rule);
+    if (known == kRules.end()) throw InputError(where + "unknown rule '" + rule + "'");
+    e.rule = known->second;
     map.table_[tag] = e;
   }
   if (map.table_.empty()) throw InputError("Brown tag table '" + table.string() + "' has no entries");
@@ -137,8 +141,7 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
         if (followed_by(i, {"vb", "be", "hv", "do"})) upos = upos_id("AUX");
         break;
       case Rule::kDetIfNominal:
-        if (i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "jj", "cd", "od", "ap"}))
-          upos = upos_id("DET");
+        if (i + 1 < base.size() && one_of(base[i + 1], kNominalAfterWh)) upos = upos_id("DET");
         break;
       case Rule::kPropnInName:
         if (in_title(tags[i])) upos = upos_id("PROPN");
@@ -159,8 +162,7 @@ std::vector<int> BrownTagMap::map_sentence(const std::vector<std::string>& tags,
         std::string host = lower(words[i]);
         if (combined) host = host.substr(0, host.find('\''));
         if (one_of(host, {"this", "that", "these", "those"}) &&
-            (combined || !(i + 1 < base.size() && one_of(base[i + 1], {"nn", "nns", "np", "nps", "nr", "nrs", "jj",
-                                                                       "jjr", "jjs", "jjt", "cd", "od", "ap"}))))
+            (combined || !(i + 1 < base.size() && one_of(base[i + 1], kNominalAfterDemonstrative))))
           upos = upos_id("PRON");
         break;
       }
