@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# The whole engine on a GPU machine (issue 17, point 1): build the real `asaflow` there,
-# with LibTorch from the machine's torch package, and run pipelines/gpu-brown.yaml end to
-# end on CUDA (preprocess, training with the CUDA-graph step, floors, H6, sparsity,
-# profile, claims, reports). Designed to fit in about 8 minutes of device time, the build
-# included; it stops the pipeline when BUDGET_S (default 540) would be passed and reports
-# what it had.
+# The whole engine on a GPU machine (issue 17, points 1 and 3): build the real `asaflow`
+# there, with LibTorch from the machine's torch package, and run a pipeline end to end on
+# CUDA (preprocess, training with the CUDA-graph step, floors, H6, sparsity, profile,
+# claims, reports): pipelines/gpu-brown.yaml (none and full, 3 seeds) by default, or
+# PIPELINE=pipelines/gpu-study.yaml (the study: five arms, 5 seeds). Designed to fit in
+# about 8 minutes of device time, the build included; it stops the pipeline when BUDGET_S
+# (default 540) would be passed and reports what it had.
+#
+# A second call on the same (still warm) machine resumes: the build folder is built
+# incrementally, not reconfigured, and the pipeline's cache and the epochs chosen by the
+# first call are kept in WORK, so every finished cell is a cache hit.
 #
 # What the machine lacks travels in third_party/carry (bash benchmarks/gpu/make_carry.sh
 # --engine; carry that folder): Boost.Program_options, PCRE2, SQLite, yaml-cpp, spdlog, fmt,
 # the Boost and nlohmann headers, and data.tar.xz (the two data packages, the WordNet files).
 #
-# Everything lands in $OUT (default /tmp/asaflow-engine), at most eight files: summary.txt,
-# configure.log, build.log, run.log, and the reports report.md, report.html, report.json.
+# Everything lands in $OUT (default /tmp/asaflow-engine): summary.txt, configure.log,
+# build.log, run.log, and the files the reporters printed (report.md, report.html,
+# report.json; with gpu-study.yaml also the CSV tables, about 30 files in all).
 #
 # usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
 #   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
 #     the same script on a CPU with a tiny budget (Debian's LibTorch; a dry run of its logic).
-#   JOBS (default 1): cells run at once; BUILD (default build-engine): the build folder.
+#   JOBS (default 1): cells run at once; BUILD (default build-engine): the build folder;
+#   CELL_EPOCH_S (default 6.7): the seconds one training cell's epoch is assumed to take
+#   when choosing epochs (pessimistic: the H100's train loop measured about 2).
 set -uo pipefail
 
 OUT=${OUT:-/tmp/asaflow-engine}
@@ -25,6 +33,8 @@ BUDGET_S=${BUDGET_S:-540}
 BUILD=${BUILD:-build-engine}
 JOBS=${JOBS:-1}
 RUN_ARGS=${RUN_ARGS:-}
+PIPELINE=${PIPELINE:-pipelines/gpu-brown.yaml}
+CELL_EPOCH_S=${CELL_EPOCH_S:-6.7}
 WORK=${WORK:-/tmp/asaflow-engine-work}
 mkdir -p "$OUT" "$WORK"
 SUMMARY=$OUT/summary.txt
@@ -43,7 +53,11 @@ PY=$(command -v python3)
 
 # 1. Data: the carried packages and WordNet files, unless this machine has them.
 data_dir=${ASAFLOW_DATA_DIR:-}
-if [[ -f $carry/data.tar.xz ]]; then
+if [[ -f $carry/data.tar.xz && -d $WORK/data ]]; then  # a second call on this machine
+  data_dir=$WORK/data
+  export ASAFLOW_WORDNET_DIR=$WORK/wordnet
+  say "   data and WordNet from the carry, already unpacked"
+elif [[ -f $carry/data.tar.xz ]]; then
   tar -C "$WORK" -xJf "$carry/data.tar.xz" 2>/dev/null ||  # no xz on the machine: Python's lzma
     "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$carry/data.tar.xz" "$WORK"
   data_dir=$WORK/data
@@ -77,7 +91,12 @@ if [[ $DEVICE == cuda ]]; then  # without the torch package's CMake files: its d
   torch_dir=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
   [[ -n $torch_dir ]] && variants+=("-DASAFLOW_TORCH_PACKAGE=$torch_dir" "-DASAFLOW_TORCH_PACKAGE=$torch_dir -DCMAKE_CXX_STANDARD=20")
 fi
+if [[ -f $BUILD/CMakeCache.txt && -x $BUILD/asaflow ]]; then  # an earlier call's build: bring it up to date
+  say "== build $BUILD incrementally (configured by an earlier call) at $(elapsed) s"
+  if build; then built=1; else say "   failed: configuring afresh"; fi
+fi
 for extra in "${variants[@]}"; do
+  (( built )) && break
   say "== configure and build $BUILD ${extra:-(C++17)} at $(elapsed) s"
   # shellcheck disable=SC2086
   if ! configure $extra; then
@@ -95,23 +114,31 @@ fi
 
 # 3. The pipeline, within what is left of the budget (the cache keeps every finished cell).
 left=$(( BUDGET_S - $(elapsed) - 15 ))
-# Epochs from what the build left, at a pessimistic 40 s per epoch for the six runs together
-# (the H100's train loop measured 555k tokens/s at batch 32: about 12 s), after 150 s for
-# everything else; 2 to 10 epochs. A run that sets epochs itself keeps it.
+# Epochs from what the build left: CELL_EPOCH_S per training cell and epoch (pessimistic),
+# after 150 s for everything else; 2 to 10 epochs. A run that sets epochs itself keeps it;
+# a second call keeps the first call's choice, so that its finished cells are cache hits.
 if [[ $DEVICE == cuda && $RUN_ARGS != *epochs=* ]]; then
-  epochs=$(( (left - 150) / 40 ))
-  (( epochs > 10 )) && epochs=10
-  (( epochs < 2 )) && epochs=2
+  if [[ -f $WORK/epochs ]]; then
+    epochs=$(cat "$WORK/epochs")
+  else
+    cells=$("$BUILD/asaflow" dag "$PIPELINE" --data-dir "$data_dir" 2>/dev/null | grep -c '(stage/train)')
+    (( cells > 0 )) || cells=6
+    epochs=$(awk -v left="$left" -v cells="$cells" -v s="$CELL_EPOCH_S" 'BEGIN { print int((left - 150) / (cells * s)) }')
+    (( epochs > 10 )) && epochs=10
+    (( epochs < 2 )) && epochs=2
+    echo "$epochs" >"$WORK/epochs"
+    say "   $cells training cells at an assumed $CELL_EPOCH_S s per cell and epoch: $epochs epochs"
+  fi
   RUN_ARGS="--set epochs=$epochs $RUN_ARGS"
 fi
-say "== asaflow run pipelines/gpu-brown.yaml --set device=$DEVICE $RUN_ARGS (at $(elapsed) s, $left s left)"
+say "== asaflow run $PIPELINE --set device=$DEVICE $RUN_ARGS (at $(elapsed) s, $left s left)"
 # shellcheck disable=SC2086
-timeout "$left" "$BUILD/asaflow" run pipelines/gpu-brown.yaml --data-dir "$data_dir" --cache-dir "$WORK/cache" \
+timeout "$left" "$BUILD/asaflow" run "$PIPELINE" --data-dir "$data_dir" --cache-dir "$WORK/cache" \
   -j "$JOBS" --set "device=$DEVICE" $RUN_ARGS >"$OUT/run.log" 2>&1
 rc=$?
 say "   exit $rc at $(elapsed) s$([[ $rc == 124 ]] && echo ' (stopped at the budget)')"
 grep -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "$OUT/run.log" | \
   sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
-for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp "$f" "$OUT/"; done
+for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp -r "$f" "$OUT/"; done
 say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"
 exit $rc
