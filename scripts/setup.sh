@@ -11,6 +11,7 @@ build_dir="${BUILD_DIR:-build}"
 packages=(
   g++ cmake ninja-build ccache git pkg-config ca-certificates
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU); OpenBLAS: ~8x faster than reference BLAS
+  libdnnl-dev                             # oneDNN's header: the CPU loss's products (Debian's LibTorch loads oneDNN)
   libyaml-cpp-dev libboost-dev libboost-program-options-dev libspdlog-dev
   nlohmann-json3-dev                      # JSON for manifests, results and reports
   libpcre2-dev wordnet-base               # GPT-2 pre-tokenisation pattern; WordNet 3.0 database

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/param_binding.hpp"
@@ -255,6 +256,7 @@ class TrainStage : public StageComponent {
                         {"weight_decay", o.weight_decay},
                         {"seed", o.seed},
                         {"device", r.device},
+                        {"cpu_gemm", r.device == "cpu" ? model::cpu_gemm_backend() : "n/a"},
                         {"step", r.step},
                         {"threads", ctx.in.run_info.threads},
                         {"alpha", o.bias.alpha},
@@ -330,7 +332,8 @@ class TrainStage : public StageComponent {
       row("Evaluation", (o.eval_batches > 0 ? "the first " + std::to_string(o.eval_batches) + " batches"
                                             : std::string("all batches")) +
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
-      row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads");
+      row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads" +
+                        (r.device == "cpu" ? ", output layer's products: " + model::cpu_gemm_backend() : ""));
       ctx.out.results.add(std::move(t));
     }
     add("final_val_ppl", r.final_val_ppl, "").lower_is_better(true);

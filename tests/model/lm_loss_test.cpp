@@ -8,6 +8,7 @@
 #include <limits>
 #include <tuple>
 
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/online_softmax.hpp"
 
@@ -114,4 +115,46 @@ TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
   auto d = torch::zeros({2, 8}, torch::kFloat64);
   auto m = torch::zeros({2, 1}), s = torch::zeros({2, 1}), bm = torch::zeros({2, 1});
   EXPECT_FALSE(online_softmax_block(d, m, s, bm)) << "a double block is left to tensor ops";
+}
+
+// The CPU loss's products through oneDNN (cpu_gemm.hpp) against LibTorch's mm in double:
+// each transposition, operands that are column blocks of wider rows (the loss's narrowed
+// blocks), beta 0 over garbage and beta 1 accumulating; tensors it cannot take (a column
+// stride other than 1, double, mismatched shapes) are refused without touching c.
+TEST(CpuGemm, EqualsMatrixProductForEachTranspositionAndRowStride) {
+  const bool built = cpu_gemm_backend().rfind("oneDNN", 0) == 0;
+  torch::manual_seed(5);
+  const std::int64_t m = 37, n = 300, k = 129;
+  for (const bool ta : {false, true}) {
+    for (const bool tb : {false, true}) {
+      for (const float beta : {0.0F, 1.0F}) {
+        auto a_wide = torch::randn({ta ? k : m, (ta ? m : k) + 7});
+        auto b_wide = torch::randn({tb ? n : k, (tb ? k : n) + 3});
+        auto a = a_wide.narrow(1, 5, ta ? m : k), b = b_wide.narrow(1, 1, tb ? k : n);
+        auto c_wide = torch::randn({m, n + 9});
+        auto c = c_wide.narrow(1, 4, n);
+        const auto c0 = c.to(torch::kFloat64).clone(), wide0 = c_wide.clone();
+        const auto a64 = a.to(torch::kFloat64), b64 = b.to(torch::kFloat64);
+        const auto want = torch::mm(ta ? a64.t() : a64, tb ? b64.t() : b64) + beta * c0;
+        const bool done = cpu_gemm(a, ta, b, tb, c, beta);
+        ASSERT_EQ(done, built) << cpu_gemm_backend();
+        if (!done) continue;
+        EXPECT_LE((c.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>())
+            << ta << tb << beta;
+        EXPECT_TRUE(c_wide.narrow(1, 0, 4).equal(wide0.narrow(1, 0, 4))) << "a value left of c changed";
+        EXPECT_TRUE(c_wide.narrow(1, n + 4, 5).equal(wide0.narrow(1, n + 4, 5))) << "a value right of c changed";
+      }
+    }
+  }
+  auto a = torch::randn({8, 6}), b = torch::randn({6, 5}), c = torch::zeros({8, 5});
+  auto at = torch::randn({6, 8}).t();  // column stride 8
+  EXPECT_FALSE(cpu_gemm(at, false, b, false, c, 0.0F)) << "a column stride other than 1";
+  auto c64 = torch::zeros({8, 5}, torch::kFloat64);
+  EXPECT_FALSE(cpu_gemm(a, false, b, false, c64, 0.0F)) << "double";
+  auto c_wrong = torch::zeros({8, 4});
+  EXPECT_FALSE(cpu_gemm(a, false, b, false, c_wrong, 0.0F)) << "mismatched shapes";
+  auto b_short = torch::randn({5, 5});
+  EXPECT_FALSE(cpu_gemm(a, false, b_short, false, c, 0.0F)) << "k mismatched: a has 6 columns, b 5 rows";
+  EXPECT_EQ(c.abs().sum().item<float>(), 0.0F) << "a refused product wrote to c";
+  if (!built) GTEST_SKIP() << "oneDNN not in use (" << cpu_gemm_backend() << "): only the refusals checked";
 }

@@ -1,5 +1,6 @@
 #include "asaflow/model/lm_loss.hpp"
 
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/online_softmax.hpp"
 
 #include <torch/autograd.h>
@@ -30,7 +31,10 @@ using torch::autograd::tensor_list;
 // recomputing the logits in the second pass instead of keeping them cost 563-598 against
 // 533-552 ms (Zen 3). The buffer is kept per thread (a training thread reuses it every step;
 // 103 MB at V = 50,257), because freeing it would return it to the kernel and fault it in
-// again next step.
+// again next step. The three products go to oneDNN's sgemm where asaflow was built with it
+// (cpu_gemm.hpp): at full size on the same 2 cores, 122-131 ms with its AVX-512 kernels
+// against OpenBLAS's 157-176 (SkylakeX) and 266-269 (Haswell); capped at AVX2, the same
+// as OpenBLAS's Haswell kernels (benchmarks/loss_products.py).
 constexpr std::int64_t kRows = 512, kVocab = 2048;
 
 torch::Tensor logits_buffer(std::int64_t n, std::int64_t v, const torch::TensorOptions& options) {
@@ -58,7 +62,7 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
       torch::Tensor l;  // [n,b]
       if (stored) {
         l = exps.narrow(1, v, b);
-        torch::mm_out(l, h, w.narrow(0, v, b).t());
+        if (!cpu_gemm(h, false, w.narrow(0, v, b), true, l, 0.0f)) torch::mm_out(l, h, w.narrow(0, v, b).t());
       } else {
         l = torch::mm(h, w.narrow(0, v, b).t());
       }
@@ -80,15 +84,19 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
     // the two products (no second exp over [n,V]); the one-hot is subtracted on the [n,C]
     // and [V,C] sides at the end.
     auto gh = torch::zeros_like(h);         // [n,C]
+    auto eb = torch::empty_like(h);         // [n,C]: one block's e wb
     auto h_inc = h * inc;                   // [n,C]
     auto scale = (block_max - lse).exp_();  // [n,blocks]
     for (std::int64_t v = 0, k = 0; v < V; v += kVocab, ++k) {
       const auto b = std::min(kVocab, V - v);
-      auto wb = w.narrow(0, v, b);                       // [b,C]
-      auto e = exps.narrow(1, v, b);                     // [n,b]
-      auto c = scale.narrow(1, k, 1);                    // [n,1]
-      gh.addcmul_(torch::mm(e, wb), c);                  // [n,C]
-      grad_w->narrow(0, v, b).addmm_(e.t(), h_inc * c);  // [b,C]
+      auto wb = w.narrow(0, v, b);        // [b,C]
+      auto e = exps.narrow(1, v, b);      // [n,b]
+      auto c = scale.narrow(1, k, 1);     // [n,1]
+      auto hc = h_inc * c;                // [n,C]
+      auto gw = grad_w->narrow(0, v, b);  // [b,C]
+      if (!cpu_gemm(e, false, wb, false, eb, 0.0f)) torch::mm_out(eb, e, wb);
+      gh.addcmul_(eb, c);
+      if (!cpu_gemm(e, true, hc, false, gw, 1.0f)) gw.addmm_(e.t(), hc);
     }
     grad_w->index_add_(0, t, -h_inc);  // - one-hot^T (inc * h); excluded rows add zeros
     grad_h->narrow(0, r, n).copy_(gh.sub_(w_t).mul_(inc));

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <torch/torch.h>
+
+namespace asaflow::model {
+
+// c = op(a) op(b) + beta * c for float32 CPU matrices whose rows are contiguous (column
+// stride 1; a row stride of its own, as a narrowed column block has), through oneDNN's
+// sgemm when asaflow was built with it (libdnnl-dev; Debian's LibTorch loads the library
+// anyway), unless ASAFLOW_CPU_GEMM=blas. oneDNN picks its kernels by the CPU's instruction
+// set at run time, so OPENBLAS_CORETYPE does not apply to it. Returns false, having done
+// nothing, for other tensors, or without oneDNN: the caller then uses LibTorch (the system
+// BLAS).
+bool cpu_gemm(const torch::Tensor& a, bool trans_a, const torch::Tensor& b, bool trans_b, torch::Tensor& c, float beta);
+
+// Which kernels cpu_gemm uses on this machine ("oneDNN AVX-512 sgemm", or "system BLAS" and
+// why), for logs and results.
+std::string cpu_gemm_backend();
+
+}  // namespace asaflow::model
