@@ -32,9 +32,9 @@ using torch::autograd::tensor_list;
 // 533-552 ms (Zen 3). The buffer is kept per thread (a training thread reuses it every step;
 // 103 MB at V = 50,257), because freeing it would return it to the kernel and fault it in
 // again next step. The three products go to oneDNN's sgemm where asaflow was built with it
-// (cpu_gemm.hpp): at full size on the same 2 cores, 122-131 ms with its AVX-512 kernels
-// against OpenBLAS's 157-176 (SkylakeX) and 266-269 (Haswell); capped at AVX2, the same
-// as OpenBLAS's Haswell kernels (benchmarks/loss_products.py).
+// (cpu_gemm.hpp): at full size on the same 2 cores, 126-130 ms with its AVX-512 kernels
+// against OpenBLAS's 171-186 (SkylakeX) and 300-323 (Haswell); capped at AVX2, the same
+// as OpenBLAS's Haswell kernels (benchmarks/loss_products.py, README).
 constexpr std::int64_t kRows = 512, kVocab = 2048;
 
 torch::Tensor logits_buffer(std::int64_t n, std::int64_t v, const torch::TensorOptions& options) {
