@@ -30,6 +30,7 @@
 
 #include "asaflow/memory_usage.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
+#include "asaflow/model/online_softmax.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/static_step.hpp"
@@ -160,6 +161,8 @@ int run(int argc, char** argv) {
     std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
     if (!kept && !device.is_cuda()) chunk += ", glibc malloc policy";
     if (!device.is_cuda() && a["--chunk"] == "0") chunk += ", loss products: " + model::cpu_gemm_backend();
+    if (!device.is_cuda())
+      chunk += ", " + std::to_string(model::cpu_kernel_threads()) + " thread(s) in asaflow's kernels";
     std::printf(
         "train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max "
         "%.2f), "

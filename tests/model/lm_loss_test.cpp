@@ -64,6 +64,42 @@ TEST(LmLoss, AllRowsExcludedGiveZeroLossAndGradients) {
   }
 }
 
+// asaflow's CPU kernels (the softmax pass, the one-pass AdamW) split their rows between the
+// threads LibTorch is given: at::parallel_for is a header template that runs everything on
+// the calling thread unless the code including it is compiled with OpenMP.
+TEST(OnlineSoftmax, KernelsSplitTheirWorkBetweenThreads) {
+  if (at::hasCUDA()) GTEST_SKIP() << "built against a LibTorch with CUDA: asaflow's CPU kernels run without OpenMP";
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  EXPECT_EQ(cpu_kernel_threads(), 2);
+  at::set_num_threads(1);
+  EXPECT_EQ(cpu_kernel_threads(), 1);
+  at::set_num_threads(before);
+}
+
+// The backward scales the gradients it saved in place: a second backward through the same
+// graph must be refused, not give gradients scaled twice. The first one is still right.
+TEST(LmLoss, ASecondBackwardThroughTheSameGraphIsRefused) {
+  for (const std::int64_t chunk : {0, 8}) {
+    torch::manual_seed(3);
+    auto h = torch::randn({20, 16}, torch::requires_grad());
+    auto w = torch::randn({300, 16}, torch::requires_grad());
+    const auto targets = torch::randint(0, 300, {20});
+    auto loss = lm_loss_sum(h, w, targets, torch::ones({20}), chunk) * 0.5;
+    loss.backward({}, /*retain_graph=*/true);
+    const auto h_grad = h.grad().clone();
+    auto h_ref = h.detach().clone().requires_grad_(true);
+    auto ce =
+        torch::nn::functional::cross_entropy(torch::matmul(h_ref, w.detach().t()), targets,
+                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)) *
+        0.5;
+    ce.backward();
+    EXPECT_NEAR(loss.item<double>(), ce.item<double>(), 1e-4) << chunk;
+    EXPECT_LE((h_grad - h_ref.grad()).abs().max().item<double>(), 1e-5) << chunk;
+    EXPECT_THROW(loss.backward(), c10::Error) << chunk;
+  }
+}
+
 // One block step against tensor ops in double: row lengths with and without a tail past a
 // multiple of 8, rows of a wider buffer (row stride > b), a first block (running max -inf)
 // and a later one whose max falls below or above the running max, a NaN row, a +inf.

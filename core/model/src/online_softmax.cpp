@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #endif
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -116,5 +117,11 @@ bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor&
 #else
 bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&) { return false; }
 #endif
+
+int cpu_kernel_threads() {
+  std::atomic<int> chunks{0};  // each thread of the split runs the body once
+  at::parallel_for(0, at::get_num_threads(), 1, [&](std::int64_t, std::int64_t) { chunks.fetch_add(1); });
+  return chunks.load();
+}
 
 }  // namespace asaflow::model

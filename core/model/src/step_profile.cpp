@@ -1,7 +1,6 @@
 #include "asaflow/model/step_profile.hpp"
 
 #include <torch/cuda.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/cpu_adamw.hpp"
 #include "asaflow/model/device_memory.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/training_step.hpp"
@@ -76,8 +76,7 @@ class StepProfiler {
     loss.backward();
     sync();
     const double t3 = now_ms();
-    torch::nn::utils::clip_grad_norm_(net_->parameters(), 1.0);
-    opt_->step();
+    clipped_adamw_step(*opt_, net_->parameters(), 1.0);
     sync();
     const double t4 = now_ms();
     if (timed) {

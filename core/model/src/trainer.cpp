@@ -1,7 +1,6 @@
 #include "asaflow/model/trainer.hpp"
 
 #include <torch/cuda.h>
-#include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
@@ -17,6 +16,7 @@
 #include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/cpu_adamw.hpp"
 #include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
@@ -130,8 +130,7 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;  // the caller reports it, with the checkpoint it keeps
   loss.backward();
-  last_grad_norm_ = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  last_grad_norm_ = clipped_adamw_step(*optimizer_, model_->parameters(), options_.grad_clip);
   return value;
 }
 
@@ -184,8 +183,7 @@ double Trainer::parallel_step(const Batch* shard, double lr, std::int64_t& token
     torch::NoGradGuard no_grad;
     for (auto& p : model_->parameters()) p.mutable_grad().div_(targets);
   }
-  last_grad_norm_ = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.grad_clip);
-  optimizer_->step();
+  last_grad_norm_ = clipped_adamw_step(*optimizer_, model_->parameters(), options_.grad_clip);
   return value;
 }
 

@@ -14,4 +14,9 @@ namespace asaflow::model {
 // layout or the CPU lacks AVX2 and FMA; the caller then takes the same step with tensor ops.
 bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max);
 
+// How many threads at::parallel_for splits a range between in asaflow's own CPU kernels (this
+// one and cpu_adamw.hpp, compiled alike): at::get_num_threads() where they were compiled
+// with OpenMP, 1 where not (ATen's parallel_for then runs the whole range on the caller).
+int cpu_kernel_threads();
+
 }  // namespace asaflow::model

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <torch/optim/adamw.h>
+
+namespace asaflow::model {
+
+// torch::optim::AdamW::step() (LibTorch 1.13's arithmetic: decoupled weight decay, then the
+// two moments, then p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)) for
+// float32 CPU parameters in one pass over each parameter's memory, where LibTorch makes
+// eight tensor passes, three of them allocating a parameter-sized temporary. It reads and
+// writes the optimizer's own state (AdamWParamState: step, exp_avg, exp_avg_sq, created as
+// AdamW creates it), so checkpoints, and optimizer.step() afterwards, see no difference.
+// Each gradient is read times grad_scale (gradient clipping's coefficient, so clipping needs
+// no pass of its own); the gradients themselves are left as they are.
+// Returns false, having changed nothing, where it does not apply (a parameter with a
+// gradient that is not a contiguous float32 CPU tensor, or amsgrad): the caller then scales
+// the gradients and calls optimizer.step().
+bool cpu_adamw_step(torch::optim::AdamW& optimizer, float grad_scale);
+
+// Gradient clipping and one AdamW step, as clip_grad_norm_(parameters, max_norm) then
+// optimizer.step() compute them (the 2-norm of the per-parameter gradient norms; the
+// coefficient min(1, max_norm / (norm + 1e-6)) in float), with max_norm 0 meaning no
+// clipping, through cpu_adamw_step where it applies (the gradients are then left unscaled).
+// Returns the gradients' total norm before clipping.
+double clipped_adamw_step(torch::optim::AdamW& optimizer, const std::vector<torch::Tensor>& parameters,
+                          double max_norm);
+
+}  // namespace asaflow::model
