@@ -14,8 +14,13 @@
 // usage: train_step [--size tiny] [--batch 4] [--seq 256] [--steps 10] [--warmup 3]
 //                   [--threads N] [--device cpu|cuda] [--modes none,full]
 //                   [--impl eager|static|graph] [--check 0|1] [--tf32 0|1] [--chunk ROWS]
+//                   [--trace FILE]
+// --trace FILE: LibTorch's profiler over the timed steps of the last mode, written as a
+//   Chrome trace (benchmarks/trace_ops.py sums each op's own time from it); the profiler's
+//   own cost is in those steps' times.
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -56,6 +61,7 @@ int run(int argc, char** argv) {
                                             {"--check", "0"},
                                             {"--tf32", "0"},
                                             {"--chunk", "0"},
+                                            {"--trace", ""},
                                             {"--allocator", "keep"}},
                                            "train_step");
   if (!parsed) return 2;
@@ -144,8 +150,11 @@ int run(int argc, char** argv) {
     }
     std::vector<double> ms;
     model::reset_peak_memory(device);
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
     for (int s = 0; s < warmup + steps; ++s) {
       auto b = batch_at(s);
+      if (s == warmup && !a["--trace"].empty())
+        trace = std::make_unique<torch::autograd::profiler::RecordProfile>(a["--trace"]);
       sync();
       const auto t0 = std::chrono::steady_clock::now();
       if (fast)
@@ -156,6 +165,7 @@ int run(int argc, char** argv) {
       const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (s >= warmup) ms.push_back(elapsed);
     }
+    trace.reset();  // writes the file
     std::sort(ms.begin(), ms.end());
     median_ms[mode] = ms[ms.size() / 2];
     std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];

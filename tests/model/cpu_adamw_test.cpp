@@ -132,3 +132,37 @@ TEST(CpuAdamW, RefusesWhatItDoesNotHandleAndChangesNothing) {
 
 }  // namespace
 }  // namespace asaflow::model
+
+namespace asaflow::model {
+namespace {
+
+// release_gradients + zero_missing_gradients against zero_grad(): a parameter that had a
+// gradient and gets none from this backward is still stepped (with zeros: decay and
+// momentum), one that never had one is not; the others get backward's gradient as it is.
+TEST(CpuAdamW, ReleasedGradientsStepAsZeroGradDid) {
+  auto ours = make_params(), theirs = copy_of(ours);
+  auto o = make_optimizer(ours), t = make_optimizer(theirs);
+  auto backward = [](std::vector<torch::Tensor>& ps, bool use_second) {
+    auto loss = (ps[0] * ps[0]).sum() * 0.01;
+    if (use_second) loss = loss + (ps[1] * 3.0).sum();
+    loss.backward();
+  };
+  for (int step = 0; step < 3; ++step) {
+    const bool use_second = step == 0;  // then never again
+    const auto had = release_gradients(ours);
+    backward(ours, use_second);
+    zero_missing_gradients(ours, had);
+    clipped_adamw_step(*o, ours, 1.0);
+    t->zero_grad();
+    backward(theirs, use_second);
+    torch::nn::utils::clip_grad_norm_(theirs, 1.0);
+    t->step();
+    expect_same_state(ours, *o, theirs, *t, 1e-5);
+  }
+  EXPECT_TRUE(ours[1].grad().defined());
+  EXPECT_EQ(ours[1].grad().abs().max().item<float>(), 0.0F);
+  EXPECT_FALSE(ours[2].grad().defined());
+}
+
+}  // namespace
+}  // namespace asaflow::model

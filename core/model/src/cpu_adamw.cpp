@@ -169,4 +169,20 @@ double clipped_adamw_step(torch::optim::AdamW& optimizer, const std::vector<torc
   return total.item<double>();
 }
 
+std::vector<bool> release_gradients(const std::vector<torch::Tensor>& parameters) {
+  std::vector<bool> had;
+  for (auto p : parameters) {
+    had.push_back(p.grad().defined());
+    p.mutable_grad().reset();
+  }
+  return had;
+}
+
+void zero_missing_gradients(const std::vector<torch::Tensor>& parameters, const std::vector<bool>& had) {
+  for (std::size_t i = 0; i < parameters.size() && i < had.size(); ++i) {
+    auto p = parameters[i];
+    if (had[i] && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+  }
+}
+
 }  // namespace asaflow::model

@@ -96,7 +96,14 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
       auto gw = grad_w->narrow(0, v, b);  // [b,C]
       if (!cpu_gemm(e, false, wb, false, eb, 0.0f)) torch::mm_out(eb, e, wb);
       gh.addcmul_(eb, c);
-      if (!cpu_gemm(e, true, hc, false, gw, 1.0f)) gw.addmm_(e.t(), hc);
+      // The first row chunk writes every row of grad_w (the blocks cover the vocabulary), so
+      // grad_w needs no zeroing before it (26 MB at GPT-2's vocabulary); later chunks add.
+      if (!cpu_gemm(e, true, hc, false, gw, r == 0 ? 0.0f : 1.0f)) {
+        if (r == 0)
+          torch::mm_out(gw, e.t(), hc);
+        else
+          gw.addmm_(e.t(), hc);
+      }
     }
     grad_w->index_add_(0, t, -h_inc);  // - one-hot^T (inc * h); excluded rows add zeros
     grad_h->narrow(0, r, n).copy_(gh.sub_(w_t).mul_(inc));
@@ -113,16 +120,14 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
     auto t_all = torch::where(include > 0, targets, torch::zeros_like(targets));  // valid gather index
     auto loss = torch::zeros({}, hidden.options());
     torch::Tensor grad_h, grad_w;
-    if (need_grad) {
-      grad_h = torch::empty_like(h_all);
-      grad_w = torch::zeros_like(w);
-    }
+    if (need_grad) grad_h = torch::empty_like(h_all);
     if (chunk <= 0) {  // the CPU's vocabulary-blocked way (above)
       // Rows with include 0 (padding, a batch's shorter examples) add nothing to the loss
       // and get zero gradients, so only the others go through the output layer: its three
       // products shrink by the padded fraction. (Not on a GPU: nonzero() waits for the
       // device and would break a captured graph.)
       auto rows = include.nonzero().squeeze(1);
+      if (need_grad) grad_w = rows.size(0) > 0 ? torch::empty_like(w) : torch::zeros_like(w);  // see vocab_blocked
       if (rows.size(0) == N) {
         vocab_blocked(h_all, w, t_all, include, loss, need_grad ? &grad_h : nullptr, need_grad ? &grad_w : nullptr);
       } else {
@@ -134,6 +139,7 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       ctx->save_for_backward({grad_h, grad_w});
       return loss;
     }
+    if (need_grad) grad_w = torch::zeros_like(w);
     // Per chunk, seven passes over [n,V] values: the product writes the logits, log_softmax
     // reads them and writes log-probabilities, exp_ reads and rewrites those as the softmax
     // in place, the two gradient products read it. The include weights scale the

@@ -122,7 +122,8 @@ void Trainer::report_progress(std::int64_t step, std::int64_t total, double loss
 
 double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  optimizer_->zero_grad();
+  const auto params = model_->parameters();
+  const auto had = release_gradients(params);
   auto loss = next_token_loss_sum(model_, batch.ids, bias_for(batch), batch.tokens.pos, batch.targets, batch.include,
                                   loss_chunk_rows_) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
@@ -130,7 +131,8 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;  // the caller reports it, with the checkpoint it keeps
   loss.backward();
-  last_grad_norm_ = clipped_adamw_step(*optimizer_, model_->parameters(), options_.grad_clip);
+  zero_missing_gradients(params, had);
+  last_grad_norm_ = clipped_adamw_step(*optimizer_, params, options_.grad_clip);
   return value;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "asaflow/error.hpp"
+#include "asaflow/model/dropout.hpp"
 
 namespace asaflow::model {
 
@@ -29,7 +30,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionBias
   auto p = torch::softmax(scores, -1);                   // [B,H,T,T]
   if (bias.keep_rows.defined()) p = p * bias.keep_rows;  // fully masked rows -> zeros
   if (probs) probs->push_back(p.detach());
-  auto out = torch::matmul(drop_(p), v);                             // [B,H,T,D]
+  auto out = torch::matmul(apply_dropout(drop_, p), v);              // [B,H,T,D]
   return o_(out.transpose(1, 2).reshape({B, T, heads_ * d_head_}));  // [B,T,C]
 }
 
@@ -45,7 +46,7 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const AttentionBias& bias, std::vector<torch::Tensor>* probs) {
   auto h = ln1_(x + attn_(x, bias, probs));  // post-LN; no dropout on the attention branch
-  auto ff = drop2_(ff2_(drop1_(torch::gelu(ff1_(h)))));
+  auto ff = apply_dropout(drop2_, ff2_(apply_dropout(drop1_, torch::gelu(ff1_(h)))));
   return ln2_(h + ff);
 }
 
@@ -101,7 +102,7 @@ torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const Attenti
     if (!pos.defined()) throw ConfigError("this model embeds UPOS tags (pos_embed) and was given none");
     e = e + pos_embedding_(pos);  // [B,T,C]
   }
-  auto x = drop_(e + positions_.slice(0, 0, T));  // [B,T,C]; sqrt(d) scaling only with scale_embedding
+  auto x = apply_dropout(drop_, e + positions_.slice(0, 0, T));  // [B,T,C]; sqrt(d) scaling only with scale_embedding
   for (auto& block : blocks_) x = block(x, bias, probs);
   return final_ln_(x);
 }
