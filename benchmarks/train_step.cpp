@@ -14,7 +14,9 @@
 // usage: train_step [--size tiny] [--batch 4] [--seq 256] [--steps 10] [--warmup 3]
 //                   [--threads N] [--device cpu|cuda] [--modes none,full]
 //                   [--impl eager|static|graph] [--check 0|1] [--tf32 0|1] [--chunk ROWS]
-//                   [--trace FILE]
+//                   [--trace FILE] [--precision float32|bfloat16]
+// --precision bfloat16: the output layer's products with bfloat16 operands (a CPU with
+//   AVX512-BF16 or AMX; the train stage's output_precision).
 // --trace FILE: LibTorch's profiler over the timed steps of the last mode, written as a
 //   Chrome trace (benchmarks/trace_ops.py sums each op's own time from it); the profiler's
 //   own cost is in those steps' times.
@@ -62,6 +64,7 @@ int run(int argc, char** argv) {
                                             {"--tf32", "0"},
                                             {"--chunk", "0"},
                                             {"--trace", ""},
+                                            {"--precision", "float32"},
                                             {"--allocator", "keep"}},
                                            "train_step");
   if (!parsed) return 2;
@@ -95,6 +98,7 @@ int run(int argc, char** argv) {
   model::TrainOptions o;
   o.device = model::parse_choice<model::DeviceChoice>(a["--device"], "device");
   o.loss_chunk_rows = std::atoll(a["--chunk"].c_str());
+  o.output_precision = model::parse_choice<model::OutputPrecision>(a["--precision"], "precision");
   auto batch_at = [&](int s) {
     std::vector<std::size_t> idx;
     for (std::int64_t i = 0; i < batch; ++i) idx.push_back(std::size_t(s * batch + i));
@@ -170,7 +174,10 @@ int run(int argc, char** argv) {
     median_ms[mode] = ms[ms.size() / 2];
     std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
     if (!kept && !device.is_cuda()) chunk += ", glibc malloc policy";
-    if (!device.is_cuda() && a["--chunk"] == "0") chunk += ", loss products: " + model::cpu_gemm_backend();
+    if (!device.is_cuda() && a["--chunk"] == "0")
+      chunk += ", loss products: " + (o.output_precision == model::OutputPrecision::kBFloat16
+                                          ? model::bf16_products_backend()
+                                          : model::cpu_gemm_backend());
     if (!device.is_cuda())
       chunk += ", " + std::to_string(model::cpu_kernel_threads()) + " thread(s) in asaflow's kernels";
     std::printf(

@@ -8,6 +8,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/static_step.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "mode_fixtures.hpp"
@@ -272,4 +273,53 @@ TEST(StaticStep, TrainerChoosesAndRefusesSteps) {
   EXPECT_EQ(message("graph", "corrected"),
             "step graph needs a CUDA device, not cpu (step static runs the same step without a graph)");
   EXPECT_EQ(message("fast", "corrected"), "unknown step 'fast'; steps: auto, eager, static, graph");
+}
+
+// output_precision bfloat16 (the CPU's vocabulary-blocked loss with bfloat16 products): the
+// eager and static steps follow the float32 run closely but not exactly (the products see
+// rounded operands), and each other as the float32 steps do; evaluation stays float32. The
+// GPU's row chunks are refused, and so is a CPU without AVX512-BF16 or AMX.
+TEST(StaticStep, Bf16OutputProductsFollowTheFloat32Run) {
+  Modes modes;
+  const auto data = examples(15, 12);
+  const ModelConfig c = ModelConfig::preset("tiny", 200);
+  auto options = [](const std::string& step, OutputPrecision precision, std::int64_t chunk = 0) {
+    TrainOptions o = run_options(step);
+    o.loss_chunk_rows = chunk;
+    o.output_precision = precision;
+    return o;
+  };
+  test::TempDir d;
+  auto make = [&](const TrainOptions& o, const std::string& dir) {
+    return std::make_unique<Trainer>(c, o, modes.all.at("full"), pos_matrix(), data, data, d.path / dir);
+  };
+  if (!bf16_products_supported()) {
+    EXPECT_THROW(make(options("eager", OutputPrecision::kBFloat16), "refused"), ConfigError);
+    GTEST_SKIP() << "this CPU runs no bfloat16 products (" << bf16_products_backend() << "); the refusal was checked";
+  }
+  try {
+    make(options("eager", OutputPrecision::kBFloat16, 8), "chunks");
+    ADD_FAILURE() << "bfloat16 products with row chunks";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "output_precision bfloat16 runs in the CPU's vocabulary-blocked loss (device cpu, loss_chunk_rows 0); "
+              "this run has device cpu and loss_chunk_rows 8");
+  }
+  const TrainResult f = make(options("eager", OutputPrecision::kFloat32), "f32")->run();
+  const TrainResult b = make(options("eager", OutputPrecision::kBFloat16), "bf16")->run();
+  const TrainResult s = make(options("static", OutputPrecision::kBFloat16), "bf16-static")->run();
+  ASSERT_EQ(f.train_loss.size(), 8u);
+  ASSERT_EQ(b.train_loss.size(), f.train_loss.size());
+  ASSERT_EQ(s.train_loss.size(), f.train_loss.size());
+  double largest = 0;
+  for (std::size_t i = 0; i < f.train_loss.size(); ++i) {
+    const double want = f.train_loss[i].second;
+    EXPECT_NEAR(b.train_loss[i].second, want, 1e-2 * want) << "step " << i + 1;
+    EXPECT_NEAR(s.train_loss[i].second, b.train_loss[i].second, 1e-5 * want) << "step " << i + 1;
+    largest = std::max(largest, std::abs(b.train_loss[i].second - want));
+  }
+  EXPECT_GT(largest, 0.0) << "the bfloat16 run gave float32's losses exactly: its products were not bfloat16";
+  ASSERT_EQ(b.val_ppl.size(), f.val_ppl.size());
+  for (std::size_t i = 0; i < f.val_ppl.size(); ++i)
+    EXPECT_NEAR(b.val_ppl[i].second, f.val_ppl[i].second, 1e-2 * f.val_ppl[i].second);
 }

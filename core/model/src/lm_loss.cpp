@@ -1,5 +1,6 @@
 #include "asaflow/model/lm_loss.hpp"
 
+#include "asaflow/error.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/online_softmax.hpp"
 
@@ -35,48 +36,72 @@ using torch::autograd::tensor_list;
 // (cpu_gemm.hpp): at full size on the same 2 cores, 126-130 ms with its AVX-512 kernels
 // against OpenBLAS's 171-186 (SkylakeX) and 300-323 (Haswell); capped at AVX2, the same
 // as OpenBLAS's Haswell kernels (benchmarks/loss_products.py, README).
+//
+// With bfloat16 operands (OutputPrecision::kBFloat16), the weight and each row chunk are
+// rounded once, each block's logits go to a dense per-thread [kRows, kVocab] block (oneDNN's
+// AMX kernels want a dense destination: cpu_gemm.hpp), and the first pass stores each block's
+// exp(l - m_k), rounded, as a dense [n, b] bfloat16 block, which the second pass's two
+// products read as they are.
 constexpr std::int64_t kRows = 512, kVocab = 2048;
 
-torch::Tensor logits_buffer(std::int64_t n, std::int64_t v, const torch::TensorOptions& options) {
-  static thread_local torch::Tensor buffer;
-  if (!buffer.defined() || buffer.numel() < n * v || buffer.options().dtype() != options.dtype())
-    buffer = torch::empty({n * v}, options);
-  return buffer.narrow(0, 0, n * v).view({n, v});
+// A per-thread buffer of at least `numel` elements of `type`, one per slot: a training thread
+// reuses it every step.
+torch::Tensor thread_buffer(int slot, std::int64_t numel, torch::ScalarType type) {
+  static thread_local torch::Tensor buffers[3];
+  auto& buffer = buffers[slot];
+  if (!buffer.defined() || buffer.numel() < numel || buffer.scalar_type() != type)
+    buffer = torch::empty({numel}, torch::TensorOptions().dtype(type));
+  return buffer.narrow(0, 0, numel);
+}
+
+// One online-softmax step over a block of logits l (online_softmax.hpp), in tensor ops
+// where the fused row pass does not apply.
+void softmax_step(torch::Tensor& l, torch::Tensor& m, torch::Tensor& s, torch::Tensor& m_k) {
+  if (online_softmax_block(l, m, s, m_k)) return;
+  auto m_new = torch::maximum(m, l.amax(1, true));  // amax: max(1) also finds indices, 6x slower
+  s.mul_(torch::exp(m - m_new)).add_(l.sub_(m_new).exp_().sum(1, true));
+  m_k.copy_(m_new);
+  m.copy_(m_new);
 }
 
 void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const torch::Tensor& t_all,
-                   const torch::Tensor& include, torch::Tensor& loss, torch::Tensor* grad_h, torch::Tensor* grad_w) {
+                   const torch::Tensor& include, torch::Tensor& loss, torch::Tensor* grad_h, torch::Tensor* grad_w,
+                   bool bf16) {
   const auto N = h_all.size(0), V = w.size(0), blocks = (V + kVocab - 1) / kVocab;
+  const auto w16 = bf16 ? w.to(torch::kBFloat16) : torch::Tensor();  // [V,C]
   for (std::int64_t r = 0; r < N; r += kRows) {
     const auto n = std::min(kRows, N - r);
-    auto h = h_all.narrow(0, r, n);                                                      // [n,C]
-    auto t = t_all.narrow(0, r, n);                                                      // [n]
-    auto inc = include.narrow(0, r, n).unsqueeze(1);                                     // [n,1]
+    auto h = h_all.narrow(0, r, n);  // [n,C]
+    const auto h16 = bf16 ? h.to(torch::kBFloat16) : torch::Tensor();
+    if (bf16) h = h16.to(torch::kFloat);              // the rounded rows the products see
+    auto t = t_all.narrow(0, r, n);                   // [n]
+    auto inc = include.narrow(0, r, n).unsqueeze(1);  // [n,1]
     auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity(), h.options());  // running max
     auto s = torch::zeros({n, 1}, h.options());                                          // running sum of exp(l - m)
     const bool stored = grad_h != nullptr;
-    const auto exps = stored ? logits_buffer(n, V, h.options()) : torch::Tensor();       // [n,V]: exp(l - m_k)
+    // exp(l - m_k): [n,V] float32, or bfloat16 blocks [n,b] one after another
+    const auto exps = stored ? thread_buffer(bf16, n * V, bf16 ? torch::kBFloat16 : h.scalar_type()) : torch::Tensor();
+    const auto dense = bf16 ? thread_buffer(2, n * kVocab, torch::kFloat) : torch::Tensor();
     auto block_max = stored ? torch::empty({n, blocks}, h.options()) : torch::Tensor();  // m_k per block
     for (std::int64_t v = 0, k = 0; v < V; v += kVocab, ++k) {
       const auto b = std::min(kVocab, V - v);
       torch::Tensor l;  // [n,b]
-      if (stored) {
-        l = exps.narrow(1, v, b);
+      if (bf16) {
+        l = dense.narrow(0, 0, n * b).view({n, b});
+        cpu_gemm_bf16(h16, false, w16.narrow(0, v, b), true, l, 0.0f);
+      } else if (stored) {
+        l = exps.view({n, V}).narrow(1, v, b);
         if (!cpu_gemm(h, false, w.narrow(0, v, b), true, l, 0.0f)) torch::mm_out(l, h, w.narrow(0, v, b).t());
       } else {
         l = torch::mm(h, w.narrow(0, v, b).t());
       }
       auto m_k = stored ? block_max.narrow(1, k, 1) : torch::empty_like(m);
-      if (!online_softmax_block(l, m, s, m_k)) {          // the same step in tensor ops
-        auto m_new = torch::maximum(m, l.amax(1, true));  // amax: max(1) also finds indices, 6x slower
-        s.mul_(torch::exp(m - m_new)).add_(l.sub_(m_new).exp_().sum(1, true));
-        m_k.copy_(m_new);
-        m.copy_(m_new);
-      }
+      softmax_step(l, m, s, m_k);
+      if (bf16 && stored) exps.narrow(0, n * v, n * b).view({n, b}).copy_(l);
     }
-    auto lse = m + torch::log(s);                // [n,1]
-    auto w_t = w.index_select(0, t);             // [n,C]
-    auto target_logit = (h * w_t).sum(1, true);  // [n,1]
+    auto lse = m + torch::log(s);                                                       // [n,1]
+    auto w_t = bf16 ? w16.index_select(0, t).to(torch::kFloat) : w.index_select(0, t);  // [n,C]
+    auto target_logit = (h * w_t).sum(1, true);                                         // [n,1]
     loss.sub_(((target_logit - lse) * inc).sum());
     if (!grad_h) continue;
     // softmax_b = exp(l - m_k) * exp(m_k - lse): the second factor is a per-row scale, so it
@@ -89,16 +114,24 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
     auto scale = (block_max - lse).exp_();  // [n,blocks]
     for (std::int64_t v = 0, k = 0; v < V; v += kVocab, ++k) {
       const auto b = std::min(kVocab, V - v);
-      auto wb = w.narrow(0, v, b);        // [b,C]
-      auto e = exps.narrow(1, v, b);      // [n,b]
       auto c = scale.narrow(1, k, 1);     // [n,1]
       auto hc = h_inc * c;                // [n,C]
       auto gw = grad_w->narrow(0, v, b);  // [b,C]
-      if (!cpu_gemm(e, false, wb, false, eb, 0.0f)) torch::mm_out(eb, e, wb);
-      gh.addcmul_(eb, c);
       // The first row chunk writes every row of grad_w (the blocks cover the vocabulary), so
       // grad_w needs no zeroing before it (26 MB at GPT-2's vocabulary); later chunks add.
-      if (!cpu_gemm(e, true, hc, false, gw, r == 0 ? 0.0f : 1.0f)) {
+      const float beta = r == 0 ? 0.0f : 1.0f;
+      if (bf16) {
+        auto e = exps.narrow(0, n * v, n * b).view({n, b});  // [n,b]
+        cpu_gemm_bf16(e, false, w16.narrow(0, v, b), false, eb, 0.0f);
+        cpu_gemm_bf16(e, true, hc.to(torch::kBFloat16), false, gw, beta);
+        gh.addcmul_(eb, c);
+        continue;
+      }
+      auto wb = w.narrow(0, v, b);                 // [b,C]
+      auto e = exps.view({n, V}).narrow(1, v, b);  // [n,b]
+      if (!cpu_gemm(e, false, wb, false, eb, 0.0f)) torch::mm_out(eb, e, wb);
+      gh.addcmul_(eb, c);
+      if (!cpu_gemm(e, true, hc, false, gw, beta)) {
         if (r == 0)
           torch::mm_out(gw, e.t(), hc);
         else
@@ -112,7 +145,8 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
 
 struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
-                               const torch::Tensor& targets, const torch::Tensor& include, std::int64_t chunk) {
+                               const torch::Tensor& targets, const torch::Tensor& include, std::int64_t chunk,
+                               bool bf16) {
     const bool need_grad = hidden.requires_grad() || weight.requires_grad();
     const auto N = hidden.size(0);
     auto h_all = hidden.contiguous();
@@ -129,11 +163,12 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       auto rows = include.nonzero().squeeze(1);
       if (need_grad) grad_w = rows.size(0) > 0 ? torch::empty_like(w) : torch::zeros_like(w);  // see vocab_blocked
       if (rows.size(0) == N) {
-        vocab_blocked(h_all, w, t_all, include, loss, need_grad ? &grad_h : nullptr, need_grad ? &grad_w : nullptr);
+        vocab_blocked(h_all, w, t_all, include, loss, need_grad ? &grad_h : nullptr, need_grad ? &grad_w : nullptr,
+                      bf16);
       } else {
         auto grad_rows = need_grad ? torch::empty({rows.size(0), h_all.size(1)}, h_all.options()) : torch::Tensor();
         vocab_blocked(h_all.index_select(0, rows), w, t_all.index_select(0, rows), include.index_select(0, rows), loss,
-                      need_grad ? &grad_rows : nullptr, need_grad ? &grad_w : nullptr);
+                      need_grad ? &grad_rows : nullptr, need_grad ? &grad_w : nullptr, bf16);
         if (need_grad) grad_h.zero_().index_copy_(0, rows, grad_rows);
       }
       ctx->save_for_backward({grad_h, grad_w});
@@ -172,15 +207,21 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
     torch::NoGradGuard no_grad;
     torch::Tensor gh = saved[0].defined() ? saved[0].mul_(g) : torch::Tensor();
     torch::Tensor gw = saved[1].defined() ? saved[1].mul_(g) : torch::Tensor();
-    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
-                          const torch::Tensor& include, std::int64_t chunk_rows) {
-  return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows);
+                          const torch::Tensor& include, std::int64_t chunk_rows, OutputPrecision precision) {
+  const bool bf16 = precision == OutputPrecision::kBFloat16;
+  if (bf16 && (chunk_rows > 0 || !hidden.device().is_cpu() || hidden.scalar_type() != torch::kFloat))
+    throw ConfigError("bfloat16 output-layer products are implemented for the CPU's float32 model only");
+  if (bf16 && !bf16_products_supported())
+    throw ConfigError("bfloat16 output-layer products need a CPU with AVX512-BF16 or AMX; this one has " +
+                      bf16_products_backend());
+  return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows, bf16);
 }
 
 std::int64_t default_loss_chunk_rows(const torch::Device& device) { return device.is_cuda() ? 4096 : 0; }

@@ -197,7 +197,9 @@ torch::Tensor StaticStep::run_once() {
   BondingTensors bonding;
   if (mode_) bonding = mode_->bonding(TokenAnnotations{pos_, features_, requirements_}, pos_matrix_);
   auto bias = attention_bias(bonding, key_valid_, options_.bias, /*sync_free=*/true);
-  auto loss = next_token_loss_sum(model_, ids_, bias, pos_, targets_, include_, chunk_rows_) * inv_count_;
+  auto loss =
+      next_token_loss_sum(model_, ids_, bias, pos_, targets_, include_, chunk_rows_, options_.output_precision) *
+      inv_count_;
   loss.backward();
   torch::NoGradGuard no_grad;
   if (options_.grad_clip > 0) clip_gradients();

@@ -17,6 +17,7 @@
 #include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/cpu_adamw.hpp"
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
@@ -74,6 +75,16 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   if (step_kind_ == StepKind::kGraph && !StaticStep::graphs_available()) {
     throw ConfigError("step graph needs a build against LibTorch with CUDA (this one has none)");
   }
+  if (options_.output_precision == OutputPrecision::kBFloat16) {
+    if (!device_.is_cpu() || loss_chunk_rows_ > 0)
+      throw ConfigError(
+          "output_precision bfloat16 runs in the CPU's vocabulary-blocked loss (device cpu, "
+          "loss_chunk_rows 0); this run has device " +
+          device_.str() + " and loss_chunk_rows " + std::to_string(loss_chunk_rows_));
+    if (!bf16_products_supported())
+      throw ConfigError("output_precision bfloat16 needs a CPU with AVX512-BF16 or AMX; this one has " +
+                        bf16_products_backend() + " (use float32)");
+  }
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
   if (mode_ && mode_->embeds_pos()) config_.pos_embedding = true;
@@ -125,7 +136,7 @@ double Trainer::train_step(const Batch& batch, double lr, bool inject_nan) {
   const auto params = model_->parameters();
   const auto had = release_gradients(params);
   auto loss = next_token_loss_sum(model_, batch.ids, bias_for(batch), batch.tokens.pos, batch.targets, batch.include,
-                                  loss_chunk_rows_) /
+                                  loss_chunk_rows_, options_.output_precision) /
               double(std::max<std::int64_t>(batch.loss_targets, 1));
   if (inject_nan) loss = loss * NAN;
   const double value = loss.item<double>();
@@ -163,7 +174,7 @@ double Trainer::parallel_step(const Batch* shard, double lr, std::int64_t& token
     // The sum over this shard's targets; the division by the global count comes after the
     // all-reduce, so the update is the one a single process makes on the whole batch.
     auto loss = next_token_loss_sum(model_, shard->ids, bias_for(*shard), shard->tokens.pos, shard->targets,
-                                    shard->include, loss_chunk_rows_);
+                                    shard->include, loss_chunk_rows_, options_.output_precision);
     local_sum = loss.item<double>();
     loss.backward();
   }

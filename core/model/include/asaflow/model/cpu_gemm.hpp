@@ -13,6 +13,19 @@ namespace asaflow::model {
 // BLAS).
 bool cpu_gemm(const torch::Tensor& a, bool trans_a, const torch::Tensor& b, bool trans_b, torch::Tensor& c, float beta);
 
+// c = op(a) op(b) + beta * c with bfloat16 a and b and a float32 c (products accumulated in
+// float32), through oneDNN's matmul: AMX tiles where the CPU has them, AVX512-BF16
+// instructions otherwise. Rows contiguous as for cpu_gemm; oneDNN's AMX kernels want c's rows
+// dense (row stride = columns), others fall back to slower ones. Throws ConfigError where
+// bf16_products_supported() is false.
+void cpu_gemm_bf16(const torch::Tensor& a, bool trans_a, const torch::Tensor& b, bool trans_b, torch::Tensor& c,
+                   float beta);
+
+// Whether this CPU and build can run cpu_gemm_bf16 (oneDNN, and AVX512-BF16 or AMX: an
+// emulated bfloat16 product would be slower than float32's), and which kernels it uses.
+bool bf16_products_supported();
+std::string bf16_products_backend();
+
 // Which kernels cpu_gemm uses on this machine ("oneDNN AVX-512 sgemm", or "system BLAS" and
 // why), for logs and results.
 std::string cpu_gemm_backend();

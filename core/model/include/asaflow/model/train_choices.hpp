@@ -19,6 +19,10 @@ enum class StepKind { kAuto, kEager, kStatic, kGraph };
 // Where: kAuto is CUDA when a device is available, else the CPU.
 enum class DeviceChoice { kAuto, kCpu, kCuda };
 
+// The precision of the output layer's three products in the CPU's fused loss (lm_loss.hpp):
+// float32, or bfloat16 operands with float32 accumulation (AMX or AVX512-BF16).
+enum class OutputPrecision { kFloat32, kBFloat16 };
+
 template <typename Enum>
 using NamedValues = std::vector<std::pair<std::string, Enum>>;
 
@@ -37,6 +41,12 @@ inline const NamedValues<StepKind>& names_of(StepKind) {
 inline const NamedValues<DeviceChoice>& names_of(DeviceChoice) {
   static const NamedValues<DeviceChoice> n = {
       {"auto", DeviceChoice::kAuto}, {"cpu", DeviceChoice::kCpu}, {"cuda", DeviceChoice::kCuda}};
+  return n;
+}
+
+inline const NamedValues<OutputPrecision>& names_of(OutputPrecision) {
+  static const NamedValues<OutputPrecision> n = {{"float32", OutputPrecision::kFloat32},
+                                                 {"bfloat16", OutputPrecision::kBFloat16}};
   return n;
 }
 

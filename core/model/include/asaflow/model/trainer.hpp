@@ -57,6 +57,9 @@ struct TrainOptions {
   BiasOptions bias;
   DeviceChoice device = DeviceChoice::kAuto;
   std::int64_t loss_chunk_rows = 0;  // rows per chunk of the fused loss; 0: by device (lm_loss.hpp)
+  // The output layer's products in training steps (lm_loss.hpp): bfloat16 on a CPU with
+  // AVX512-BF16 or AMX only. Evaluation always runs them in float32.
+  OutputPrecision output_precision = OutputPrecision::kFloat32;
   // How each optimizer step runs: `eager` (train_step), `static` (StaticStep without a
   // graph: fixed shapes, no host reads), `graph` (StaticStep captured in a CUDA graph), or
   // `auto`: graph on a CUDA device with the corrected preset, eager otherwise. static and

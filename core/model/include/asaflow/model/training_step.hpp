@@ -22,7 +22,7 @@ namespace asaflow::model {
 // divide by the count they need: targets per batch for training, all targets for PPL.
 torch::Tensor next_token_loss_sum(AsaTransformer& model, const torch::Tensor& ids, const AttentionBias& bias,
                                   const torch::Tensor& pos, const torch::Tensor& targets, const torch::Tensor& include,
-                                  std::int64_t chunk_rows);
+                                  std::int64_t chunk_rows, OutputPrecision precision = OutputPrecision::kFloat32);
 
 // The model's parameters in order, each with whether weight decay applies to it. The
 // faithful preset decays every parameter, as the reference does; the corrected one only
