@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <tuple>
 
 #include "asaflow/error.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
+#include "asaflow/model/online_softmax.hpp"
 
 using namespace asaflow::model;
 
@@ -84,6 +86,67 @@ TEST(LmLossBf16, RefusedWhereItDoesNotApply) {
       ADD_FAILURE() << "bfloat16 products ran on a CPU that lacks them";
     } catch (const asaflow::ConfigError& e) {
       EXPECT_NE(std::string(e.what()).find("AVX512-BF16 or AMX"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// With a bfloat16 output the block step writes the same exponentials, rounded to nearest
+// even (bit for bit what LibTorch's conversion gives), into rows of a wider buffer, keeps the
+// logits in the block, and moves m, s and the block max as the float32 step does. 512 rows of
+// 2,048 values hold exact ties (a lower half of 0x8000), which rounding must
+// send to the even neighbour.
+TEST(OnlineSoftmax, RoundedStepWritesTheExponentialsAsBfloat16) {
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
+#else
+  GTEST_SKIP() << "not x86-64: tensor ops only";
+#endif
+  torch::manual_seed(13);
+  for (const std::int64_t b : {7, 8, 301, 2048}) {
+    const std::int64_t n = b == 2048 ? 512 : 37;
+    const auto logits = torch::randn({n, b}) * 30.0;
+    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
+    m.narrow(0, 0, 20).normal_(0.0, 40.0);
+    auto s = torch::zeros({n, 1});
+    s.narrow(0, 0, 20).uniform_(1.0, 5.0);
+    auto in_place = logits.clone(), kept = logits.clone();
+    auto m1 = m.clone(), s1 = s.clone(), m2 = m.clone(), s2 = s.clone();
+    auto max1 = torch::empty({n, 1}), max2 = torch::empty({n, 1});
+    auto wide = torch::zeros({n, b + 3}, torch::kBFloat16);
+    auto rounded = wide.narrow(1, 1, b);
+    ASSERT_TRUE(online_softmax_block(in_place, m1, s1, max1)) << b;
+    ASSERT_TRUE(online_softmax_block(kept, m2, s2, max2, &rounded)) << b;
+    EXPECT_TRUE(rounded.equal(in_place.to(torch::kBFloat16))) << b;
+    EXPECT_TRUE(kept.equal(logits)) << b << ": the block keeps its logits";
+    EXPECT_TRUE(m2.equal(m1) && s2.equal(s1) && max2.equal(max1)) << b;
+    EXPECT_EQ(wide.narrow(1, 0, 1).abs().sum().item<float>(), 0.0F) << "a value left of the rows changed";
+    EXPECT_EQ(wide.narrow(1, b + 1, 2).abs().sum().item<float>(), 0.0F) << "a value right of the rows changed";
+  }
+  auto block = torch::randn({4, 8}), m = torch::zeros({4, 1}), s = torch::zeros({4, 1}), bm = torch::zeros({4, 1});
+  auto wrong = torch::zeros({4, 8});
+  EXPECT_FALSE(online_softmax_block(block, m, s, bm, &wrong)) << "a float32 output is not a rounded one";
+}
+
+// The bfloat16 products against double products of the same bfloat16 values, for each
+// transposition and beta 0 (over garbage) and 1.
+TEST(CpuGemmBf16, EqualsTheProductOfTheRoundedOperands) {
+  if (!bf16_products_supported()) GTEST_SKIP() << "this CPU runs no bfloat16 products";
+  torch::manual_seed(5);
+  const std::int64_t m = 37, n = 300, k = 129;
+  for (const bool ta : {false, true}) {
+    for (const bool tb : {false, true}) {
+      for (const float beta : {0.0F, 1.0F}) {
+        auto a = torch::randn({ta ? k : m, ta ? m : k}).to(torch::kBFloat16);
+        auto b = torch::randn({tb ? n : k, tb ? k : n}).to(torch::kBFloat16);
+        auto c = torch::randn({m, n});
+        const auto c0 = c.to(torch::kFloat64);
+        const auto a64 = a.to(torch::kFloat64), b64 = b.to(torch::kFloat64);
+        const auto want = torch::mm(ta ? a64.t() : a64, tb ? b64.t() : b64) + beta * c0;
+        cpu_gemm_bf16(a, ta, b, tb, c, beta);
+        EXPECT_LE((c.to(torch::kFloat64) - want).abs().max().item<double>(), 1e-5 * want.abs().max().item<double>())
+            << ta << tb << beta;
+      }
     }
   }
 }

@@ -55,13 +55,14 @@ torch::Tensor thread_buffer(int slot, std::int64_t numel, torch::ScalarType type
 }
 
 // One online-softmax step over a block of logits l (online_softmax.hpp), in tensor ops
-// where the fused row pass does not apply.
-void softmax_step(torch::Tensor& l, torch::Tensor& m, torch::Tensor& s, torch::Tensor& m_k) {
-  if (online_softmax_block(l, m, s, m_k)) return;
+// where the fused row pass does not apply; the exponentials rounded into `rounded` when given.
+void softmax_step(torch::Tensor& l, torch::Tensor& m, torch::Tensor& s, torch::Tensor& m_k, torch::Tensor* rounded) {
+  if (online_softmax_block(l, m, s, m_k, rounded)) return;
   auto m_new = torch::maximum(m, l.amax(1, true));  // amax: max(1) also finds indices, 6x slower
   s.mul_(torch::exp(m - m_new)).add_(l.sub_(m_new).exp_().sum(1, true));
   m_k.copy_(m_new);
   m.copy_(m_new);
+  if (rounded) rounded->copy_(l);
 }
 
 void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const torch::Tensor& t_all,
@@ -96,8 +97,8 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
         l = torch::mm(h, w.narrow(0, v, b).t());
       }
       auto m_k = stored ? block_max.narrow(1, k, 1) : torch::empty_like(m);
-      softmax_step(l, m, s, m_k);
-      if (bf16 && stored) exps.narrow(0, n * v, n * b).view({n, b}).copy_(l);
+      auto rounded = bf16 && stored ? exps.narrow(0, n * v, n * b).view({n, b}) : torch::Tensor();
+      softmax_step(l, m, s, m_k, rounded.defined() ? &rounded : nullptr);
     }
     auto lse = m + torch::log(s);                                                       // [n,1]
     auto w_t = bf16 ? w16.index_select(0, t).to(torch::kFloat) : w.index_select(0, t);  // [n,C]

@@ -6,7 +6,10 @@
 #include <immintrin.h>
 #endif
 
+#include <c10/util/BFloat16.h>
+
 #include <atomic>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 
@@ -49,10 +52,22 @@ __attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(x);
 }
 
-// One row of b values: m_new = max(m, the row's max); the row becomes exp(value - m_new);
-// s = s * exp(m - m_new) + the row's sum; m = m_new. A NaN or +inf in the row (or a NaN
-// m) makes m and s NaN and leaves the row as it was: the loss becomes NaN, as with tensor ops.
-__attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, float& m, float& s) {
+// 8 finite non-negative floats to bfloat16, rounded to nearest even (as c10::BFloat16 rounds).
+__attribute__((target("avx2,fma"))) inline void store_bf16(std::uint16_t* out, __m256 x) {
+  __m256i u = _mm256_castps_si256(x);
+  const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  u = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+  // packus interleaves the two 128-bit lanes: elements 0-3 and 4-7 end up in 64-bit parts 0 and 2
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(u, u), 0b1000);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
+}
+
+// One row of b values: m_new = max(m, the row's max); the row becomes exp(value - m_new)
+// (or, with `out`, those values go to `out` as bfloat16 and the row keeps its logits);
+// s = s * exp(m - m_new) + the row's sum; m = m_new. A NaN or +inf in the row (or a NaN m)
+// makes m and s NaN and leaves the row (and `out`) as it was: the loss becomes NaN, as with
+// tensor ops.
+__attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, float& m, float& s, std::uint16_t* out) {
   const std::int64_t whole = b - b % 8;
   __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   __m256 nan = _mm256_setzero_ps();
@@ -76,11 +91,21 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
   __m256 vsum = _mm256_setzero_ps();
   for (std::int64_t j = 0; j < whole; j += 8) {
     const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), shift));
-    _mm256_storeu_ps(p + j, e);
+    if (out)
+      store_bf16(out + j, e);
+    else
+      _mm256_storeu_ps(p + j, e);
     vsum = _mm256_add_ps(vsum, e);
   }
   float sum = horizontal_sum(vsum);
-  for (std::int64_t j = whole; j < b; ++j) sum += p[j] = std::exp(p[j] - m_new);
+  for (std::int64_t j = whole; j < b; ++j) {
+    const float e = std::exp(p[j] - m_new);
+    sum += e;
+    if (out)
+      out[j] = c10::BFloat16(e).x;
+    else
+      p[j] = e;
+  }
   s = s * std::exp(m - m_new) + sum;
   m = m_new;
 }
@@ -92,7 +117,8 @@ bool has_avx2_fma() {
 
 }  // namespace
 
-bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max) {
+bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max,
+                          torch::Tensor* rounded) {
   const auto n = block.size(0), b = block.size(1);
   const auto is_float_cpu = [](const torch::Tensor& t) {
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
@@ -101,6 +127,11 @@ bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor&
       block.stride(1) != 1 || !m.is_contiguous() || !s.is_contiguous() || m.numel() != n || s.numel() != n ||
       block_max.size(0) != n)
     return false;
+  if (rounded && (!rounded->device().is_cpu() || rounded->scalar_type() != torch::kBFloat16 || rounded->dim() != 2 ||
+                  rounded->size(0) != n || rounded->size(1) != b || rounded->stride(1) != 1))
+    return false;
+  auto* out = rounded ? reinterpret_cast<std::uint16_t*>(rounded->data_ptr<at::BFloat16>()) : nullptr;
+  const auto out_stride = rounded ? rounded->stride(0) : 0;
   float* data = block.data_ptr<float>();
   float* mp = m.data_ptr<float>();
   float* sp = s.data_ptr<float>();
@@ -108,14 +139,16 @@ bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor&
   const auto row_stride = block.stride(0), max_stride = block_max.stride(0);
   at::parallel_for(0, n, 16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      row_step(data + i * row_stride, b, mp[i], sp[i]);
+      row_step(data + i * row_stride, b, mp[i], sp[i], out ? out + i * out_stride : nullptr);
       bp[i * max_stride] = mp[i];
     }
   });
   return true;
 }
 #else
-bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&) { return false; }
+bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor*) {
+  return false;
+}
 #endif
 
 int cpu_kernel_threads() {

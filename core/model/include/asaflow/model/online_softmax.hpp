@@ -10,9 +10,12 @@ namespace asaflow::model {
 // max_j block_ij); block_ij = exp(block_ij - m_new) in place; s_i = s_i * exp(m_i - m_new)
 // + sum_j block_ij; m_i = m_new; block_max[i] = m_new. `m` and `s` are [n, 1] contiguous
 // float tensors, `block_max` is [n, 1] (any stride). A row holding a NaN or +inf gets NaN
-// in m and s (tensor ops give NaN in s). Returns false, changing nothing, when the tensors are not float CPU tensors of that
-// layout or the CPU lacks AVX2 and FMA; the caller then takes the same step with tensor ops.
-bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max);
+// in m and s (tensor ops give NaN in s). With `rounded` (a bfloat16 [n, b], rows contiguous),
+// the exponentials go there instead, rounded to nearest even, and `block` keeps its logits.
+// Returns false, changing nothing, when the tensors are not of those types and layouts or the
+// CPU lacks AVX2 and FMA; the caller then takes the same step with tensor ops.
+bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max,
+                          torch::Tensor* rounded = nullptr);
 
 // How many threads at::parallel_for splits a range between in asaflow's own CPU kernels (this
 // one and cpu_adamw.hpp, compiled alike): at::get_num_threads() where they were compiled
