@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: float32 against bfloat16 output-layer products in training
 # (pipelines/precision-check.yaml: the tiny model on Brown with GPT-2 BPE, the same seeds and
-# data order both ways), then per seed the final validation PPL (evaluated in float32) and the
-# train loop's tokens/s of each, and the paired differences (bfloat16 - float32) with their
-# mean, sd and 95% t-interval. The cells run one after another in this one run, so the
-# tokens/s ratio is side by side; the CPU model is printed with it.
+# data order both ways), then per seed the final validation PPL (evaluated in float32) and
+# the train loop's tokens/s of each, the paired differences (bfloat16 - float32) with their
+# mean, sd and 95% t-interval, and the n-gram floors on the same validation tokens. The cells
+# run one after another in this one run, so the tokens/s ratio is side by side; the CPU
+# model is printed with it.
 # usage: benchmarks/precision_check.sh [BUILD_DIR] [asaflow run options, e.g. --set steps=200]
 # env: CACHE (a cache directory to keep; default a temporary one)
 set -euo pipefail
@@ -17,7 +18,7 @@ echo "precision_check: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed
 "$build/asaflow" run "$pipeline" --cache-dir "$cache" -q "$@"
 cells=()
 for seed in 1 2 3; do cells+=("float32[seed=$seed]" "bfloat16[seed=$seed]"); done
-for cell in "${cells[@]}"; do
+for cell in "${cells[@]}" floors; do
   "$build/asaflow" show "$pipeline" "$cell" --cache-dir "$cache" --json > "$cache/$cell.json"
 done
 /usr/bin/python3 - "$cache" <<'PY'
@@ -45,6 +46,11 @@ def paired(name, diffs, null=0.0):
     t = (mean - null) / (sd / math.sqrt(n)) if sd > 0 else float("inf")
     print(f"{name}: mean {mean:+.3f}, sd {sd:.3f}, n {n}, 95% t-interval [{mean - half:+.3f}, {mean + half:+.3f}], "
           f"t = {t:.2f} against {null:g} (df {n - 1})")
+floors = {m["labels"]["order"]: m["value"] for m in json.load(open(cache / "floors.json"))["metrics"]
+          if m["metric"] == "floor_ppl"}
+print("n-gram floors on the same tokens: " + ", ".join(f"{o}-gram {floors[o]:.1f}" for o in sorted(floors)))
+beaten = all(max(pf, pb) < floors["3"] for _, pf, pb, _, _ in rows)
+print(f"every run below the trigram floor: {'yes' if beaten else 'no'}")
 paired("val PPL, bfloat16 - float32", [pb - pf for _, pf, pb, _, _ in rows])
 paired("val PPL, relative (bfloat16 / float32 - 1, %)", [100 * (pb / pf - 1) for _, pf, pb, _, _ in rows])
 paired("tokens/s ratio (bfloat16 / float32)", [tb / tf for *_, tf, tb in rows], null=1.0)

@@ -106,11 +106,16 @@ class AsaLM(nn.Module):
             if prm.dim() >= 2:
                 nn.init.xavier_uniform_(prm)
 
-    def forward(self, ids, pos, feat, req, key_valid):
+    def forward(self, ids, pos, feat, req, key_valid, bf16_output=False):
         x = self.pe(self.emb(ids))
         for b in self.blocks:
             x = b(x, pos, feat, req, key_valid)
-        return self.out(self.ln(x))
+        if not bf16_output:
+            return self.out(self.ln(x))
+        # the output layer under CPU autocast: bfloat16 operands (its logits come back in
+        # bfloat16; asaflow's come back in float32), the loss in float32
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.out(self.ln(x)).float()
 
 
 def main():
@@ -124,6 +129,8 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--tf32", type=int, default=0, choices=[0, 1],
                     help="let CUDA matrix products use TF32 (as train_step --tf32 1)")
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                    help="the output layer's product: bfloat16 under CPU autocast (as train_step --precision)")
     args = ap.parse_args()
     if args.tf32:
         torch.set_float32_matmul_precision("high")
@@ -151,7 +158,7 @@ def main():
             sync()
             t0 = time.perf_counter()
             opt.zero_grad()
-            logits = model(ids[s], pos[s], feat[s], req[s], key_valid)
+            logits = model(ids[s], pos[s], feat[s], req[s], key_valid, args.precision == "bfloat16")
             loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.size(-1)), ids[s][:, 1:].reshape(-1),
                                    ignore_index=50256)
             loss.backward()
@@ -162,7 +169,8 @@ def main():
                 times.append((time.perf_counter() - t0) * 1000)
         med = statistics.median(times)
         result[mode] = med
-        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, {args.device}{', tf32' if args.tf32 else ''}: "
+        print(f"train_step: python eager tiny {mode} batch {B} seq {T}, {args.threads} threads, {args.device}{', tf32' if args.tf32 else ''}"
+              f"{', bfloat16 output layer' if args.precision == 'bfloat16' else ''}: "
               f"median {med:.1f} ms/step (min {min(times):.1f}, max {max(times):.1f}), {B * T / (med / 1000):.0f} tokens/s")
     if "none" in result and "full" in result:
         print(f"train_step: python eager full/none = {result['full'] / result['none']:.3f}")

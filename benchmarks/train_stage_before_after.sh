@@ -7,7 +7,9 @@
 # steps (default 200), 2 threads; tokens/s is the stage's train_tokens_per_s (targets that
 # are not padding, over the training loop's wall time).
 # "AVX2" rounds run OpenBLAS's Haswell kernels and cap oneDNN at AVX2 (DNNL_MAX_CPU_ISA), as
-# a machine without AVX-512 would; on such a machine they are the only rounds.
+# a machine without AVX-512 would; on such a machine they are the only rounds. Where the CPU
+# has AVX512-BF16 (or AMX), the AVX-512 rounds also run the newer build's stage with bfloat16
+# output-layer products (output_precision: bfloat16).
 # usage: benchmarks/train_stage_before_after.sh BEFORE_BUILD AFTER_BUILD [ROUNDS]
 #   A build of an older commit beside: git worktree add /tmp/before COMMIT &&
 #   cmake -S /tmp/before -B /tmp/before/build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -41,10 +43,12 @@ stages:
              log_every: 50, device: cpu}
 EOF
 
+sed 's/device: cpu}/device: cpu, output_precision: bfloat16}/' "$work/stage.yaml" > "$work/stage-bf16.yaml"
+
 # tokens/s of one forced train stage, from its results in the cache
 stage() {
-  local exe=$1 cache=$2
-  "$exe" run "$work/stage.yaml" --cache-dir "$cache" --threads "$threads" --force train -q > "$work/run.log" 2>&1 ||
+  local exe=$1 cache=$2 pipeline=${3:-$work/stage.yaml}
+  "$exe" run "$pipeline" --cache-dir "$cache" --threads "$threads" --force train -q > "$work/run.log" 2>&1 ||
     { cat "$work/run.log" >&2; exit 1; }
   /usr/bin/python3 - "$cache" <<'PY'
 import json, pathlib, sys
@@ -79,5 +83,10 @@ for k in "${kernels[@]}"; do
     awk -v k="$k" -v r="$r" -v b="$b" -v a="$a" -v ab="$ab" 'BEGIN {
       printf "train_stage_before_after: %s round %d: before %s, after %s (%.2fx), after with the system BLAS %s (%.2fx) tokens/s\n",
         k, r, b, a, a / b, ab, ab / b }'
+    if [[ $k == AVX-512 ]] && grep -qE ' (avx512_bf16|amx_bf16)' /proc/cpuinfo; then
+      a16=$(stage "$after" "$work/cache-after-bf16" "$work/stage-bf16.yaml")
+      awk -v k="$k" -v r="$r" -v b="$b" -v a="$a16" 'BEGIN {
+        printf "train_stage_before_after: %s round %d: after with bfloat16 products %s tokens/s (%.2fx)\n", k, r, a, a / b }'
+    fi
   done
 done
