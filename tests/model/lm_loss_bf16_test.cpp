@@ -12,6 +12,7 @@
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/online_softmax.hpp"
+#include "cpu_kernels.hpp"
 
 using namespace asaflow::model;
 
@@ -93,15 +94,10 @@ TEST(LmLossBf16, RefusedWhereItDoesNotApply) {
 // With a bfloat16 output the block step writes the same exponentials, rounded to nearest
 // even (bit for bit what LibTorch's conversion gives), into rows of a wider buffer, keeps the
 // logits in the block, and moves m, s and the block max as the float32 step does. 512 rows of
-// 2,048 values hold exact ties (a lower half of 0x8000), which rounding must
-// send to the even neighbour.
+// 2,048 values hold exact ties (a lower half of 0x8000), which rounding must send to the even
+// neighbour.
 TEST(OnlineSoftmax, RoundedStepWritesTheExponentialsAsBfloat16) {
-#if defined(__x86_64__)
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-    GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
-#else
-  GTEST_SKIP() << "not x86-64: tensor ops only";
-#endif
+  if (!asaflow::test::avx2_kernels_run()) GTEST_SKIP() << "no AVX2 and FMA (or not x86-64): tensor ops only";
   torch::manual_seed(13);
   for (const std::int64_t b : {7, 8, 301, 2048}) {
     const std::int64_t n = b == 2048 ? 512 : 37;

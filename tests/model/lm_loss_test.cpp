@@ -11,6 +11,7 @@
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/online_softmax.hpp"
+#include "cpu_kernels.hpp"
 
 using namespace asaflow::model;
 
@@ -104,12 +105,7 @@ TEST(LmLoss, ASecondBackwardThroughTheSameGraphIsRefused) {
 // multiple of 8, rows of a wider buffer (row stride > b), a first block (running max -inf)
 // and a later one whose max falls below or above the running max, a NaN row, a +inf.
 TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
-#if defined(__x86_64__)
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-    GTEST_SKIP() << "no AVX2 and FMA: tensor ops only";
-#else
-  GTEST_SKIP() << "not x86-64: tensor ops only";
-#endif
+  if (!asaflow::test::avx2_kernels_run()) GTEST_SKIP() << "no AVX2 and FMA (or not x86-64): tensor ops only";
   torch::manual_seed(11);
   for (const std::int64_t b : {1, 7, 8, 301, 2048}) {
     const std::int64_t n = 37;
