@@ -7,12 +7,17 @@
 # run one after another in this one run, so the tokens/s ratio is side by side; the CPU
 # model is printed with it.
 # usage: benchmarks/precision_check.sh [BUILD_DIR] [asaflow run options, e.g. --set steps=200]
-# env: CACHE (a cache directory to keep; default a temporary one)
+# env: CACHE (a cache directory to keep; default a temporary one, removed at the end)
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 shift || true
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=${CACHE:-$(mktemp -d /tmp/asaflow-precision.XXXXXX)}
+if [[ -n ${CACHE:-} ]]; then
+  cache=$CACHE
+else
+  cache=$(mktemp -d /tmp/asaflow-precision.XXXXXX)
+  trap 'rm -rf "$cache"' EXIT
+fi
 pipeline=$here/pipelines/precision-check.yaml
 echo "precision_check: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; cache $cache"
 "$build/asaflow" run "$pipeline" --cache-dir "$cache" -q "$@"

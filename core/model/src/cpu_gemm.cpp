@@ -7,6 +7,8 @@
 #endif
 
 #include <array>
+#include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -46,7 +48,9 @@ Bf16Matmul& bf16_matmul(std::int64_t m, std::int64_t n, std::int64_t k, const dn
                         const dnnl::memory::dims& b_strides, std::int64_t ldc, float beta) {
   using key_t = std::array<std::int64_t, 9>;
   static thread_local std::map<key_t, Bf16Matmul> made;
-  const key_t key{m, n, k, a_strides[0], a_strides[1], b_strides[0], b_strides[1], ldc, beta == 0.0f ? 0 : 1};
+  std::int32_t beta_bits = 0;  // the post-op's scale is part of the primitive
+  std::memcpy(&beta_bits, &beta, sizeof beta);
+  const key_t key{m, n, k, a_strides[0], a_strides[1], b_strides[0], b_strides[1], ldc, beta_bits};
   if (auto it = made.find(key); it != made.end()) return it->second;
   using dt = dnnl::memory::data_type;
   Bf16Matmul mm{{}, {{m, k}, dt::bf16, a_strides}, {{k, n}, dt::bf16, b_strides}, {{m, n}, dt::f32, {ldc, 1}}};
