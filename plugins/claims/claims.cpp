@@ -139,17 +139,7 @@ class Builder {
 
   // Every run, one row: what a pilot (a sweep over lr, say) is read from.
   void runs_table() {
-    if (runs_.empty()) return;
-    ResultTable t;
-    t.id = "runs";
-    t.level = "detail";
-    t.title = "Training runs";
-    t.columns = {"Stage", "Arm", "Seed", "lr", "Steps", "Val PPL (final)", "Val PPL (best)"};
-    for (const Run& r : runs_) {
-      t.rows.push_back({r.stage_id, r.arm, r.seed, format_number(r.lr), format_number(r.steps),
-                        format_number(r.final_ppl), format_number(r.best_ppl)});
-    }
-    out_.add(std::move(t));
+    if (!runs_.empty()) out_.add(evidence::runs_table(runs_));
   }
 
   // One table per arm against the baseline: final and best PPL, train loss, throughput,

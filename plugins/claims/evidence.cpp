@@ -31,6 +31,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     r.annotations = label(*f, "annotations", "unknown");
     r.preset = label(*f, "preset", "corrected");
     r.machine = in.machine;
+    r.output_precision = label(*f, "output_precision", "float32");
     r.final_ppl = f->value;
     auto value = [&](const char* metric) {
       const MetricRecord* m = in.results->find(metric);
@@ -50,6 +51,24 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     runs.push_back(std::move(r));
   }
   return runs;
+}
+
+ResultTable runs_table(const std::vector<Run>& runs) {
+  ResultTable t;
+  t.id = "runs";
+  t.level = "detail";
+  t.title = "Training runs";
+  t.columns = {"Stage", "Arm", "Seed", "lr", "Steps", "Val PPL (final)", "Val PPL (best)"};
+  // The output layer's precision only where a run did not train in float32.
+  const bool precision =
+      std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.output_precision != "float32"; });
+  if (precision) t.columns.push_back("Output products");
+  for (const Run& r : runs) {
+    t.rows.push_back({r.stage_id, r.arm, r.seed, stats::format_number(r.lr), stats::format_number(r.steps),
+                      stats::format_number(r.final_ppl), stats::format_number(r.best_ppl)});
+    if (precision) t.rows.back().push_back(r.output_precision);
+  }
+  return t;
 }
 
 Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o) {
@@ -361,7 +380,20 @@ Gate check_design(const Arms& arms) {
                          "be paired by seed; give each setting its own claims stage"};
     }
   }
-  return {true, "one run per arm and seed"};
+  std::map<std::string, std::vector<std::string>> by_precision;  // precision -> "arm[seed=s]"
+  for (const auto& [arm, runs] : arms.by_arm)
+    for (const Run* r : runs) by_precision[r->output_precision].push_back(arm + "[seed=" + r->seed + "]");
+  if (by_precision.size() > 1) {
+    std::string which;
+    for (const auto& [precision, runs] : by_precision) {
+      which += (which.empty() ? "" : "; ") + precision + ": ";
+      for (std::size_t i = 0; i < runs.size(); ++i) which += (i ? ", " : "") + runs[i];
+    }
+    return {false, "the runs trained with different output_precision (" + which +
+                       "): a difference between arms would include the precision's effect; train every arm with "
+                       "one output_precision"};
+  }
+  return {true, "one run per arm and seed, one output_precision"};
 }
 
 }  // namespace asaflow::plugins::evidence

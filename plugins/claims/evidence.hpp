@@ -26,11 +26,18 @@ std::string interval(double low, double high);  // "[a, b]"
 struct Run {
   std::string stage_id, mode, seed, annotations, preset, arm;
   std::string machine;  // "" when its record does not say
+  // The output layer's products in training (train param output_precision); records from
+  // before the option have no label and were float32.
+  std::string output_precision;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)
 };
 std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs);
+
+// Every run, one row (table "runs"): what a pilot (a sweep over lr, say) is read from; a
+// column for the output layer's precision where a run did not train in float32.
+ResultTable runs_table(const std::vector<Run>& runs);
 
 // Arms: the baseline is its mode; other runs are named by their mode, and by their
 // annotations too when runs of several annotation sources are compared.
@@ -75,8 +82,10 @@ struct Gate {
 };
 Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o);
 // The design itself: every arm has at most one run per seed (runs that differ in another
-// parameter, e.g. a learning-rate sweep, cannot be paired by seed). Fails naming the first
-// arm and seed with two runs.
+// parameter, e.g. a learning-rate sweep, cannot be paired by seed), and every run trained
+// with the same output_precision (bfloat16 products send a run on another trajectory, so a
+// difference between arms would include the precision's effect). Fails naming the first
+// arm and seed with two runs, or the runs of each precision.
 Gate check_design(const Arms& arms);
 
 // One H6 input: one baseline model and checkpoint.

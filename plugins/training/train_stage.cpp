@@ -281,11 +281,10 @@ class TrainStage : public StageComponent {
     std::ofstream(ctx.out.dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
-    const std::map<std::string, std::string> labels = {{"mode", params.mode},
-                                                       {"seed", std::to_string(o.seed)},
-                                                       {"preset", preset},
-                                                       {"size", config.size},
-                                                       {"annotations", annotations}};
+    const std::map<std::string, std::string> labels = {
+        {"mode", params.mode},        {"seed", std::to_string(o.seed)},
+        {"preset", preset},           {"size", config.size},
+        {"annotations", annotations}, {"output_precision", model::name_of(o.output_precision)}};
     auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
       MetricRecord& r = ctx.out.results.add(metric, value, unit);
       r.labels = labels;

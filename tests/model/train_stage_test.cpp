@@ -96,14 +96,18 @@ TEST(TrainStage, TargetFromABaselineStage) {
   auto r = run_asaflow("run p.yaml --quiet", d.path);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool found = false;
+  int precision_labels = 0;  // stage/claims refuses to compare runs of different precisions
   for (const auto& e : fs::recursive_directory_iterator(d.path / ".asaflow/objects")) {
     if (e.path().filename() != "results.json") continue;
     auto j = nlohmann::json::parse(read_file(e.path()));
     for (const auto& rec : j["records"]) {
       if (rec["metric"] == "target_ppl") found = true;
+      if (rec["metric"] == "final_val_ppl" && rec["labels"].value("output_precision", "") == "float32")
+        ++precision_labels;
     }
   }
   EXPECT_TRUE(found);
+  EXPECT_EQ(precision_labels, 2);
   auto bad = run_asaflow("validate p.yaml", d.path);
   EXPECT_EQ(bad.exit_code, 0);
   write_file(d.path / "q.yaml", pipeline(10, ", mode: fulll"));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -30,12 +31,16 @@ class Records {
   }
   // The machine the records added from now on say computed them.
   void on_machine(const std::string& machine) { machine_ = machine; }
+  // The output_precision train runs added from now on were trained with ("": no label, as
+  // in records from before the option).
+  void with_precision(const std::string& precision) { precision_ = precision; }
   // A train run: final PPL, a curve ending at it, and the evaluated tokens.
   void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
            const std::string& preset = "corrected", double tokens = 1000) {
     ResultSet& r = add("train[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
-    const std::map<std::string, std::string> l = {
+    std::map<std::string, std::string> l = {
         {"mode", mode}, {"seed", std::to_string(seed)}, {"annotations", annotations}, {"preset", preset}};
+    if (!precision_.empty()) l["output_precision"] = precision_;
     r.add("final_val_ppl", ppl).labels = l;
     r.add("val_tokens", tokens).labels = l;
     r.add("steps", 100).labels = l;
@@ -87,6 +92,7 @@ class Records {
   std::vector<std::string> ids_;
   std::vector<std::string> machines_;
   std::string machine_;
+  std::string precision_;
 };
 
 // By value: tests take verdicts of temporary result sets.
@@ -452,4 +458,30 @@ TEST(ClaimsDesign, TwoRunsOfOneArmAndSeedCannotBePaired) {
   EXPECT_TRUE(runs_table);
   EXPECT_EQ(delta, "-5 (-5.263%), no test (several runs of seed 1 in one arm: they differ in another parameter)");
   EXPECT_EQ(per_seed, "not paired: several runs of seed 1 in one arm: they differ in another parameter");
+}
+
+// Arms trained with different output-layer precisions differ by the precision too: nothing
+// is decided, and the reason names the runs of each; records without the label (from
+// before the option) count as float32, so a study of them alone is not refused.
+TEST(ClaimsDesign, RunsOfDifferentOutputPrecisionAreNotCompared) {
+  Records rec;
+  three_seeds(rec, 100, 5);
+  ASSERT_EQ(verdict(rec.evaluate(no_gate()), "ppl").status, kSupported);
+  rec.with_precision("float32");
+  rec.run("pos_only", 1, 96);
+  ASSERT_EQ(verdict(rec.evaluate(no_gate()), "ppl").status, kSupported);  // unlabelled = float32
+  rec.with_precision("bfloat16");
+  rec.run("pos_only", 2, 97);
+  const ResultSet out = rec.evaluate(no_gate());
+  const Verdict v = verdict(out, "ppl");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("different output_precision (bfloat16: pos_only[seed=2]; float32: full[seed=1], "),
+            std::string::npos)
+      << v.reason;
+  std::vector<std::string> column;
+  for (const auto& t : out.tables())
+    if (t.id == "runs" && t.columns.back() == "Output products")
+      for (const auto& row : t.rows) column.push_back(row.back());
+  EXPECT_EQ(std::count(column.begin(), column.end(), "bfloat16"), 1);
+  EXPECT_EQ(std::count(column.begin(), column.end(), "float32"), 7);
 }
