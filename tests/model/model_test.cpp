@@ -69,6 +69,35 @@ TEST(Model, OutputProjectionIsTiedAndInitIsXavier) {
   EXPECT_NE(m->output_weight()[50256].abs().sum().item<double>(), 0.0);  // the padding row is overwritten too
 }
 
+// The token embedding's gradient (sparse on the CPU, where it adds into the tied weight's
+// dense output-layer gradient) is the sum of its rows' gradients per id, repeated ids
+// adding up, with nothing for pad tokens; the tied weight's gradient ends up dense.
+TEST(Model, EmbeddingGradientAddsIntoTheOutputLayersAndSkipsPads) {
+  torch::manual_seed(5);
+  ModelConfig c = ModelConfig::preset("tiny");
+  c.vocab = 40;
+  c.pad_id = 3;
+  AsaTransformer m(c);
+  const auto ids = torch::tensor({5, 3, 7, 5, 3, 9, 9, 1}, torch::kLong).view({2, 4});
+  const auto& w = m->output_weight();
+  const auto r = torch::randn({2, 4, c.d_model});
+  const auto s = torch::randn({c.vocab, c.d_model});
+  const auto e = m->embed(ids);
+  EXPECT_TRUE(torch::equal(e, w.index_select(0, ids.view({-1})).view({2, 4, -1})));
+  ((e * r).sum() + (w * s).sum()).backward();
+  const auto g = w.grad();
+  ASSERT_TRUE(g.defined());
+  ASSERT_FALSE(g.is_sparse());
+  auto expected = s.clone();
+  const auto flat = ids.view({-1});
+  for (std::int64_t i = 0; i < flat.size(0); ++i) {
+    const auto id = flat[i].item<std::int64_t>();
+    if (id != c.pad_id) expected[id] += r.view({-1, c.d_model})[i];
+  }
+  EXPECT_TRUE(torch::allclose(g, expected, 1e-5, 1e-6)) << (g - expected).abs().max().item<double>();
+  EXPECT_TRUE(torch::equal(g[c.pad_id], s[c.pad_id]));  // pads: the output layer's gradient only
+}
+
 // Spec 2.12 in tensor form: the full-mode mask and compat equal the word-level rules.
 TEST(Bonding, WorkedExampleAsTensors) {
   static auto wn = nlp::WordNet::load(nlp::WordNet::default_dir());

@@ -84,8 +84,8 @@ void update(const Spans& s, std::int64_t begin, std::int64_t end, const Coeffici
 }
 
 bool float_cpu(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous() &&
-         !t.is_sparse();
+  return t.defined() && !t.is_sparse() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 &&
+         t.is_contiguous();
 }
 
 std::string key_of(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }

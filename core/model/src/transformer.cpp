@@ -80,6 +80,13 @@ AsaTransformerImpl::AsaTransformerImpl(const ModelConfig& c) : config_(c) {
 }
 
 torch::Tensor AsaTransformerImpl::embed(const torch::Tensor& ids) {
+  // On the CPU the lookup's gradient is sparse (its [B*T, C] rows): the tied weight's other
+  // gradient, the output layer's, is dense, and autograd adds a sparse gradient into it,
+  // where a dense one cost a zero-filled [V, C] tensor for the index_add and an
+  // out-of-place addition of two (LibTorch 1.13: 26 MB each at GPT-2's vocabulary; 3-7 ms
+  // of a 2-core step). padding_idx leaves pad tokens out of it.
+  if (ids.device().is_cpu())
+    return torch::embedding(embedding_->weight, ids, config_.pad_id, /*scale_grad_by_freq=*/false, /*sparse=*/true);
   // The lookup as index_select, whose backward is an index_add (no host synchronisation,
   // unlike CUDA's sorting embedding backward, so a CUDA graph can capture it). Pad tokens
   // read their row but send it no gradient, as nn.Embedding's padding_idx does.
