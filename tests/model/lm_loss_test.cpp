@@ -1,6 +1,7 @@
 // The fused LM loss against cross_entropy in double, and the CPU's fused online-softmax
 // step against the same step in tensor ops.
 #include <gtest/gtest.h>
+#include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/online_softmax.hpp"
+#include "asaflow/model/train_choices.hpp"
 #include "cpu_kernels.hpp"
 
 using namespace asaflow::model;
@@ -189,4 +191,42 @@ TEST(CpuGemm, EqualsMatrixProductForEachTranspositionAndRowStride) {
   EXPECT_FALSE(cpu_gemm(a, false, b_short, false, c, 0.0F)) << "k mismatched: a has 6 columns, b 5 rows";
   EXPECT_EQ(c.abs().sum().item<float>(), 0.0F) << "a refused product wrote to c";
   if (!built) GTEST_SKIP() << "oneDNN not in use (" << cpu_gemm_backend() << "): only the refusals checked";
+}
+
+// The CPU way shares the vocabulary blocks out between threads as they come free, each
+// block writing only its own outputs: loss and gradients are the same bits with 1, 2 or 3
+// threads (two row chunks, five blocks, the last a partial one; excluded rows), in float32
+// and, where the CPU has them, with bfloat16 products. A race between blocks, or a result
+// that depended on which thread ran a block, would differ.
+TEST(LmLoss, SameBitsForAnyNumberOfThreads) {
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  const bool split = cpu_kernel_threads() == 2;
+  at::set_num_threads(before);
+  if (!split) GTEST_SKIP() << "asaflow's CPU kernels were compiled without OpenMP: one thread runs the blocks";
+  std::vector<OutputPrecision> precisions = {OutputPrecision::kFloat32};
+  if (bf16_products_supported()) precisions.push_back(OutputPrecision::kBFloat16);
+  for (const auto precision : precisions) {
+    torch::manual_seed(11);
+    const std::int64_t N = 700, V = 9001, C = 48;
+    const auto h0 = torch::randn({N, C}) * 3;
+    const auto w0 = torch::randn({V, C});
+    const auto targets = torch::randint(0, V, {N});
+    const auto include = (torch::rand({N}) >= 0.2).to(torch::kFloat32);
+    std::vector<std::vector<torch::Tensor>> runs;
+    for (const int threads : {1, 2, 3}) {
+      at::set_num_threads(threads);
+      auto h = h0.clone().requires_grad_(true);
+      auto w = w0.clone().requires_grad_(true);
+      auto loss = lm_loss_sum(h, w, targets, include, 0, precision);
+      loss.backward();
+      runs.push_back({loss.detach(), h.grad(), w.grad()});
+    }
+    at::set_num_threads(before);
+    for (std::size_t i = 1; i < runs.size(); ++i)
+      for (std::size_t j = 0; j < 3; ++j)
+        EXPECT_TRUE(torch::equal(runs[0][j], runs[i][j]))
+            << name_of(precision) << ": output " << j << " with " << i + 1 << " threads differs by "
+            << (runs[0][j] - runs[i][j]).abs().max().item<double>();
+  }
 }

@@ -4,9 +4,11 @@
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/online_softmax.hpp"
 
+#include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
 #include <algorithm>
+#include <exception>
 #include <limits>
 
 namespace asaflow::model {
@@ -18,9 +20,10 @@ using torch::autograd::tensor_list;
 // The CPU's way: rows in chunks of kRows, the vocabulary in blocks of kVocab, so that a
 // block of the weight ([kVocab, C], 1 MB at C = 128) and of the logits ([kRows, kVocab], 4 MB)
 // stay in cache while they are used. A first pass over the blocks writes each block's logits
-// into a per-thread [kRows, V] buffer, keeps a running max m and sum per row (online
-// softmax) and rewrites the block in place as exp(l - m_k), m_k the running max when block k
-// was seen. The second pass reads each block once more for the two gradient products:
+// into a [kRows, V] buffer of the calling thread's and rewrites the block in place as
+// exp(l - m_k), m_k the block's max per row, keeping each block's sum; the blocks' maxima and
+// sums then give each row's log-sum-exp lse. The second pass reads each block once more for
+// the two gradient products:
 // softmax = exp(l - m_k) * exp(m_k - lse), and the second factor is a per-row scale that goes
 // on the [n, C] side of each product, so there is no second exp over [n, V]; the one-hot is
 // subtracted on the [n, C] and [V, C] sides. Three matrix products, one exp per logit, no
@@ -36,6 +39,14 @@ using torch::autograd::tensor_list;
 // (cpu_gemm.hpp): at full size on the same 2 cores, 126-130 ms with its AVX-512 kernels
 // against OpenBLAS's 171-186 (SkylakeX) and 300-323 (Haswell); capped at AVX2, the same
 // as OpenBLAS's Haswell kernels (benchmarks/loss_products.py, README).
+//
+// Both passes share the blocks out between the threads, each block's products and softmax
+// on one thread (for_each_block), instead of splitting each of the ~150 products of a step
+// between the threads: no barrier per product, and results independent of the thread count.
+// Measured on 2 Intel Xeon cores (AVX-512 and AMX; tiny model, batch 4 x 256, alternating
+// rounds of 20 steps, 2026-12-03): 214-221 ms against 220-229 per step with oneDNN's
+// AVX-512 kernels (6 of 6 rounds faster), 285-295 against 307-314 capped at AVX2, 229-240
+// against 260-264 with OpenBLAS's products.
 //
 // With bfloat16 operands (OutputPrecision::kBFloat16), the weight and each row chunk are
 // rounded once, each block's logits go to a dense per-thread [kRows, kVocab] block (oneDNN's
@@ -65,11 +76,39 @@ void softmax_step(torch::Tensor& l, torch::Tensor& m, torch::Tensor& s, torch::T
   if (rounded) rounded->copy_(l);
 }
 
+// Runs body(k) for each vocabulary block k, the blocks shared out between the CPU's threads
+// as they come free (each ~4% of the work at GPT-2's vocabulary); ops inside run on their
+// thread alone (OpenMP and ATen do not nest), so each block's products are single-threaded
+// and there is no barrier between blocks. Every block writes only its own outputs, so the
+// result does not depend on which thread ran it or on the number of threads. Without
+// OpenMP, one thread runs the blocks in order and each product uses the CPU's threads.
+template <typename Body>
+void for_each_block(std::int64_t blocks, const Body& body) {
+#if defined(_OPENMP)
+  const int threads = static_cast<int>(std::min<std::int64_t>(at::get_num_threads(), blocks));
+  std::exception_ptr error;  // an exception may not leave an OpenMP region: rethrown after it
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t k = 0; k < blocks; ++k) {
+    try {
+      torch::NoGradGuard no_grad;  // a worker thread's own grad mode is on
+      body(k);
+    } catch (...) {
+#pragma omp critical(asaflow_lm_loss_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+#else
+  for (std::int64_t k = 0; k < blocks; ++k) body(k);
+#endif
+}
+
 void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const torch::Tensor& t_all,
                    const torch::Tensor& include, torch::Tensor& loss, torch::Tensor* grad_h, torch::Tensor* grad_w,
                    bool bf16) {
-  const auto N = h_all.size(0), V = w.size(0), blocks = (V + kVocab - 1) / kVocab;
+  const auto N = h_all.size(0), V = w.size(0), C = h_all.size(1), blocks = (V + kVocab - 1) / kVocab;
   const auto w16 = bf16 ? w.to(torch::kBFloat16) : torch::Tensor();  // [V,C]
+  const auto f32 = h_all.options();
   for (std::int64_t r = 0; r < N; r += kRows) {
     const auto n = std::min(kRows, N - r);
     auto h = h_all.narrow(0, r, n);  // [n,C]
@@ -77,68 +116,72 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
     if (bf16) h = h16.to(torch::kFloat);              // the rounded rows the products see
     auto t = t_all.narrow(0, r, n);                   // [n]
     auto inc = include.narrow(0, r, n).unsqueeze(1);  // [n,1]
-    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity(), h.options());  // running max
-    auto s = torch::zeros({n, 1}, h.options());                                          // running sum of exp(l - m)
     const bool stored = grad_h != nullptr;
     // exp(l - m_k): [n,V] float32, or bfloat16 blocks [n,b] one after another
     const auto exps = stored ? thread_buffer(bf16, n * V, bf16 ? torch::kBFloat16 : h.scalar_type()) : torch::Tensor();
-    const auto dense = bf16 ? thread_buffer(2, n * kVocab, torch::kFloat) : torch::Tensor();
-    auto block_max = stored ? torch::empty({n, blocks}, h.options()) : torch::Tensor();  // m_k per block
-    for (std::int64_t v = 0, k = 0; v < V; v += kVocab, ++k) {
-      const auto b = std::min(kVocab, V - v);
+    // Per block k and row: m_k, the block's max, and s_k, the sum of exp(l - m_k) over it.
+    auto block_max = torch::empty({blocks, n}, f32);
+    auto block_sum = torch::zeros({blocks, n}, f32);
+    for_each_block(blocks, [&](std::int64_t k) {
+      const auto v = k * kVocab, b = std::min(kVocab, V - v);
       torch::Tensor l;  // [n,b]
-      if (bf16) {
-        l = dense.narrow(0, 0, n * b).view({n, b});
-        cpu_gemm_bf16(h16, false, w16.narrow(0, v, b), true, l, 0.0f);
-      } else if (stored) {
+      if (stored && !bf16) {
         l = exps.view({n, V}).narrow(1, v, b);
-        if (!cpu_gemm(h, false, w.narrow(0, v, b), true, l, 0.0f)) torch::mm_out(l, h, w.narrow(0, v, b).t());
-      } else {
-        l = torch::mm(h, w.narrow(0, v, b).t());
+      } else {  // a dense block of this thread's
+        l = thread_buffer(2, n * kVocab, torch::kFloat).narrow(0, 0, n * b).view({n, b});
       }
-      auto m_k = stored ? block_max.narrow(1, k, 1) : torch::empty_like(m);
+      if (bf16) {
+        cpu_gemm_bf16(h16, false, w16.narrow(0, v, b), true, l, 0.0f);
+      } else if (!cpu_gemm(h, false, w.narrow(0, v, b), true, l, 0.0f)) {
+        torch::mm_out(l, h, w.narrow(0, v, b).t());
+      }
+      auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity(), f32);
+      auto s = block_sum[k].unsqueeze(1);    // [n,1], contiguous
+      auto m_k = block_max[k].unsqueeze(1);  // [n,1]
       auto rounded = bf16 && stored ? exps.narrow(0, n * v, n * b).view({n, b}) : torch::Tensor();
       softmax_step(l, m, s, m_k, rounded.defined() ? &rounded : nullptr);
-    }
-    auto lse = m + torch::log(s);                                                       // [n,1]
-    auto w_t = bf16 ? w16.index_select(0, t).to(torch::kFloat) : w.index_select(0, t);  // [n,C]
-    auto target_logit = (h * w_t).sum(1, true);                                         // [n,1]
+    });
+    const auto m = block_max.amax(0);                                                        // [n]
+    const auto lse = (m + (block_sum * (block_max - m).exp_()).sum(0).log_()).view({n, 1});  // [n,1]
+    auto w_t = bf16 ? w16.index_select(0, t).to(torch::kFloat) : w.index_select(0, t);       // [n,C]
+    auto target_logit = (h * w_t).sum(1, true);                                              // [n,1]
     loss.sub_(((target_logit - lse) * inc).sum());
     if (!grad_h) continue;
     // softmax_b = exp(l - m_k) * exp(m_k - lse): the second factor is a per-row scale, so it
     // goes on the [n,C] side of each product and the stored exponentials are only read by
     // the two products (no second exp over [n,V]); the one-hot is subtracted on the [n,C]
-    // and [V,C] sides at the end.
-    auto gh = torch::zeros_like(h);         // [n,C]
-    auto eb = torch::empty_like(h);         // [n,C]: one block's e wb
-    auto h_inc = h * inc;                   // [n,C]
-    auto scale = (block_max - lse).exp_();  // [n,blocks]
-    for (std::int64_t v = 0, k = 0; v < V; v += kVocab, ++k) {
-      const auto b = std::min(kVocab, V - v);
-      auto c = scale.narrow(1, k, 1);     // [n,1]
+    // and [V,C] sides at the end. Each block's e w_b goes to its own slice of `eb`, summed
+    // over the blocks in order afterwards.
+    auto eb = torch::empty({blocks, n, C}, f32);
+    auto h_inc = h * inc;                                // [n,C]
+    auto scale = (block_max - lse.view({1, n})).exp_();  // [blocks,n]
+    for_each_block(blocks, [&](std::int64_t k) {
+      const auto v = k * kVocab, b = std::min(kVocab, V - v);
+      auto c = scale[k].unsqueeze(1);     // [n,1]
       auto hc = h_inc * c;                // [n,C]
       auto gw = grad_w->narrow(0, v, b);  // [b,C]
+      auto ebk = eb[k];                   // [n,C]
       // The first row chunk writes every row of grad_w (the blocks cover the vocabulary), so
       // grad_w needs no zeroing before it (26 MB at GPT-2's vocabulary); later chunks add.
       const float beta = r == 0 ? 0.0f : 1.0f;
       if (bf16) {
         auto e = exps.narrow(0, n * v, n * b).view({n, b});  // [n,b]
-        cpu_gemm_bf16(e, false, w16.narrow(0, v, b), false, eb, 0.0f);
+        cpu_gemm_bf16(e, false, w16.narrow(0, v, b), false, ebk, 0.0f);
         cpu_gemm_bf16(e, true, hc.to(torch::kBFloat16), false, gw, beta);
-        gh.addcmul_(eb, c);
-        continue;
+      } else {
+        auto wb = w.narrow(0, v, b);                 // [b,C]
+        auto e = exps.view({n, V}).narrow(1, v, b);  // [n,b]
+        if (!cpu_gemm(e, false, wb, false, ebk, 0.0f)) torch::mm_out(ebk, e, wb);
+        if (!cpu_gemm(e, true, hc, false, gw, beta)) {
+          if (r == 0)
+            torch::mm_out(gw, e.t(), hc);
+          else
+            gw.addmm_(e.t(), hc);
+        }
       }
-      auto wb = w.narrow(0, v, b);                 // [b,C]
-      auto e = exps.view({n, V}).narrow(1, v, b);  // [n,b]
-      if (!cpu_gemm(e, false, wb, false, eb, 0.0f)) torch::mm_out(eb, e, wb);
-      gh.addcmul_(eb, c);
-      if (!cpu_gemm(e, true, hc, false, gw, beta)) {
-        if (r == 0)
-          torch::mm_out(gw, e.t(), hc);
-        else
-          gw.addmm_(e.t(), hc);
-      }
-    }
+      ebk.mul_(c);
+    });
+    auto gh = eb.sum(0);               // [n,C]
     grad_w->index_add_(0, t, -h_inc);  // - one-hot^T (inc * h); excluded rows add zeros
     grad_h->narrow(0, r, n).copy_(gh.sub_(w_t).mul_(inc));
   }
