@@ -179,7 +179,8 @@ int run(int argc, char** argv) {
                                           ? model::bf16_products_backend()
                                           : model::cpu_gemm_backend());
     if (!device.is_cuda())
-      chunk += ", " + std::to_string(model::cpu_kernel_threads()) + " thread(s) in asaflow's kernels";
+      chunk += ", " + std::to_string(model::cpu_kernel_threads()) + " thread(s) in asaflow's " +
+               model::name_of(model::cpu_kernel_isa()) + " kernels";
     std::printf(
         "train_step: asaflow %s %s %s batch %lld seq %lld, %d threads, %s%s%s: median %.2f ms/step (min %.2f, max "
         "%.2f), "

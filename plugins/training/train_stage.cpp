@@ -6,6 +6,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
+#include "asaflow/model/online_softmax.hpp"
 #include "asaflow/model/data_parallel.hpp"
 #include "asaflow/model/trainer.hpp"
 #include "asaflow/param_binding.hpp"
@@ -269,6 +270,7 @@ class TrainStage : public StageComponent {
                         {"seed", o.seed},
                         {"device", r.device},
                         {"cpu_gemm", r.device == "cpu" ? products_backend(o) : "n/a"},
+                        {"cpu_kernels", r.device == "cpu" ? model::name_of(model::cpu_kernel_isa()) : "n/a"},
                         {"output_precision", model::name_of(o.output_precision)},
                         {"step", r.step},
                         {"threads", ctx.in.run_info.threads},

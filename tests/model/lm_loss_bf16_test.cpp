@@ -98,26 +98,28 @@ TEST(LmLossBf16, RefusedWhereItDoesNotApply) {
 // neighbour.
 TEST(OnlineSoftmax, RoundedStepWritesTheExponentialsAsBfloat16) {
   if (!asaflow::test::avx2_kernels_run()) GTEST_SKIP() << "no AVX2 and FMA (or not x86-64): tensor ops only";
-  torch::manual_seed(13);
-  for (const std::int64_t b : {7, 8, 301, 2048}) {
-    const std::int64_t n = b == 2048 ? 512 : 37;
-    const auto logits = torch::randn({n, b}) * 30.0;
-    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
-    m.narrow(0, 0, 20).normal_(0.0, 40.0);
-    auto s = torch::zeros({n, 1});
-    s.narrow(0, 0, 20).uniform_(1.0, 5.0);
-    auto in_place = logits.clone(), kept = logits.clone();
-    auto m1 = m.clone(), s1 = s.clone(), m2 = m.clone(), s2 = s.clone();
-    auto max1 = torch::empty({n, 1}), max2 = torch::empty({n, 1});
-    auto wide = torch::zeros({n, b + 3}, torch::kBFloat16);
-    auto rounded = wide.narrow(1, 1, b);
-    ASSERT_TRUE(online_softmax_block(in_place, m1, s1, max1)) << b;
-    ASSERT_TRUE(online_softmax_block(kept, m2, s2, max2, &rounded)) << b;
-    EXPECT_TRUE(rounded.equal(in_place.to(torch::kBFloat16))) << b;
-    EXPECT_TRUE(kept.equal(logits)) << b << ": the block keeps its logits";
-    EXPECT_TRUE(m2.equal(m1) && s2.equal(s1) && max2.equal(max1)) << b;
-    EXPECT_EQ(wide.narrow(1, 0, 1).abs().sum().item<float>(), 0.0F) << "a value left of the rows changed";
-    EXPECT_EQ(wide.narrow(1, b + 1, 2).abs().sum().item<float>(), 0.0F) << "a value right of the rows changed";
+  for (const auto isa : asaflow::test::cpu_kernel_isas()) {
+    torch::manual_seed(13);
+    for (const std::int64_t b : {7, 8, 301, 2048}) {
+      const std::int64_t n = b == 2048 ? 512 : 37;
+      const auto logits = torch::randn({n, b}) * 30.0;
+      auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
+      m.narrow(0, 0, 20).normal_(0.0, 40.0);
+      auto s = torch::zeros({n, 1});
+      s.narrow(0, 0, 20).uniform_(1.0, 5.0);
+      auto in_place = logits.clone(), kept = logits.clone();
+      auto m1 = m.clone(), s1 = s.clone(), m2 = m.clone(), s2 = s.clone();
+      auto max1 = torch::empty({n, 1}), max2 = torch::empty({n, 1});
+      auto wide = torch::zeros({n, b + 3}, torch::kBFloat16);
+      auto rounded = wide.narrow(1, 1, b);
+      ASSERT_TRUE(online_softmax_block(in_place, m1, s1, max1, nullptr, isa)) << b;
+      ASSERT_TRUE(online_softmax_block(kept, m2, s2, max2, &rounded, isa)) << b;
+      EXPECT_TRUE(rounded.equal(in_place.to(torch::kBFloat16))) << b;
+      EXPECT_TRUE(kept.equal(logits)) << b << ": the block keeps its logits";
+      EXPECT_TRUE(m2.equal(m1) && s2.equal(s1) && max2.equal(max1)) << b;
+      EXPECT_EQ(wide.narrow(1, 0, 1).abs().sum().item<float>(), 0.0F) << "a value left of the rows changed";
+      EXPECT_EQ(wide.narrow(1, b + 1, 2).abs().sum().item<float>(), 0.0F) << "a value right of the rows changed";
+    }
   }
   auto block = torch::randn({4, 8}), m = torch::zeros({4, 1}), s = torch::zeros({4, 1}), bm = torch::zeros({4, 1});
   auto wrong = torch::zeros({4, 8});

@@ -108,47 +108,80 @@ TEST(LmLoss, ASecondBackwardThroughTheSameGraphIsRefused) {
 // and a later one whose max falls below or above the running max, a NaN row, a +inf.
 TEST(OnlineSoftmax, BlockStepEqualsTensorOps) {
   if (!asaflow::test::avx2_kernels_run()) GTEST_SKIP() << "no AVX2 and FMA (or not x86-64): tensor ops only";
-  torch::manual_seed(11);
-  for (const std::int64_t b : {1, 7, 8, 301, 2048}) {
-    const std::int64_t n = 37;
-    auto wide = torch::randn({n, b + 5}) * 30.0;
-    auto block = wide.narrow(1, 2, b);
-    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
-    m.narrow(0, 0, 20).normal_(0.0, 40.0);  // a running max from earlier blocks on some rows
-    auto s = torch::zeros({n, 1});
-    s.narrow(0, 0, 20).uniform_(1.0, 5.0);
-    auto block_max = torch::empty({n, 3}).narrow(1, 1, 1);
-    const auto m0 = m.to(torch::kFloat64), s0 = s.to(torch::kFloat64);
-    block.select(0, 30)
-        .fill_(std::numeric_limits<float>::quiet_NaN())
-        .narrow(0, 0, std::min<std::int64_t>(b, 3))
-        .fill_(1.0);
-    block[31][b - 1] = std::numeric_limits<float>::infinity();  // in the vector part or the tail
-    const auto x = block.to(torch::kFloat64);
-    ASSERT_TRUE(online_softmax_block(block, m, s, block_max)) << b;
-    const auto m_new = torch::maximum(m0, std::get<0>(x.max(1, true)));
-    const auto e = (x - m_new).exp();
-    const auto s_new = s0 * (m0 - m_new).exp() + e.sum(1, true);
-    for (std::int64_t i = 0; i < n; ++i) {
-      if (i == 31) {
-        EXPECT_TRUE(std::isnan(s[i][0].item<float>())) << b << ": +inf makes the row's sum NaN, as with tensor ops";
-        continue;
+  for (const auto isa : asaflow::test::cpu_kernel_isas()) {
+    torch::manual_seed(11);
+    for (const std::int64_t b : {1, 7, 8, 23, 301, 2048}) {
+      const std::int64_t n = 37;
+      auto wide = torch::randn({n, b + 5}) * 30.0;
+      auto block = wide.narrow(1, 2, b);
+      auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
+      m.narrow(0, 0, 20).normal_(0.0, 40.0);  // a running max from earlier blocks on some rows
+      auto s = torch::zeros({n, 1});
+      s.narrow(0, 0, 20).uniform_(1.0, 5.0);
+      auto block_max = torch::empty({n, 3}).narrow(1, 1, 1);
+      const auto m0 = m.to(torch::kFloat64), s0 = s.to(torch::kFloat64);
+      block.select(0, 30)
+          .fill_(std::numeric_limits<float>::quiet_NaN())
+          .narrow(0, 0, std::min<std::int64_t>(b, 3))
+          .fill_(1.0);
+      block[31][b - 1] = std::numeric_limits<float>::infinity();  // in the vector part or the tail
+      const auto x = block.to(torch::kFloat64);
+      ASSERT_TRUE(online_softmax_block(block, m, s, block_max, nullptr, isa)) << b << " " << name_of(isa);
+      const auto m_new = torch::maximum(m0, std::get<0>(x.max(1, true)));
+      const auto e = (x - m_new).exp();
+      const auto s_new = s0 * (m0 - m_new).exp() + e.sum(1, true);
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (i == 31) {
+          EXPECT_TRUE(std::isnan(s[i][0].item<float>())) << b << ": +inf makes the row's sum NaN, as with tensor ops";
+          continue;
+        }
+        if (i == 30 && b > 3) {
+          EXPECT_TRUE(std::isnan(m[i][0].item<float>()) && std::isnan(s[i][0].item<float>())) << b;
+          continue;
+        }
+        EXPECT_FLOAT_EQ(m[i][0].item<float>(), m_new[i][0].item<double>()) << b << " row " << i << " " << name_of(isa);
+        EXPECT_EQ(block_max[i][0].item<float>(), m[i][0].item<float>());
+        EXPECT_NEAR(s[i][0].item<double>(), s_new[i][0].item<double>(), 2e-6 * s_new[i][0].item<double>())
+            << b << " row " << i << " " << name_of(isa);
+        EXPECT_LE((block[i].to(torch::kFloat64) - e[i]).abs().max().item<double>(), 2e-7)
+            << b << " row " << i << " " << name_of(isa);
       }
-      if (i == 30 && b > 3) {
-        EXPECT_TRUE(std::isnan(m[i][0].item<float>()) && std::isnan(s[i][0].item<float>())) << b;
-        continue;
-      }
-      EXPECT_FLOAT_EQ(m[i][0].item<float>(), m_new[i][0].item<double>()) << b << " row " << i;
-      EXPECT_EQ(block_max[i][0].item<float>(), m[i][0].item<float>());
-      EXPECT_NEAR(s[i][0].item<double>(), s_new[i][0].item<double>(), 2e-6 * s_new[i][0].item<double>())
-          << b << " row " << i;
-      EXPECT_LE((block[i].to(torch::kFloat64) - e[i]).abs().max().item<double>(), 2e-7) << b << " row " << i;
+      EXPECT_EQ(wide.select(1, 0).isnan().sum().item<std::int64_t>(), 0) << "a value outside the block changed";
     }
-    EXPECT_EQ(wide.select(1, 0).isnan().sum().item<std::int64_t>(), 0) << "a value outside the block changed";
   }
   auto d = torch::zeros({2, 8}, torch::kFloat64);
   auto m = torch::zeros({2, 1}), s = torch::zeros({2, 1}), bm = torch::zeros({2, 1});
   EXPECT_FALSE(online_softmax_block(d, m, s, bm)) << "a double block is left to tensor ops";
+}
+
+// The AVX-512 kernel computes each exponential as the AVX2 one does (same reduction,
+// polynomial and order, and a vector of 8 where the AVX2 kernel's vectors end before a
+// 16's): the same bits, in place and rounded to bfloat16; the sums differ only in the
+// order of addition. Row lengths with every remainder modulo 16 that matters.
+TEST(OnlineSoftmax, Avx512KernelWritesTheAvx2KernelsExponentials) {
+  if (asaflow::test::cpu_kernel_isas().size() < 2) GTEST_SKIP() << "no AVX-512 here: one kernel";
+  torch::manual_seed(17);
+  for (const std::int64_t b : {5, 8, 13, 16, 24, 31, 1105, 2048}) {
+    const std::int64_t n = 33;
+    const auto logits = torch::randn({n, b}) * 30.0;
+    auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity());
+    m.narrow(0, 0, 10).normal_(0.0, 40.0);
+    auto s = torch::zeros({n, 1});
+    std::vector<torch::Tensor> exps, rounded, sums;
+    for (const auto isa : {CpuKernelIsa::kAvx2, CpuKernelIsa::kAvx512}) {
+      auto block = logits.clone(), kept = logits.clone();
+      auto m1 = m.clone(), s1 = s.clone(), m2 = m.clone(), s2 = s.clone(), bm = torch::empty({n, 1});
+      auto r = torch::empty({n, b}, torch::kBFloat16);
+      ASSERT_TRUE(online_softmax_block(block, m1, s1, bm, nullptr, isa));
+      ASSERT_TRUE(online_softmax_block(kept, m2, s2, bm, &r, isa));
+      exps.push_back(block);
+      rounded.push_back(r);
+      sums.push_back(s1);
+    }
+    EXPECT_TRUE(exps[0].equal(exps[1])) << b;
+    EXPECT_TRUE(rounded[0].equal(rounded[1])) << b;
+    EXPECT_LE(((sums[0] - sums[1]).abs() / sums[0]).max().item<double>(), 1e-6) << b;
+  }
 }
 
 // The CPU loss's products through oneDNN (cpu_gemm.hpp) against LibTorch's mm in double:

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "asaflow/model/online_softmax.hpp"
 #include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
@@ -108,6 +109,10 @@ TEST(TrainStage, TargetFromABaselineStage) {
   }
   EXPECT_TRUE(found);
   EXPECT_EQ(precision_labels, 2);
+  // config.json names the kernels that computed the run
+  const auto config = nlohmann::json::parse(read_file(find_file(d.path / ".asaflow/objects", "config.json")));
+  EXPECT_EQ(config.value("cpu_kernels", ""), asaflow::model::name_of(asaflow::model::cpu_kernel_isa()));
+  EXPECT_EQ(config.value("output_precision", ""), "float32");
   auto bad = run_asaflow("validate p.yaml", d.path);
   EXPECT_EQ(bad.exit_code, 0);
   write_file(d.path / "q.yaml", pipeline(10, ", mode: fulll"));

@@ -9,7 +9,10 @@
 #include <c10/util/BFloat16.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 #include <cmath>
 #include <limits>
 
@@ -110,15 +113,127 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
   m = m_new;
 }
 
+// GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its
+// -Wuninitialized reports as used uninitialized (a known false positive) where they inline.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// The same step with AVX-512 (16 floats per vector): the same range reduction, polynomial
+// and operation order per element, so each exponential (and its rounding) is the AVX2
+// kernel's bit for bit; only the row's sum adds in another order.
+__attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654475f));
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.37626266f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+                                        _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+}
+
+// 16 finite non-negative floats to bfloat16, rounded to nearest even.
+__attribute__((target("avx512f"))) inline void store_bf16_16(std::uint16_t* out, __m512 x) {
+  __m512i u = _mm512_castps_si512(x);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  u = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))), 16);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi32_epi16(u));
+}
+
+__attribute__((target("avx512f"))) void row_step_avx512(float* p, std::int64_t b, float& m, float& s,
+                                                        std::uint16_t* out) {
+  const std::int64_t whole = b - b % 16;
+  __m512 vmax = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 nan = 0;
+  for (std::int64_t j = 0; j < whole; j += 16) {
+    const __m512 x = _mm512_loadu_ps(p + j);
+    vmax = _mm512_max_ps(vmax, x);
+    nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  }
+  float row_max = _mm512_reduce_max_ps(vmax);
+  bool has_nan = nan != 0;
+  for (std::int64_t j = whole; j < b; ++j) {
+    has_nan = has_nan || std::isnan(p[j]);
+    row_max = std::max(row_max, p[j]);
+  }
+  if (has_nan || std::isnan(m) || row_max == std::numeric_limits<float>::infinity()) {
+    m = s = std::numeric_limits<float>::quiet_NaN();
+    return;
+  }
+  const float m_new = std::max(m, row_max);
+  const __m512 shift = _mm512_set1_ps(m_new);
+  __m512 vsum = _mm512_setzero_ps();
+  for (std::int64_t j = 0; j < whole; j += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(p + j), shift));
+    if (out)
+      store_bf16_16(out + j, e);
+    else
+      _mm512_storeu_ps(p + j, e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  float sum = _mm512_reduce_add_ps(vsum);
+  const std::int64_t eights = b - b % 8;  // one more vector of 8 where the AVX2 kernel has it
+  if (eights > whole) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + whole), _mm256_set1_ps(m_new)));
+    if (out)
+      store_bf16(out + whole, e);
+    else
+      _mm256_storeu_ps(p + whole, e);
+    sum += horizontal_sum(e);
+  }
+  for (std::int64_t j = eights; j < b; ++j) {
+    const float e = std::exp(p[j] - m_new);
+    sum += e;
+    if (out)
+      out[j] = c10::BFloat16(e).x;
+    else
+      p[j] = e;
+  }
+  s = s * std::exp(m - m_new) + sum;
+  m = m_new;
+}
+
+#pragma GCC diagnostic pop
+
 bool has_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 }
 
+bool has_avx512f() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+}
+
+// Whether DNNL_MAX_CPU_ISA caps oneDNN below AVX-512 (SSE41, AVX, AVX2, AVX2_VNNI).
+bool capped_below_avx512() {
+  const char* cap = std::getenv("DNNL_MAX_CPU_ISA");
+  if (!cap || !*cap) return false;
+  std::string name(cap);
+  for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name != "ALL" && name.find("AVX512") == std::string::npos;
+}
+
 }  // namespace
 
+CpuKernelIsa cpu_kernel_isa() {
+  static const CpuKernelIsa isa = has_avx512f() && has_avx2_fma() && !capped_below_avx512() ? CpuKernelIsa::kAvx512
+                                  : has_avx2_fma()                                          ? CpuKernelIsa::kAvx2
+                                                                                            : CpuKernelIsa::kNone;
+  return isa;
+}
+
 bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max,
-                          torch::Tensor* rounded) {
+                          torch::Tensor* rounded, CpuKernelIsa isa) {
+  if (isa == CpuKernelIsa::kNone || (isa == CpuKernelIsa::kAvx512 && !has_avx512f())) return false;
   const auto n = block.size(0), b = block.size(1);
   const auto is_float_cpu = [](const torch::Tensor& t) {
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
@@ -139,17 +254,27 @@ bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor&
   const auto row_stride = block.stride(0), max_stride = block_max.stride(0);
   at::parallel_for(0, n, 16, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
-      row_step(data + i * row_stride, b, mp[i], sp[i], out ? out + i * out_stride : nullptr);
+      if (isa == CpuKernelIsa::kAvx512)
+        row_step_avx512(data + i * row_stride, b, mp[i], sp[i], out ? out + i * out_stride : nullptr);
+      else
+        row_step(data + i * row_stride, b, mp[i], sp[i], out ? out + i * out_stride : nullptr);
       bp[i * max_stride] = mp[i];
     }
   });
   return true;
 }
 #else
-bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor*) {
+CpuKernelIsa cpu_kernel_isa() { return CpuKernelIsa::kNone; }
+
+bool online_softmax_block(torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor&, torch::Tensor*,
+                          CpuKernelIsa) {
   return false;
 }
 #endif
+
+const char* name_of(CpuKernelIsa isa) {
+  return isa == CpuKernelIsa::kAvx512 ? "AVX-512" : isa == CpuKernelIsa::kAvx2 ? "AVX2" : "none";
+}
 
 int cpu_kernel_threads() {
   std::atomic<int> chunks{0};  // each thread of the split runs the body once

@@ -14,8 +14,17 @@ namespace asaflow::model {
 // the exponentials go there instead, rounded to nearest even, and `block` keeps its logits.
 // Returns false, changing nothing, when the tensors are not of those types and layouts or the
 // CPU lacks AVX2 and FMA; the caller then takes the same step with tensor ops.
+enum class CpuKernelIsa { kNone, kAvx2, kAvx512 };
+// The instruction set asaflow's CPU kernels use here: AVX-512 where the CPU has AVX512F and
+// DNNL_MAX_CPU_ISA (oneDNN's cap, which the benchmarks set to AVX2 to stand for a machine
+// without AVX-512) does not name an older set; else AVX2 with FMA; else none.
+CpuKernelIsa cpu_kernel_isa();
+const char* name_of(CpuKernelIsa isa);  // "AVX-512", "AVX2", "none"
+
+// With `isa`, the kernel of that instruction set (the tests run both): each exponential is
+// the same bits either way. Returns false also where the CPU lacks `isa`.
 bool online_softmax_block(torch::Tensor& block, torch::Tensor& m, torch::Tensor& s, torch::Tensor& block_max,
-                          torch::Tensor* rounded = nullptr);
+                          torch::Tensor* rounded = nullptr, CpuKernelIsa isa = cpu_kernel_isa());
 
 // How many threads at::parallel_for splits a range between in asaflow's own CPU kernels (this
 // one and cpu_adamw.hpp, compiled alike): at::get_num_threads() where they were compiled
