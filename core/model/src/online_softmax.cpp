@@ -115,9 +115,11 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
 
 // GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its
 // -Wuninitialized reports as used uninitialized (a known false positive) where they inline.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // The same step with AVX-512 (16 floats per vector): the same range reduction, polynomial
 // and operation order per element, so each exponential (and its rounding) is the AVX2
@@ -201,7 +203,9 @@ __attribute__((target("avx512f"))) void row_step_avx512(float* p, std::int64_t b
   m = m_new;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 bool has_avx2_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
