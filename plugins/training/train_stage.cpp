@@ -347,7 +347,9 @@ class TrainStage : public StageComponent {
                                             : std::string("all batches")) +
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
       row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads" +
-                        (r.device == "cpu" ? ", output layer's products: " + products_backend(o) : ""));
+                        (r.device == "cpu" ? ", output layer's products: " + products_backend(o) +
+                                                 ", softmax kernels: " + model::name_of(model::cpu_kernel_isa())
+                                           : ""));
       ctx.out.results.add(std::move(t));
     }
     add("final_val_ppl", r.final_val_ppl, "").lower_is_better(true);

@@ -98,9 +98,20 @@ TEST(TrainStage, TargetFromABaselineStage) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool found = false;
   int precision_labels = 0;  // stage/claims refuses to compare runs of different precisions
+  int device_rows = 0;
   for (const auto& e : fs::recursive_directory_iterator(d.path / ".asaflow/objects")) {
     if (e.path().filename() != "results.json") continue;
     auto j = nlohmann::json::parse(read_file(e.path()));
+    for (const auto& t : j["tables"]) {  // the report's Device row names the CPU kernels too
+      for (const auto& row : t["rows"]) {
+        if (row[0] != "Device") continue;
+        ++device_rows;
+        EXPECT_NE(row[1].get<std::string>().find(std::string("softmax kernels: ") +
+                                                 asaflow::model::name_of(asaflow::model::cpu_kernel_isa())),
+                  std::string::npos)
+            << row[1];
+      }
+    }
     for (const auto& rec : j["records"]) {
       if (rec["metric"] == "target_ppl") found = true;
       if (rec["metric"] == "final_val_ppl" && rec["labels"].value("output_precision", "") == "float32")
@@ -109,6 +120,7 @@ TEST(TrainStage, TargetFromABaselineStage) {
   }
   EXPECT_TRUE(found);
   EXPECT_EQ(precision_labels, 2);
+  EXPECT_EQ(device_rows, 2);
   // config.json names the kernels that computed the run
   const auto config = nlohmann::json::parse(read_file(find_file(d.path / ".asaflow/objects", "config.json")));
   EXPECT_EQ(config.value("cpu_kernels", ""), asaflow::model::name_of(asaflow::model::cpu_kernel_isa()));
