@@ -65,6 +65,38 @@ __attribute__((target("avx2,fma"))) inline void store_bf16(std::uint16_t* out, _
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(packed));
 }
 
+// The scalar parts both row kernels share. Past the vectors (from `j` on): the row's max
+// and whether it holds a NaN; then whether the row can be taken (no NaN, no +inf, m not
+// NaN), else m and s become NaN.
+inline bool row_is_finite(const float* p, std::int64_t j, std::int64_t b, float& row_max, bool has_nan, float& m,
+                          float& s) {
+  for (; j < b; ++j) {
+    has_nan = has_nan || std::isnan(p[j]);
+    row_max = std::max(row_max, p[j]);
+  }
+  if (has_nan || std::isnan(m) || row_max == std::numeric_limits<float>::infinity()) {
+    m = s = std::numeric_limits<float>::quiet_NaN();
+    return false;
+  }
+  return true;
+}
+
+// The exponentials past the vectors (from `j` on), then s = s * exp(m - m_new) + the row's
+// sum and m = m_new.
+inline void finish_row(float* p, std::int64_t j, std::int64_t b, float m_new, float sum, float& m, float& s,
+                       std::uint16_t* out) {
+  for (; j < b; ++j) {
+    const float e = std::exp(p[j] - m_new);
+    sum += e;
+    if (out)
+      out[j] = c10::BFloat16(e).x;
+    else
+      p[j] = e;
+  }
+  s = s * std::exp(m - m_new) + sum;
+  m = m_new;
+}
+
 // One row of b values: m_new = max(m, the row's max); the row becomes exp(value - m_new)
 // (or, with `out`, those values go to `out` as bfloat16 and the row keeps its logits);
 // s = s * exp(m - m_new) + the row's sum; m = m_new. A NaN or +inf in the row (or a NaN m)
@@ -80,15 +112,7 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
     nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
   }
   float row_max = horizontal_max(vmax);
-  bool has_nan = _mm256_movemask_ps(nan) != 0;
-  for (std::int64_t j = whole; j < b; ++j) {
-    has_nan = has_nan || std::isnan(p[j]);
-    row_max = std::max(row_max, p[j]);
-  }
-  if (has_nan || std::isnan(m) || row_max == std::numeric_limits<float>::infinity()) {
-    m = s = std::numeric_limits<float>::quiet_NaN();
-    return;
-  }
+  if (!row_is_finite(p, whole, b, row_max, _mm256_movemask_ps(nan) != 0, m, s)) return;
   const float m_new = std::max(m, row_max);
   const __m256 shift = _mm256_set1_ps(m_new);
   __m256 vsum = _mm256_setzero_ps();
@@ -100,17 +124,7 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
       _mm256_storeu_ps(p + j, e);
     vsum = _mm256_add_ps(vsum, e);
   }
-  float sum = horizontal_sum(vsum);
-  for (std::int64_t j = whole; j < b; ++j) {
-    const float e = std::exp(p[j] - m_new);
-    sum += e;
-    if (out)
-      out[j] = c10::BFloat16(e).x;
-    else
-      p[j] = e;
-  }
-  s = s * std::exp(m - m_new) + sum;
-  m = m_new;
+  finish_row(p, whole, b, m_new, horizontal_sum(vsum), m, s, out);
 }
 
 // GCC 12's AVX-512 intrinsics start some results from _mm512_undefined_*(), which its
@@ -161,15 +175,7 @@ __attribute__((target("avx512f"))) void row_step_avx512(float* p, std::int64_t b
     nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
   }
   float row_max = _mm512_reduce_max_ps(vmax);
-  bool has_nan = nan != 0;
-  for (std::int64_t j = whole; j < b; ++j) {
-    has_nan = has_nan || std::isnan(p[j]);
-    row_max = std::max(row_max, p[j]);
-  }
-  if (has_nan || std::isnan(m) || row_max == std::numeric_limits<float>::infinity()) {
-    m = s = std::numeric_limits<float>::quiet_NaN();
-    return;
-  }
+  if (!row_is_finite(p, whole, b, row_max, nan != 0, m, s)) return;
   const float m_new = std::max(m, row_max);
   const __m512 shift = _mm512_set1_ps(m_new);
   __m512 vsum = _mm512_setzero_ps();
@@ -191,16 +197,7 @@ __attribute__((target("avx512f"))) void row_step_avx512(float* p, std::int64_t b
       _mm256_storeu_ps(p + whole, e);
     sum += horizontal_sum(e);
   }
-  for (std::int64_t j = eights; j < b; ++j) {
-    const float e = std::exp(p[j] - m_new);
-    sum += e;
-    if (out)
-      out[j] = c10::BFloat16(e).x;
-    else
-      p[j] = e;
-  }
-  s = s * std::exp(m - m_new) + sum;
-  m = m_new;
+  finish_row(p, eights, b, m_new, sum, m, s, out);
 }
 
 #if defined(__GNUC__) && !defined(__clang__)
