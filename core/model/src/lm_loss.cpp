@@ -120,7 +120,7 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
     // exp(l - m_k): [n,V] float32, or bfloat16 blocks [n,b] one after another
     const auto exps = stored ? thread_buffer(bf16, n * V, bf16 ? torch::kBFloat16 : h.scalar_type()) : torch::Tensor();
     // Per block k and row: m_k, the block's max, and s_k, the sum of exp(l - m_k) over it.
-    auto block_max = torch::empty({blocks, n}, f32);
+    auto block_max = torch::full({blocks, n}, -std::numeric_limits<float>::infinity(), f32);
     auto block_sum = torch::zeros({blocks, n}, f32);
     for_each_block(blocks, [&](std::int64_t k) {
       const auto v = k * kVocab, b = std::min(kVocab, V - v);
@@ -135,11 +135,10 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
       } else if (!cpu_gemm(h, false, w.narrow(0, v, b), true, l, 0.0f)) {
         torch::mm_out(l, h, w.narrow(0, v, b).t());
       }
-      auto m = torch::full({n, 1}, -std::numeric_limits<float>::infinity(), f32);
       auto s = block_sum[k].unsqueeze(1);    // [n,1], contiguous
-      auto m_k = block_max[k].unsqueeze(1);  // [n,1]
+      auto m_k = block_max[k].unsqueeze(1);  // [n,1], contiguous: the step starts from -inf and 0
       auto rounded = bf16 && stored ? exps.narrow(0, n * v, n * b).view({n, b}) : torch::Tensor();
-      softmax_step(l, m, s, m_k, rounded.defined() ? &rounded : nullptr);
+      softmax_step(l, m_k, s, m_k, rounded.defined() ? &rounded : nullptr);
     });
     const auto m = block_max.amax(0);                                                        // [n]
     const auto lse = (m + (block_sum * (block_max - m).exp_()).sum(0).log_()).view({n, 1});  // [n,1]

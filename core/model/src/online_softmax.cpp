@@ -21,21 +21,28 @@ namespace asaflow::model {
 #if defined(__x86_64__)
 namespace {
 
+// exp's constants, shared by the 8- and 16-wide kernels so that their results stay the same
+// bits: the clamp, log2(e), ln2 split in two for the reduction, and Cephes' coefficients.
+constexpr float kExpLow = -87.33654475f, kExpHigh = 88.37626266f, kLog2e = 1.44269504088896341f;
+constexpr float kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;
+constexpr float kExpPoly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 // exp on 8 floats: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2 / 2, and Cephes'
 // degree-5 polynomial for exp(r), then 2^n from the exponent bits: about 1 ulp over the
 // range used here (x <= 0; below -87.3 the result is 0, as it is for exp in float).
 __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.33654475f));
-  x = _mm256_min_ps(x, _mm256_set1_ps(88.37626266f));
-  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+  x = _mm256_max_ps(x, _mm256_set1_ps(kExpLow));
+  x = _mm256_min_ps(x, _mm256_set1_ps(kExpHigh));
+  const __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(kLog2e), _mm256_set1_ps(0.5f)));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2High), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Low), r);
+  __m256 y = _mm256_set1_ps(kExpPoly[0]);
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[1]));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[2]));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[3]));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[4]));
+  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(kExpPoly[5]));
   y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
@@ -139,18 +146,18 @@ __attribute__((target("avx2,fma"))) void row_step(float* p, std::int64_t b, floa
 // and operation order per element, so each exponential (and its rounding) is the AVX2
 // kernel's bit for bit; only the row's sum adds in another order.
 __attribute__((target("avx512f"))) inline __m512 exp16(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654475f));
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.37626266f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f)),
+  x = _mm512_max_ps(x, _mm512_set1_ps(kExpLow));
+  x = _mm512_min_ps(x, _mm512_set1_ps(kExpHigh));
+  const __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(kLog2e), _mm512_set1_ps(0.5f)),
                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2High), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Low), r);
+  __m512 y = _mm512_set1_ps(kExpPoly[0]);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[1]));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[2]));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[3]));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[4]));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(kExpPoly[5]));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_mul_ps(y, _mm512_castsi512_ps(e));

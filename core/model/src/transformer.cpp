@@ -84,7 +84,9 @@ torch::Tensor AsaTransformerImpl::embed(const torch::Tensor& ids) {
   // gradient, the output layer's, is dense, and autograd adds a sparse gradient into it,
   // where a dense one cost a zero-filled [V, C] tensor for the index_add and an
   // out-of-place addition of two (LibTorch 1.13: 26 MB each at GPT-2's vocabulary; 3-7 ms
-  // of a 2-core step). padding_idx leaves pad tokens out of it.
+  // of a 2-core step). padding_idx leaves pad tokens out of it. This relies on the tied
+  // output layer: with no dense gradient to add into, the weight's gradient would stay
+  // sparse, which AdamW refuses.
   if (ids.device().is_cpu())
     return torch::embedding(embedding_->weight, ids, config_.pad_id, /*scale_grad_by_freq=*/false, /*sparse=*/true);
   // The lookup as index_select, whose backward is an index_add (no host synchronisation,

@@ -9,7 +9,7 @@ namespace asaflow::model {
 // For each row i of `block` ([n, b], rows contiguous, any row stride): m_new = max(m_i,
 // max_j block_ij); block_ij = exp(block_ij - m_new) in place; s_i = s_i * exp(m_i - m_new)
 // + sum_j block_ij; m_i = m_new; block_max[i] = m_new. `m` and `s` are [n, 1] contiguous
-// float tensors, `block_max` is [n, 1] (any stride). A row holding a NaN or +inf gets NaN
+// float tensors, `block_max` is [n, 1] (any stride; it may be `m` itself). A row holding a NaN or +inf gets NaN
 // in m and s (tensor ops give NaN in s). With `rounded` (a bfloat16 [n, b], rows contiguous),
 // the exponentials go there instead, rounded to nearest even, and `block` keeps its logits.
 // Returns false, changing nothing, when the tensors are not of those types and layouts or the
