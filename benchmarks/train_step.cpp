@@ -175,9 +175,10 @@ int run(int argc, char** argv) {
     std::string chunk = a["--chunk"] == "0" ? "" : ", loss chunk " + a["--chunk"];
     if (!kept && !device.is_cuda()) chunk += ", glibc malloc policy";
     if (!device.is_cuda() && a["--chunk"] == "0")
-      chunk += ", loss products: " + (o.output_precision == model::OutputPrecision::kBFloat16
-                                          ? model::bf16_products_backend()
-                                          : model::cpu_gemm_backend());
+      chunk += ", loss products: " +
+               (o.output_precision == model::OutputPrecision::kBFloat16 ? model::bf16_products_backend()
+                                                                        : model::cpu_gemm_backend()) +
+               ", other products: " + model::cpu_gemm_backend();
     if (!device.is_cuda())
       chunk += ", " + std::to_string(model::cpu_kernel_threads()) + " thread(s) in asaflow's " +
                model::name_of(model::cpu_kernel_isa()) + " kernels";

@@ -270,6 +270,7 @@ class TrainStage : public StageComponent {
                         {"seed", o.seed},
                         {"device", r.device},
                         {"cpu_gemm", r.device == "cpu" ? products_backend(o) : "n/a"},
+                        {"cpu_gemm_layers", r.device == "cpu" ? model::cpu_gemm_backend() : "n/a"},
                         {"cpu_kernels", r.device == "cpu" ? model::name_of(model::cpu_kernel_isa()) : "n/a"},
                         {"output_precision", model::name_of(o.output_precision)},
                         {"step", r.step},
@@ -348,6 +349,7 @@ class TrainStage : public StageComponent {
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
       row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads" +
                         (r.device == "cpu" ? ", output layer's products: " + products_backend(o) +
+                                                 ", other products: " + model::cpu_gemm_backend() +
                                                  ", softmax kernels: " + model::name_of(model::cpu_kernel_isa())
                                            : ""));
       ctx.out.results.add(std::move(t));

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/online_softmax.hpp"
 #include "mode_fixtures.hpp"
 #include "test_support.hpp"
@@ -106,6 +107,9 @@ TEST(TrainStage, TargetFromABaselineStage) {
       for (const auto& row : t["rows"]) {
         if (row[0] != "Device") continue;
         ++device_rows;
+        EXPECT_NE(row[1].get<std::string>().find("other products: " + asaflow::model::cpu_gemm_backend()),
+                  std::string::npos)
+            << row[1];
         EXPECT_NE(row[1].get<std::string>().find(std::string("softmax kernels: ") +
                                                  asaflow::model::name_of(asaflow::model::cpu_kernel_isa())),
                   std::string::npos)
@@ -125,6 +129,7 @@ TEST(TrainStage, TargetFromABaselineStage) {
   const auto config = nlohmann::json::parse(read_file(find_file(d.path / ".asaflow/objects", "config.json")));
   EXPECT_EQ(config.value("cpu_kernels", ""), asaflow::model::name_of(asaflow::model::cpu_kernel_isa()));
   EXPECT_EQ(config.value("output_precision", ""), "float32");
+  EXPECT_EQ(config.value("cpu_gemm_layers", ""), asaflow::model::cpu_gemm_backend());
   auto bad = run_asaflow("validate p.yaml", d.path);
   EXPECT_EQ(bad.exit_code, 0);
   write_file(d.path / "q.yaml", pipeline(10, ", mode: fulll"));

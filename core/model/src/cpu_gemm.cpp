@@ -82,6 +82,14 @@ bool cpu_gemm(const torch::Tensor& a, bool trans_a, const torch::Tensor& b, bool
 #endif
 }
 
+bool cpu_gemm_uses_onednn() {
+#if defined(ASAFLOW_WITH_ONEDNN)
+  return use_onednn();
+#else
+  return false;
+#endif
+}
+
 bool bf16_products_supported() {
 #if defined(ASAFLOW_WITH_ONEDNN)
   return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16;

@@ -6,9 +6,19 @@
 #include <cmath>
 
 #include "asaflow/error.hpp"
+#include "asaflow/model/cpu_matmul.hpp"
 #include "asaflow/model/dropout.hpp"
 
 namespace asaflow::model {
+namespace {
+
+// The layer's product through cpu_matmul.hpp (oneDNN's sgemm on the CPU), its parameters the
+// module's own, so checkpoints and parameter names stay those of torch::nn::Linear.
+torch::Tensor apply_linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
+  return linear(x, layer->weight, layer->bias);
+}
+
+}  // namespace
 
 AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t heads, double dropout)
     : heads_(heads), d_head_(d_model / heads) {
@@ -24,14 +34,14 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionBias
                                      std::vector<torch::Tensor>* probs) {
   const auto B = x.size(0), T = x.size(1);
   auto split = [&](const torch::Tensor& t) { return t.view({B, T, heads_, d_head_}).transpose(1, 2); };  // [B,H,T,D]
-  auto q = split(q_(x)), k = split(k_(x)), v = split(v_(x));
-  auto scores = torch::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(double(d_head_)));  // [B,H,T,T]
+  auto q = split(apply_linear(q_, x)), k = split(apply_linear(k_, x)), v = split(apply_linear(v_, x));
+  auto scores = batched_matmul(q, k, /*trans_b=*/true).mul_(1.0 / std::sqrt(double(d_head_)));  // [B,H,T,T]
   scores.add_(bias.additive);                            // ASA bias, mask, padding, causal
   auto p = torch::softmax(scores, -1);                   // [B,H,T,T]
   if (bias.keep_rows.defined()) p = p * bias.keep_rows;  // fully masked rows -> zeros
   if (probs) probs->push_back(p.detach());
-  auto out = torch::matmul(apply_dropout(drop_, p), v);              // [B,H,T,D]
-  return o_(out.transpose(1, 2).reshape({B, T, heads_ * d_head_}));  // [B,T,C]
+  auto out = batched_matmul(apply_dropout(drop_, p), v, /*trans_b=*/false, /*merge_heads=*/true);  // [B,T,C]
+  return apply_linear(o_, out);                                                                    // [B,T,C]
 }
 
 BlockImpl::BlockImpl(const ModelConfig& c) {
@@ -46,7 +56,7 @@ BlockImpl::BlockImpl(const ModelConfig& c) {
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, const AttentionBias& bias, std::vector<torch::Tensor>* probs) {
   auto h = ln1_(x + attn_(x, bias, probs));  // post-LN; no dropout on the attention branch
-  auto ff = apply_dropout(drop2_, ff2_(apply_dropout(drop1_, torch::gelu(ff1_(h)))));
+  auto ff = apply_dropout(drop2_, apply_linear(ff2_, apply_dropout(drop1_, torch::gelu(apply_linear(ff1_, h)))));
   return ln2_(h + ff);
 }
 

@@ -13,6 +13,9 @@ namespace asaflow::model {
 // BLAS).
 bool cpu_gemm(const torch::Tensor& a, bool trans_a, const torch::Tensor& b, bool trans_b, torch::Tensor& c, float beta);
 
+// Whether cpu_gemm runs float32 products here (built with oneDNN, ASAFLOW_CPU_GEMM not "blas").
+bool cpu_gemm_uses_onednn();
+
 // c = op(a) op(b) + beta * c with bfloat16 a and b and a float32 c (products accumulated in
 // float32), through oneDNN's matmul: AMX tiles where the CPU has them, AVX512-BF16
 // instructions otherwise. Rows contiguous as for cpu_gemm; oneDNN's AMX kernels want c's rows
