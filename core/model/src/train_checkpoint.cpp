@@ -1,5 +1,6 @@
 #include "train_checkpoint.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include "asaflow/error.hpp"
@@ -35,23 +36,33 @@ fs::path digest_file(const fs::path& file) {
   return d;
 }
 
+// The digests FILE.sha256 lists (one after a completed save, more after a crash in one).
+std::vector<std::string> listed_digests(const fs::path& file) {
+  std::ifstream in(digest_file(file));
+  std::vector<std::string> listed;
+  for (std::string d; in >> d;) listed.push_back(d);
+  return listed;
+}
+
 }  // namespace
 
 bool intact(const fs::path& file) {
-  std::ifstream in(digest_file(file));
-  std::string expected;
-  if (!(in >> expected)) return false;
-  return sha256_file(file) == expected;
+  const auto listed = listed_digests(file);
+  return !listed.empty() && std::find(listed.begin(), listed.end(), sha256_file(file)) != listed.end();
 }
 
-void save_with_digest(const fs::path& file, const std::function<void(const std::string& path)>& write) {
+void save_with_digest(const fs::path& file, const std::function<void(const std::string& path)>& write,
+                      const std::function<void(const char* moment)>& crash_point) {
   std::string digest;
   replace_file_atomically(file, [&](const fs::path& tmp) {
     write(tmp.string());
     digest = sha256_file(tmp);
+    std::string listed = digest + "\n";  // the new digest, and those the current file may match
+    for (const auto& d : listed_digests(file)) listed += d + "\n";
+    write_file_atomically(digest_file(file), listed);
+    if (crash_point) crash_point("digests listed");
   });
-  // A crash between the two replacements leaves a file and a digest that disagree: the
-  // file is then refused and the run starts over, which is safe.
+  if (crash_point) crash_point("renamed");
   write_file_atomically(digest_file(file), digest + "\n");
 }
 

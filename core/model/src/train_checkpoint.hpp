@@ -62,10 +62,6 @@ struct OptimizerState {
   std::function<void(torch::serialize::InputArchive&)> load;
 };
 
-// Writes `file` through a temporary file and a rename, so a crash never leaves half a
-// file, with the SHA-256 of what was written beside it (FILE.sha256): a file damaged
-// afterwards (a disk, a copy, bytes flipped) is refused on load instead of trained on.
-void save_with_digest(const std::filesystem::path& file, const std::function<void(const std::string& path)>& write);
 // Removes a checkpoint and its digest.
 void remove_with_digest(const std::filesystem::path& file);
 

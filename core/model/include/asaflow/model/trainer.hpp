@@ -106,9 +106,20 @@ double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch:
                       bool faithful, const BiasOptions& bias, std::int64_t loss_chunk_rows, const torch::Device& device,
                       std::int64_t* targets = nullptr);
 
-// Whether `file` (a checkpoint or best weights the trainer saved) still has the SHA-256
-// saved beside it; false when the digest is missing.
+// Whether `file` (a checkpoint or best weights the trainer saved) still has a SHA-256
+// listed beside it (save_with_digest); false when the digest is missing.
 bool intact(const std::filesystem::path& file);
+
+// Writes `file` through a temporary file and a rename, so a crash never leaves half a
+// file, with the SHA-256 of what was written beside it (FILE.sha256): a file damaged
+// afterwards (a disk, a copy, bytes flipped) is refused on load instead of trained on.
+// Before the rename FILE.sha256 lists the new digest and the old one, and after it the new
+// one alone, so a crash at any point leaves a file that matches a listed digest (before,
+// one between the rename and the digest's update left the new file refused and the run
+// started over from step 0). `crash_point`, for tests, is called where a crash between two
+// writes may land ("digests listed", "renamed").
+void save_with_digest(const std::filesystem::path& file, const std::function<void(const std::string& path)>& write,
+                      const std::function<void(const char* moment)>& crash_point = {});
 
 class Trainer {
  public:
