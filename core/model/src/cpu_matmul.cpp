@@ -70,7 +70,7 @@ struct Linear : public torch::autograd::Function<Linear> {
   }
 };
 
-// Runs body(i, a_i, b_i, c_i) for each matrix of a batch of [B, H, ., .] tensors, the batch
+// Runs body(b, h) for each matrix (b, h) of a batch of [B, H, ., .] tensors, the batch
 // shared out between the CPU's threads, each product on one thread.
 template <typename Body>
 void each_matrix(std::int64_t batch, std::int64_t heads, const Body& body) {
