@@ -49,19 +49,15 @@ __attribute__((target("avx2"))) inline __m256i load8(const std::uint32_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-// at::mt19937's next_state(): the first loop reads only words not yet rewritten, the second
-// words rewritten kN - kM = 227 earlier, so eight at a time give the same words.
-__attribute__((target("avx2"))) void next_state_avx2(std::uint32_t* s) {
-  int i = 0;
-  for (; i + 8 <= kN - kM; i += 8)
+// Words [i, to) of at::mt19937's next_state(), eight at a time while eight remain, each
+// s[i] = s[i + offset] ^ twist(s[i], s[i + 1]); returns where it stopped. The first loop
+// (offset kM) reads only words not yet rewritten, the second (offset kM - kN) words
+// rewritten 227 earlier, so eight at a time give the same words.
+__attribute__((target("avx2"))) int twist_words_avx2(std::uint32_t* s, int i, int to, int offset) {
+  for (; i + 8 <= to; i += 8)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(s + i),
-                        _mm256_xor_si256(load8(s + i + kM), twist8(load8(s + i), load8(s + i + 1))));
-  for (; i < kN - kM; ++i) s[i] = s[i + kM] ^ twist(s[i], s[i + 1]);
-  for (; i + 8 <= kN - 1; i += 8)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(s + i),
-                        _mm256_xor_si256(load8(s + i + kM - kN), twist8(load8(s + i), load8(s + i + 1))));
-  for (; i < kN - 1; ++i) s[i] = s[i + kM - kN] ^ twist(s[i], s[i + 1]);
-  s[kN - 1] = s[kM - 1] ^ twist(s[kN - 1], s[0]);
+                        _mm256_xor_si256(load8(s + i + offset), twist8(load8(s + i), load8(s + i + 1))));
+  return i;
 }
 
 __attribute__((target("avx2"))) void temper_avx2(const std::uint32_t* s, std::uint32_t* out, std::int64_t m) {
@@ -94,14 +90,20 @@ __attribute__((target("avx2"))) void keep_avx2(const std::uint32_t* w, std::uint
 }
 #endif
 
+// at::mt19937's next_state(), the vector kernel taking what it can of each loop.
 void next_state(std::uint32_t* s, CpuKernelIsa isa) {
+  const bool vector = isa != CpuKernelIsa::kNone;
+  int i = 0;
 #if defined(__x86_64__)
-  if (isa != CpuKernelIsa::kNone) return next_state_avx2(s);
+  if (vector) i = twist_words_avx2(s, i, kN - kM, kM);
 #endif
-  (void)isa;
-  for (int i = 0; i < kN - kM; ++i) s[i] = s[i + kM] ^ twist(s[i], s[i + 1]);
-  for (int i = kN - kM; i < kN - 1; ++i) s[i] = s[i + kM - kN] ^ twist(s[i], s[i + 1]);
+  for (; i < kN - kM; ++i) s[i] = s[i + kM] ^ twist(s[i], s[i + 1]);
+#if defined(__x86_64__)
+  if (vector) i = twist_words_avx2(s, i, kN - 1, kM - kN);
+#endif
+  for (; i < kN - 1; ++i) s[i] = s[i + kM - kN] ^ twist(s[i], s[i + 1]);
   s[kN - 1] = s[kM - 1] ^ twist(s[kN - 1], s[0]);
+  (void)vector;
 }
 
 // The next n outputs of the engine, as n calls of at::mt19937::operator() return them, the
