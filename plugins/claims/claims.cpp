@@ -126,6 +126,7 @@ class Builder {
     step_cost_claim();
     sparsity_claim();
     transfer_table();
+    if (auto t = tag_source_table(arms_)) out_.add(std::move(*t));
     decide(verdicts_, direction_, o_.alpha);
     for (auto& v : verdicts_) out_.add(std::move(v));
     curves_figure();
@@ -151,7 +152,8 @@ class Builder {
     for (const auto& arm : arms_.order) {
       const auto& runs = arms_.by_arm[arm];
       ResultTable t;
-      t.id = arm == arms_.asa ? "training" : "arm_" + runs.front()->mode;
+      t.id = arm == arms_.asa ? "training"
+                              : "arm_" + runs.front()->mode + (causal(runs.front()->annotations) ? "_causal" : "");
       t.title = "Training: " + arm + " vs " + arms_.baseline + " (same seeds)";
       t.columns = {"Metric", arm == arms_.asa ? "ASA (" + arm + ")" : arm, "Baseline (" + arms_.baseline + ")",
                    "Delta"};
@@ -233,14 +235,15 @@ class Builder {
     for (const auto& arm : arms_.order) {
       const auto& runs = arms_.by_arm[arm];
       if (runs.front()->mode == "pos_embed") {
-        add_verdict(
-            ppl_verdict("ppl_vs_pos_embed",
-                        "ASA's gain comes from restricting attention, not from giving the model the tags: " +
-                            arms_.asa + " beats the baseline that embeds the same tags (" + arm + ")",
-                        "not tested by the reference", compare(asa, runs, &Run::final_ppl), gate_, arms_.asa, arm),
-            -1);
-      } else if (runs.front()->mode == o_.asa_mode && arm != arms_.asa &&
-                 runs.front()->annotations.find("[causal]") != std::string::npos) {
+        // Against ASA given tags from the same source: gold with gold, causal with causal.
+        const std::string with = asa_arm_for(arms_, o_, runs.front()->annotations);
+        add_verdict(ppl_verdict(causal(runs.front()->annotations) ? "ppl_vs_pos_embed_causal_tags" : "ppl_vs_pos_embed",
+                                "ASA's gain comes from restricting attention, not from giving the model the tags: " +
+                                    with + " beats the baseline that embeds the same tags (" + arm + ")",
+                                "not tested by the reference", compare(arms_.by_arm[with], runs, &Run::final_ppl),
+                                gate_, with, arm),
+                    -1);
+      } else if (runs.front()->mode == o_.asa_mode && arm != arms_.asa && causal(runs.front()->annotations)) {
         add_verdict(ppl_verdict("ppl_causal_tags",
                                 "ASA beats the baseline with causal tags (" + runs.front()->annotations +
                                     "), which cannot reveal the next token",

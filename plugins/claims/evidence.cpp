@@ -108,6 +108,14 @@ Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o) {
   return arms;
 }
 
+bool causal(const std::string& annotations) { return annotations.find("[causal]") != std::string::npos; }
+
+std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::string& annotations) {
+  for (const auto& [arm, list] : arms.by_arm)
+    if (!list.empty() && list.front()->mode == o.asa_mode && list.front()->annotations == annotations) return arm;
+  return arms.asa;
+}
+
 // ---------------------------------------------------------------------------------------
 // Comparisons: paired by seed when both arms have the seed, Welch otherwise.
 
@@ -223,6 +231,31 @@ std::string delta_cell(const Comparison& c) {
     out += ", no test (" + (c.no_test.empty() ? std::string("n < 2") : c.no_test) + ")";
   }
   return out;
+}
+
+std::optional<ResultTable> tag_source_table(const Arms& arms) {
+  std::map<std::string, std::pair<std::string, std::string>> by_mode;  // mode -> (right-context arm, causal arm)
+  for (const auto& [arm, list] : arms.by_arm) {
+    if (list.empty()) continue;  // the baseline's entry when it has no runs
+    auto& [right, left] = by_mode[list.front()->mode];
+    (causal(list.front()->annotations) ? left : right) = arm;
+  }
+  ResultTable t;
+  t.id = "tag_source";
+  t.title = "Tag source in training: each mode trained on right-context tags and on causal tags (same seeds)";
+  t.columns = {"Mode", "Val PPL, right-context tags", "Val PPL, causal tags", "Causal - right-context"};
+  for (const auto& [mode, arm] : by_mode) {
+    if (arm.first.empty() || arm.second.empty()) continue;
+    const Comparison c = compare(arms.by_arm.at(arm.second), arms.by_arm.at(arm.first), &Run::final_ppl);
+    t.rows.push_back({mode, arm.first + ": " + stats::format_summary(c.b),
+                      arm.second + ": " + stats::format_summary(c.a), delta_cell(c)});
+  }
+  if (t.rows.empty()) return std::nullopt;
+  t.notes.push_back(
+      "Tags chosen with right context (Brown's annotators read the whole sentence) can tell the model about the next "
+      "word; causal tags cannot. The difference is an upper bound on what a mode drew from that peek: it also holds "
+      "the causal tagger's own errors.");
+  return t;
 }
 
 // ---------------------------------------------------------------------------------------

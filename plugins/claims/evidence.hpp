@@ -48,6 +48,11 @@ struct Arms {
 };
 // Sets each run's arm; `runs` must outlive the result.
 Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o);
+// Whether annotations were made from the text before each token only (preprocess marks them).
+bool causal(const std::string& annotations);
+// The ASA arm given tags from the same source as `annotations` (a control is compared with
+// ASA on equal terms: gold with gold, causal with causal), else the main ASA arm.
+std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::string& annotations);
 
 // a - b of one field: paired by seed when every run of both arms pairs (n >= 2), else Welch.
 struct Comparison {
@@ -67,6 +72,10 @@ Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run
 std::vector<std::string> machine_notes(const std::vector<const Run*>& a, const std::vector<const Run*>& b);
 // "-0.23 (-0.9%), 95% CI [..], paired t p = .., d_z .., n = 3 pairs"
 std::string delta_cell(const Comparison& c);
+// Each mode trained both on right-context (gold) tags and on causal tags: the two arms'
+// final PPL and causal minus right-context, paired by seed (table "tag_source"); nothing
+// when no mode has both.
+std::optional<ResultTable> tag_source_table(const Arms& arms);
 
 struct Floors {
   std::map<int, double> ppl;  // order -> PPL

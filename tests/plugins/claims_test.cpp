@@ -12,6 +12,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "asaflow/stats/statistics.hpp"
 
@@ -416,6 +417,44 @@ TEST(ClaimsArms, ControlArmsGetTheirOwnVerdicts) {
   EXPECT_EQ(verdict(out, "ppl_vs_pos_embed").status, kNotSupported);
   ASSERT_TRUE(has_verdict(out, "ppl_causal_tags"));
   EXPECT_EQ(verdict(out, "ppl_causal_tags").status, kSupported);
+}
+
+// A POS embedding on causal tags is compared with ASA on causal tags, the one on gold tags
+// with ASA on gold tags; each mode trained on both tag sources gets a row of the tag-source
+// table (causal minus right-context, paired by seed), and each arm its own table.
+TEST(ClaimsArms, EachPosEmbeddingIsComparedWithASAOnTheSameTagSource) {
+  const std::string left = "tagger (context left), word tokens [causal]";
+  Records rec;
+  three_seeds(rec, 100, 1.0);  // full (gold) 1 below none
+  const double noise[] = {0.02, -0.01, 0.03};
+  for (int s = 1; s <= 3; ++s) {
+    rec.run("pos_embed", s, 100 + 10 * s - 5 + noise[s - 1]);        // gold: 4 below full (gold)
+    rec.run("full", s, 100 + 10 * s + 2 + noise[s - 1], left);       // causal ASA: worse than none
+    rec.run("pos_embed", s, 100 + 10 * s + 4 - noise[s - 1], left);  // causal: 2 above causal ASA
+  }
+  const ResultSet out = rec.evaluate(no_gate());
+  const Verdict gold = verdict(out, "ppl_vs_pos_embed");
+  EXPECT_EQ(gold.status, kNotSupported);
+  EXPECT_NEAR(gold.estimate, 4.0, 0.1) << gold.measured;
+  EXPECT_NE(gold.claim.find("full [gold tags, word pieces] beats"), std::string::npos) << gold.claim;
+  const Verdict both_causal = verdict(out, "ppl_vs_pos_embed_causal_tags");
+  EXPECT_EQ(both_causal.status, kSupported);
+  EXPECT_NEAR(both_causal.estimate, -2.0, 0.1) << both_causal.measured;
+  EXPECT_NE(both_causal.claim.find("full [" + left + "] beats"), std::string::npos) << both_causal.claim;
+  std::set<std::string> ids;
+  const ResultTable* tag_source = nullptr;
+  for (const auto& t : out.tables()) {
+    EXPECT_TRUE(ids.insert(t.id).second) << "two tables " << t.id;
+    if (t.id == "tag_source") tag_source = &t;
+  }
+  EXPECT_TRUE(ids.count("arm_pos_embed") && ids.count("arm_pos_embed_causal") && ids.count("arm_full_causal"));
+  ASSERT_NE(tag_source, nullptr);
+  ASSERT_EQ(tag_source->rows.size(), 2u);  // full and pos_embed; none has one tag source
+  EXPECT_EQ(tag_source->rows[0][0], "full");
+  EXPECT_EQ(tag_source->rows[0][3].rfind("+3", 0), 0u) << tag_source->rows[0][3];  // +3.0x, paired
+  EXPECT_NE(tag_source->rows[0][3].find("paired t"), std::string::npos);
+  EXPECT_EQ(tag_source->rows[1][0], "pos_embed");
+  EXPECT_EQ(tag_source->rows[1][3].rfind("+8.9", 0), 0u) << tag_source->rows[1][3];
 }
 
 // Holm across the claims of one stage: with m tested claims, the smallest p is multiplied
