@@ -237,6 +237,7 @@ class Builder {
       if (runs.front()->mode == "pos_embed") {
         // Against ASA given tags from the same source: gold with gold, causal with causal.
         const std::string with = asa_arm_for(arms_, o_, runs.front()->annotations);
+        if (with.empty()) continue;
         add_verdict(ppl_verdict(causal(runs.front()->annotations) ? "ppl_vs_pos_embed_causal_tags" : "ppl_vs_pos_embed",
                                 "ASA's gain comes from restricting attention, not from giving the model the tags: " +
                                     with + " beats the baseline that embeds the same tags (" + arm + ")",

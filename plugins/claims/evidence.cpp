@@ -113,7 +113,7 @@ bool causal(const std::string& annotations) { return annotations.find("[causal]"
 std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::string& annotations) {
   for (const auto& [arm, list] : arms.by_arm)
     if (!list.empty() && list.front()->mode == o.asa_mode && list.front()->annotations == annotations) return arm;
-  return arms.asa;
+  return "";
 }
 
 // ---------------------------------------------------------------------------------------

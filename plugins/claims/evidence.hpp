@@ -51,7 +51,7 @@ Arms assign_arms(std::vector<Run>& runs, const ClaimsOptions& o);
 // Whether annotations were made from the text before each token only (preprocess marks them).
 bool causal(const std::string& annotations);
 // The ASA arm given tags from the same source as `annotations` (a control is compared with
-// ASA on equal terms: gold with gold, causal with causal), else the main ASA arm.
+// ASA on equal terms: gold with gold, causal with causal), else "" (no comparison).
 std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::string& annotations);
 
 // a - b of one field: paired by seed when every run of both arms pairs (n >= 2), else Welch.

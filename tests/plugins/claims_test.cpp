@@ -455,6 +455,13 @@ TEST(ClaimsArms, EachPosEmbeddingIsComparedWithASAOnTheSameTagSource) {
   EXPECT_NE(tag_source->rows[0][3].find("paired t"), std::string::npos);
   EXPECT_EQ(tag_source->rows[1][0], "pos_embed");
   EXPECT_EQ(tag_source->rows[1][3].rfind("+8.9", 0), 0u) << tag_source->rows[1][3];
+
+  // No ASA arm on causal tags: the causal POS embedding is compared with no ASA arm (ASA on
+  // gold tags is not on equal terms with it).
+  Records gold_asa_only;
+  three_seeds(gold_asa_only, 100, 1.0);
+  for (int s = 1; s <= 3; ++s) gold_asa_only.run("pos_embed", s, 100 + 10 * s + 4 - noise[s - 1], left);
+  EXPECT_FALSE(has_verdict(gold_asa_only.evaluate(no_gate()), "ppl_vs_pos_embed_causal_tags"));
 }
 
 // Holm across the claims of one stage: with m tested claims, the smallest p is multiplied
