@@ -117,16 +117,18 @@ class Builder {
     const auto& base = arms_.by_arm[arms_.baseline];
     const Gate design = check_design(arms_);
     gate_ = design.pass ? check_gate(base, floors_, o_) : design;
+    sweep_ = repeated_seeds(arms_);
     runs_table();
-    training_tables();
-    floors_table();
+    if (auto t = learning_rate_table(arms_)) out_.add(std::move(*t));
+    if (!sweep_) training_tables();  // a sweep's runs are settings to choose between: never pooled
+    if (!floors_.ppl.empty()) out_.add(evidence::floors_table(arms_, floors_, o_, gate_, sweep_));
     ppl_claims();
     steps_claim();
     h6_claim();
     step_cost_claim();
     sparsity_claim();
     transfer_table();
-    if (auto t = tag_source_table(arms_)) out_.add(std::move(*t));
+    if (auto t = tag_source_table(arms_); t && !sweep_) out_.add(std::move(*t));
     decide(verdicts_, direction_, o_.alpha);
     for (auto& v : verdicts_) out_.add(std::move(v));
     curves_figure();
@@ -134,6 +136,8 @@ class Builder {
 
  private:
   void add_verdict(Verdict v, int direction) {
+    if (sweep_ && (v.id.rfind("ppl", 0) == 0 || v.id == "steps"))
+      v.measured = "not pooled: an arm holds several runs of one seed, settings to choose between (see the runs)";
     verdicts_.push_back(std::move(v));
     direction_.push_back(direction);
   }
@@ -185,40 +189,6 @@ class Builder {
       for (auto& note : machine_notes(runs, base)) t.notes.push_back(std::move(note));
       out_.add(std::move(t));
     }
-  }
-
-  // The n-gram floors next to each arm's final PPL. A model that does not beat the gate's
-  // floor on every seed barely uses context, so no claim about attention can be tested on
-  // it: this table is the evidence behind every "untestable".
-  void floors_table() {
-    if (floors_.ppl.empty()) return;
-    ResultTable t;
-    t.id = "floors";
-    t.title = "Validation PPL against n-gram floors on the same tokens";
-    t.columns = {"Model", "Val PPL", "Below the " + o_.gate + " floor?"};
-    const auto gate_order = o_.gate == "unigram" ? 1 : o_.gate == "bigram" ? 2 : 3;  // the floors' n
-    const double floor = floors_.ppl.count(gate_order) ? floors_.ppl.at(gate_order) : kNaN;
-    for (const auto& [order, ppl] : floors_.ppl) t.rows.push_back({floors_.name.at(order), format_number(ppl), "-"});
-    std::vector<std::string> arms = {arms_.baseline};
-    arms.insert(arms.end(), arms_.order.begin(), arms_.order.end());
-    for (const auto& arm : arms) {
-      std::vector<double> v;
-      double worst = 0;
-      for (const Run* r : arms_.by_arm[arm]) {
-        v.push_back(r->final_ppl);
-        worst = std::max(worst, r->final_ppl);
-      }
-      if (v.empty()) continue;
-      t.rows.push_back({arm + " (final)", stats::format_summary(Summary::of(v)),
-                        std::isnan(floor) ? "n/a"
-                        : worst < floor   ? "yes, every seed"
-                                          : "no"});
-    }
-    t.notes.push_back(
-        "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly "
-        "the " +
-        format_number(floors_.tokens) + " validation targets the trainer evaluates. Gate: " + gate_.reason + ".");
-    out_.add(std::move(t));
   }
 
   // The headline PPL claim (ASA vs baseline), and the two controls the reference lacks:
@@ -554,9 +524,12 @@ class Builder {
           by_step[s].push_back(v);
         }
         if (!pts.empty())
-          series.push_back({{"name", "seed " + r->seed}, {"group", arm}, {"role", "seed"}, {"points", pts}});
+          series.push_back({{"name", "seed " + r->seed + (sweep_ ? ", lr " + format_number(r->lr) : "")},
+                            {"group", arm},
+                            {"role", "seed"},
+                            {"points", pts}});
       }
-      if (runs.size() < 2) continue;
+      if (runs.size() < 2 || sweep_) continue;
       json mean = json::array(), band = json::array();
       for (const auto& [s, v] : by_step) {
         if (v.size() != runs.size()) continue;
@@ -579,6 +552,7 @@ class Builder {
   Arms arms_;
   Floors floors_;
   Gate gate_;
+  bool sweep_ = false;
   std::vector<Verdict> verdicts_;
   std::vector<int> direction_;
 };

@@ -116,6 +116,68 @@ std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::str
   return "";
 }
 
+bool repeated_seeds(const Arms& arms) {
+  for (const auto& [arm, runs] : arms.by_arm) {
+    std::set<std::string> seeds;
+    for (const Run* r : runs)
+      if (!seeds.insert(r->seed).second) return true;
+  }
+  return false;
+}
+
+std::optional<ResultTable> learning_rate_table(const Arms& arms) {
+  std::set<double> rates;
+  for (const auto& [arm, runs] : arms.by_arm)
+    for (const Run* r : runs)
+      if (std::isfinite(r->lr)) rates.insert(r->lr);
+  if (rates.size() < 2) return std::nullopt;
+  ResultTable t;
+  t.id = "learning_rates";
+  t.title = "Final validation PPL by arm and learning rate";
+  t.columns = {"Arm"};
+  for (double lr : rates) t.columns.push_back("lr " + format_number(lr));
+  t.columns.push_back("Lowest");
+  std::vector<std::string> order = {arms.baseline};
+  order.insert(order.end(), arms.order.begin(), arms.order.end());
+  bool edge = false;
+  for (const auto& arm : order) {
+    auto it = arms.by_arm.find(arm);
+    if (it == arms.by_arm.end() || it->second.empty()) continue;
+    std::vector<std::string> row = {arm};
+    double best = kNaN, best_lr = kNaN, low = kNaN, high = kNaN;
+    for (double lr : rates) {
+      std::vector<double> v;
+      for (const Run* r : it->second)
+        if (r->lr == lr && std::isfinite(r->final_ppl)) v.push_back(r->final_ppl);
+      const Summary s = Summary::of(v);
+      row.push_back(s.n == 0 ? "-" : stats::format_summary(s));
+      if (s.n == 0) continue;
+      if (std::isnan(low)) low = lr;
+      high = lr;
+      if (std::isnan(best) || s.mean < best) {
+        best = s.mean;
+        best_lr = lr;
+      }
+    }
+    std::string lowest = std::isnan(best) ? "-" : "lr " + format_number(best_lr) + ": " + format_number(best);
+    if (!std::isnan(best) && low != high && (best_lr == low || best_lr == high)) {
+      lowest += " (at the edge of the rates run)";
+      edge = true;
+    }
+    row.push_back(lowest);
+    t.rows.push_back(std::move(row));
+  }
+  t.notes.push_back(
+      "Each cell summarises the runs of one arm at one rate (mean ± sd over seeds where there are several); "
+      "runs at different rates are never pooled. The lowest is read off the same validation batches it is "
+      "reported on: testing the chosen rates needs fresh seeds (or a held-out split).");
+  if (edge)
+    t.notes.push_back(
+        "A lowest value at the edge of the rates an arm ran may not be its optimum: the next rate "
+        "beyond it was not tried.");
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------
 // Comparisons: paired by seed when both arms have the seed, Welch otherwise.
 
@@ -275,6 +337,36 @@ Floors collect_floors(const std::vector<ClaimsInput>& inputs) {
     }
   }
   return f;
+}
+
+ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOptions& o, const Gate& gate, bool sweep) {
+  ResultTable t;
+  t.id = "floors";
+  t.title = "Validation PPL against n-gram floors on the same tokens";
+  t.columns = {"Model", "Val PPL", "Below the " + o.gate + " floor?"};
+  const auto gate_order = o.gate == "unigram" ? 1 : o.gate == "bigram" ? 2 : 3;  // the floors' n
+  const double floor = floors.ppl.count(gate_order) ? floors.ppl.at(gate_order) : kNaN;
+  for (const auto& [order, ppl] : floors.ppl) t.rows.push_back({floors.name.at(order), format_number(ppl), "-"});
+  std::vector<std::string> order = {arms.baseline};
+  order.insert(order.end(), arms.order.begin(), arms.order.end());
+  for (const auto& arm : order) {
+    auto it = arms.by_arm.find(arm);
+    if (it == arms.by_arm.end()) continue;
+    std::map<double, std::vector<double>> by_lr;  // one group unless a sweep (NaN: no lr record)
+    for (const Run* r : it->second) by_lr[sweep && std::isfinite(r->lr) ? r->lr : 0.0].push_back(r->final_ppl);
+    for (const auto& [lr, v] : by_lr) {
+      const double worst = *std::max_element(v.begin(), v.end());
+      t.rows.push_back({arm + (sweep && lr > 0 ? ", lr " + format_number(lr) : "") + " (final)",
+                        stats::format_summary(Summary::of(v)),
+                        std::isnan(floor) ? "n/a"
+                        : worst < floor   ? "yes, every seed"
+                                          : "no"});
+    }
+  }
+  t.notes.push_back(
+      "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly the " +
+      format_number(floors.tokens) + " validation targets the trainer evaluates. Gate: " + gate.reason + ".");
+  return t;
 }
 
 Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o) {

@@ -77,6 +77,14 @@ std::string delta_cell(const Comparison& c);
 // when no mode has both.
 std::optional<ResultTable> tag_source_table(const Arms& arms);
 
+// Whether some arm has several runs of one seed: a sweep (over lr, say), whose runs are
+// settings to choose between, not draws of one setting, so no summary may pool them.
+bool repeated_seeds(const Arms& arms);
+// Final validation PPL per arm and learning rate (table "learning_rates"), each rate's runs
+// summarised apart, the lowest per arm named and flagged when it lies at the edge of the
+// rates that arm ran; nothing when every run shares one rate.
+std::optional<ResultTable> learning_rate_table(const Arms& arms);
+
 struct Floors {
   std::map<int, double> ppl;  // order -> PPL
   std::map<int, std::string> name;
@@ -89,6 +97,10 @@ struct Gate {
   bool pass = false;
   std::string reason;  // one sentence, without the final period
 };
+// The n-gram floors next to each arm's final PPL (table "floors"): a model that does not beat
+// the gate's floor on every seed barely uses context, so this table is the evidence behind
+// every "untestable". In a sweep (`sweep`), one row per arm and learning rate.
+ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOptions& o, const Gate& gate, bool sweep);
 Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o);
 // The design itself: every arm has at most one run per seed (runs that differ in another
 // parameter, e.g. a learning-rate sweep, cannot be paired by seed), and every run trained

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "asaflow/stats/statistics.hpp"
 
@@ -35,6 +36,8 @@ class Records {
   // The output_precision train runs added from now on were trained with ("": no label, as
   // in records from before the option).
   void with_precision(const std::string& precision) { precision_ = precision; }
+  // The learning rate train runs added from now on record (0: no lr record).
+  void with_lr(double lr) { lr_ = lr; }
   // A train run: final PPL, a curve ending at it, and the evaluated tokens.
   void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
            const std::string& preset = "corrected", double tokens = 1000) {
@@ -45,6 +48,7 @@ class Records {
     r.add("final_val_ppl", ppl).labels = l;
     r.add("val_tokens", tokens).labels = l;
     r.add("steps", 100).labels = l;
+    if (lr_ > 0) r.add("lr", lr_).labels = l;
     for (int step : {50, 100}) {
       auto& c = r.add("val_ppl", step == 100 ? ppl : ppl * 2);
       c.labels = l;
@@ -94,6 +98,7 @@ class Records {
   std::vector<std::string> machines_;
   std::string machine_;
   std::string precision_;
+  double lr_ = 0;
 };
 
 // By value: tests take verdicts of temporary result sets.
@@ -502,8 +507,66 @@ TEST(ClaimsDesign, TwoRunsOfOneArmAndSeedCannotBePaired) {
     }
   }
   EXPECT_TRUE(runs_table);
-  EXPECT_EQ(delta, "-5 (-5.263%), no test (several runs of seed 1 in one arm: they differ in another parameter)");
-  EXPECT_EQ(per_seed, "not paired: several runs of seed 1 in one arm: they differ in another parameter");
+  // Nothing pools a sweep's runs: no arm-against-baseline table, no pooled figure in a verdict.
+  EXPECT_EQ(delta, "");
+  EXPECT_EQ(per_seed, "");
+  EXPECT_EQ(v.measured.find("±"), std::string::npos) << v.measured;
+  EXPECT_NE(v.measured.find("not pooled"), std::string::npos) << v.measured;
+}
+
+// A learning-rate sweep on one seed: each arm's rates side by side, never averaged over
+// rates, the lowest named and flagged at the edge of the grid; the floors gate per rate.
+TEST(ClaimsDesign, ALearningRateSweepIsShownPerArmAndRateNotPooled) {
+  Records rec;
+  rec.floors(300, 110, 100);
+  const std::vector<std::tuple<double, double, double>> grid = {{0.001, 80, 79}, {0.003, 70, 72}, {0.01, 250, 105}};
+  for (const auto& [lr, none, full] : grid) {
+    rec.with_lr(lr);
+    rec.run("none", 1, none);
+    rec.run("full", 1, full);
+  }
+  rec.with_lr(0.003);
+  rec.run("none", 2, 60);  // a second seed at one rate: summarised with that rate's runs only
+  rec.with_lr(0.01);
+  rec.run("pos_only", 1, 90);  // an arm that ran only the largest rate: no edge to speak of
+  const ResultSet out = rec.evaluate();
+  std::map<std::string, std::vector<std::string>> rates;  // arm -> row
+  std::vector<std::string> columns, floors;
+  for (const auto& t : out.tables()) {
+    EXPECT_NE(t.id, "training") << "a sweep's runs were pooled into " << t.title;
+    if (t.id == "learning_rates") {
+      columns = t.columns;
+      for (const auto& row : t.rows) rates[row[0]] = row;
+    }
+    if (t.id == "floors")
+      for (const auto& row : t.rows) floors.push_back(row[0] + ": " + row[1] + ", " + row[2]);
+  }
+  EXPECT_EQ(columns, (std::vector<std::string>{"Arm", "lr 0.001", "lr 0.003", "lr 0.01", "Lowest"}));
+  ASSERT_EQ(rates.size(), 3u);
+  EXPECT_EQ(rates["none"],
+            (std::vector<std::string>{"none", "80 (n=1)", "65 ± 7.071 (n=2)", "250 (n=1)", "lr 0.003: 65"}));
+  EXPECT_EQ(rates["full"], (std::vector<std::string>{"full", "79 (n=1)", "72 (n=1)", "105 (n=1)", "lr 0.003: 72"}));
+  EXPECT_EQ(rates["pos_only"], (std::vector<std::string>{"pos_only", "-", "-", "90 (n=1)", "lr 0.01: 90"}));
+  // The floors table: each rate's runs against the trigram floor on their own.
+  EXPECT_NE(std::find(floors.begin(), floors.end(), "none, lr 0.003 (final): 65 ± 7.071 (n=2), yes, every seed"),
+            floors.end());
+  EXPECT_NE(std::find(floors.begin(), floors.end(), "none, lr 0.01 (final): 250 (n=1), no"), floors.end());
+  EXPECT_EQ(verdict(out, "ppl").status, kUntestable);
+
+  Records edge;  // the lowest at the grid's largest rate: flagged, with a note
+  for (const auto& [lr, ppl] : std::vector<std::pair<double, double>>{{0.001, 80}, {0.003, 70}}) {
+    edge.with_lr(lr);
+    edge.run("none", 1, ppl);
+  }
+  const ResultSet e = edge.evaluate(no_gate());
+  bool flagged = false, noted = false;
+  for (const auto& t : e.tables()) {
+    if (t.id != "learning_rates") continue;
+    flagged = t.rows.at(0).back() == "lr 0.003: 70 (at the edge of the rates run)";
+    for (const auto& n : t.notes) noted = noted || n.find("may not be its optimum") != std::string::npos;
+  }
+  EXPECT_TRUE(flagged);
+  EXPECT_TRUE(noted);
 }
 
 // Arms trained with different output-layer precisions differ by the precision too: nothing
