@@ -1,5 +1,6 @@
 #include "report_data.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -25,6 +26,32 @@ const ParamBinding<ReporterOptions>& reporter_binding() {
   return b;
 }
 
+ResultTable merge_configurations(const std::vector<const ResultTable*>& tables) {
+  if (tables.empty()) return {};
+  ResultTable merged = *tables.front();
+  for (auto& row : merged.rows) {
+    if (row.size() < 2) continue;
+    std::vector<std::pair<std::string, int>> values;  // distinct, in order of first appearance
+    for (const ResultTable* t : tables) {
+      for (const auto& r : t->rows) {
+        if (r.size() < 2 || r[0] != row[0]) continue;
+        auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == r[1]; });
+        if (it == values.end())
+          values.emplace_back(r[1], 1);
+        else
+          ++it->second;
+        break;
+      }
+    }
+    if (values.size() < 2) continue;
+    std::string list;
+    for (const auto& [value, n] : values)
+      list += (list.empty() ? "" : "; ") + value + " (" + std::to_string(n) + (n == 1 ? " run)" : " runs)");
+    row[1] = "varies between the " + std::to_string(tables.size()) + " runs read: " + list;
+  }
+  return merged;
+}
+
 void ReportData::gather(const StageContext& ctx) {
   const ReporterOptions options = reporter_binding().fill(ctx.in.params);
   experiment = ctx.in.pipeline_name + " / " + ctx.in.stage_id;
@@ -48,6 +75,7 @@ void ReportData::gather(const StageContext& ctx) {
     sources.push_back(std::move(s));
   }
   std::set<std::string> device_set;
+  std::vector<const ResultTable*> configurations;
   records.id = "records";
   records.title = "Other figures";
   records.columns = {"Metric", "Value", "Stage", "Labels"};
@@ -66,7 +94,7 @@ void ReportData::gather(const StageContext& ctx) {
     }
     for (const auto& t : r.tables()) {
       if (t.level == "configuration") {
-        if (!configuration) configuration = &t;
+        configurations.push_back(&t);
       } else if (t.level == "detail") {
         details.push_back(&t);
       } else {
@@ -83,6 +111,10 @@ void ReportData::gather(const StageContext& ctx) {
       records.rows.push_back({rec.metric + (rec.unit.empty() ? "" : " (" + rec.unit + ")"), stats::format_summary(sm),
                               s.stage_id, labels});
     }
+  }
+  if (!configurations.empty()) {
+    merged_configuration = merge_configurations(configurations);
+    configuration = &merged_configuration;
   }
   devices.assign(device_set.begin(), device_set.end());
   // Where the stages read were computed, when that is more than one machine (the Hardware

@@ -23,6 +23,12 @@ struct ReporterOptions {
 };
 const ParamBinding<ReporterOptions>& reporter_binding();
 
+// The configuration of the runs a report reads: the first run's table, with each row whose
+// value differs between runs replaced by the distinct values and how many runs had each (a
+// sweep's learning rates, each arm's own annotations), so that no row shows one run's value
+// as every run's. Empty when there are no tables.
+ResultTable merge_configurations(const std::vector<const ResultTable*>& tables);
+
 struct ReportData {
   std::string experiment;  // "pipeline / stage"
   std::string title;
@@ -44,14 +50,16 @@ struct ReportData {
   std::vector<FailedInput> failed;
   std::vector<std::string> notes;  // anomalies and remarks, one sentence each
 
-  const ResultTable* configuration = nullptr;  // the first input table of level "configuration"
-  std::vector<const ResultTable*> summary;     // level "summary", in input order
-  std::vector<const ResultTable*> details;     // level "detail"
+  // The inputs' tables of level "configuration", merged (merge_configurations).
+  const ResultTable* configuration = nullptr;
+  std::vector<const ResultTable*> summary;  // level "summary", in input order
+  std::vector<const ResultTable*> details;  // level "detail"
   std::vector<const Verdict*> verdicts;
   std::vector<const Figure*> figures;
   // Records of inputs that made no table of their own (a metric plugin's figures), as one
   // table, so nothing a stage measured is left out of the report.
   ResultTable records;
+  ResultTable merged_configuration;  // what `configuration` points to
   std::vector<std::string> devices;  // distinct "device" labels of the records (cpu, cuda:0)
 
   // Pointers above point into `sources`: a ReportData is neither copied nor moved.
