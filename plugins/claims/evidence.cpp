@@ -116,14 +116,19 @@ std::string asa_arm_for(const Arms& arms, const ClaimsOptions& o, const std::str
   return "";
 }
 
-bool repeated_seeds(const Arms& arms) {
+namespace {
+// The first run whose arm already has a run of its seed, with that earlier run.
+std::optional<std::pair<const Run*, const Run*>> first_repeated_seed(const Arms& arms) {
   for (const auto& [arm, runs] : arms.by_arm) {
-    std::set<std::string> seeds;
+    std::map<std::string, const Run*> seen;
     for (const Run* r : runs)
-      if (!seeds.insert(r->seed).second) return true;
+      if (auto [it, fresh] = seen.emplace(r->seed, r); !fresh) return std::make_pair(it->second, r);
   }
-  return false;
+  return std::nullopt;
 }
+}  // namespace
+
+bool repeated_seeds(const Arms& arms) { return first_repeated_seed(arms).has_value(); }
 
 std::optional<ResultTable> learning_rate_table(const Arms& arms) {
   std::set<double> rates;
@@ -494,16 +499,12 @@ double mean_of(const std::vector<const H6Run*>& runs, const std::string& mask) {
 }
 
 Gate check_design(const Arms& arms) {
-  for (const auto& [arm, runs] : arms.by_arm) {
-    std::map<std::string, const Run*> seen;
-    for (const Run* r : runs) {
-      auto [it, fresh] = seen.emplace(r->seed, r);
-      if (fresh) continue;
-      return {false, "arm " + arm + " has two runs of seed " + r->seed + " (" + it->second->stage_id + " and " +
-                         r->stage_id +
-                         "): runs that differ in another parameter (a learning-rate pilot, say) cannot "
-                         "be paired by seed; give each setting its own claims stage"};
-    }
+  if (const auto repeated = first_repeated_seed(arms)) {
+    const auto& [first, second] = *repeated;
+    return {false, "arm " + second->arm + " has two runs of seed " + second->seed + " (" + first->stage_id + " and " +
+                       second->stage_id +
+                       "): runs that differ in another parameter (a learning-rate pilot, say) cannot "
+                       "be paired by seed; give each setting its own claims stage"};
   }
   std::map<std::string, std::vector<std::string>> by_precision;  // precision -> "arm[seed=s]"
   for (const auto& [arm, runs] : arms.by_arm)
