@@ -132,10 +132,15 @@ bool repeated_seeds(const Arms& arms) { return first_repeated_seed(arms).has_val
 
 std::optional<ResultTable> learning_rate_table(const Arms& arms) {
   std::set<double> rates;
-  for (const auto& [arm, runs] : arms.by_arm)
+  bool swept = false;  // some arm ran at two rates or more (one rate per arm is a design, not a sweep)
+  for (const auto& [arm, runs] : arms.by_arm) {
+    std::set<double> own;
     for (const Run* r : runs)
-      if (std::isfinite(r->lr)) rates.insert(r->lr);
-  if (rates.size() < 2) return std::nullopt;
+      if (std::isfinite(r->lr)) own.insert(r->lr);
+    swept = swept || own.size() > 1;
+    rates.insert(own.begin(), own.end());
+  }
+  if (!swept) return std::nullopt;
   ResultTable t;
   t.id = "learning_rates";
   t.title = "Final validation PPL by arm and learning rate";

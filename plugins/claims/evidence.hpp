@@ -82,7 +82,7 @@ std::optional<ResultTable> tag_source_table(const Arms& arms);
 bool repeated_seeds(const Arms& arms);
 // Final validation PPL per arm and learning rate (table "learning_rates"), each rate's runs
 // summarised apart, the lowest per arm named and flagged when it lies at the edge of the
-// rates that arm ran; nothing when every run shares one rate.
+// rates that arm ran; nothing unless some arm ran at two rates or more.
 std::optional<ResultTable> learning_rate_table(const Arms& arms);
 
 struct Floors {

@@ -567,6 +567,21 @@ TEST(ClaimsDesign, ALearningRateSweepIsShownPerArmAndRateNotPooled) {
   }
   EXPECT_TRUE(flagged);
   EXPECT_TRUE(noted);
+
+  Records design;  // each arm at its own rate, one run per seed: a study, not a sweep
+  design.with_lr(0.001);
+  design.run("none", 1, 80);
+  design.run("none", 2, 81);
+  design.with_lr(0.003);
+  design.run("pos_embed", 1, 70);
+  design.run("pos_embed", 2, 71);
+  const ResultSet d = design.evaluate(no_gate());
+  bool training = false;
+  for (const auto& t : d.tables()) {
+    EXPECT_NE(t.id, "learning_rates");
+    training = training || t.id == "arm_pos_embed";
+  }
+  EXPECT_TRUE(training);
 }
 
 // Arms trained with different output-layer precisions differ by the precision too: nothing
