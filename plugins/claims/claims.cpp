@@ -47,9 +47,12 @@ Verdict blank(const std::string& id, const std::string& claim, const std::string
 
 // A PPL comparison (a - b, lower is better) as a verdict: decided after Holm (see decide()).
 Verdict ppl_verdict(const std::string& id, const std::string& claim, const std::string& reference, const Comparison& c,
-                    const Gate& gate, const std::string& a_name, const std::string& b_name) {
+                    const Gate& gate, const std::string& a_name, const std::string& b_name, const PplSplit& split) {
   Verdict v = blank(id, claim, reference,
-                    "the paired t-test over seeds of final validation PPL (" + a_name + " - " + b_name +
+                    "the paired t-test over seeds of " +
+                        (split.name == "validation" ? std::string("final validation PPL")
+                                                    : split.name + " PPL of the final weights") +
+                        " (" + a_name + " - " + b_name +
                         "), Holm-adjusted across this report's claims: supported when p < alpha and the difference is "
                         "negative, not supported when p < alpha and it is positive, inconclusive otherwise; untestable "
                         "when the floor gate fails");
@@ -111,7 +114,8 @@ class Builder {
         out_(out),
         runs_(collect_runs(inputs)),
         arms_(assign_arms(runs_, o)),
-        floors_(collect_floors(inputs)) {}
+        floors_(collect_floors(inputs, o.split)),
+        split_(ppl_split(o)) {}
 
   void build() {
     const auto& base = arms_.by_arm[arms_.baseline];
@@ -166,14 +170,18 @@ class Builder {
         t.rows.push_back({name, stats::format_summary(c.a), stats::format_summary(c.b), delta_cell(c)});
         return c;
       };
-      const Comparison ppl = row("Val PPL (final)", &Run::final_ppl);
+      const Comparison val = row("Val PPL (final)", &Run::final_ppl);
       row("Val PPL (best)", &Run::best_ppl);
+      auto tested = [](const Run* r) { return std::isfinite(r->test_ppl); };
+      const bool test = std::any_of(runs.begin(), runs.end(), tested) || std::any_of(base.begin(), base.end(), tested);
+      const Comparison held_out = test ? row("Test PPL (held out, final weights)", &Run::test_ppl) : val;
+      const Comparison& ppl = split_.ppl == &Run::test_ppl ? held_out : val;
       row("Train loss (final, running mean)", &Run::train_loss);
       std::string per_seed;
       for (const auto& [seed, d] : ppl.differences)
         per_seed += (per_seed.empty() ? "" : ", ") + ("seed " + seed + ": " + signed_number(d));
       t.rows.push_back(
-          {"Val PPL difference per seed",
+          {split_.short_name + " PPL difference per seed",
            per_seed.empty() ? (ppl.no_test.empty() ? "no shared seeds" : "not paired: " + ppl.no_test) : per_seed, "",
            ""});
       row("Train throughput (tokens/s)", &Run::tokens_per_s);
@@ -198,8 +206,10 @@ class Builder {
     const auto& base = arms_.by_arm[arms_.baseline];
     if (arms_.asa.empty() || base.empty()) return;
     const auto& asa = arms_.by_arm[arms_.asa];
-    add_verdict(ppl_verdict("ppl", "ASA reaches a lower validation PPL than the baseline", "26.33 vs 26.56, -0.9%, n=1",
-                            compare(asa, base, &Run::final_ppl), gate_, arms_.asa, arms_.baseline),
+    add_verdict(ppl_verdict("ppl", "ASA reaches a lower " + split_.name + " PPL than the baseline",
+                            split_.ppl == &Run::final_ppl ? "26.33 vs 26.56, -0.9%, n=1"
+                                                          : "26.33 vs 26.56 on validation, -0.9%, n=1",
+                            compare(asa, base, split_.ppl), gate_, arms_.asa, arms_.baseline, split_),
                 -1);
     // The control arms a reviewer asks for, when the pipeline has them.
     for (const auto& arm : arms_.order) {
@@ -211,15 +221,15 @@ class Builder {
         add_verdict(ppl_verdict(causal(runs.front()->annotations) ? "ppl_vs_pos_embed_causal_tags" : "ppl_vs_pos_embed",
                                 "ASA's gain comes from restricting attention, not from giving the model the tags: " +
                                     with + " beats the baseline that embeds the same tags (" + arm + ")",
-                                "not tested by the reference", compare(arms_.by_arm[with], runs, &Run::final_ppl),
-                                gate_, with, arm),
+                                "not tested by the reference", compare(arms_.by_arm[with], runs, split_.ppl), gate_,
+                                with, arm, split_),
                     -1);
       } else if (runs.front()->mode == o_.asa_mode && arm != arms_.asa && causal(runs.front()->annotations)) {
         add_verdict(ppl_verdict("ppl_causal_tags",
                                 "ASA beats the baseline with causal tags (" + runs.front()->annotations +
                                     "), which cannot reveal the next token",
                                 "not tested by the reference (its tags used right context)",
-                                compare(runs, base, &Run::final_ppl), gate_, arm, arms_.baseline),
+                                compare(runs, base, split_.ppl), gate_, arm, arms_.baseline, split_),
                     -1);
       }
     }
@@ -551,6 +561,7 @@ class Builder {
   std::vector<Run> runs_;
   Arms arms_;
   Floors floors_;
+  PplSplit split_;
   Gate gate_;
   bool sweep_ = false;
   std::vector<Verdict> verdicts_;

@@ -17,6 +17,10 @@ const ParamBinding<ClaimsOptions>& binding() {
           .string(&ClaimsOptions::gate, "gate",
                   "the n-gram floor the baseline must beat for PPL, steps and H6 verdicts (none: no gate)",
                   {"none", "unigram", "bigram", "trigram"})
+          .string(&ClaimsOptions::split, "split",
+                  "the PPL of the PPL verdicts and the floor gate: valid (the train stages' final validation PPL) or "
+                  "test (evaluate stages with split: test, against floors scored on the same test targets)",
+                  {"valid", "test"})
           .real(&ClaimsOptions::alpha, "alpha", "family-wise error rate (Holm across the tested claims)", 1e-6, 0.5)
           .real(&ClaimsOptions::h6_min_gain, "h6_min_gain",
                 "H6: the least gain over a control that counts, % of the "
@@ -32,7 +36,7 @@ const ParamBinding<ClaimsOptions>& binding() {
 class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
-      : StageComponent(ComponentInfo::of("stage", "claims", "1.4.0")
+      : StageComponent(ComponentInfo::of("stage", "claims", "1.5.0")
                            .describe("the experiment's verdicts: each arm against the baseline paired by seed, n-gram "
                                      "floor gates, H6 against matched controls and step 0, step cost, sparsity; Holm "
                                      "across claims")

@@ -1,6 +1,7 @@
 #include "evidence.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -50,7 +51,23 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     std::sort(r.curve.begin(), r.curve.end());
     runs.push_back(std::move(r));
   }
+  // Held-out PPL of evaluate stages (split: test), under the run's own annotations only.
+  for (const auto& in : inputs) {
+    const MetricRecord* t = in.results->find("test_ppl");
+    const MetricRecord* n = in.results->find("test_tokens");
+    if (!t || label(*t, "eval_annotations") != label(*t, "trained_annotations")) continue;
+    for (Run& r : runs) {
+      if (r.stage_id != label(*t, "train_cell")) continue;
+      r.test_ppl = t->value;
+      r.test_tokens = n ? n->value : kNaN;
+    }
+  }
   return runs;
+}
+
+PplSplit ppl_split(const ClaimsOptions& o) {
+  if (o.split != "test") return {};
+  return {&Run::test_ppl, &Run::test_tokens, "held-out test", "Test"};
 }
 
 ResultTable runs_table(const std::vector<Run>& runs) {
@@ -63,10 +80,13 @@ ResultTable runs_table(const std::vector<Run>& runs) {
   const bool precision =
       std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.output_precision != "float32"; });
   if (precision) t.columns.push_back("Output products");
+  const bool test = std::any_of(runs.begin(), runs.end(), [](const Run& r) { return std::isfinite(r.test_ppl); });
+  if (test) t.columns.push_back("Test PPL (held out)");
   for (const Run& r : runs) {
     t.rows.push_back({r.stage_id, r.arm, r.seed, stats::format_number(r.lr), stats::format_number(r.steps),
                       stats::format_number(r.final_ppl), stats::format_number(r.best_ppl)});
     if (precision) t.rows.back().push_back(r.output_precision);
+    if (test) t.rows.back().push_back(std::isfinite(r.test_ppl) ? stats::format_number(r.test_ppl) : "-");
   }
   return t;
 }
@@ -333,10 +353,11 @@ std::optional<ResultTable> tag_source_table(const Arms& arms) {
 // ---------------------------------------------------------------------------------------
 // The gate: could this experiment have detected an effect of attention structure?
 
-Floors collect_floors(const std::vector<ClaimsInput>& inputs) {
+Floors collect_floors(const std::vector<ClaimsInput>& inputs, const std::string& split) {
   Floors f;
   for (const auto& in : inputs) {
     for (const auto& r : in.results->records()) {
+      if (label(r, "split", "valid") != split) continue;
       if (r.metric == "floor_ppl") {
         const int order = std::stoi(label(r, "order", "0"));
         f.ppl[order] = r.value;
@@ -350,10 +371,12 @@ Floors collect_floors(const std::vector<ClaimsInput>& inputs) {
 }
 
 ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOptions& o, const Gate& gate, bool sweep) {
+  const PplSplit split = ppl_split(o);
   ResultTable t;
   t.id = "floors";
-  t.title = "Validation PPL against n-gram floors on the same tokens";
-  t.columns = {"Model", "Val PPL", "Below the " + o.gate + " floor?"};
+  t.title = split.name + " PPL against n-gram floors on the same tokens";
+  t.title[0] = char(std::toupper(static_cast<unsigned char>(t.title[0])));
+  t.columns = {"Model", split.short_name + " PPL", "Below the " + o.gate + " floor?"};
   const auto gate_order = o.gate == "unigram" ? 1 : o.gate == "bigram" ? 2 : 3;  // the floors' n
   const double floor = floors.ppl.count(gate_order) ? floors.ppl.at(gate_order) : kNaN;
   for (const auto& [order, ppl] : floors.ppl) t.rows.push_back({floors.name.at(order), format_number(ppl), "-"});
@@ -363,7 +386,8 @@ ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOpt
     auto it = arms.by_arm.find(arm);
     if (it == arms.by_arm.end()) continue;
     std::map<double, std::vector<double>> by_lr;  // one group unless a sweep (NaN: no lr record)
-    for (const Run* r : it->second) by_lr[sweep && std::isfinite(r->lr) ? r->lr : 0.0].push_back(r->final_ppl);
+    for (const Run* r : it->second)
+      if (std::isfinite(r->*split.ppl)) by_lr[sweep && std::isfinite(r->lr) ? r->lr : 0.0].push_back(r->*split.ppl);
     for (const auto& [lr, v] : by_lr) {
       const double worst = *std::max_element(v.begin(), v.end());
       t.rows.push_back({arm + (sweep && lr > 0 ? ", lr " + format_number(lr) : "") + " (final)",
@@ -375,7 +399,9 @@ ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOpt
   }
   t.notes.push_back(
       "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly the " +
-      format_number(floors.tokens) + " validation targets the trainer evaluates. Gate: " + gate.reason + ".");
+      format_number(floors.tokens) + " " +
+      (o.split == "test" ? "test targets the evaluate stages score" : "validation targets the trainer evaluates") +
+      ". Gate: " + gate.reason + ".");
   return t;
 }
 
@@ -397,24 +423,33 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
                        " floor is among the inputs (add an ngram_floors stage on the same tokens): without "
                        "it nothing shows that the baseline uses context at all"};
   }
-  double worst = 0, tokens = baseline.front()->val_tokens;
+  const PplSplit split = ppl_split(o);
+  double worst = 0, tokens = baseline.front()->*split.tokens;
   std::vector<double> ppl;
   for (const Run* r : baseline) {
-    worst = std::max(worst, r->final_ppl);
-    ppl.push_back(r->final_ppl);
-    if (r->val_tokens != tokens) tokens = kNaN;
+    if (std::isnan(r->*split.ppl)) {
+      return {false, "the baseline run " + r->stage_id + " has no " + split.name +
+                         " PPL: give every train cell an evaluate stage with split: test (its train_cell label names "
+                         "the run), under the annotations it was trained with"};
+    }
+    worst = std::max(worst, r->*split.ppl);
+    ppl.push_back(r->*split.ppl);
+    if (r->*split.tokens != tokens) tokens = kNaN;
   }
   if (!(floors.tokens == tokens)) {
-    return {false, "the floors scored " + format_number(floors.tokens) + " tokens but the trainer evaluated " +
+    return {false, "the floors scored " + format_number(floors.tokens) + (o.split == "test" ? " held-out test" : "") +
+                       " tokens but the " + (o.split == "test" ? "evaluate stages scored " : "trainer evaluated ") +
                        format_number(tokens) +
-                       ": give the ngram_floors stage the train stage's batch_size and "
-                       "eval_batches so both score the same tokens"};
+                       (o.split == "test" ? ": give the ngram_floors stage split: test and the evaluate stages' "
+                                            "batches (eval_batches 0 in both: the whole split)"
+                                          : ": give the ngram_floors stage the train stage's batch_size and "
+                                            "eval_batches so both score the same tokens")};
   }
   const std::string floor = floors.name.at(order) + " floor " + format_number(it->second);
   if (!(worst < it->second)) {
-    return {false, "the baseline's validation PPL (" + stats::format_summary(Summary::of(ppl)) + ", worst seed " +
-                       format_number(worst) + ") does not beat the " + floor + " on the same " + format_number(tokens) +
-                       " tokens: the models use less context than a " + o.gate +
+    return {false, "the baseline's " + split.name + " PPL (" + stats::format_summary(Summary::of(ppl)) +
+                       ", worst seed " + format_number(worst) + ") does not beat the " + floor + " on the same " +
+                       format_number(tokens) + " tokens: the models use less context than a " + o.gate +
                        " model, so no restriction of "
                        "attention can show. It would take a baseline below " +
                        format_number(it->second) +

@@ -31,9 +31,21 @@ struct Run {
   std::string output_precision;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
+  // Held-out PPL from an evaluate stage with split: test (test_ppl, matched by its train_cell
+  // label), only where it evaluated the run under the annotations it was trained with.
+  double test_ppl = kNaN, test_tokens = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)
 };
 std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs);
+
+// The PPL the verdicts and the gate read (options.split), with its tokens and its name.
+struct PplSplit {
+  double Run::*ppl = &Run::final_ppl;
+  double Run::*tokens = &Run::val_tokens;
+  std::string name = "validation";  // "held-out test"
+  std::string short_name = "Val";   // "Test"
+};
+PplSplit ppl_split(const ClaimsOptions& o);
 
 // Every run, one row (table "runs"): what a pilot (a sweep over lr, say) is read from; a
 // column for the output layer's precision where a run did not train in float32.
@@ -90,14 +102,15 @@ struct Floors {
   std::map<int, std::string> name;
   double tokens = kNaN;
 };
-Floors collect_floors(const std::vector<ClaimsInput>& inputs);
+// The floors scored on `split` (records without a split label are validation floors).
+Floors collect_floors(const std::vector<ClaimsInput>& inputs, const std::string& split);
 
 // Whether the experiment could have detected an effect of attention structure.
 struct Gate {
   bool pass = false;
   std::string reason;  // one sentence, without the final period
 };
-// The n-gram floors next to each arm's final PPL (table "floors"): a model that does not beat
+// The n-gram floors next to each arm's final PPL of the split the options name (table "floors"): a model that does not beat
 // the gate's floor on every seed barely uses context, so this table is the evidence behind
 // every "untestable". In a sweep (`sweep`), one row per arm and learning rate.
 ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOptions& o, const Gate& gate, bool sweep);

@@ -16,103 +16,13 @@
 #include <tuple>
 
 #include "asaflow/stats/statistics.hpp"
+#include "claims_records.hpp"
 
 using namespace asaflow;
 using namespace asaflow::plugins;
+using namespace asaflow::plugins::testing;
 
 namespace {
-
-// A record set a test builds up; inputs() hands them to evaluate_claims.
-class Records {
- public:
-  ResultSet& add(const std::string& id) {
-    sets_.push_back(std::make_unique<ResultSet>());
-    ids_.push_back(id);
-    machines_.push_back(machine_);
-    return *sets_.back();
-  }
-  // The machine the records added from now on say computed them.
-  void on_machine(const std::string& machine) { machine_ = machine; }
-  // The output_precision train runs added from now on were trained with ("": no label, as
-  // in records from before the option).
-  void with_precision(const std::string& precision) { precision_ = precision; }
-  // The learning rate train runs added from now on record (0: no lr record).
-  void with_lr(double lr) { lr_ = lr; }
-  // A train run: final PPL, a curve ending at it, and the evaluated tokens.
-  void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
-           const std::string& preset = "corrected", double tokens = 1000) {
-    ResultSet& r = add("train[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
-    std::map<std::string, std::string> l = {
-        {"mode", mode}, {"seed", std::to_string(seed)}, {"annotations", annotations}, {"preset", preset}};
-    if (!precision_.empty()) l["output_precision"] = precision_;
-    r.add("final_val_ppl", ppl).labels = l;
-    r.add("val_tokens", tokens).labels = l;
-    r.add("steps", 100).labels = l;
-    if (lr_ > 0) r.add("lr", lr_).labels = l;
-    for (int step : {50, 100}) {
-      auto& c = r.add("val_ppl", step == 100 ? ppl : ppl * 2);
-      c.labels = l;
-      c.labels["step"] = std::to_string(step);
-    }
-  }
-  void floors(double unigram, double bigram, double trigram, double tokens = 1000) {
-    ResultSet& r = add("floors");
-    r.add("floor_ppl", unigram).labels = {{"order", "1"}, {"model", "unigram"}};
-    r.add("floor_ppl", bigram).labels = {{"order", "2"}, {"model", "bigram KN"}};
-    r.add("floor_ppl", trigram).labels = {{"order", "3"}, {"model", "trigram KN"}};
-    r.add("floor_tokens", tokens);
-  }
-  // One H6 cell: the ASA mask's overlap and each control's.
-  void h6(int seed, const std::string& checkpoint, double asa, double matched, double key_upos, double distance) {
-    ResultSet& r = add("h6[seed=" + std::to_string(seed) + ",checkpoint=" + checkpoint + "]");
-    const std::map<std::string, double> masks = {
-        {"asa", asa}, {"random_matched", matched}, {"random_key_upos", key_upos}, {"random_distance", distance}};
-    for (const auto& [mask, v] : masks) {
-      r.add("h6_mass_overlap", v, "%").labels = {
-          {"mask", mask}, {"seed", std::to_string(seed)}, {"checkpoint", checkpoint}, {"mode", "none"}};
-    }
-  }
-  void step_ratio(int seq, double mean_log, double sd_log, int n) {
-    ResultSet& r = add("profile");
-    r.add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", std::to_string(seq)}};
-    r.add(MetricRecord{"profile_step_log_ratio",
-                       mean_log,
-                       "",
-                       sd_log,
-                       n,
-                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}},
-                       "",
-                       false});
-  }
-  ResultSet evaluate(const ClaimsOptions& o = {}) const {
-    std::vector<ClaimsInput> inputs;
-    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get(), machines_[i]});
-    ResultSet out;
-    evaluate_claims(inputs, o, out);
-    return out;
-  }
-
- private:
-  std::vector<std::unique_ptr<ResultSet>> sets_;
-  std::vector<std::string> ids_;
-  std::vector<std::string> machines_;
-  std::string machine_;
-  std::string precision_;
-  double lr_ = 0;
-};
-
-// By value: tests take verdicts of temporary result sets.
-Verdict verdict(const ResultSet& r, const std::string& id) {
-  for (const auto& v : r.verdicts())
-    if (v.id == id) return v;
-  throw std::runtime_error("no verdict " + id);
-}
-
-bool has_verdict(const ResultSet& r, const std::string& id) {
-  for (const auto& v : r.verdicts())
-    if (v.id == id) return true;
-  return false;
-}
 
 // Three seeds where ASA is lower than the baseline by `gap` (+ a little noise per seed).
 void three_seeds(Records& rec, double base, double gap) {

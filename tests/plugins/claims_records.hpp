@@ -1,0 +1,130 @@
+// Fixed record sets for stage/claims's unit tests (claims_test.cpp, claims_split_test.cpp):
+// train runs, floors, H6 cells, profile ratios and held-out evaluations, as the stages
+// that write them label them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "asaflow/results.hpp"
+#include "claims.hpp"
+
+namespace asaflow::plugins::testing {
+
+// A record set a test builds up; inputs() hands them to evaluate_claims.
+class Records {
+ public:
+  ResultSet& add(const std::string& id) {
+    sets_.push_back(std::make_unique<ResultSet>());
+    ids_.push_back(id);
+    machines_.push_back(machine_);
+    return *sets_.back();
+  }
+  // The machine the records added from now on say computed them.
+  void on_machine(const std::string& machine) { machine_ = machine; }
+  // The output_precision train runs added from now on were trained with ("": no label, as
+  // in records from before the option).
+  void with_precision(const std::string& precision) { precision_ = precision; }
+  // The learning rate train runs added from now on record (0: no lr record).
+  void with_lr(double lr) { lr_ = lr; }
+  // A train run: final PPL, a curve ending at it, and the evaluated tokens.
+  void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
+           const std::string& preset = "corrected", double tokens = 1000) {
+    ResultSet& r = add("train[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
+    std::map<std::string, std::string> l = {
+        {"mode", mode}, {"seed", std::to_string(seed)}, {"annotations", annotations}, {"preset", preset}};
+    if (!precision_.empty()) l["output_precision"] = precision_;
+    r.add("final_val_ppl", ppl).labels = l;
+    r.add("val_tokens", tokens).labels = l;
+    r.add("steps", 100).labels = l;
+    if (lr_ > 0) r.add("lr", lr_).labels = l;
+    for (int step : {50, 100}) {
+      auto& c = r.add("val_ppl", step == 100 ? ppl : ppl * 2);
+      c.labels = l;
+      c.labels["step"] = std::to_string(step);
+    }
+  }
+  // Floors on `split` ("": no split label, as in records from before the label).
+  void floors(double unigram, double bigram, double trigram, double tokens = 1000, const std::string& split = "") {
+    ResultSet& r = add(split.empty() ? "floors" : "floors_" + split);
+    auto labels = [&](std::map<std::string, std::string> l) {
+      if (!split.empty()) l["split"] = split;
+      return l;
+    };
+    r.add("floor_ppl", unigram).labels = labels({{"order", "1"}, {"model", "unigram"}});
+    r.add("floor_ppl", bigram).labels = labels({{"order", "2"}, {"model", "bigram KN"}});
+    r.add("floor_ppl", trigram).labels = labels({{"order", "3"}, {"model", "trigram KN"}});
+    r.add("floor_tokens", tokens).labels = labels({});
+  }
+  // An evaluate cell with split: test of the train run of `mode` and `seed` (run()'s stage
+  // id), its annotations at evaluation `eval_annotations` ("": the run's own).
+  void test_ppl(const std::string& mode, int seed, double ppl, double tokens = 2000,
+                const std::string& annotations = "gold tags, word pieces", const std::string& eval_annotations = "") {
+    const std::string cell = "train[mode=" + mode + ",seed=" + std::to_string(seed) + "]";
+    ResultSet& r = add("test[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
+    const std::map<std::string, std::string> l = {
+        {"mode", mode},
+        {"seed", std::to_string(seed)},
+        {"train_cell", cell},
+        {"split", "test"},
+        {"trained_annotations", annotations},
+        {"eval_annotations", eval_annotations.empty() ? annotations : eval_annotations}};
+    r.add("test_ppl", ppl).labels = l;
+    r.add("test_tokens", tokens, "tokens").labels = l;
+  }
+  // One H6 cell: the ASA mask's overlap and each control's.
+  void h6(int seed, const std::string& checkpoint, double asa, double matched, double key_upos, double distance) {
+    ResultSet& r = add("h6[seed=" + std::to_string(seed) + ",checkpoint=" + checkpoint + "]");
+    const std::map<std::string, double> masks = {
+        {"asa", asa}, {"random_matched", matched}, {"random_key_upos", key_upos}, {"random_distance", distance}};
+    for (const auto& [mask, v] : masks) {
+      r.add("h6_mass_overlap", v, "%").labels = {
+          {"mask", mask}, {"seed", std::to_string(seed)}, {"checkpoint", checkpoint}, {"mode", "none"}};
+    }
+  }
+  void step_ratio(int seq, double mean_log, double sd_log, int n) {
+    ResultSet& r = add("profile");
+    r.add("profile_step_ms", 100).labels = {{"mode", "none"}, {"seq_len", std::to_string(seq)}};
+    r.add(MetricRecord{"profile_step_log_ratio",
+                       mean_log,
+                       "",
+                       sd_log,
+                       n,
+                       {{"numerator", "full"}, {"denominator", "none"}, {"seq_len", std::to_string(seq)}},
+                       "",
+                       false});
+  }
+  ResultSet evaluate(const ClaimsOptions& o = {}) const {
+    std::vector<ClaimsInput> inputs;
+    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get(), machines_[i]});
+    ResultSet out;
+    evaluate_claims(inputs, o, out);
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<ResultSet>> sets_;
+  std::vector<std::string> ids_;
+  std::vector<std::string> machines_;
+  std::string machine_;
+  std::string precision_;
+  double lr_ = 0;
+};
+
+// By value: tests take verdicts of temporary result sets.
+inline Verdict verdict(const ResultSet& r, const std::string& id) {
+  for (const auto& v : r.verdicts())
+    if (v.id == id) return v;
+  throw std::runtime_error("no verdict " + id);
+}
+
+inline bool has_verdict(const ResultSet& r, const std::string& id) {
+  for (const auto& v : r.verdicts())
+    if (v.id == id) return true;
+  return false;
+}
+
+}  // namespace asaflow::plugins::testing
