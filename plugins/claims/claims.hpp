@@ -26,7 +26,7 @@ struct ClaimsOptions {
   std::string baseline_mode = "none";
   std::string gate = "trigram";  // none | unigram | bigram | trigram: the floor the baseline must beat
   // valid | test: the PPL the PPL verdicts and the floor gate read. test: each run's held-out
-  // PPL (an evaluate stage with split: test) against floors scored on the same test targets.
+  // PPL (a test_ppl stage per run) against floors scored on the same test targets.
   std::string split = "valid";
   double alpha = 0.05;              // family-wise, Holm across the tested claims
   double h6_min_gain = 10.0;        // % relative over a control for H6 to count as an effect

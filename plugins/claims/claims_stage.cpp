@@ -19,7 +19,7 @@ const ParamBinding<ClaimsOptions>& binding() {
                   {"none", "unigram", "bigram", "trigram"})
           .string(&ClaimsOptions::split, "split",
                   "the PPL of the PPL verdicts and the floor gate: valid (the train stages' final validation PPL) or "
-                  "test (evaluate stages with split: test, against floors scored on the same test targets)",
+                  "test (test_ppl stages, against floors scored on the same test targets)",
                   {"valid", "test"})
           .real(&ClaimsOptions::alpha, "alpha", "family-wise error rate (Holm across the tested claims)", 1e-6, 0.5)
           .real(&ClaimsOptions::h6_min_gain, "h6_min_gain",

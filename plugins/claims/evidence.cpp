@@ -51,7 +51,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     std::sort(r.curve.begin(), r.curve.end());
     runs.push_back(std::move(r));
   }
-  // Held-out PPL of evaluate stages (split: test), under the run's own annotations only.
+  // Held-out PPL of test_ppl stages, under the run's own annotations only.
   for (const auto& in : inputs) {
     const MetricRecord* t = in.results->find("test_ppl");
     const MetricRecord* n = in.results->find("test_tokens");
@@ -400,7 +400,7 @@ ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOpt
   t.notes.push_back(
       "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly the " +
       format_number(floors.tokens) + " " +
-      (o.split == "test" ? "test targets the evaluate stages score" : "validation targets the trainer evaluates") +
+      (o.split == "test" ? "test targets the test_ppl stages score" : "validation targets the trainer evaluates") +
       ". Gate: " + gate.reason + ".");
   return t;
 }
@@ -429,7 +429,7 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
   for (const Run* r : baseline) {
     if (std::isnan(r->*split.ppl)) {
       return {false, "the baseline run " + r->stage_id + " has no " + split.name +
-                         " PPL: give every train cell an evaluate stage with split: test (its train_cell label names "
+                         " PPL: give every train cell a test_ppl stage (its train_cell label names "
                          "the run), under the annotations it was trained with"};
     }
     worst = std::max(worst, r->*split.ppl);
@@ -438,9 +438,9 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
   }
   if (!(floors.tokens == tokens)) {
     return {false, "the floors scored " + format_number(floors.tokens) + (o.split == "test" ? " held-out test" : "") +
-                       " tokens but the " + (o.split == "test" ? "evaluate stages scored " : "trainer evaluated ") +
+                       " tokens but the " + (o.split == "test" ? "test_ppl stages scored " : "trainer evaluated ") +
                        format_number(tokens) +
-                       (o.split == "test" ? ": give the ngram_floors stage split: test and the evaluate stages' "
+                       (o.split == "test" ? ": give the ngram_floors stage split: test and the test_ppl stages' "
                                             "batches (eval_batches 0 in both: the whole split)"
                                           : ": give the ngram_floors stage the train stage's batch_size and "
                                             "eval_batches so both score the same tokens")};

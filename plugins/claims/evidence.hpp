@@ -31,7 +31,7 @@ struct Run {
   std::string output_precision;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
-  // Held-out PPL from an evaluate stage with split: test (test_ppl, matched by its train_cell
+  // Held-out PPL from a test_ppl stage (its test_ppl record, matched by its train_cell
   // label), only where it evaluated the run under the annotations it was trained with.
   double test_ppl = kNaN, test_tokens = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)

@@ -1,12 +1,7 @@
-// stage/evaluate: a trained model's PPL on a split of a preprocess stage.
-// - split: valid (default), under another preprocessing of the same text, e.g. a model
-//   trained with gold tags (chosen with right context) evaluated with causal tags. The
-//   change against its PPL under its own tags, on the same tokens, bounds how much the
-//   model relied on what the other tags cannot give it (eval_ppl, eval_ppl_own).
-// - split: test, the held-out PPL (test_ppl, test_tokens) on the first eval_batches batches
-//   of the test split (0: all of it): text that neither training, early stopping nor a
-//   choice of learning rate read. stage/claims decides its PPL verdicts on it with
-//   split: test.
+// stage/evaluate: a trained model's validation PPL under another preprocessing of the same
+// text, e.g. a model trained with gold tags (chosen with right context) evaluated with
+// causal tags. The change against its PPL under its own tags, on the same tokens, bounds
+// how much the model relied on what the other tags cannot give it.
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
@@ -14,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "asaflow/error.hpp"
-#include "asaflow/model/batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/model_mode.hpp"
 #include "asaflow/model/trained_model.hpp"
@@ -36,8 +30,6 @@ struct EvaluateParams {
   std::string mode;
   model::DeviceChoice device = model::DeviceChoice::kAuto;
   std::string tables_dir = nlp::AsaTables::default_dir().string();
-  std::string split = "valid";
-  std::int64_t eval_batches = -1;
 };
 
 const ParamBinding<EvaluateParams>& binding() {
@@ -52,52 +44,22 @@ const ParamBinding<EvaluateParams>& binding() {
                   "the mode of the train cell to evaluate, checked (as a matrix key it picks that mode's cells of a "
                   "mode sweep); empty: any")
           .enumeration(&EvaluateParams::device, "device", "auto, cpu or cuda", model::names_of(model::DeviceChoice{}))
-          .path(&EvaluateParams::tables_dir, "tables_dir", "ASA tables (the POS pair list)")
-          .string(&EvaluateParams::split, "split",
-                  "valid: PPL under this stage's annotations against the model's own; test: held-out PPL",
-                  {"valid", "test"})
-          .integer(&EvaluateParams::eval_batches, "eval_batches",
-                   "batches of the split to score, in order: -1 the train cell's eval_batches, 0 the whole split "
-                   "(split: test only)",
-                   -1);
+          .path(&EvaluateParams::tables_dir, "tables_dir", "ASA tables (the POS pair list)");
   return b;
-}
-
-// The targets evaluate_split() would count on the first eval_batches batches (0: all) of `split`.
-std::int64_t loss_targets(const nlp::PreprocessedSplit& split, std::int64_t batch_size, std::int64_t eval_batches,
-                          const model::BatchOptions& options) {
-  std::int64_t targets = 0, batches = 0;
-  const auto bs = std::size_t(batch_size);
-  for (std::size_t s = 0; s < split.examples.size() && (eval_batches <= 0 || batches < eval_batches); s += bs) {
-    std::vector<std::size_t> idx;
-    for (std::size_t i = s; i < std::min(s + bs, split.examples.size()); ++i) idx.push_back(i);
-    targets += std::max<std::int64_t>(model::make_batch(split, idx, options, torch::kCPU).loss_targets, 1);
-    ++batches;
-  }
-  return targets;
 }
 
 class EvaluateStage : public StageComponent {
  public:
   EvaluateStage()
-      : StageComponent(ComponentInfo::of("stage", "evaluate", "1.1.0")
-                           .describe("a trained model's PPL: on the validation split under another preprocess "
-                                     "stage's annotations (same text and tokens), or on the held-out test split")
+      : StageComponent(ComponentInfo::of("stage", "evaluate", "1.0.0")
+                           .describe("validation PPL of a trained model under another preprocess stage's annotations "
+                                     "(same text and tokens)")
                            .with_params(binding().specs())
-                           .reading_splits([](const Params& p) {
-                             const std::string split = binding().fill(p).split;
-                             return split == "valid" ? std::vector<std::string>{"valid"}
-                                                     : std::vector<std::string>{"valid", split};
-                           })) {}
+                           .reading_splits([](const Params&) { return std::vector<std::string>{"valid"}; })) {}
 
  protected:
   void execute(StageContext& ctx) const override {
     const EvaluateParams params = binding().fill(ctx.in.params);
-    if (params.split == "valid" && params.eval_batches != -1) {
-      throw ConfigError("evaluate: eval_batches " + std::to_string(params.eval_batches) +
-                        " with split: valid; the model's own validation PPL covers its train cell's eval_batches, so "
-                        "only -1 (those) compares; another count needs split: test");
-    }
     at::set_num_threads(ctx.in.run_info.threads);
     const InputArtifact* trained = nullptr;
     const InputArtifact* data = nullptr;
@@ -143,17 +105,9 @@ class EvaluateStage : public StageComponent {
     const auto batch_size = config.at("batch_size").get<std::int64_t>();
     const MetricRecord* eb = trained->results.find("eval_batches");
     const std::int64_t eval_batches = eb ? std::int64_t(eb->value) : 0;
-    const auto chunk_rows = model::default_loss_chunk_rows(device);
-    // The data must be the model's text and tokenizer: its validation targets, as the train
-    // cell counted them, are the check (other annotations of the same tokens pass).
     std::int64_t targets = 0;
-    double ppl = 0;
-    if (params.split == "valid") {
-      ppl = model::evaluate_split(net, mode.get(), pos_matrix, valid, batch_size, eval_batches, faithful, bias,
-                                  chunk_rows, device, &targets);
-    } else {
-      targets = loss_targets(valid, batch_size, eval_batches, {faithful, net->config().pad_id});
-    }
+    const double ppl = model::evaluate_split(net, mode.get(), pos_matrix, valid, batch_size, eval_batches, faithful,
+                                             bias, model::default_loss_chunk_rows(device), device, &targets);
     if (double(targets) != own_tokens->value) {
       throw InputError("the preprocess stage " + data->stage_id + " gives " + std::to_string(targets) +
                        " validation targets, the model was evaluated on " +
@@ -166,29 +120,11 @@ class EvaluateStage : public StageComponent {
                                                  {"seed", std::to_string(config.value("seed", 0))},
                                                  {"trained_annotations", config.value("annotations", "unknown")},
                                                  {"eval_annotations", eval_annotations}};
-    if (params.split == "valid") {
-      ctx.out.results.add("eval_ppl", ppl, "").labels = labels;
-      ctx.out.results.add("eval_ppl_own", own->value, "").labels = labels;
-      ctx.out.results.add("eval_tokens", double(targets), "tokens").labels = labels;
-      ctx.out.log->info("{} (seed {}), trained with {}: val PPL {:.3f} with {}, {:.3f} with its own tags", mode_name,
-                        labels["seed"], labels["trained_annotations"], ppl, eval_annotations, own->value);
-      return;
-    }
-    const auto test = nlp::PreprocessedSplit::load(data->dir / (params.split + ".bin"));
-    const std::int64_t batches = params.eval_batches < 0 ? eval_batches : params.eval_batches;
-    std::int64_t test_targets = 0;
-    ctx.out.log->info("{} (seed {}): scoring {} of the {} split ({} examples)", mode_name, labels["seed"],
-                      batches > 0 ? std::to_string(batches) + " batches" : std::string("all"), params.split,
-                      test.examples.size());
-    const double test_ppl = model::evaluate_split(net, mode.get(), pos_matrix, test, batch_size, batches, faithful,
-                                                  bias, chunk_rows, device, &test_targets);
-    labels["train_cell"] = trained->stage_id;
-    labels["split"] = params.split;
-    ctx.out.results.add("test_ppl", test_ppl, "").labels = labels;
-    ctx.out.results.add("test_tokens", double(test_targets), "tokens").labels = labels;
-    ctx.out.log->info("{} (seed {}), trained with {}: {} PPL {:.3f} on {} targets with {} (val PPL {:.3f})", mode_name,
-                      labels["seed"], labels["trained_annotations"], params.split, test_ppl, test_targets,
-                      eval_annotations, own->value);
+    ctx.out.results.add("eval_ppl", ppl, "").labels = labels;
+    ctx.out.results.add("eval_ppl_own", own->value, "").labels = labels;
+    ctx.out.results.add("eval_tokens", double(targets), "tokens").labels = labels;
+    ctx.out.log->info("{} (seed {}), trained with {}: val PPL {:.3f} with {}, {:.3f} with its own tags", mode_name,
+                      labels["seed"], labels["trained_annotations"], ppl, eval_annotations, own->value);
   }
 };
 

@@ -59,7 +59,7 @@ class Records {
     r.add("floor_ppl", trigram).labels = labels({{"order", "3"}, {"model", "trigram KN"}});
     r.add("floor_tokens", tokens).labels = labels({});
   }
-  // An evaluate cell with split: test of the train run of `mode` and `seed` (run()'s stage
+  // A test_ppl cell of the train run of `mode` and `seed` (run()'s stage
   // id), its annotations at evaluation `eval_annotations` ("": the run's own).
   void test_ppl(const std::string& mode, int seed, double ppl, double tokens = 2000,
                 const std::string& annotations = "gold tags, word pieces", const std::string& eval_annotations = "") {

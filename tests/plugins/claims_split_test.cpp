@@ -1,5 +1,5 @@
 // stage/claims with split: test: the PPL verdicts and the floor gate read each run's held-out
-// test PPL (an evaluate stage with split: test, matched by its train_cell label) against
+// test PPL (a test_ppl stage per run, matched by its train_cell label) against
 // floors scored on the same test targets, and every way that evidence can be missing makes
 // them untestable with the reason. Validation stays the default, with the test PPL shown.
 #include <gtest/gtest.h>
@@ -109,12 +109,12 @@ TEST(ClaimsSplit, MissingOrMismatchedHeldOutEvidenceMakesTheTestVerdictsUntestab
     rec.floors(1500, 460, 440, 2000, "test");
     EXPECT_NE(reason(rec).find("train[mode=none,seed=3] has no held-out test PPL"), std::string::npos);
   }
-  {  // test floors on other targets than the evaluate stages scored
+  {  // test floors on other targets than the test_ppl stages scored
     Records rec;
     three_runs(rec);
     for (int s = 1; s <= 3; ++s) rec.test_ppl("none", s, 120);
     rec.floors(1500, 460, 440, 1999, "test");
-    EXPECT_NE(reason(rec).find("the floors scored 1999 held-out test tokens but the evaluate stages scored 2000"),
+    EXPECT_NE(reason(rec).find("the floors scored 1999 held-out test tokens but the test_ppl stages scored 2000"),
               std::string::npos);
   }
   {  // validation floors only: they say nothing about the test split

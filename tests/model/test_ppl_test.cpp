@@ -1,7 +1,7 @@
-// stage/evaluate with split: test through the asaflow executable: the held-out PPL of each
-// train cell, checked against the trainer's own evaluation where the test file is a copy of
-// the validation file, scored on the targets the test floors score, and read by stage/claims
-// with split: test; a count of batches that cannot compare on the validation split is refused.
+// stage/test_ppl through the asaflow executable: the held-out PPL of each train cell, checked
+// against the trainer's own evaluation where the test file is a copy of the validation file,
+// scored on the targets the test floors score, and read by stage/claims with split: test; a
+// preprocess stage with other tokens than the model's is refused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,7 +17,7 @@ namespace {
 std::string pipeline(const fs::path& wiki) {
   const std::string train =
       "size: tiny, batch_size: 2, max_steps: 20, eval_every: 10, log_every: 5, checkpoint_every: 0, device: cpu";
-  const std::string test = "split: test, eval_batches: -1";
+  const std::string test = "eval_batches: -1";
   return "stages:\n"
          "  wiki: {uses: dataset/wikitext, params: {dir: '" +
          wiki.string() +
@@ -33,15 +33,17 @@ std::string pipeline(const fs::path& wiki) {
          "  asa: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: full, " +
          train +
          "}}\n"
-         "  test_base: {uses: evaluate, needs: [base, prep], matrix: {seed: [1, 2]}, params: {" +
+         "  test_base: {uses: test_ppl, needs: [base, prep], matrix: {seed: [1, 2]}, params: {" +
          test +
          "}}\n"
-         "  test_asa: {uses: evaluate, needs: [asa, prep], matrix: {seed: [1, 2]}, params: {" +
+         "  test_asa: {uses: test_ppl, needs: [asa, prep], matrix: {seed: [1, 2]}, params: {" +
          test +
          "}}\n"
          "  floors_test: {uses: ngram_floors, needs: [prep], params: {split: test}}\n"
          "  claims: {uses: claims, needs: [base, asa, test_base, test_asa, floors_test], params: {split: test}}\n"
-         "  bad: {uses: evaluate, needs: [base, prep], matrix: {seed: [1]}, params: {eval_batches: 3}}\n";
+         "  prep_other: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document, "
+         "max_length: 4}}\n"
+         "  bad: {uses: test_ppl, needs: [base, prep_other], matrix: {seed: [1]}}\n";
 }
 
 // The value of `metric` in a cell's record (`asaflow show --json`), and its labels.
@@ -58,7 +60,7 @@ std::pair<double, nlohmann::json> metric(const fs::path& dir, const std::string&
 
 }  // namespace
 
-TEST(EvaluateStage, HeldOutTestPplOfEachTrainCellAndTheClaimsThatReadIt) {
+TEST(TestPplStage, HeldOutTestPplOfEachTrainCellAndTheClaimsThatReadIt) {
   TempDir d;
   const fs::path fixture = source_dir() / "tests/nlp/data/wikitext";
   // Where the test file is a copy of the validation file, the held-out PPL of the train
@@ -99,8 +101,12 @@ TEST(EvaluateStage, HeldOutTestPplOfEachTrainCellAndTheClaimsThatReadIt) {
   EXPECT_NE(text.find("on the same " + std::to_string(std::int64_t(tokens)) + " tokens"), std::string::npos) << text;
   EXPECT_NE(text.find("Test PPL (held out, final weights)"), std::string::npos) << text;
 
-  // A count of validation batches other than the model's own cannot compare: refused.
+  // Other tokens than the model's (examples cut at 4 tokens): refused, naming both counts.
   const auto bad = run_asaflow("run p.yaml bad --quiet", d.path);
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.err.find("eval_batches 3 with split: valid"), std::string::npos) << bad.err;
+  const double own = metric(d.path, "p.yaml", "base[seed=1]", "val_tokens").first;
+  EXPECT_NE(bad.err.find("validation targets, the model was evaluated on " + std::to_string(std::int64_t(own)) +
+                         ": test_ppl needs the text and tokenizer the model was trained on"),
+            std::string::npos)
+      << bad.err;
 }
