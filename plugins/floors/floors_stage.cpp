@@ -45,7 +45,7 @@ class NgramFloors : public StageComponent {
  public:
   NgramFloors()
       : StageComponent(
-            ComponentInfo::of("stage", "ngram_floors", "1.0.0")
+            ComponentInfo::of("stage", "ngram_floors", "1.0.1")
                 .describe("unigram and interpolated Kneser-Ney bigram/trigram PPL on the tokens the trainer evaluates")
                 .with_params(binding().specs())
                 .reading_splits([](const Params& p) {
@@ -72,7 +72,7 @@ class NgramFloors : public StageComponent {
     t.id = "ngram_floors";
     t.title = "N-gram floors on the evaluated tokens";
     t.level = "detail";
-    t.columns = {"Model", "Val PPL", "Discounts"};
+    t.columns = {"Model", o.split == "test" ? "Test PPL" : "Val PPL", "Discounts"};
     const char* names[] = {"", "unigram (absolute discounting)", "bigram interpolated Kneser-Ney",
                            "trigram interpolated Kneser-Ney"};
     std::int64_t targets = 0;

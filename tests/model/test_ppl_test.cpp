@@ -101,6 +101,14 @@ TEST(TestPplStage, HeldOutTestPplOfEachTrainCellAndTheClaimsThatReadIt) {
   EXPECT_NE(text.find("on the same " + std::to_string(std::int64_t(tokens)) + " tokens"), std::string::npos) << text;
   EXPECT_NE(text.find("Test PPL (held out, final weights)"), std::string::npos) << text;
 
+  // The floors' own table names the split it scored.
+  const auto floors = run_asaflow("show p.yaml floors_test --json", d.path);
+  ASSERT_EQ(floors.exit_code, 0) << floors.err;
+  const std::string floors_text =
+      read_file(fs::path(nlohmann::json::parse(floors.out).at("output_dir").get<std::string>()) / "results.json");
+  EXPECT_NE(floors_text.find("\"Test PPL\""), std::string::npos) << floors_text;
+  EXPECT_EQ(floors_text.find("\"Val PPL\""), std::string::npos) << floors_text;
+
   // Other tokens than the model's (examples cut at 4 tokens): refused, naming both counts.
   const auto bad = run_asaflow("run p.yaml bad --quiet", d.path);
   EXPECT_NE(bad.exit_code, 0);
