@@ -41,6 +41,9 @@ struct ClaimsInput {
   std::string stage_name;
   const ResultSet* results = nullptr;
   std::string machine;  // what computed it (input_machine()), "" when not recorded
+  // Its cache key: the content a record made elsewhere (test_ppl's train_key) names it by,
+  // whatever the cell is called; "" when unknown.
+  std::string cache_key;
 };
 
 // Tables, verdicts and figures (and nothing else) of `out`.

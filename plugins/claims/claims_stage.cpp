@@ -46,7 +46,8 @@ class ClaimsStage : public StageComponent {
   void execute(StageContext& ctx) const override {
     const ClaimsOptions o = binding().fill(ctx.in.params);
     std::vector<ClaimsInput> inputs;
-    for (const auto& in : ctx.in.inputs) inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in)});
+    for (const auto& in : ctx.in.inputs)
+      inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in), in.cache_key});
     evaluate_claims(inputs, o, ctx.out.results);
     for (const auto& v : ctx.out.results.verdicts()) ctx.out.log->info("{}: {}", v.id, v.status);
   }

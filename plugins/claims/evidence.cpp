@@ -27,6 +27,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     if (!f) continue;
     Run r;
     r.stage_id = in.stage_id;
+    r.cache_key = in.cache_key;
     r.mode = label(*f, "mode", "?");
     r.seed = label(*f, "seed", "?");
     r.annotations = label(*f, "annotations", "unknown");
@@ -56,8 +57,10 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     const MetricRecord* t = in.results->find("test_ppl");
     const MetricRecord* n = in.results->find("test_tokens");
     if (!t || label(*t, "eval_annotations") != label(*t, "trained_annotations")) continue;
+    const std::string key = label(*t, "train_key");
     for (Run& r : runs) {
-      if (r.stage_id != label(*t, "train_cell")) continue;
+      // The model's cache key decides where both sides have one; the cell's name only otherwise.
+      if (!key.empty() && !r.cache_key.empty() ? r.cache_key != key : r.stage_id != label(*t, "train_cell")) continue;
       r.test_ppl = t->value;
       r.test_tokens = n ? n->value : kNaN;
     }

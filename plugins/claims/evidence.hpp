@@ -25,14 +25,16 @@ std::string interval(double low, double high);  // "[a, b]"
 // One training run: an input with a final_val_ppl record.
 struct Run {
   std::string stage_id, mode, seed, annotations, preset, arm;
-  std::string machine;  // "" when its record does not say
+  std::string cache_key;  // "" when unknown
+  std::string machine;    // "" when its record does not say
   // The output layer's products in training (train param output_precision); records from
   // before the option have no label and were float32.
   std::string output_precision;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
-  // Held-out PPL from a test_ppl stage (its test_ppl record, matched by its train_cell
-  // label), only where it evaluated the run under the annotations it was trained with.
+  // Held-out PPL from a test_ppl stage (its test_ppl record, matched by its train_key label,
+  // the run's cache key, or where either key is unknown by its train_cell label), only where
+  // it evaluated the run under the annotations it was trained with.
   double test_ppl = kNaN, test_tokens = kNaN;
   std::vector<std::pair<double, double>> curve;  // (step, val PPL)
 };

@@ -131,6 +131,7 @@ class TestPplStage : public StageComponent {
     std::map<std::string, std::string> labels = {{"mode", mode_name},
                                                  {"seed", std::to_string(config.value("seed", 0))},
                                                  {"train_cell", trained->stage_id},
+                                                 {"train_key", trained->cache_key},
                                                  {"checkpoint", params.checkpoint},
                                                  {"split", "test"},
                                                  {"trained_annotations", config.value("annotations", "unknown")},

@@ -21,8 +21,11 @@ class Records {
     sets_.push_back(std::make_unique<ResultSet>());
     ids_.push_back(id);
     machines_.push_back(machine_);
+    keys_.push_back("");
     return *sets_.back();
   }
+  // The cache key of the last record set added (its ClaimsInput::cache_key).
+  void keyed(const std::string& key) { keys_.back() = key; }
   // The machine the records added from now on say computed them.
   void on_machine(const std::string& machine) { machine_ = machine; }
   // The output_precision train runs added from now on were trained with ("": no label, as
@@ -61,9 +64,13 @@ class Records {
   }
   // A test_ppl cell of the train run of `mode` and `seed` (run()'s stage
   // id), its annotations at evaluation `eval_annotations` ("": the run's own).
+  // `train_key`: the train run's cache key as the record names it ("": no such label);
+  // `train_cell`: the cell it names ("": run()'s id for mode and seed).
   void test_ppl(const std::string& mode, int seed, double ppl, double tokens = 2000,
-                const std::string& annotations = "gold tags, word pieces", const std::string& eval_annotations = "") {
-    const std::string cell = "train[mode=" + mode + ",seed=" + std::to_string(seed) + "]";
+                const std::string& annotations = "gold tags, word pieces", const std::string& eval_annotations = "",
+                const std::string& train_key = "", const std::string& train_cell = "") {
+    const std::string cell =
+        train_cell.empty() ? "train[mode=" + mode + ",seed=" + std::to_string(seed) + "]" : train_cell;
     ResultSet& r = add("test[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
     const std::map<std::string, std::string> l = {
         {"mode", mode},
@@ -72,8 +79,10 @@ class Records {
         {"split", "test"},
         {"trained_annotations", annotations},
         {"eval_annotations", eval_annotations.empty() ? annotations : eval_annotations}};
-    r.add("test_ppl", ppl).labels = l;
-    r.add("test_tokens", tokens, "tokens").labels = l;
+    auto labels = l;
+    if (!train_key.empty()) labels["train_key"] = train_key;
+    r.add("test_ppl", ppl).labels = labels;
+    r.add("test_tokens", tokens, "tokens").labels = labels;
   }
   // One H6 cell: the ASA mask's overlap and each control's.
   void h6(int seed, const std::string& checkpoint, double asa, double matched, double key_upos, double distance) {
@@ -99,7 +108,8 @@ class Records {
   }
   ResultSet evaluate(const ClaimsOptions& o = {}) const {
     std::vector<ClaimsInput> inputs;
-    for (std::size_t i = 0; i < sets_.size(); ++i) inputs.push_back({ids_[i], ids_[i], sets_[i].get(), machines_[i]});
+    for (std::size_t i = 0; i < sets_.size(); ++i)
+      inputs.push_back({ids_[i], ids_[i], sets_[i].get(), machines_[i], keys_[i]});
     ResultSet out;
     evaluate_claims(inputs, o, out);
     return out;
@@ -109,6 +119,7 @@ class Records {
   std::vector<std::unique_ptr<ResultSet>> sets_;
   std::vector<std::string> ids_;
   std::vector<std::string> machines_;
+  std::vector<std::string> keys_;
   std::string machine_;
   std::string precision_;
   double lr_ = 0;

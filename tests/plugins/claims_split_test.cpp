@@ -126,3 +126,37 @@ TEST(ClaimsSplit, MissingOrMismatchedHeldOutEvidenceMakesTheTestVerdictsUntestab
     EXPECT_NE(reason(rec).find("no trigram floor is among the inputs"), std::string::npos);
   }
 }
+
+TEST(ClaimsSplit, AHeldOutRecordBelongsToTheRunWithItsCacheKey) {
+  // A test_ppl record names the model by its cache key and its cell: where both sides have a
+  // key, the key decides, whatever the cells are called.
+  ClaimsOptions o;
+  o.split = "test";
+  Records rec;
+  for (int s = 1; s <= 3; ++s) {
+    rec.run("none", s, 100 + s);
+    rec.keyed("model-none-" + std::to_string(s));
+    rec.run("full", s, 99 + s);
+    rec.keyed("model-full-" + std::to_string(s));
+    // Seed 2's none record carries another model's key: the cell name matches, the model does not.
+    rec.test_ppl("none", s, 120 + s, 2000, "gold tags, word pieces", "",
+                 s == 2 ? "other" : "model-none-" + std::to_string(s));
+    rec.test_ppl("full", s, 122 + s, 2000, "gold tags, word pieces", "", "model-full-" + std::to_string(s),
+                 "full_elsewhere[seed=" + std::to_string(s) + "]");
+  }
+  rec.floors(1500, 460, 440, 2000, "test");
+  const Verdict v = verdict(rec.evaluate(o), "ppl");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("the baseline run train[mode=none,seed=2] has no held-out test PPL"), std::string::npos)
+      << v.reason;
+  // full's records name other cells but its models' keys: each run has its test PPL.
+  const ResultSet out = rec.evaluate();
+  for (const auto& t : out.tables()) {
+    if (t.id != "runs") continue;
+    for (const auto& row : t.rows) {
+      if (row[1] == "full") {
+        EXPECT_NE(row.back(), "-") << row[0];
+      }
+    }
+  }
+}
