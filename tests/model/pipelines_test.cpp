@@ -60,12 +60,26 @@ TEST(CommittedPipelines, GpuStudyHasTheStudysDesign) {
   const auto claims = std::find_if(lines.begin(), lines.end(),
                                    [](const std::string& l) { return l.rfind("claims  (stage/claims)  <- ", 0) == 0; });
   ASSERT_NE(claims, lines.end()) << r.out;
-  for (const char* need : {"none[seed=5]", "full[seed=5]", "pos_only[seed=5]", "pos_embed[seed=5]", "causal[seed=5]",
-                           "floors", "h6[checkpoint=init,seed=5]"})
+  for (const char* need :
+       {"none[seed=5]", "full[seed=5]", "pos_only[seed=5]", "pos_embed[seed=5]", "causal[seed=5]", "floors",
+        "h6[checkpoint=init,seed=5]", "floors_test", "test_none[seed=5]", "test_full[seed=5]", "test_pos_only[seed=5]",
+        "test_pos_embed[seed=5]", "test_causal[seed=5]"})
     EXPECT_NE(claims->find(need), std::string::npos) << need << "\n" << *claims;
+  // Every model's held-out PPL, on the preprocessing it was trained on; the verdicts read it.
+  for (const char* arm : {"none", "full", "pos_only", "pos_embed"})
+    EXPECT_EQ(count(std::string("test_") + arm + "[seed=1]  (stage/test_ppl)  <- " + arm + "[seed=1], prep"), 1)
+        << arm << "\n"
+        << r.out;
+  EXPECT_EQ(count("test_causal[seed=1]  (stage/test_ppl)  <- causal[seed=1], prep_causal"), 1) << r.out;
   const std::string yaml = read_file(source_dir() / "pipelines/gpu-study.yaml");
   EXPECT_NE(yaml.find("tags: tagger, pieces: prefix"), std::string::npos);
   EXPECT_NE(yaml.find("tagger_left: {uses: train_tagger, needs: [brown], params: {context: left}}"), std::string::npos);
+  EXPECT_NE(yaml.find("params: {split: test}"), std::string::npos);
+  EXPECT_NE(
+      yaml.find("floors_test: {uses: ngram_floors, needs: [prep], params: {split: test, batch_size: \"${batch}\", "
+                "eval_batches: \"${test_batches}\"}}"),
+      std::string::npos);
+  EXPECT_NE(yaml.find("test_batches: 0 "), std::string::npos);  // the whole test split
 }
 
 }  // namespace
