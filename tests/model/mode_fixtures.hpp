@@ -34,22 +34,27 @@ inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer&
   for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
 }
 
-// A small training pipeline on the test WikiText sample (word vocabulary, tags from a
-// tagger trained on the test CoNLL-U file) whose train stage takes `train_params` (a
-// flow mapping's contents, e.g. "size: tiny, max_steps: 20"); `stage_extra` goes after the
-// params mapping (", resources: {...}").
-inline std::string small_training_pipeline(const std::string& train_params, const std::string& stage_extra = "") {
+// The data stages of a small pipeline: `wiki` (a WikiText directory, by default the test
+// sample), a tagger trained on the test CoNLL-U file, and `prep` (word vocabulary, tags
+// from that tagger), after "stages:".
+inline std::string small_data_stages(const std::filesystem::path& wiki = source_dir() / "tests/nlp/data/wikitext") {
   return "stages:\n"
          "  wiki: {uses: dataset/wikitext, params: {dir: '" +
-         (source_dir() / "tests/nlp/data/wikitext").string() +
+         wiki.string() +
          "'}}\n"
          "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
          (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
          "']}}\n"
          "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
-         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
-         "  train: {uses: train, needs: [prep], params: {" +
-         train_params + "}" + stage_extra + "}\n";
+         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n";
+}
+
+// A small training pipeline on small_data_stages() whose train stage takes `train_params`
+// (a flow mapping's contents, e.g. "size: tiny, max_steps: 20"); `stage_extra` goes after
+// the params mapping (", resources: {...}").
+inline std::string small_training_pipeline(const std::string& train_params, const std::string& stage_extra = "") {
+  return small_data_stages() + "  train: {uses: train, needs: [prep], params: {" + train_params + "}" + stage_extra +
+         "}\n";
 }
 
 }  // namespace asaflow::test

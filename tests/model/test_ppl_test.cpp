@@ -7,6 +7,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -18,17 +19,8 @@ std::string pipeline(const fs::path& wiki) {
   const std::string train =
       "size: tiny, batch_size: 2, max_steps: 20, eval_every: 10, log_every: 5, checkpoint_every: 0, device: cpu";
   const std::string test = "eval_batches: -1";
-  return "stages:\n"
-         "  wiki: {uses: dataset/wikitext, params: {dir: '" +
-         wiki.string() +
-         "'}}\n"
-         "  tagger_data: {uses: dataset/conllu, params: {paths: ['" +
-         (source_dir() / "tests/nlp/data/conllu/good.conllu").string() +
-         "']}}\n"
-         "  tagger: {uses: train_tagger, needs: [tagger_data], params: {eval_split: train}}\n"
-         "  prep: {uses: preprocess, needs: [wiki, tagger], params: {tokenizer: word, unit: document}}\n"
-         "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " +
-         train +
+  return small_data_stages(wiki) +
+         "  base: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: none, " + train +
          "}}\n"
          "  asa: {uses: train, needs: [prep], matrix: {seed: [1, 2]}, params: {mode: full, " +
          train +
