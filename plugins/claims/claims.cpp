@@ -49,10 +49,7 @@ Verdict blank(const std::string& id, const std::string& claim, const std::string
 Verdict ppl_verdict(const std::string& id, const std::string& claim, const std::string& reference, const Comparison& c,
                     const Gate& gate, const std::string& a_name, const std::string& b_name, const PplSplit& split) {
   Verdict v = blank(id, claim, reference,
-                    "the paired t-test over seeds of " +
-                        (split.name == "validation" ? std::string("final validation PPL")
-                                                    : split.name + " PPL of the final weights") +
-                        " (" + a_name + " - " + b_name +
+                    "the paired t-test over seeds of " + split.measure + " (" + a_name + " - " + b_name +
                         "), Holm-adjusted across this report's claims: supported when p < alpha and the difference is "
                         "negative, not supported when p < alpha and it is positive, inconclusive otherwise; untestable "
                         "when the floor gate fails");
@@ -173,9 +170,10 @@ class Builder {
       const Comparison val = row("Val PPL (final)", &Run::final_ppl);
       row("Val PPL (best)", &Run::best_ppl);
       auto tested = [](const Run* r) { return std::isfinite(r->test_ppl); };
-      const bool test = std::any_of(runs.begin(), runs.end(), tested) || std::any_of(base.begin(), base.end(), tested);
-      const Comparison held_out = test ? row("Test PPL (held out, final weights)", &Run::test_ppl) : val;
-      const Comparison& ppl = split_.ppl == &Run::test_ppl ? held_out : val;
+      Comparison held_out;  // empty where no run has a held-out PPL
+      if (std::any_of(runs.begin(), runs.end(), tested) || std::any_of(base.begin(), base.end(), tested))
+        held_out = row("Test PPL (held out, final weights)", &Run::test_ppl);
+      const Comparison& ppl = split_.held_out ? held_out : val;
       row("Train loss (final, running mean)", &Run::train_loss);
       std::string per_seed;
       for (const auto& [seed, d] : ppl.differences)
@@ -207,8 +205,7 @@ class Builder {
     if (arms_.asa.empty() || base.empty()) return;
     const auto& asa = arms_.by_arm[arms_.asa];
     add_verdict(ppl_verdict("ppl", "ASA reaches a lower " + split_.name + " PPL than the baseline",
-                            split_.ppl == &Run::final_ppl ? "26.33 vs 26.56, -0.9%, n=1"
-                                                          : "26.33 vs 26.56 on validation, -0.9%, n=1",
+                            split_.held_out ? "26.33 vs 26.56 on validation, -0.9%, n=1" : "26.33 vs 26.56, -0.9%, n=1",
                             compare(asa, base, split_.ppl), gate_, arms_.asa, arms_.baseline, split_),
                 -1);
     // The control arms a reviewer asks for, when the pipeline has them.

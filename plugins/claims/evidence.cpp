@@ -1,7 +1,6 @@
 #include "evidence.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -70,7 +69,16 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
 
 PplSplit ppl_split(const ClaimsOptions& o) {
   if (o.split != "test") return {};
-  return {&Run::test_ppl, &Run::test_tokens, "held-out test", "Test"};
+  return {true,
+          &Run::test_ppl,
+          &Run::test_tokens,
+          "held-out test",
+          "Held-out test",
+          "Test",
+          "held-out test PPL of the final weights",
+          "the test_ppl stages score",
+          "give the ngram_floors stage split: test and the test_ppl stages' batches (eval_batches 0 in both: the "
+          "whole split)"};
 }
 
 ResultTable runs_table(const std::vector<Run>& runs) {
@@ -377,8 +385,7 @@ ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOpt
   const PplSplit split = ppl_split(o);
   ResultTable t;
   t.id = "floors";
-  t.title = split.name + " PPL against n-gram floors on the same tokens";
-  t.title[0] = char(std::toupper(static_cast<unsigned char>(t.title[0])));
+  t.title = split.title + " PPL against n-gram floors on the same tokens";
   t.columns = {"Model", split.short_name + " PPL", "Below the " + o.gate + " floor?"};
   const auto gate_order = o.gate == "unigram" ? 1 : o.gate == "bigram" ? 2 : 3;  // the floors' n
   const double floor = floors.ppl.count(gate_order) ? floors.ppl.at(gate_order) : kNaN;
@@ -402,9 +409,7 @@ ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOpt
   }
   t.notes.push_back(
       "Floors: interpolated Kneser-Ney models fitted on the training split's tokens and scored on exactly the " +
-      format_number(floors.tokens) + " " +
-      (o.split == "test" ? "test targets the test_ppl stages score" : "validation targets the trainer evaluates") +
-      ". Gate: " + gate.reason + ".");
+      format_number(floors.tokens) + " " + split.name + " targets " + split.scored_by + ". Gate: " + gate.reason + ".");
   return t;
 }
 
@@ -440,13 +445,8 @@ Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, c
     if (r->*split.tokens != tokens) tokens = kNaN;
   }
   if (!(floors.tokens == tokens)) {
-    return {false, "the floors scored " + format_number(floors.tokens) + (o.split == "test" ? " held-out test" : "") +
-                       " tokens but the " + (o.split == "test" ? "test_ppl stages scored " : "trainer evaluated ") +
-                       format_number(tokens) +
-                       (o.split == "test" ? ": give the ngram_floors stage split: test and the test_ppl stages' "
-                                            "batches (eval_batches 0 in both: the whole split)"
-                                          : ": give the ngram_floors stage the train stage's batch_size and "
-                                            "eval_batches so both score the same tokens")};
+    return {false, "the floors scored " + format_number(floors.tokens) + " " + split.name + " targets but " +
+                       split.scored_by + " " + format_number(tokens) + ": " + split.same_tokens_hint};
   }
   const std::string floor = floors.name.at(order) + " floor " + format_number(it->second);
   if (!(worst < it->second)) {

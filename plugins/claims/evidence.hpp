@@ -40,12 +40,19 @@ struct Run {
 };
 std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs);
 
-// The PPL the verdicts and the gate read (options.split), with its tokens and its name.
+// The PPL the verdicts and the gate read (options.split), with its tokens and the words that
+// name it; every text that differs between the splits comes from here.
 struct PplSplit {
+  bool held_out = false;
   double Run::*ppl = &Run::final_ppl;
   double Run::*tokens = &Run::val_tokens;
-  std::string name = "validation";  // "held-out test"
-  std::string short_name = "Val";   // "Test"
+  std::string name = "validation";                  // in a sentence
+  std::string title = "Validation";                 // at the start of a title
+  std::string short_name = "Val";                   // in a column or row name
+  std::string measure = "final validation PPL";     // what a PPL verdict tests
+  std::string scored_by = "the trainer evaluates";  // who scores its targets
+  std::string same_tokens_hint =
+      "give the ngram_floors stage the train stage's batch_size and eval_batches so both score the same tokens";
 };
 PplSplit ppl_split(const ClaimsOptions& o);
 
@@ -112,9 +119,9 @@ struct Gate {
   bool pass = false;
   std::string reason;  // one sentence, without the final period
 };
-// The n-gram floors next to each arm's final PPL of the split the options name (table "floors"): a model that does not beat
-// the gate's floor on every seed barely uses context, so this table is the evidence behind
-// every "untestable". In a sweep (`sweep`), one row per arm and learning rate.
+// The n-gram floors next to each arm's final PPL on the options' split (table "floors"): a
+// model that does not beat the gate's floor on every seed barely uses context, so this table
+// is the evidence behind every "untestable". In a sweep (`sweep`), one row per arm and rate.
 ResultTable floors_table(const Arms& arms, const Floors& floors, const ClaimsOptions& o, const Gate& gate, bool sweep);
 Gate check_gate(const std::vector<const Run*>& baseline, const Floors& floors, const ClaimsOptions& o);
 // The design itself: every arm has at most one run per seed (runs that differ in another

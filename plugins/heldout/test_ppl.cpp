@@ -11,6 +11,7 @@
 
 #include "asaflow/error.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/evaluation_batches.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/model_mode.hpp"
 #include "asaflow/model/trained_model.hpp"
@@ -50,17 +51,12 @@ const ParamBinding<TestPplParams>& binding() {
   return b;
 }
 
-// The targets model::evaluate_split() counts on the first eval_batches batches (0: all).
+// The targets model::evaluate_split() counts on the same batches, without the model.
 std::int64_t loss_targets(const nlp::PreprocessedSplit& split, std::int64_t batch_size, std::int64_t eval_batches,
                           const model::BatchOptions& options) {
-  std::int64_t targets = 0, batches = 0;
-  const auto bs = std::size_t(batch_size);
-  for (std::size_t s = 0; s < split.examples.size() && (eval_batches <= 0 || batches < eval_batches); s += bs) {
-    std::vector<std::size_t> idx;
-    for (std::size_t i = s; i < std::min(s + bs, split.examples.size()); ++i) idx.push_back(i);
+  std::int64_t targets = 0;
+  for (const auto& idx : model::evaluation_batches(split.examples.size(), batch_size, eval_batches))
     targets += std::max<std::int64_t>(model::make_batch(split, idx, options, torch::kCPU).loss_targets, 1);
-    ++batches;
-  }
   return targets;
 }
 

@@ -114,8 +114,23 @@ TEST(ClaimsSplit, MissingOrMismatchedHeldOutEvidenceMakesTheTestVerdictsUntestab
     three_runs(rec);
     for (int s = 1; s <= 3; ++s) rec.test_ppl("none", s, 120);
     rec.floors(1500, 460, 440, 1999, "test");
-    EXPECT_NE(reason(rec).find("the floors scored 1999 held-out test tokens but the test_ppl stages scored 2000"),
+    EXPECT_NE(reason(rec).find("the floors scored 1999 held-out test targets but the test_ppl stages score 2000"),
               std::string::npos);
+  }
+  {  // no held-out PPL at all: untestable, and no validation figure passes for a test one
+    Records rec;
+    three_runs(rec);
+    rec.floors(1500, 460, 440, 2000, "test");
+    EXPECT_NE(reason(rec).find("train[mode=none,seed=1] has no held-out test PPL"), std::string::npos);
+    const ResultSet out = rec.evaluate(o);
+    const ResultTable* training = table(out, "training");
+    ASSERT_NE(training, nullptr);
+    for (const auto& row : training->rows) {
+      EXPECT_NE(row[0], "Test PPL (held out, final weights)");
+      if (row[0] == "Test PPL difference per seed") {
+        EXPECT_EQ(row[1], "no shared seeds");
+      }
+    }
   }
   {  // validation floors only: they say nothing about the test split
     Records rec;

@@ -74,7 +74,8 @@ TEST(ClaimsGate, EachGateFailureSaysWhy) {
     rec.floors(1390, 439, 422, 999);
     const Verdict& v = verdict(rec.evaluate(), "ppl");
     EXPECT_EQ(v.status, kUntestable);
-    EXPECT_NE(v.reason.find("the floors scored 999 tokens but the trainer evaluated 1000"), std::string::npos)
+    EXPECT_NE(v.reason.find("the floors scored 999 validation targets but the trainer evaluates 1000"),
+              std::string::npos)
         << v.reason;
   }
   {  // the faithful preset's PPL counts padding

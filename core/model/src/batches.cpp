@@ -1,4 +1,5 @@
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/evaluation_batches.hpp"
 
 #include <algorithm>
 
@@ -45,6 +46,17 @@ Batch make_batch(const nlp::PreprocessedSplit& split, const std::vector<std::siz
   b.targets = targets.to(device);
   b.include = include.to(torch::kFloat32).to(device);
   return b;
+}
+
+std::vector<std::vector<std::size_t>> evaluation_batches(std::size_t examples, std::int64_t batch_size,
+                                                         std::int64_t eval_batches) {
+  std::vector<std::vector<std::size_t>> out;
+  const auto bs = std::size_t(batch_size);
+  for (std::size_t s = 0; s < examples && (eval_batches <= 0 || std::int64_t(out.size()) < eval_batches); s += bs) {
+    out.emplace_back();
+    for (std::size_t i = s; i < std::min(s + bs, examples); ++i) out.back().push_back(i);
+  }
+  return out;
 }
 
 }  // namespace asaflow::model

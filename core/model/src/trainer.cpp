@@ -16,6 +16,7 @@
 #include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
 #include "asaflow/model/batches.hpp"
+#include "asaflow/model/evaluation_batches.hpp"
 #include "asaflow/model/cpu_adamw.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/data_parallel.hpp"
@@ -224,11 +225,7 @@ double evaluate_split(AsaTransformer& model, const ModelMode* mode, const torch:
   BatchOptions bo{faithful, model->config().pad_id};
   double sum = 0, count = 0, batch_mean_sum = 0;
   std::int64_t batches = 0;
-  const auto bs = std::size_t(batch_size);
-  for (std::size_t s = 0; s < split.examples.size(); s += bs) {
-    if (eval_batches > 0 && batches >= eval_batches) break;
-    std::vector<std::size_t> idx;
-    for (std::size_t i = s; i < std::min(s + bs, split.examples.size()); ++i) idx.push_back(i);
+  for (const auto& idx : evaluation_batches(split.examples.size(), batch_size, eval_batches)) {
     Batch b = make_batch(split, idx, bo, device);
     BondingTensors bonding;
     if (mode) bonding = mode->bonding(b.tokens, pos_matrix);
