@@ -33,6 +33,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     r.preset = label(*f, "preset", "corrected");
     r.machine = in.machine;
     r.output_precision = label(*f, "output_precision", "float32");
+    r.schedule = label(*f, "schedule", "cosine");
     r.final_ppl = f->value;
     auto value = [&](const char* metric) {
       const MetricRecord* m = in.results->find(metric);

@@ -30,6 +30,9 @@ struct Run {
   // The output layer's products in training (train param output_precision); records from
   // before the option have no label and were float32.
   std::string output_precision;
+  // The learning rate after warmup (train param schedule): "cosine" (to 0 at the last step;
+  // records from before the option have no label) or "constant".
+  std::string schedule;
   double final_ppl = kNaN, best_ppl = kNaN, train_loss = kNaN, tokens_per_s = kNaN, steps = kNaN, val_tokens = kNaN;
   double lr = kNaN;
   // Held-out PPL from a test_ppl stage (its test_ppl record, matched by its train_key label,

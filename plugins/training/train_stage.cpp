@@ -78,6 +78,10 @@ const ParamBinding<TrainParams>& binding() {
           .real(trainer_option<&TrainOptions::weight_decay>(), "weight_decay", "AdamW weight decay", 0, 10)
           .integer(trainer_option<&TrainOptions::warmup_steps>(), "warmup_steps",
                    "linear warmup steps (-1: preset default: faithful 0, corrected min(500, 10% of steps))", -1)
+          .enumeration(trainer_option<&TrainOptions::schedule>(), "schedule",
+                       "the learning rate after warmup: cosine (to 0 at the last step) or constant (what a "
+                       "comparison of steps to a PPL needs)",
+                       model::names_of(model::LrSchedule{}))
           .real(trainer_option<&TrainOptions::grad_clip>(), "grad_clip", "global gradient L2 norm clip", 0, 1e9)
           .integer(trainer_option<&TrainOptions::eval_every>(), "eval_every",
                    "evaluate on the validation split every N steps", 1)
@@ -284,10 +288,13 @@ class TrainStage : public StageComponent {
     std::ofstream(ctx.out.dir / "curves.json")
         << json{{"train_loss", curve_json(r.train_loss)}, {"val_ppl", curve_json(r.val_ppl)}}.dump(1) << "\n";
 
-    const std::map<std::string, std::string> labels = {
-        {"mode", params.mode},        {"seed", std::to_string(o.seed)},
-        {"preset", preset},           {"size", config.size},
-        {"annotations", annotations}, {"output_precision", model::name_of(o.output_precision)}};
+    const std::map<std::string, std::string> labels = {{"mode", params.mode},
+                                                       {"seed", std::to_string(o.seed)},
+                                                       {"preset", preset},
+                                                       {"size", config.size},
+                                                       {"annotations", annotations},
+                                                       {"output_precision", model::name_of(o.output_precision)},
+                                                       {"schedule", model::name_of(o.schedule)}};
     auto add = [&](const char* metric, double value, const char* unit) -> MetricRecord& {
       MetricRecord& r = ctx.out.results.add(metric, value, unit);
       r.labels = labels;
@@ -336,10 +343,10 @@ class TrainStage : public StageComponent {
       row("Batch and steps", "batch " + std::to_string(o.batch_size) + ", " + std::to_string(r.steps) + " steps (" +
                                  std::to_string(r.steps_per_epoch) + " per epoch)");
       char opt[256];
-      std::snprintf(opt, sizeof opt,
-                    "AdamW, lr %g, weight decay %g, %lld warmup steps then cosine to 0 at the last step, "
-                    "gradient clip %g",
-                    o.lr, o.weight_decay, static_cast<long long>(r.warmup_steps), o.grad_clip);
+      std::snprintf(opt, sizeof opt, "AdamW, lr %g, weight decay %g, %lld warmup steps then %s, gradient clip %g", o.lr,
+                    o.weight_decay, static_cast<long long>(r.warmup_steps),
+                    o.schedule == model::LrSchedule::kConstant ? "constant" : "cosine to 0 at the last step",
+                    o.grad_clip);
       row("Optimizer", opt);
       row("Preset",
           preset + (o.preset == model::Preset::kCorrected ? " (padding ignored, token-weighted PPL)"

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <tuple>
 
 #include "asaflow/corpus.hpp"
@@ -301,6 +302,37 @@ TEST(Trainer, SameSeedSameRunDifferentSeedDifferentRun) {
   o.seed = 12;
   Trainer c3(c, o, modes.all.at("none"), pos_matrix(), train, valid, d3.path);
   EXPECT_NE(c3.run().final_val_ppl, ra.final_val_ppl);
+}
+
+TEST(Trainer, ScheduleAfterWarmupIsCosineToZeroOrConstant) {
+  const auto train = synthetic(20, 1), valid = synthetic(6, 2);
+  Modes modes;
+  std::map<LrSchedule, std::vector<double>> lrs;
+  for (LrSchedule schedule : {LrSchedule::kCosine, LrSchedule::kConstant}) {
+    test::TempDir d;
+    TrainOptions o = small_options();
+    o.checkpoint_every = 0;
+    o.log_every = 1;
+    o.warmup_steps = 3;
+    o.lr = 2e-3;
+    o.schedule = schedule;
+    TrainHooks hooks;
+    hooks.on_point = [&](const std::string& series, std::int64_t, double v) {
+      if (series == "lr") lrs[schedule].push_back(v);
+    };
+    Trainer(ModelConfig::preset("tiny", 200), o, modes.all.at("none"), pos_matrix(), train, valid, d.path, hooks).run();
+  }
+  for (const auto& [schedule, lr] : lrs) {
+    ASSERT_EQ(lr.size(), 12u) << name_of(schedule);
+    for (int t = 0; t < 3; ++t) EXPECT_DOUBLE_EQ(lr[t], 2e-3 * (t + 1) / 3) << "warmup, step " << t;
+  }
+  EXPECT_DOUBLE_EQ(lrs[LrSchedule::kCosine][3], 2e-3);  // the decay starts from the peak
+  for (std::size_t t = 3; t < 12; ++t) {
+    EXPECT_DOUBLE_EQ(lrs[LrSchedule::kConstant][t], 2e-3) << t;
+    if (t > 3) EXPECT_LT(lrs[LrSchedule::kCosine][t], lrs[LrSchedule::kCosine][t - 1]) << t;
+  }
+  EXPECT_LT(lrs[LrSchedule::kCosine].back(), 0.05 * 2e-3);  // the last step's rate is near 0
+  EXPECT_EQ(parse_choice<LrSchedule>("constant", "schedule"), LrSchedule::kConstant);
 }
 
 TEST(Trainer, LearnsAndPresetsAverageDifferently) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "asaflow/results.hpp"
@@ -33,19 +34,30 @@ class Records {
   void with_precision(const std::string& precision) { precision_ = precision; }
   // The learning rate train runs added from now on record (0: no lr record).
   void with_lr(double lr) { lr_ = lr; }
+  // The schedule label of train runs added from now on ("": none, as in records from
+  // before the option, which trained with the cosine schedule).
+  void with_schedule(const std::string& schedule) { schedule_ = schedule; }
   // A train run: final PPL, a curve ending at it, and the evaluated tokens.
   void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
            const std::string& preset = "corrected", double tokens = 1000) {
+    curve_run(mode, seed, {{50, ppl * 2}, {100, ppl}}, annotations, preset, tokens);
+  }
+  // A train run with its whole validation curve of (step, PPL): the last point is the final
+  // PPL and its step the run's length.
+  void curve_run(const std::string& mode, int seed, const std::vector<std::pair<int, double>>& curve,
+                 const std::string& annotations = "gold tags, word pieces", const std::string& preset = "corrected",
+                 double tokens = 1000) {
     ResultSet& r = add("train[mode=" + mode + ",seed=" + std::to_string(seed) + "]");
     std::map<std::string, std::string> l = {
         {"mode", mode}, {"seed", std::to_string(seed)}, {"annotations", annotations}, {"preset", preset}};
     if (!precision_.empty()) l["output_precision"] = precision_;
-    r.add("final_val_ppl", ppl).labels = l;
+    if (!schedule_.empty()) l["schedule"] = schedule_;
+    r.add("final_val_ppl", curve.back().second).labels = l;
     r.add("val_tokens", tokens).labels = l;
-    r.add("steps", 100).labels = l;
+    r.add("steps", curve.back().first).labels = l;
     if (lr_ > 0) r.add("lr", lr_).labels = l;
-    for (int step : {50, 100}) {
-      auto& c = r.add("val_ppl", step == 100 ? ppl : ppl * 2);
+    for (const auto& [step, value] : curve) {
+      auto& c = r.add("val_ppl", value);
       c.labels = l;
       c.labels["step"] = std::to_string(step);
     }
@@ -122,6 +134,7 @@ class Records {
   std::vector<std::string> keys_;
   std::string machine_;
   std::string precision_;
+  std::string schedule_;
   double lr_ = 0;
 };
 

@@ -207,15 +207,6 @@ TEST(ClaimsPpl, SaysWhichMachinesComputedTheRunsAndWhichPairsTheySplit) {
   EXPECT_EQ(u.find("Anomaly"), std::string::npos) << u;
 }
 
-TEST(ClaimsSteps, AlwaysUntestableUnderACosineScheduleEndingAtTheSameStep) {
-  Records rec;
-  three_seeds(rec, 100, 1.0);
-  const Verdict& v = verdict(rec.evaluate(no_gate()), "steps");
-  EXPECT_EQ(v.status, kUntestable);
-  EXPECT_NE(v.reason.find("restates the PPL claim"), std::string::npos);
-  EXPECT_NE(v.measured.find("in 3 of 3 seeds"), std::string::npos) << v.measured;
-}
-
 namespace {
 
 // H6 over three seeds: trained ASA overlap `asa` against controls at `control`; step 0 at

@@ -258,12 +258,14 @@ Trainer::Schedule Trainer::schedule() const {
   s.warmup = options_.warmup_steps;
   if (s.warmup < 0) s.warmup = options_.preset == Preset::kFaithful ? 0 : std::min<std::int64_t>(500, s.total / 10);
   s.lr = options_.lr;
+  s.shape = options_.schedule;
   return s;
 }
 
 double Trainer::Schedule::lr_at(std::int64_t t) const {
-  // Linear warmup to lr, then a cosine decay to 0 at the last step.
+  // Linear warmup to lr, then a cosine decay to 0 at the last step, or lr to the end.
   if (t < warmup) return lr * double(t + 1) / double(warmup);
+  if (shape == LrSchedule::kConstant) return lr;
   const double span = double(std::max<std::int64_t>(total - warmup, 1));
   return 0.5 * lr * (1.0 + std::cos(M_PI * double(t - warmup) / span));
 }

@@ -1,4 +1,4 @@
-// The training run's named choices (preset, step, device) as enum classes, with the one
+// The training run's named choices (preset, step, device, schedule) as enum classes, with the one
 // table of names each: the train stage's parameter binding, the benchmarks' command lines
 // and the result labels all read their names from here, so a name is parsed in one place.
 #pragma once
@@ -22,6 +22,12 @@ enum class DeviceChoice { kAuto, kCpu, kCuda };
 // The precision of the output layer's three products in the CPU's fused loss (lm_loss.hpp):
 // float32, or bfloat16 operands with float32 accumulation (AMX or AVX512-BF16).
 enum class OutputPrecision { kFloat32, kBFloat16 };
+
+// The learning rate after warmup (TrainOptions::schedule): a cosine decay to 0 at the last
+// step, or constant. Under a shared cosine decay every arm's curve is bent by the same
+// schedule towards the same last step; a constant rate is what a comparison of convergence
+// speed (steps to a PPL) needs.
+enum class LrSchedule { kCosine, kConstant };
 
 template <typename Enum>
 using NamedValues = std::vector<std::pair<std::string, Enum>>;
@@ -47,6 +53,11 @@ inline const NamedValues<DeviceChoice>& names_of(DeviceChoice) {
 inline const NamedValues<OutputPrecision>& names_of(OutputPrecision) {
   static const NamedValues<OutputPrecision> n = {{"float32", OutputPrecision::kFloat32},
                                                  {"bfloat16", OutputPrecision::kBFloat16}};
+  return n;
+}
+
+inline const NamedValues<LrSchedule>& names_of(LrSchedule) {
+  static const NamedValues<LrSchedule> n = {{"cosine", LrSchedule::kCosine}, {"constant", LrSchedule::kConstant}};
   return n;
 }
 

@@ -1,5 +1,5 @@
-// Training of the ASA language model (spec section 4) with crash safety. AdamW, cosine
-// schedule stepped per batch (optional linear warmup), global grad-norm clipping, periodic
+// Training of the ASA language model (spec section 4) with crash safety. AdamW, cosine (or
+// constant) schedule stepped per batch (optional linear warmup), global grad-norm clipping, periodic
 // evaluation, best/last weights, and a training checkpoint (model, optimizer, schedule
 // position, RNG state, data position, curves) written atomically every N steps: a rerun
 // after a crash resumes from it and, on CPU with the same seed and threads, ends with the
@@ -50,7 +50,8 @@ struct TrainOptions {
   double lr = 3e-4;
   double weight_decay = 0.1;
   double grad_clip = 1.0;
-  std::int64_t warmup_steps = -1;  // -1: the preset's (faithful 0; corrected min(500, 10% of steps))
+  std::int64_t warmup_steps = -1;             // -1: the preset's (faithful 0; corrected min(500, 10% of steps))
+  LrSchedule schedule = LrSchedule::kCosine;  // after warmup: cosine to 0 at the last step, or constant
   std::uint64_t seed = 42;
   double target_ppl = 0;                // > 0: record the first eval step at or below it
   std::int64_t inject_nan_at_step = 0;  // fault injection for tests: the loss of this step is NaN
@@ -162,6 +163,7 @@ class Trainer {
   struct Schedule {
     std::int64_t total = 0, warmup = 0, steps_per_epoch = 0;
     double lr = 0;
+    LrSchedule shape = LrSchedule::kCosine;
     double lr_at(std::int64_t step) const;
   };
   Schedule schedule() const;
