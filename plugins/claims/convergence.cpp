@@ -96,4 +96,46 @@ ResultTable convergence_table(const Convergence& c, const std::string& a_name, c
   return t;
 }
 
+ResultTable curve_difference_table(const std::vector<const Run*>& a, const std::vector<const Run*>& b,
+                                   const std::string& a_name, const std::string& b_name) {
+  std::map<std::string, const Run*> by_seed;
+  for (const Run* r : b) by_seed[r->seed] = r;
+  std::vector<std::pair<const Run*, const Run*>> pairs;
+  for (const Run* r : a)
+    if (auto it = by_seed.find(r->seed); it != by_seed.end()) pairs.emplace_back(r, it->second);
+  // The steps every curve of every pair evaluated at.
+  std::map<double, std::size_t> seen;
+  for (const auto& [ra, rb] : pairs)
+    for (const Run* r : {ra, rb})
+      for (const auto& point : r->curve) ++seen[point.first];
+  ResultTable t;
+  t.id = "curve_difference";
+  t.title = "Validation PPL along training (" + a_name + " against " + b_name + ", same seeds)";
+  t.columns = {"Step", a_name, b_name, "Difference, 95% CI", "Seeds " + a_name + " higher"};
+  auto at = [](const Run* r, double step) {
+    for (const auto& [s, ppl] : r->curve)
+      if (s == step) return ppl;
+    return kNaN;
+  };
+  for (const auto& [step, count] : seen) {
+    if (count != 2 * pairs.size()) continue;
+    std::vector<double> av, bv;
+    int higher = 0;
+    for (const auto& [ra, rb] : pairs) {
+      av.push_back(at(ra, step));
+      bv.push_back(at(rb, step));
+      higher += av.back() > bv.back();
+    }
+    const auto test = stats::paired(av, bv);
+    t.rows.push_back({format_number(step), format_number(stats::Summary::of(av).mean),
+                      format_number(stats::Summary::of(bv).mean),
+                      test ? signed_number(test->estimate) + ", " + interval(test->ci_low, test->ci_high) : "-",
+                      std::to_string(higher) + " of " + std::to_string(pairs.size())});
+  }
+  t.notes.push_back(
+      "Paired by seed at each evaluation step (paired t); descriptive: the intervals are not adjusted "
+      "for the number of steps, and no verdict reads them.");
+  return t;
+}
+
 }  // namespace asaflow::plugins::evidence

@@ -79,6 +79,14 @@ TEST(ClaimsSteps, AtAConstantRateAFasterAsaIsSupportedWithItsStepRatio) {
   EXPECT_EQ(t->rows[1][3], "1000");  // the baseline reaches its own final PPL at the end
   EXPECT_EQ(t->rows[1][4], "0.8");
   EXPECT_EQ(t->rows[4][0], "geometric mean");
+  // Along training: ASA lower at every step; at step 100 by 40 / 1.22 ... 40 / 1.28 - 40.
+  const ResultTable* along = table(out, "curve_difference");
+  ASSERT_NE(along, nullptr);
+  ASSERT_EQ(along->rows.size(), 10u);
+  EXPECT_EQ(along->rows[0][0], "100");
+  EXPECT_EQ(along->rows[0][2], "80");  // the baseline's 40 + 4000 / 100
+  EXPECT_EQ(along->rows[0][4], "0 of 4");
+  EXPECT_EQ(along->rows[0][3].rfind("-8.", 0), 0u) << along->rows[0][3];
 }
 
 TEST(ClaimsSteps, AtAConstantRateASlowerAsaIsNotSupported) {
@@ -104,7 +112,7 @@ TEST(ClaimsSteps, NoiseAroundNoDifferenceIsInconclusive) {
 
 TEST(ClaimsSteps, UntestableUnlessEveryRunTrainedAtAConstantRate) {
   // Records without a schedule label trained with the cosine schedule.
-  for (const std::string& schedule : {"", "cosine"}) {
+  for (const char* schedule : {"", "cosine"}) {
     const ResultSet out = pairs({1.28, 1.25, 1.22}, schedule).evaluate(no_gate());
     const Verdict v = verdict(out, "steps");
     EXPECT_EQ(v.status, kUntestable);
@@ -112,6 +120,7 @@ TEST(ClaimsSteps, UntestableUnlessEveryRunTrainedAtAConstantRate) {
     EXPECT_NE(v.reason.find("restates the PPL claim"), std::string::npos) << v.reason;
     EXPECT_NE(v.measured.find("in 3 of 3 seeds"), std::string::npos) << v.measured;
     EXPECT_EQ(table(out, "convergence"), nullptr);
+    EXPECT_EQ(table(out, "curve_difference"), nullptr);
   }
   Records mixed = pairs({1.28, 1.25, 1.22});
   mixed.with_schedule("cosine");
