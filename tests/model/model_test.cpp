@@ -329,7 +329,9 @@ TEST(Trainer, ScheduleAfterWarmupIsCosineToZeroOrConstant) {
   EXPECT_DOUBLE_EQ(lrs[LrSchedule::kCosine][3], 2e-3);  // the decay starts from the peak
   for (std::size_t t = 3; t < 12; ++t) {
     EXPECT_DOUBLE_EQ(lrs[LrSchedule::kConstant][t], 2e-3) << t;
-    if (t > 3) EXPECT_LT(lrs[LrSchedule::kCosine][t], lrs[LrSchedule::kCosine][t - 1]) << t;
+    if (t > 3) {
+      EXPECT_LT(lrs[LrSchedule::kCosine][t], lrs[LrSchedule::kCosine][t - 1]) << t;
+    }
   }
   EXPECT_LT(lrs[LrSchedule::kCosine].back(), 0.05 * 2e-3);  // the last step's rate is near 0
   EXPECT_EQ(parse_choice<LrSchedule>("constant", "schedule"), LrSchedule::kConstant);
