@@ -247,18 +247,7 @@ class Builder {
               "Holm-adjusted: supported when p < alpha and ASA needs fewer steps, not supported when p < "
               "alpha and it needs more, inconclusive otherwise; untestable under a decaying schedule or "
               "when the floor gate fails");
-    int reached = 0;
-    std::vector<double> before_end;
-    for (const auto& s : c.seeds) {
-      if (!std::isfinite(s.steps_a_to_b_final)) continue;
-      ++reached;
-      if (s.steps > 0) before_end.push_back(100.0 * (s.steps - s.steps_a_to_b_final) / s.steps);
-    }
-    v.measured = arms_.asa + " reached the baseline's final PPL (same seed) in " + std::to_string(reached) + " of " +
-                 std::to_string(c.seeds.size()) + " seeds" +
-                 (before_end.empty()
-                      ? ""
-                      : ", " + stats::format_summary(Summary::of(before_end), "%") + " of the steps before the end");
+    v.measured = reference_measure(c, arms_.asa);
     if (!c.constant) {
       v.status = kUntestable;
       v.reason = "the runs' schedule is " + c.schedules +

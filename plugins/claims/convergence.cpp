@@ -55,6 +55,21 @@ Convergence convergence(const std::vector<const Run*>& a, const std::vector<cons
   return c;
 }
 
+std::string reference_measure(const Convergence& c, const std::string& a_name) {
+  int reached = 0;
+  std::vector<double> before_end;
+  for (const auto& s : c.seeds) {
+    if (!std::isfinite(s.steps_a_to_b_final)) continue;
+    ++reached;
+    if (s.steps > 0) before_end.push_back(100.0 * (s.steps - s.steps_a_to_b_final) / s.steps);
+  }
+  return a_name + " reached the baseline's final PPL (same seed) in " + std::to_string(reached) + " of " +
+         std::to_string(c.seeds.size()) + " seeds" +
+         (before_end.empty()
+              ? ""
+              : ", " + stats::format_summary(stats::Summary::of(before_end), "%") + " of the steps before the end");
+}
+
 namespace {
 
 std::string steps_text(double v) { return std::isfinite(v) ? format_number(std::round(v)) : "never"; }

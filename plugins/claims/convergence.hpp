@@ -40,6 +40,10 @@ struct Convergence {
 };
 Convergence convergence(const std::vector<const Run*>& a, const std::vector<const Run*>& b);
 
+// The reference's measure in words: "full reached the baseline's final PPL (same seed) in
+// 2 of 3 seeds, 12% ± 3% (n=2) of the steps before the end".
+std::string reference_measure(const Convergence& c, const std::string& a_name);
+
 // One row per seed: the level, each arm's steps to it, their ratio, and the reference's
 // measure; the geometric mean ratio with its interval last.
 ResultTable convergence_table(const Convergence& c, const std::string& a_name, const std::string& b_name);
