@@ -258,7 +258,7 @@ class Builder {
       if (!gate_.pass) v.reason = gate_.reason + "; and " + v.reason;
     } else {
       out_.add(convergence_table(c, arms_.asa, arms_.baseline));
-      out_.add(curve_difference_table(arms_.by_arm[arms_.asa], base, arms_.asa, arms_.baseline));
+      add_curve_difference(arms_.by_arm[arms_.asa], base, arms_.asa, arms_.baseline, out_);
       if (c.log_ratio) {
         set_test(v, *c.log_ratio, "paired t on ln(steps ratio), shown as % change in steps");
         for (double* x : {&v.estimate, &v.ci_low, &v.ci_high}) *x = 100.0 * std::expm1(*x);  // the sign stays

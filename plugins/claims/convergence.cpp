@@ -5,8 +5,11 @@
 #include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 namespace asaflow::plugins::evidence {
 
+using nlohmann::json;
 using stats::format_number;
 
 double steps_to_level(const std::vector<std::pair<double, double>>& curve, double level) {
@@ -111,8 +114,8 @@ ResultTable convergence_table(const Convergence& c, const std::string& a_name, c
   return t;
 }
 
-ResultTable curve_difference_table(const std::vector<const Run*>& a, const std::vector<const Run*>& b,
-                                   const std::string& a_name, const std::string& b_name) {
+void add_curve_difference(const std::vector<const Run*>& a, const std::vector<const Run*>& b, const std::string& a_name,
+                          const std::string& b_name, ResultSet& out) {
   std::map<std::string, const Run*> by_seed;
   for (const Run* r : b) by_seed[r->seed] = r;
   std::vector<std::pair<const Run*, const Run*>> pairs;
@@ -132,6 +135,7 @@ ResultTable curve_difference_table(const std::vector<const Run*>& a, const std::
       if (s == step) return ppl;
     return kNaN;
   };
+  json per_seed = json::object(), mean = json::array(), band = json::array();
   for (const auto& [step, count] : seen) {
     if (count != 2 * pairs.size()) continue;
     std::vector<double> av, bv;
@@ -140,17 +144,35 @@ ResultTable curve_difference_table(const std::vector<const Run*>& a, const std::
       av.push_back(at(ra, step));
       bv.push_back(at(rb, step));
       higher += av.back() > bv.back();
+      per_seed[ra->seed].push_back({step, av.back() - bv.back()});
     }
     const auto test = stats::paired(av, bv);
     t.rows.push_back({format_number(step), format_number(stats::Summary::of(av).mean),
                       format_number(stats::Summary::of(bv).mean),
                       test ? signed_number(test->estimate) + ", " + interval(test->ci_low, test->ci_high) : "-",
                       std::to_string(higher) + " of " + std::to_string(pairs.size())});
+    if (test) {
+      mean.push_back({step, test->estimate});
+      band.push_back({step, test->ci_low, test->ci_high});
+    }
   }
   t.notes.push_back(
       "Paired by seed at each evaluation step (paired t); descriptive: the intervals are not adjusted "
       "for the number of steps, and no verdict reads them.");
-  return t;
+  if (t.rows.empty()) return;
+  const std::string group = a_name + " - " + b_name;
+  json series = json::array();
+  for (const auto& [seed, points] : per_seed.items())
+    series.push_back({{"name", "seed " + seed}, {"group", group}, {"role", "seed"}, {"points", points}});
+  if (!mean.empty())
+    series.push_back({{"name", "mean"}, {"group", group}, {"role", "mean"}, {"points", mean}, {"band", band}});
+  const double first = seen.begin()->first, last = seen.rbegin()->first;
+  series.push_back({{"name", "no difference"}, {"group", "0"}, {"role", "mean"}, {"points", {{first, 0}, {last, 0}}}});
+  out.add(std::move(t));
+  out.add(
+      Figure{"val_ppl_difference", "lines",
+             "Validation PPL, " + group + " along training: seeds (thin) and mean with its 95% CI",
+             json{{"x_label", "step"}, {"y_label", group + " (PPL)"}, {"log_y", false}, {"series", series}}.dump()});
 }
 
 }  // namespace asaflow::plugins::evidence

@@ -50,9 +50,10 @@ ResultTable convergence_table(const Convergence& c, const std::string& a_name, c
 
 // The paired difference a - b of validation PPL at each evaluation step that every paired
 // run has, with its 95% interval and the seeds where a is higher: where along training one
-// arm is ahead. Descriptive: the intervals are not adjusted across the steps.
-ResultTable curve_difference_table(const std::vector<const Run*>& a, const std::vector<const Run*>& b,
-                                   const std::string& a_name, const std::string& b_name);
+// arm is ahead. Descriptive: the intervals are not adjusted across the steps. Adds a table
+// and a figure (each seed's difference, their mean with its band, and the zero line).
+void add_curve_difference(const std::vector<const Run*>& a, const std::vector<const Run*>& b, const std::string& a_name,
+                          const std::string& b_name, ResultSet& out);
 
 // A ratio's interval from a t-test on log ratios, as percent change: "-12.3% [-20.1, -3.9]".
 std::string percent_change(const stats::TTest& log_ratio);

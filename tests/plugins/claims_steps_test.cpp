@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "claims.hpp"
 #include "claims_records.hpp"
 #include "convergence.hpp"
@@ -87,6 +89,19 @@ TEST(ClaimsSteps, AtAConstantRateAFasterAsaIsSupportedWithItsStepRatio) {
   EXPECT_EQ(along->rows[0][2], "80");  // the baseline's 40 + 4000 / 100
   EXPECT_EQ(along->rows[0][4], "0 of 4");
   EXPECT_EQ(along->rows[0][3].rfind("-8.", 0), 0u) << along->rows[0][3];
+  // The same as a figure: four seeds, their mean with its band, and the zero line.
+  const Figure* figure = nullptr;
+  for (const auto& f : out.figures())
+    if (f.id == "val_ppl_difference") figure = &f;
+  ASSERT_NE(figure, nullptr);
+  const auto data = nlohmann::json::parse(figure->data);
+  ASSERT_EQ(data["series"].size(), 6u);
+  const auto& mean = data["series"][4];
+  EXPECT_EQ(mean["role"], "mean");
+  EXPECT_NEAR(mean["points"][0][1].get<double>(), -8.086, 1e-3);
+  EXPECT_EQ(mean["band"].size(), 10u);
+  EXPECT_EQ(data["series"][5]["points"][1][1], 0);
+  EXPECT_EQ(data["series"][0]["points"].size(), 10u);
 }
 
 TEST(ClaimsSteps, AtAConstantRateASlowerAsaIsNotSupported) {
