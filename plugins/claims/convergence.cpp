@@ -167,7 +167,10 @@ void add_curve_difference(const std::vector<const Run*>& a, const std::vector<co
   if (!mean.empty())
     series.push_back({{"name", "mean"}, {"group", group}, {"role", "mean"}, {"points", mean}, {"band", band}});
   const double first = seen.begin()->first, last = seen.rbegin()->first;
-  series.push_back({{"name", "no difference"}, {"group", "0"}, {"role", "mean"}, {"points", {{first, 0}, {last, 0}}}});
+  series.push_back({{"name", "no difference"},
+                    {"group", "no difference"},
+                    {"role", "reference"},
+                    {"points", {{first, 0}, {last, 0}}}});
   out.add(std::move(t));
   out.add(
       Figure{"val_ppl_difference", "lines",

@@ -35,9 +35,10 @@ std::string html_escape(const std::string& s) {
 
 // Draws every figure from the embedded JSON as inline SVG; each figure's container gets
 // data-rendered="true" once drawn (the headless-browser test checks it). Figure kinds:
-// - lines: {x_label, y_label, log_y, series: [{name, group, role: "seed"|"mean", points: [[x, y]],
-//   band: [[x, low, high]]}]}: one colour per group; seeds thin and dashed differently, the
-//   mean thick with its band.
+// - lines: {x_label, y_label, log_y, series: [{name, group, role: "seed"|"mean"|"reference",
+//   points: [[x, y]], band: [[x, low, high]]}]}: one colour per group; seeds thin and dashed
+//   differently, the mean thick with its band; a reference line (a zero line, say) thin and
+//   black, named by its group.
 // - bars: {y_label, categories: [...], series: [{name, values: [...], low: [...], high: [...]}]}:
 //   grouped bars on a categorical axis with interval whiskers.
 // - heatmap: {tokens: [...], values: [[...]], outline: [[0|1]], value_label, outline_label}:
@@ -111,8 +112,11 @@ function yaxis(f, lo, hi, label, log) {
 }
 function lines(box, fig) {
   const d = fig.data, ly = v => d.log_y ? Math.log10(v) : v;
-  const labels = [...new Set(d.series.map(s => s.group))].map(g => g + ' (mean, band: 95% CI)')
-                   .concat(d.series.filter(s => s.role === 'seed').map(s => s.name));
+  const groups = [...new Set(d.series.filter(s => s.role !== 'reference').map(s => s.group))];
+  const refs = [...new Set(d.series.filter(s => s.role === 'reference').map(s => s.group))];
+  const groupLabel = g => g + (d.series.some(s => s.group === g && s.role === 'mean' && s.band && s.band.length)
+                               ? ' (mean, band: 95% CI)' : d.series.some(s => s.group === g && s.role === 'mean') ? ' (mean)' : '');
+  const labels = groups.map(groupLabel).concat(refs, d.series.filter(s => s.role === 'seed').map(s => s.name));
   const f = frame(box, fig.title, 640, 320, labels);
   const xs = [], ys = [];
   for (const s of d.series) { for (const [x, y] of s.points) { xs.push(x); ys.push(ly(y)); } for (const [x, lo, hi] of s.band || []) { ys.push(ly(lo), ly(hi)); } }
@@ -122,7 +126,7 @@ function lines(box, fig) {
   el('line', {x1: f.l, y1: f.b, x2: f.r, y2: f.b, stroke: '#000'}, f.svg);
   for (const v of tx.values) text(f.svg, sx(v), f.b + 14, fmt(v), {'text-anchor': 'middle'});
   text(f.svg, (f.l + f.r) / 2, f.b + 32, d.x_label, {'font-size': 11, 'text-anchor': 'middle'});
-  const groups = [...new Set(d.series.map(s => s.group))], color = g => PALETTE[groups.indexOf(g) % PALETTE.length];
+  const color = g => refs.includes(g) && !groups.includes(g) ? '#000' : PALETTE[groups.indexOf(g) % PALETTE.length];
   const seedIndex = {}; let items = [];
   for (const s of d.series) {
     if (s.band && s.band.length) {
@@ -131,15 +135,16 @@ function lines(box, fig) {
     }
   }
   for (const s of d.series) {
-    const seed = s.role === 'seed';
+    const seed = s.role === 'seed', ref = s.role === 'reference';
     if (seed) seedIndex[s.name] = seedIndex[s.name] === undefined ? Object.keys(seedIndex).length : seedIndex[s.name];
     const dash = seed ? DASHES[seedIndex[s.name] % DASHES.length] : '';
     const pl = el('polyline', {points: s.points.map(([x, y]) => `${sx(x)},${sy(ly(y))}`).join(' '), fill: 'none', stroke: color(s.group),
-                               'stroke-width': seed ? 1 : 2.5, 'stroke-opacity': seed ? 0.6 : 1, 'stroke-dasharray': dash,
+                               'stroke-width': seed ? 1 : ref ? 1.2 : 2.5, 'stroke-opacity': seed ? 0.6 : 1, 'stroke-dasharray': dash,
                                'data-group': s.group, 'data-series': s.name}, f.svg);
     el('title', {}, pl).textContent = `${s.group} ${s.name}`;
   }
-  for (const g of groups) items.push([g + (d.series.some(s => s.group === g && s.role === 'mean') ? ' (mean, band: 95% CI)' : ''), color(g), '', 3]);
+  for (const g of groups) items.push([groupLabel(g), color(g), '', 3]);
+  for (const g of refs) items.push([g, color(g), '', 1]);
   for (const name in seedIndex) items.push([name, '#777', DASHES[seedIndex[name] % DASHES.length], 1]);
   legend(f, items);
   return true;

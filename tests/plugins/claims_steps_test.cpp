@@ -100,6 +100,7 @@ TEST(ClaimsSteps, AtAConstantRateAFasterAsaIsSupportedWithItsStepRatio) {
   EXPECT_EQ(mean["role"], "mean");
   EXPECT_NEAR(mean["points"][0][1].get<double>(), -8.086, 1e-3);
   EXPECT_EQ(mean["band"].size(), 10u);
+  EXPECT_EQ(data["series"][5]["role"], "reference");
   EXPECT_EQ(data["series"][5]["points"][1][1], 0);
   EXPECT_EQ(data["series"][0]["points"].size(), 10u);
 }
