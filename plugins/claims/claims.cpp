@@ -257,8 +257,10 @@ class Builder {
                  "constant)";
       if (!gate_.pass) v.reason = gate_.reason + "; and " + v.reason;
     } else {
-      out_.add(convergence_table(c, arms_.asa, arms_.baseline));
-      add_curve_difference(arms_.by_arm[arms_.asa], base, arms_.asa, arms_.baseline, out_);
+      if (!sweep_) {  // a sweep's runs pair with nothing (the design gate says so)
+        out_.add(convergence_table(c, arms_.asa, arms_.baseline));
+        add_curve_difference(arms_.by_arm[arms_.asa], base, arms_.asa, arms_.baseline, out_);
+      }
       if (c.log_ratio) {
         set_test(v, *c.log_ratio, "paired t on ln(steps ratio), shown as % change in steps");
         for (double* x : {&v.estimate, &v.ci_low, &v.ci_high}) *x = 100.0 * std::expm1(*x);  // the sign stays

@@ -1,6 +1,6 @@
 // stage/claims's "fewer steps" claim (convergence.hpp): steps to a PPL level interpolated
 // between evaluations, the paired test of the log step ratio where every run trained at a
-// constant rate, and "untestable" under a decaying schedule, a mixed one or a failed gate.
+// constant rate, and "untestable" under a decaying schedule, a mixed one, a sweep or a failed gate.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -154,4 +154,20 @@ TEST(ClaimsSteps, AFailedFloorGateMakesItUntestableAtAConstantRateToo) {
   EXPECT_EQ(v.status, kUntestable);
   EXPECT_NE(v.reason.find("trigram"), std::string::npos) << v.reason;
   EXPECT_TRUE(std::isfinite(v.estimate));  // measured all the same
+}
+
+TEST(ClaimsSteps, ASweepAtAConstantRateIsNotPaired) {
+  Records rec;
+  rec.with_schedule("constant");
+  for (double lr : {0.001, 0.003}) {
+    rec.with_lr(lr);
+    rec.curve_run("none", 1, curve(1.0));
+    rec.curve_run("full", 1, curve(1.25));
+  }
+  const ResultSet out = rec.evaluate(no_gate());
+  const Verdict v = verdict(out, "steps");
+  EXPECT_EQ(v.status, kUntestable);
+  EXPECT_NE(v.reason.find("two runs of seed 1"), std::string::npos) << v.reason;
+  EXPECT_EQ(table(out, "convergence"), nullptr);
+  EXPECT_EQ(table(out, "curve_difference"), nullptr);
 }
