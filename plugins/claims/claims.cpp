@@ -46,6 +46,18 @@ Verdict blank(const std::string& id, const std::string& claim, const std::string
   return v;
 }
 
+// Before Holm decides: a failed gate makes a verdict untestable; where the gate passed but
+// there is no test to run, it is inconclusive, saying why.
+void settle_untested(Verdict& v, const Gate& gate, bool tested, const std::string& no_test) {
+  if (!gate.pass) {
+    v.status = kUntestable;
+    v.reason = gate.reason;
+  } else if (!tested) {
+    v.status = kInconclusive;
+    v.reason = no_test;
+  }
+}
+
 // A PPL comparison (a - b, lower is better) as a verdict: decided after Holm (see decide()).
 Verdict ppl_verdict(const std::string& id, const std::string& claim, const std::string& reference, const Comparison& c,
                     const Gate& gate, const std::string& a_name, const std::string& b_name, const PplSplit& split) {
@@ -60,13 +72,7 @@ Verdict ppl_verdict(const std::string& id, const std::string& claim, const std::
     v.measured +=
         "; difference " + signed_number(c.test->estimate) + ", 95% CI " + interval(c.test->ci_low, c.test->ci_high);
   }
-  if (!gate.pass) {
-    v.status = kUntestable;
-    v.reason = gate.reason;
-  } else if (!c.test) {
-    v.status = kInconclusive;
-    v.reason = "fewer than 2 seeds per arm: no interval, no test";
-  }
+  settle_untested(v, gate, c.test.has_value(), "fewer than 2 seeds per arm: no interval, no test");
   return v;
 }
 
@@ -267,13 +273,8 @@ class Builder {
         v.measured += "; steps to the worse final PPL, " + arms_.asa + " / " + arms_.baseline + ": " +
                       percent_change(*c.log_ratio) + ", n = " + std::to_string(c.log_ratio->n) + " pairs";
       }
-      if (!gate_.pass) {
-        v.status = kUntestable;
-        v.reason = gate_.reason;
-      } else if (!c.log_ratio) {
-        v.status = kInconclusive;
-        v.reason = "fewer than 2 seeds that both arms ran, with curves: no interval, no test";
-      }
+      settle_untested(v, gate_, c.log_ratio.has_value(),
+                      "fewer than 2 seeds that both arms ran, with curves: no interval, no test");
     }
     add_verdict(std::move(v), -1);
   }
