@@ -1,5 +1,6 @@
 // What the model tests share: the four model_mode plugins, registered statically, the POS
-// matrix of the checked-in ASA tables, and a check that two models have equal weights.
+// matrix of the checked-in ASA tables, small random splits and training options, and a
+// check that two models have equal weights.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,8 +11,10 @@
 
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/model_mode.hpp"
+#include "asaflow/model/trainer.hpp"
 #include "asaflow/model/transformer.hpp"
 #include "asaflow/nlp/asa_tables.hpp"
+#include "asaflow/nlp/preprocessed.hpp"
 #include "modes.hpp"
 #include "test_support.hpp"
 
@@ -27,6 +30,43 @@ inline const nlp::AsaTables& asa_tables() {
 }
 
 inline torch::Tensor pos_matrix() { return model::pos_matrix_tensor(asa_tables()); }
+
+// n examples of 6 to 12 random tokens and tags (a fixed pattern of features and
+// requirements), drawn from the default generator seeded with `seed`.
+inline nlp::PreprocessedSplit synthetic(std::size_t n, std::uint64_t seed) {
+  torch::manual_seed(std::int64_t(seed));
+  nlp::PreprocessedSplit s;
+  s.max_length = 12;
+  for (std::size_t e = 0; e < n; ++e) {
+    const std::size_t len = 6 + e % 7;
+    nlp::Example x;
+    auto ids = torch::randint(0, 200, {std::int64_t(len)});
+    auto pos = torch::randint(0, 17, {std::int64_t(len)});
+    for (std::size_t t = 0; t < len; ++t) {
+      x.ids.push_back(std::int32_t(ids[std::int64_t(t)].item<std::int64_t>()));
+      x.pos.push_back(std::uint8_t(pos[std::int64_t(t)].item<std::int64_t>()));
+      x.features.push_back(std::uint16_t(1u << (t % 15)));
+      x.requirements.push_back(std::uint16_t(t % 3 == 0 ? 1u << 4 : 0));
+      x.word_index.push_back(std::int32_t(t));
+    }
+    s.examples.push_back(std::move(x));
+  }
+  return s;
+}
+
+// A run of 12 steps of 3 examples on the CPU, evaluated every 6, a checkpoint every 4.
+inline model::TrainOptions small_options() {
+  using namespace model;
+  TrainOptions o;
+  o.batch_size = 3;
+  o.max_steps = 12;
+  o.eval_every = 6;
+  o.log_every = 2;
+  o.checkpoint_every = 4;
+  o.seed = 11;
+  o.device = DeviceChoice::kCpu;
+  return o;
+}
 
 // Every parameter of `a` equals (bit for bit) the one of the same name in `b`.
 inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer& b) {

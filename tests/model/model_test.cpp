@@ -33,6 +33,8 @@ namespace {
 using test::expect_same_weights;
 using test::Modes;
 using test::pos_matrix;
+using test::small_options;
+using test::synthetic;
 
 const nlp::AsaTables& tables() { return test::asa_tables(); }
 
@@ -221,39 +223,6 @@ TEST(Batches, FaithfulPaddingCountsPadTargetsCorrectedIgnoresThem) {
   EXPECT_EQ(corrected.tokens.features[0][0][0].item<float>(), 1.0f);
   EXPECT_EQ(corrected.tokens.requirements[0][1][1].item<float>(), 1.0f);
   EXPECT_FALSE(corrected.key_valid[1][2].item<bool>());
-}
-
-nlp::PreprocessedSplit synthetic(std::size_t n, std::uint64_t seed) {
-  torch::manual_seed(std::int64_t(seed));
-  nlp::PreprocessedSplit s;
-  s.max_length = 12;
-  for (std::size_t e = 0; e < n; ++e) {
-    const std::size_t len = 6 + e % 7;
-    nlp::Example x;
-    auto ids = torch::randint(0, 200, {std::int64_t(len)});
-    auto pos = torch::randint(0, 17, {std::int64_t(len)});
-    for (std::size_t t = 0; t < len; ++t) {
-      x.ids.push_back(std::int32_t(ids[std::int64_t(t)].item<std::int64_t>()));
-      x.pos.push_back(std::uint8_t(pos[std::int64_t(t)].item<std::int64_t>()));
-      x.features.push_back(std::uint16_t(1u << (t % 15)));
-      x.requirements.push_back(std::uint16_t(t % 3 == 0 ? 1u << 4 : 0));
-      x.word_index.push_back(std::int32_t(t));
-    }
-    s.examples.push_back(std::move(x));
-  }
-  return s;
-}
-
-TrainOptions small_options() {
-  TrainOptions o;
-  o.batch_size = 3;
-  o.max_steps = 12;
-  o.eval_every = 6;
-  o.log_every = 2;
-  o.checkpoint_every = 4;
-  o.seed = 11;
-  o.device = DeviceChoice::kCpu;
-  return o;
 }
 
 TEST(Trainer, ResumeAfterACrashEndsWithTheSameWeights) {

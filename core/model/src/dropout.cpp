@@ -14,6 +14,8 @@
 namespace asaflow::model {
 namespace {
 
+thread_local at::Generator* dropout_generator = nullptr;  // DropoutGenerator's
+
 constexpr int kN = at::MERSENNE_STATE_N, kM = at::MERSENNE_STATE_M;
 constexpr std::uint32_t kTemperB = 0x9d2c5680, kTemperC = 0xefc60000;
 
@@ -147,6 +149,18 @@ void dropout_keep_mask(at::mt19937& engine, double p, float* out, std::int64_t n
   for (std::int64_t i = 0; i < n; ++i) out[i] = keep(words.data() + 2 * i, bound);
 }
 
+DropoutGenerator::DropoutGenerator(at::Generator& generator) : previous_(dropout_generator) {
+  at::check_generator<at::CPUGeneratorImpl>(generator);  // throws for another kind
+  dropout_generator = &generator;
+}
+
+DropoutGenerator::~DropoutGenerator() { dropout_generator = previous_; }
+
+std::mutex& default_generator_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training) {
   // at::dropout on the CPU (ATen's _dropout_impl): the input itself when nothing is dropped,
   // zeros when everything is, else x * (bernoulli(1 - p) / (1 - p)).
@@ -154,7 +168,8 @@ torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training) {
     return torch::dropout(x, p, training);
   auto noise = torch::empty_like(x, torch::MemoryFormat::Contiguous);
   {
-    auto* generator = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
+    auto* generator = at::check_generator<at::CPUGeneratorImpl>(
+        dropout_generator ? *dropout_generator : at::detail::getDefaultCPUGenerator());
     std::lock_guard<std::mutex> lock(generator->mutex_);
     auto engine = generator->engine();
     dropout_keep_mask(engine, p, noise.data_ptr<float>(), noise.numel(), cpu_kernel_isa());

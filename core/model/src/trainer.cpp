@@ -20,6 +20,7 @@
 #include "asaflow/model/cpu_adamw.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/data_parallel.hpp"
+#include "asaflow/model/dropout.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/static_step.hpp"
 #include "asaflow/model/training_step.hpp"
@@ -89,8 +90,13 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
   if (mode_ && mode_->embeds_pos()) config_.pos_embedding = true;
-  torch::manual_seed(options_.seed);
-  model_ = AsaTransformer(config_);
+  {
+    // The initial weights come from the default CPU generator: seeded and drawn under its
+    // lock, so that cells building models side by side in one process get their seed's.
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    torch::manual_seed(options_.seed);
+    model_ = AsaTransformer(config_);
+  }
   model_->to(device_);
   pos_matrix_ = pos_matrix.to(device_);
   // AdamW's two parameter groups: the preset's decayed parameters and the exempt ones.
@@ -294,8 +300,7 @@ void Trainer::restore(RunState& state, const OptimizerState& optimizer) {
   }
   if (group_ && writes()) group_->barrier();
   if (!fs::exists(file)) return;
-  auto generator = at::detail::getDefaultCPUGenerator();
-  load_checkpoint(file, device_, model_, optimizer, name_of(step_kind_), state, generator);
+  load_checkpoint(file, device_, model_, optimizer, name_of(step_kind_), state, dropout_generator_);
   state.result.resumed_from_step = state.step;
   if (hooks_.log) hooks_.log("resuming from the checkpoint at step " + std::to_string(state.step));
 }
@@ -340,9 +345,18 @@ TrainResult Trainer::run() {
     fast = std::make_unique<StaticStep>(model_, mode_, pos_matrix_, options_, step_kind_ == StepKind::kGraph);
   const OptimizerState optimizer = optimizer_state(fast.get());
 
-  // Dropout draws from the default generator: seed it here, so a run depends only on its
-  // seed, not on what else ran in the process. A resume restores the saved state instead.
-  torch::manual_seed(options_.seed + 1);
+  // Dropout on the CPU draws from this run's own generator, seeded here (a resume restores
+  // its saved state instead), so a run depends only on its seed, not on what else runs in
+  // the process: the same stream as the default generator seeded alike, so the same masks as
+  // before it had one. On a GPU dropout draws from the device's default generator (the one
+  // a CUDA graph can capture), seeded here too, and cells training side by side on one
+  // device in one process share it (README).
+  dropout_generator_.set_current_seed(std::uint64_t(options_.seed + 1));
+  if (!device_.is_cpu()) {
+    std::lock_guard<std::mutex> lock(default_generator_mutex());
+    torch::manual_seed(options_.seed + 1);
+  }
+  const DropoutGenerator dropout(dropout_generator_);
   restore(state, optimizer);
   if (hooks_.on_point) {  // what a resume restored: the curves so far
     for (const auto& [at, loss] : r.train_loss) hooks_.on_point("train_loss", at, loss);
@@ -368,7 +382,6 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
   const auto bs = std::int64_t(options_.batch_size);
   const std::int64_t n = std::int64_t(train_.examples.size());
   const fs::path state_file = work_dir_ / kStateFile;
-  auto generator = at::detail::getDefaultCPUGenerator();
   BatchOptions bo{options_.preset == Preset::kFaithful, config_.pad_id};
   if (fast) {  // one shape for every batch: batch_size rows, the longest training example
     bo.min_rows = bs;
@@ -443,7 +456,7 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
         state.epoch_batches = 0;
       }
       if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0 && writes())
-        save_checkpoint(state_file, model_, optimizer, state, generator);
+        save_checkpoint(state_file, model_, optimizer, state, dropout_generator_);
       if (hooks_.on_step) hooks_.on_step(state.step, plan.total);
       if (state.next_batch == 0) break;  // start the next epoch with its own order
     }

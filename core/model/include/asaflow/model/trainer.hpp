@@ -11,6 +11,8 @@
 // from weight decay.
 #pragma once
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -198,6 +200,8 @@ class Trainer {
   StepKind step_kind_ = StepKind::kEager;
   AsaTransformer model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  // Dropout's masks on the CPU (run() seeds it, a checkpoint keeps its state).
+  at::Generator dropout_generator_ = at::make_generator<at::CPUGeneratorImpl>();
 };
 
 }  // namespace asaflow::model
