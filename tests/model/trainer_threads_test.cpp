@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -29,6 +30,19 @@ struct Outcome {
   TrainResult result;
   std::vector<torch::Tensor> weights;
 };
+
+// body(0) ... body(n - 1), each on its own thread, the threads released at once.
+void side_by_side(std::size_t n, const std::function<void(std::size_t)>& body) {
+  std::atomic<std::size_t> waiting{n};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      for (--waiting; waiting > 0;) std::this_thread::yield();
+      body(i);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
 
 TrainOptions options_of(const Arm& arm) {
   TrainOptions o = test::small_options();
@@ -59,15 +73,7 @@ TEST(Trainer, RunsSideBySideInOneProcessAreEachTheirSeedsRun) {
   // Together, released at once; twice, as the threads' turns differ from one try to the next.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::vector<Outcome> together(arms.size());
-    std::atomic<std::size_t> waiting{arms.size()};
-    std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < arms.size(); ++i) {
-      threads.emplace_back([&, i] {
-        for (--waiting; waiting > 0;) std::this_thread::yield();
-        together[i] = train_one(arms[i]);
-      });
-    }
-    for (auto& t : threads) t.join();
+    side_by_side(arms.size(), [&](std::size_t i) { together[i] = train_one(arms[i]); });
     for (std::size_t i = 0; i < arms.size(); ++i) {
       SCOPED_TRACE("attempt " + std::to_string(attempt) + ", " + arms[i].mode + " seed " +
                    std::to_string(arms[i].seed));
@@ -100,16 +106,8 @@ TEST(Trainer, ModelsBuiltSideBySideInOneProcessGetTheirSeedsInitialWeights) {
   for (auto seed : seeds) alone.push_back(initial_weights(seed));
   int differing = 0;
   for (int round = 0; round < 25; ++round) {
-    std::atomic<std::size_t> waiting{seeds.size()};
-    std::vector<std::thread> threads;
     std::vector<std::vector<torch::Tensor>> together(seeds.size());
-    for (std::size_t i = 0; i < seeds.size(); ++i) {
-      threads.emplace_back([&, i] {
-        for (--waiting; waiting > 0;) std::this_thread::yield();
-        together[i] = initial_weights(seeds[i]);
-      });
-    }
-    for (auto& t : threads) t.join();
+    side_by_side(seeds.size(), [&](std::size_t i) { together[i] = initial_weights(seeds[i]); });
     for (std::size_t i = 0; i < seeds.size(); ++i) {
       for (std::size_t p = 0; p < alone[i].size(); ++p) differing += !torch::equal(together[i][p], alone[i][p]);
     }
