@@ -156,11 +156,6 @@ DropoutGenerator::DropoutGenerator(at::Generator& generator) : previous_(dropout
 
 DropoutGenerator::~DropoutGenerator() { dropout_generator = previous_; }
 
-std::mutex& default_generator_mutex() {
-  static std::mutex mutex;
-  return mutex;
-}
-
 torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training) {
   // at::dropout on the CPU (ATen's _dropout_impl): the input itself when nothing is dropped,
   // zeros when everything is, else x * (bernoulli(1 - p) / (1 - p)).

@@ -6,14 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <mutex>
 #include <random>
 
 #include "asaflow/model/attention_bias.hpp"
 #include "asaflow/model/batches.hpp"
 #include "asaflow/model/cpu_adamw.hpp"
 #include "asaflow/model/device_memory.hpp"
-#include "asaflow/model/dropout.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/training_step.hpp"
 #include "asaflow/model/transformer.hpp"
@@ -49,11 +47,7 @@ class StepProfiler {
     config.max_len = std::max<std::int64_t>(config.max_len, options.seq_len);
     config.pos_embedding = config.pos_embedding || mode.embeds_pos();
     config_ = config;
-    {
-      std::lock_guard<std::mutex> lock(default_generator_mutex());
-      torch::manual_seed(1);
-      net_ = AsaTransformer(config_);
-    }
+    net_ = make_model(config_, 1);
     net_->to(device);
     opt_ =
         std::make_unique<torch::optim::AdamW>(net_->parameters(), torch::optim::AdamWOptions(3e-4).weight_decay(0.1));

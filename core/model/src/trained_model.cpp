@@ -27,7 +27,7 @@ ModelConfig trained_config(const fs::path& dir) {
 }
 
 AsaTransformer load_trained_model(const fs::path& dir, const std::string& which) {
-  AsaTransformer m(trained_config(dir));
+  AsaTransformer m = make_model(trained_config(dir));  // its initial weights are replaced below
   fs::path weights = dir / (which == "best" ? "best_model.pt" : which == "init" ? "model_init.pt" : "model.pt");
   if (which == "init" && !fs::exists(weights)) {
     throw InputError("no model_init.pt in '" + dir.string() + "': that train stage predates step-0 weights; rerun it");

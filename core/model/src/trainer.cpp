@@ -90,13 +90,7 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
   if (mode_ && mode_->embeds_pos()) config_.pos_embedding = true;
-  {
-    // The initial weights come from the default CPU generator: seeded and drawn under its
-    // lock, so that cells building models side by side in one process get their seed's.
-    std::lock_guard<std::mutex> lock(default_generator_mutex());
-    torch::manual_seed(options_.seed);
-    model_ = AsaTransformer(config_);
-  }
+  model_ = make_model(config_, options_.seed);
   model_->to(device_);
   pos_matrix_ = pos_matrix.to(device_);
   // AdamW's two parameter groups: the preset's decayed parameters and the exempt ones.

@@ -2,6 +2,7 @@
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
+#include <torch/utils.h>
 
 #include <cmath>
 
@@ -128,6 +129,17 @@ torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const Attenti
 
 torch::Tensor AsaTransformerImpl::logits(const torch::Tensor& hidden) {
   return torch::matmul(hidden, embedding_->weight.t());  // tied output projection, no bias
+}
+
+AsaTransformer make_model(const ModelConfig& config, std::optional<std::int64_t> seed) {
+  std::lock_guard<std::mutex> lock(default_generator_mutex());
+  if (seed) torch::manual_seed(std::uint64_t(*seed));
+  return AsaTransformer(config);
+}
+
+std::mutex& default_generator_mutex() {
+  static std::mutex mutex;
+  return mutex;
 }
 
 }  // namespace asaflow::model

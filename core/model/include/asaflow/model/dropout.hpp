@@ -4,8 +4,6 @@
 #include <ATen/core/MT19937RNGEngine.h>
 #include <torch/nn/modules/dropout.h>
 
-#include <mutex>
-
 #include "asaflow/model/online_softmax.hpp"
 
 namespace asaflow::model {
@@ -39,11 +37,6 @@ class DropoutGenerator {
  private:
   at::Generator* previous_;
 };
-
-// Held by whoever seeds LibTorch's default generators and then draws from them (a model's
-// initial weights: LibTorch's module constructors and init functions take no generator), so
-// that two threads' seed-then-draw sequences do not interleave.
-std::mutex& default_generator_mutex();
 
 // A Dropout module's p and training flag, through apply_dropout() above.
 inline torch::Tensor apply_dropout(const torch::nn::Dropout& module, const torch::Tensor& x) {

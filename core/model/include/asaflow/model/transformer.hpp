@@ -15,6 +15,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "asaflow/model/attention_bias.hpp"
@@ -74,5 +76,14 @@ class AsaTransformerImpl : public torch::nn::Module {
   torch::nn::Embedding pos_embedding_{nullptr};  // [17, C], only with config.pos_embedding
 };
 TORCH_MODULE(AsaTransformer);
+
+// A new model. Its initial weights come from LibTorch's default CPU generator (module
+// constructors and init functions take no other), seeded with `seed` first when one is
+// given, both under default_generator_mutex(): a model built on another thread at the same
+// moment (`asaflow run -j N` runs cells on threads) neither takes nor gives draws.
+AsaTransformer make_model(const ModelConfig& config, std::optional<std::int64_t> seed = std::nullopt);
+
+// The lock of LibTorch's default generators, for whoever seeds them and then draws.
+std::mutex& default_generator_mutex();
 
 }  // namespace asaflow::model
