@@ -165,10 +165,8 @@ TEST(Embedding, PadTokensReadTheirRowButSendItNoGradient) {
 namespace {
 
 TrainOptions run_options(const std::string& step) {
-  TrainOptions o;
-  o.device = DeviceChoice::kCpu;
+  TrainOptions o = test::small_options();  // batch 3 on the CPU
   o.step = parse_choice<StepKind>(step, "step");
-  o.batch_size = 3;
   o.max_steps = 8;
   o.eval_every = 4;
   o.log_every = 1;
