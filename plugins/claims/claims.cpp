@@ -191,14 +191,15 @@ class Builder {
            ""});
       row("Train throughput (tokens/s)", &Run::tokens_per_s);
       t.notes.push_back(
-          "Runs of one seed share initialisation, data order and dropout draws and differ only in the arm, "
-          "so the comparison is paired by seed (paired t, d_z = mean difference / sd of differences); "
+          "Runs of one seed are seeded alike (initial weights, data order, dropout draws) and differ only in the "
+          "arm, so the comparison is paired by seed (paired t, d_z = mean difference / sd of differences); "
           "Welch's test is used only where the seeds do not pair.");
       t.notes.push_back(
           "Throughput was measured while training, at different moments for the two arms: it is not a step-"
           "cost comparison (that is the profile stage's interleaved timing).");
       if (!ppl.paired && ppl.a.n >= 2)
         t.notes.push_back("The seeds of the two arms do not pair one to one: Welch's test.");
+      for (auto& note : initial_weights_notes(runs, base)) t.notes.push_back(std::move(note));
       for (auto& note : machine_notes(runs, base)) t.notes.push_back(std::move(note));
       out_.add(std::move(t));
     }

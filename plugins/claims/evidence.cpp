@@ -34,6 +34,7 @@ std::vector<Run> collect_runs(const std::vector<ClaimsInput>& inputs) {
     r.machine = in.machine;
     r.output_precision = label(*f, "output_precision", "float32");
     r.schedule = label(*f, "schedule", "cosine");
+    if (const MetricRecord* w = in.results->find("initial_weights")) r.initial_weights = label(*w, "sha256");
     r.final_ppl = f->value;
     auto value = [&](const char* metric) {
       const MetricRecord* m = in.results->find(metric);
@@ -268,53 +269,6 @@ Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run
     c.test = stats::welch(c.a, c.b);
   }
   return c;
-}
-
-std::vector<std::string> machine_notes(const std::vector<const Run*>& a, const std::vector<const Run*>& b) {
-  auto seed_order = [](const std::string& x, const std::string& y) {
-    char* end_x = nullptr;
-    char* end_y = nullptr;
-    const double nx = std::strtod(x.c_str(), &end_x), ny = std::strtod(y.c_str(), &end_y);
-    if (*end_x == 0 && *end_y == 0 && !x.empty() && !y.empty() && nx != ny) return nx < ny;
-    return x < y;
-  };
-  // machine -> arm -> seeds
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> where;
-  for (const auto* list : {&a, &b})
-    for (const Run* r : *list) where[r->machine][r->arm].push_back(r->seed);
-  if (where.size() < 2) return {};
-  std::string overview;
-  for (auto& [machine, arms] : where) {
-    std::string runs;
-    for (auto& [arm, seeds] : arms) {
-      std::sort(seeds.begin(), seeds.end(), seed_order);
-      std::string list;
-      for (const auto& s : seeds) list += (list.empty() ? "" : ", ") + s;
-      runs += (runs.empty() ? "" : "; ") + arm + " seed" + (seeds.size() > 1 ? "s " : " ") + list;
-    }
-    overview +=
-        (overview.empty() ? "" : " | ") + (machine.empty() ? std::string("not recorded") : machine) + ": " + runs;
-  }
-  std::vector<std::string> notes = {"These runs were computed on " + std::to_string(where.size()) +
-                                    " machines (as each run's record says; one cache key can give different bits "
-                                    "on another machine): " +
-                                    overview + "."};
-  std::map<std::string, const Run*> b_by_seed;
-  for (const Run* r : b) b_by_seed[r->seed] = r;
-  std::vector<std::string> split;
-  for (const Run* r : a)
-    if (auto it = b_by_seed.find(r->seed); it != b_by_seed.end() && it->second->machine != r->machine)
-      split.push_back(r->seed);
-  std::sort(split.begin(), split.end(), seed_order);
-  if (!split.empty()) {
-    std::string list;
-    for (const auto& s : split) list += (list.empty() ? "" : ", ") + s;
-    const bool many = split.size() > 1;
-    notes.push_back(std::string("Anomaly: the two runs of ") + (many ? "seeds " : "seed ") + list +
-                    " ran on different machines: " + (many ? "their differences include" : "its difference includes") +
-                    " the machines' effect, not only the arms'.");
-  }
-  return notes;
 }
 
 std::string signed_number(double v) { return (v >= 0 ? "+" : "") + format_number(v); }

@@ -27,6 +27,9 @@ struct Run {
   std::string stage_id, mode, seed, annotations, preset, arm;
   std::string cache_key;  // "" when unknown
   std::string machine;    // "" when its record does not say
+  // SHA-256 of its step-0 parameters that every arm has (train record initial_weights),
+  // "" where the record predates it.
+  std::string initial_weights;
   // The output layer's products in training (train param output_precision); records from
   // before the option have no label and were float32.
   std::string output_precision;
@@ -90,10 +93,15 @@ struct Comparison {
   std::string no_test;
 };
 Comparison compare(const std::vector<const Run*>& a, const std::vector<const Run*>& b, double Run::*field);
-// Where the runs of a comparison were computed, said only when that is more than one machine
+// Where the runs of a comparison were computed (pair_notes.cpp), said only when that is more than one machine
 // (a run's bits depend on the machine): which runs ran on each, and the seeds whose pair was
 // split across machines, whose differences then include the machine's effect.
 std::vector<std::string> machine_notes(const std::vector<const Run*>& a, const std::vector<const Run*>& b);
+// Whether each seed's two runs started from the same weights, by their initial_weights
+// digests (pair_notes.cpp): one sentence when every pair did, an anomaly naming the seeds
+// whose runs did not, and the seeds whose records have no digest (not checked). Only seeds
+// with one run in each arm are pairs.
+std::vector<std::string> initial_weights_notes(const std::vector<const Run*>& a, const std::vector<const Run*>& b);
 // "-0.23 (-0.9%), 95% CI [..], paired t p = .., d_z .., n = 3 pairs"
 std::string delta_cell(const Comparison& c);
 // Each mode trained both on right-context (gold) tags and on causal tags: the two arms'

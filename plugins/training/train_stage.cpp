@@ -121,7 +121,7 @@ const ParamBinding<TrainParams>& binding() {
 class TrainStage : public StageComponent {
  public:
   TrainStage()
-      : StageComponent(ComponentInfo::of("stage", "train", "1.0.0")
+      : StageComponent(ComponentInfo::of("stage", "train", "1.1.0")
                            .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
                            .with_params(binding().specs())
                            .measures_the_device()  // it records wall time and tokens/s
@@ -196,6 +196,9 @@ class TrainStage : public StageComponent {
       trainer.model()->save(a);
       a.save_to((ctx.out.dir / "model_init.pt").string());
     }
+    // Their digest, by which the claims stage checks that the runs it pairs by seed started alike.
+    std::int64_t shared_weights = 0;
+    const std::string init_digest = trainer.model()->shared_weights_digest(&shared_weights);
     ctx.out.log->info(
         "{} model ({} parameters), mode {}, preset {}, device {}, {} step, {} threads, {} training examples",
         config.size, config.parameter_count(), params.mode, preset, model::Trainer::resolve_device(o.device).str(),
@@ -316,6 +319,7 @@ class TrainStage : public StageComponent {
     add("batch_size", double(o.batch_size), "examples");
     add("lr", o.lr, "");
     add("warmup_steps", double(r.warmup_steps), "steps");
+    add("initial_weights", double(shared_weights), "weights").labels["sha256"] = init_digest;
     {
       ResultTable t;
       t.id = "configuration";

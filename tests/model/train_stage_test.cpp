@@ -1,6 +1,7 @@
 // stage/train through the asaflow executable: kill -9 in the middle of training, rerun,
 // and the resumed run ends exactly where an uninterrupted one does; a NaN stops the stage
-// with the step named; target_from takes the target from a baseline stage.
+// with the step named; target_from takes the target from a baseline stage (and both stages
+// record the same initial-weights digest).
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -90,7 +92,7 @@ TEST(TrainStage, NanLossStopsWithTheStepNamed) {
 
 TEST(TrainStage, TargetFromABaselineStage) {
   TempDir d;
-  std::string p = pipeline(100);
+  std::string p = pipeline(100, ", mode: none");
   p.replace(p.find("  train: {uses: train"), 8, "  base:");
   p += "  asa: {uses: train, needs: [prep, base], params: {size: tiny, mode: full, batch_size: 2, max_steps: 100, "
        "eval_every: 20, checkpoint_every: 0, target_from: base}}\n";
@@ -100,6 +102,7 @@ TEST(TrainStage, TargetFromABaselineStage) {
   bool found = false;
   int precision_labels = 0;  // stage/claims refuses to compare runs of different precisions
   int device_rows = 0;
+  std::map<std::string, std::string> initial_weights;  // mode -> digest: the two runs of one seed start alike
   for (const auto& e : fs::recursive_directory_iterator(d.path / ".asaflow/objects")) {
     if (e.path().filename() != "results.json") continue;
     auto j = nlohmann::json::parse(read_file(e.path()));
@@ -118,6 +121,8 @@ TEST(TrainStage, TargetFromABaselineStage) {
     }
     for (const auto& rec : j["records"]) {
       if (rec["metric"] == "target_ppl") found = true;
+      if (rec["metric"] == "initial_weights" && rec["value"].get<double>() > 0)
+        initial_weights[rec["labels"].value("mode", "")] = rec["labels"].value("sha256", "");
       if (rec["metric"] == "final_val_ppl" && rec["labels"].value("output_precision", "") == "float32")
         ++precision_labels;
     }
@@ -125,6 +130,9 @@ TEST(TrainStage, TargetFromABaselineStage) {
   EXPECT_TRUE(found);
   EXPECT_EQ(precision_labels, 2);
   EXPECT_EQ(device_rows, 2);
+  ASSERT_EQ(initial_weights.size(), 2u);
+  EXPECT_EQ(initial_weights["none"].size(), 64u);
+  EXPECT_EQ(initial_weights["none"], initial_weights["full"]);
   // config.json names the kernels that computed the run
   const auto config = nlohmann::json::parse(read_file(find_file(d.path / ".asaflow/objects", "config.json")));
   EXPECT_EQ(config.value("cpu_kernels", ""), asaflow::model::name_of(asaflow::model::cpu_kernel_isa()));

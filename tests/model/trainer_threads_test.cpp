@@ -122,6 +122,36 @@ TEST(Trainer, ModelsBuiltSideBySideInOneProcessGetTheirSeedsInitialWeights) {
   EXPECT_EQ(differing, 0) << "parameters whose initial values were not their seed's";
 }
 
+// The digest the train stage records of its step-0 model (and stage/claims compares across a
+// seed's arms): equal for the arms of one seed, the UPOS embedding pos_embed adds left out;
+// different for another seed, and for one changed weight.
+TEST(Model, SharedWeightsDigestIsTheSameForEveryArmOfASeedAndOnlyThen) {
+  ModelConfig config = ModelConfig::preset("tiny", 200);
+  std::int64_t count = 0;
+  const std::string seed_3 = make_model(config, 3)->shared_weights_digest(&count);
+  std::int64_t expected = 0;
+  for (const auto& p : make_model(config, 3)->parameters()) expected += p.numel();
+  EXPECT_EQ(count, expected);
+  EXPECT_EQ(seed_3.size(), 64u);
+
+  ModelConfig embedded = config;
+  embedded.pos_embedding = true;
+  AsaTransformer with_tags = make_model(embedded, 3);
+  std::int64_t with_tags_count = 0;
+  EXPECT_EQ(with_tags->shared_weights_digest(&with_tags_count), seed_3);
+  EXPECT_EQ(with_tags_count, count);  // the [17, C] embedding is not in it
+  EXPECT_GT(with_tags->parameters().size(), make_model(config, 3)->parameters().size());
+
+  EXPECT_NE(make_model(config, 4)->shared_weights_digest(), seed_3);
+  AsaTransformer changed = make_model(config, 3);
+  {
+    torch::NoGradGuard no_grad;
+    auto last = changed->parameters().back();  // the final LayerNorm's bias
+    last.view({-1})[0] += 1e-6f;
+  }
+  EXPECT_NE(changed->shared_weights_digest(), seed_3);
+}
+
 TEST(Dropout, ScopedGeneratorGivesItsStreamAndLeavesTheDefaultAlone) {
   const auto x = torch::ones({64, 33});
   torch::manual_seed(5);

@@ -37,6 +37,9 @@ class Records {
   // The schedule label of train runs added from now on ("": none, as in records from
   // before the option, which trained with the cosine schedule).
   void with_schedule(const std::string& schedule) { schedule_ = schedule; }
+  // The initial_weights digest train runs added from now on record ("": no such record, as
+  // in records from before it).
+  void with_initial_weights(const std::string& digest) { initial_weights_ = digest; }
   // A train run: final PPL, a curve ending at it, and the evaluated tokens.
   void run(const std::string& mode, int seed, double ppl, const std::string& annotations = "gold tags, word pieces",
            const std::string& preset = "corrected", double tokens = 1000) {
@@ -56,6 +59,11 @@ class Records {
     r.add("val_tokens", tokens).labels = l;
     r.add("steps", curve.back().first).labels = l;
     if (lr_ > 0) r.add("lr", lr_).labels = l;
+    if (!initial_weights_.empty()) {
+      auto& w = r.add("initial_weights", 1000, "weights");
+      w.labels = l;
+      w.labels["sha256"] = initial_weights_;
+    }
     for (const auto& [step, value] : curve) {
       auto& c = r.add("val_ppl", value);
       c.labels = l;
@@ -135,6 +143,7 @@ class Records {
   std::string machine_;
   std::string precision_;
   std::string schedule_;
+  std::string initial_weights_;
   double lr_ = 0;
 };
 

@@ -17,6 +17,7 @@
 
 #include "asaflow/stats/statistics.hpp"
 #include "claims_records.hpp"
+#include "evidence.hpp"
 
 using namespace asaflow;
 using namespace asaflow::plugins;
@@ -205,6 +206,73 @@ TEST(ClaimsPpl, SaysWhichMachinesComputedTheRunsAndWhichPairsTheySplit) {
   EXPECT_NE(u.find("not recorded: full seed 1; none seed 1 | Zen 5: full seed 2; none seed 2."), std::string::npos)
       << u;
   EXPECT_EQ(u.find("Anomaly"), std::string::npos) << u;
+}
+
+// Each run records the digest of its step-0 weights: a comparison paired by seed says that
+// every pair started alike, names as an anomaly the seeds whose two runs did not, and says
+// which pairs it could not check (records without a digest).
+TEST(ClaimsPpl, ChecksThatEachSeedsTwoRunsStartedFromTheSameWeights) {
+  auto training_notes = [](const ResultSet& r) {
+    std::string all;
+    for (const auto& t : r.tables())
+      if (t.id == "training")
+        for (const auto& n : t.notes) all += n + "\n";
+    return all;
+  };
+  auto seeded = [](const std::string& arm, int s) { return "init-" + std::to_string(s) + (arm.empty() ? "" : arm); };
+  Records alike;
+  for (int s = 1; s <= 4; ++s) {
+    alike.with_initial_weights(seeded("", s));
+    alike.run("none", s, 100 + s);
+    alike.run("full", s, 99 + s);
+  }
+  const std::string a = training_notes(alike.evaluate(no_gate()));
+  EXPECT_NE(a.find("Initial weights checked: the two runs of each of the 4 seeds started from the same weights"),
+            std::string::npos)
+      << a;
+  EXPECT_EQ(a.find("Anomaly"), std::string::npos) << a;
+  EXPECT_EQ(a.find("not checked"), std::string::npos) << a;
+
+  Records split;  // seeds 2 and 10: the full run drew other weights; seed 3 has no digest
+  for (int s : {1, 2, 3, 10}) {
+    split.with_initial_weights(s == 3 ? "" : seeded("", s));
+    split.run("none", s, 100 + s);
+    split.with_initial_weights(s == 3 ? "" : seeded(s == 2 || s == 10 ? "x" : "", s));
+    split.run("full", s, 99 + s);
+  }
+  const std::string d = training_notes(split.evaluate(no_gate()));
+  EXPECT_NE(d.find("Anomaly: the two runs of seeds 2, 10 did not start from the same weights (their initial_weights "
+                   "digests differ; 1 of the 3 pairs checked did): their differences include the initial weights' "
+                   "effect"),
+            std::string::npos)
+      << d;
+  EXPECT_NE(d.find("Initial weights not checked for seed 3: a run's record has no initial_weights digest"),
+            std::string::npos)
+      << d;
+  EXPECT_EQ(d.find("Initial weights checked:"), std::string::npos) << d;
+
+  Records one;  // one pair
+  one.with_initial_weights(seeded("", 1));
+  one.run("none", 1, 101);
+  one.run("full", 1, 100);
+  const std::string o = training_notes(one.evaluate(no_gate()));
+  EXPECT_NE(o.find("Initial weights checked: the two runs of seed 1 started from the same weights"), std::string::npos)
+      << o;
+  {  // a seed with two runs in an arm (a sweep) pairs with nothing, whatever its digests
+    evidence::Run none_1, none_2a, none_2b, full_1, full_2;
+    for (auto* r : {&none_1, &none_2a, &none_2b, &full_1, &full_2}) r->initial_weights = "w";
+    none_1.seed = full_1.seed = "1";
+    none_2a.seed = none_2b.seed = full_2.seed = "2";
+    none_2b.initial_weights = "other";
+    const auto notes = evidence::initial_weights_notes({&full_1, &full_2}, {&none_1, &none_2a, &none_2b});
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_NE(notes[0].find("the two runs of seed 1 started from the same weights"), std::string::npos) << notes[0];
+  }
+
+  Records old;  // no digests at all: nothing claimed, each pair named as unchecked
+  three_seeds(old, 100, 1.0);
+  EXPECT_NE(training_notes(old.evaluate(no_gate())).find("Initial weights not checked for seeds 1, 2, 3:"),
+            std::string::npos);
 }
 
 namespace {

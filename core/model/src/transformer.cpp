@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "asaflow/error.hpp"
+#include "asaflow/hash.hpp"
 #include "asaflow/model/cpu_matmul.hpp"
 #include "asaflow/model/dropout.hpp"
 
@@ -129,6 +130,21 @@ torch::Tensor AsaTransformerImpl::hidden(const torch::Tensor& ids, const Attenti
 
 torch::Tensor AsaTransformerImpl::logits(const torch::Tensor& hidden) {
   return torch::matmul(hidden, embedding_->weight.t());  // tied output projection, no bias
+}
+
+std::string AsaTransformerImpl::shared_weights_digest(std::int64_t* count) {
+  Sha256 digest;
+  if (count) *count = 0;
+  for (const auto& item : named_parameters()) {
+    if (item.key().rfind("pos_embedding.", 0) == 0) continue;  // a mode's own (registered last)
+    const torch::Tensor values = item.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    std::string head = item.key();
+    for (const auto size : values.sizes()) head += " " + std::to_string(size);
+    digest.update(head + "\n");
+    digest.update(values.data_ptr<float>(), std::size_t(values.numel()) * sizeof(float));
+    if (count) *count += values.numel();
+  }
+  return digest.hex_digest();
 }
 
 AsaTransformer make_model(const ModelConfig& config, std::optional<std::int64_t> seed) {

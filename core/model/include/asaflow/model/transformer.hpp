@@ -17,6 +17,7 @@
 
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "asaflow/model/attention_bias.hpp"
@@ -65,6 +66,12 @@ class AsaTransformerImpl : public torch::nn::Module {
   torch::Tensor logits(const torch::Tensor& hidden);
   const torch::Tensor& output_weight() { return embedding_->weight; }  // [V, C]
   const ModelConfig& config() const { return config_; }
+  // SHA-256 of the weights every model of this configuration has, whatever its mode: each
+  // parameter but the UPOS embedding a mode may add, in registration order, by name, shape
+  // and float32 bytes. Two runs of one seed start from the same weights exactly when the
+  // digests of their step-0 models agree: what a comparison paired by seed relies on.
+  // `count` (optional) receives how many weights it covers.
+  std::string shared_weights_digest(std::int64_t* count = nullptr);
 
  private:
   ModelConfig config_;
