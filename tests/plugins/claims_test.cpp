@@ -160,16 +160,22 @@ TEST(ClaimsPpl, UnpairedSeedsFallBackToWelch) {
   EXPECT_NEAR(v.p, w->p, 1e-12);
 }
 
+namespace {
+
+// The notes under the ASA-vs-baseline training table, one a line.
+std::string training_notes(const ResultSet& r) {
+  std::string all;
+  for (const auto& t : r.tables())
+    if (t.id == "training")
+      for (const auto& n : t.notes) all += n + "\n";
+  return all;
+}
+
+}  // namespace
+
 // Each run's record names its machine: one machine says nothing; several are listed with
 // the runs each computed, and a seed whose two runs ran on different machines is an anomaly.
 TEST(ClaimsPpl, SaysWhichMachinesComputedTheRunsAndWhichPairsTheySplit) {
-  auto training_notes = [](const ResultSet& r) {
-    std::string all;
-    for (const auto& t : r.tables())
-      if (t.id == "training")
-        for (const auto& n : t.notes) all += n + "\n";
-    return all;
-  };
   Records one;
   one.on_machine("Zen 3");
   three_seeds(one, 100, 1.0);
@@ -212,13 +218,6 @@ TEST(ClaimsPpl, SaysWhichMachinesComputedTheRunsAndWhichPairsTheySplit) {
 // every pair started alike, names as an anomaly the seeds whose two runs did not, and says
 // which pairs it could not check (records without a digest).
 TEST(ClaimsPpl, ChecksThatEachSeedsTwoRunsStartedFromTheSameWeights) {
-  auto training_notes = [](const ResultSet& r) {
-    std::string all;
-    for (const auto& t : r.tables())
-      if (t.id == "training")
-        for (const auto& n : t.notes) all += n + "\n";
-    return all;
-  };
   auto seeded = [](const std::string& arm, int s) { return "init-" + std::to_string(s) + (arm.empty() ? "" : arm); };
   Records alike;
   for (int s = 1; s <= 4; ++s) {
