@@ -2,7 +2,10 @@
 # Benchmark: asaflow's training step against the same step in eager PyTorch (Debian's
 # python3-torch, same torch version and thread count), tiny model, batch 4, seq 256, side
 # by side in one run. OPENBLAS_CORETYPE is set for every process as the asaflow executable
-# sets it. The allocator decides much of a CPU step's time (freed tensors returned to the
+# sets it; where it names kernels without AVX-512 on a CPU that has it (a host whose
+# environment sets Haswell, say), asaflow's oneDNN products and softmax kernels are capped
+# at AVX2 too (DNNL_MAX_CPU_ISA, unless set), so both sides compute with the same
+# instructions: Python's products follow OPENBLAS_CORETYPE, oneDNN does not. The allocator decides much of a CPU step's time (freed tensors returned to the
 # kernel are faulted in again), so it is measured both ways on both sides: asaflow with its
 # own policy (keep_freed_memory, core/include/asaflow/memory_usage.hpp) and with glibc's
 # default; Python with glibc's default (what a user gets) and with jemalloc keeping freed
@@ -15,10 +18,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 steps=${2:-10}
 threads=$(nproc)
 if grep -q ' avx512f' /proc/cpuinfo; then export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}; else export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}; fi
+case $OPENBLAS_CORETYPE in
+  SkylakeX | Cooperlake | SapphireRapids) ;;
+  *) if grep -q ' avx512f' /proc/cpuinfo && [[ -z ${DNNL_MAX_CPU_ISA:-} ]]; then export DNNL_MAX_CPU_ISA=AVX2; fi ;;
+esac
 export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 unset GLIBC_TUNABLES
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-echo "train_step: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $threads threads, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+echo "train_step: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $threads threads, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE${DNNL_MAX_CPU_ISA:+, DNNL_MAX_CPU_ISA=$DNNL_MAX_CPU_ISA}"
 
 median() {  # the median of the line for "$2 eager tiny none" in $1
   echo "$1" | awk -v who="$2" '$0 ~ who " eager tiny none" {for(i=1;i<=NF;i++) if($i=="median") print $(i+1)}'
