@@ -1,6 +1,7 @@
 // stage/train through the asaflow executable: kill -9 in the middle of training, rerun,
 // and the resumed run ends exactly where an uninterrupted one does; a NaN stops the stage
-// with the step named; target_from takes the target from a baseline stage (and both stages
+// with the step named (a resumed run records the step-0 weights digest of an uninterrupted
+// one); target_from takes the target from a baseline stage (and both stages
 // record the same initial-weights digest).
 #include <gtest/gtest.h>
 
@@ -57,6 +58,18 @@ TEST(TrainStage, KillNineThenRerunResumesToTheSameResult) {
   ASSERT_FALSE(ca.empty());
   ASSERT_FALSE(cb.empty());
   EXPECT_EQ(read_file(ca), read_file(cb));  // every loss and PPL point identical
+  // The resumed stage records the digest of the step-0 weights, not of the checkpoint's.
+  auto initial_weights = [](const fs::path& store) {
+    for (const auto& e : fs::recursive_directory_iterator(store)) {
+      if (e.path().filename() != "results.json") continue;
+      const auto results = nlohmann::json::parse(read_file(e.path()));
+      for (const auto& rec : results["records"])
+        if (rec["metric"] == "initial_weights") return rec["labels"].value("sha256", "");
+    }
+    return std::string();
+  };
+  EXPECT_EQ(initial_weights(b.path / ".asaflow/objects"), initial_weights(a.path / ".asaflow/objects"));
+  EXPECT_EQ(initial_weights(a.path / ".asaflow/objects").size(), 64u);
   EXPECT_EQ(read_file(find_file(a.path / ".asaflow/objects", "model.pt")).size(),
             read_file(find_file(b.path / ".asaflow/objects", "model.pt")).size());
   // After the resume the live file holds each point once (the restored ones, then the
