@@ -1,8 +1,7 @@
 // stage/train through the asaflow executable: kill -9 in the middle of training, rerun,
-// and the resumed run ends exactly where an uninterrupted one does; a NaN stops the stage
-// with the step named (a resumed run records the step-0 weights digest of an uninterrupted
-// one); target_from takes the target from a baseline stage (and both stages
-// record the same initial-weights digest).
+// and the resumed run ends exactly where an uninterrupted one does (and records the same
+// initial-weights digest); a NaN stops the stage with the step named; target_from takes the
+// target from a baseline stage (and the two stages of one seed record the same digest).
 #include <gtest/gtest.h>
 
 #include <regex>
