@@ -7,7 +7,6 @@
 #include <chrono>
 #include <map>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <thread>
 
@@ -525,27 +524,6 @@ TEST(Quickstart, RunsOnTheBrownCorpus) {
 }
 
 }  // namespace
-
-// Each built-in command prints its own help (before, every --help printed the same page and
-// exited from inside option parsing); an unknown command is an error, never another command.
-TEST(Commands, EachHasItsOwnHelpAndAnUnknownOneIsAnError) {
-  TempDir d;
-  std::set<std::string> pages;
-  for (const std::string name : {"run", "validate", "status", "why", "plugins", "cache", "gc", "pin", "unpin"}) {
-    auto help = run_asaflow(name + " --help", d.path);
-    EXPECT_EQ(help.exit_code, 0) << name << ": " << help.err;
-    EXPECT_EQ(help.out.rfind("usage: asaflow " + name + " ", 0), 0u) << help.out;
-    EXPECT_NE(help.out.find("exit codes:"), std::string::npos) << help.out;
-    pages.insert(help.out);
-  }
-  EXPECT_EQ(pages.size(), 9u);
-  auto usage = run_asaflow("--help", d.path);
-  EXPECT_NE(usage.out.find("\n  why STAGE -p PIPELINE   why a stage would rerun"), std::string::npos) << usage.out;
-  EXPECT_NE(usage.out.find("\n  gc PIPELINE         delete cache entries"), std::string::npos) << usage.out;
-  auto unknown = run_asaflow("gcc p.yaml", d.path);
-  EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_EQ(unknown.err.rfind("error: unknown command 'gcc' (did you mean 'gc'?)", 0), 0u) << unknown.err;
-}
 
 // `run PIPELINE TARGET...` runs the targets and what they need, nothing else; an unknown
 // target is an error with a did-you-mean.

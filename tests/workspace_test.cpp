@@ -1,9 +1,10 @@
 // Outputs where users look (issue 14, points 1 and 5): `publish`, each stage's log kept with
-// its entry, `asaflow show`, `asaflow dag` and the bash completion script, run through the
-// asaflow executable.
+// its entry, `asaflow show`, `asaflow dag`, the bash completion script and each command's
+// own --help and options, run through the asaflow executable.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -254,3 +255,37 @@ TEST(FileUrl, EncodesWhatAUrlCannotHold) {
 }
 
 }  // namespace
+
+// Each built-in command prints its own help with its own options (before, every --help
+// printed the same page and exited from inside option parsing); an unknown command is an
+// error, never another command. An option another command reads is refused: bad input 86.
+TEST(Commands, EachHasItsOwnHelpAndAnUnknownOneIsAnError) {
+  TempDir d;
+  std::set<std::string> pages;
+  for (const std::string name : {"run", "validate", "status", "why", "plugins", "cache", "gc", "pin", "unpin"}) {
+    auto help = run_asaflow(name + " --help", d.path);
+    EXPECT_EQ(help.exit_code, 0) << name << ": " << help.err;
+    EXPECT_EQ(help.out.rfind("usage: asaflow " + name + " ", 0), 0u) << help.out;
+    EXPECT_NE(help.out.find("exit codes:"), std::string::npos) << help.out;
+    pages.insert(help.out);
+  }
+  EXPECT_EQ(pages.size(), 9u);
+  // Each page lists the options its command reads and no other: gc has no executor, run no
+  // --checkpoints; the positional catch-all is never listed.
+  const auto lists = [&d](const std::string& command, const std::string& option) {
+    return run_asaflow(command + " --help", d.path).out.find("  " + option + " ") != std::string::npos;
+  };
+  EXPECT_TRUE(lists("gc", "--checkpoints"));
+  EXPECT_TRUE(lists("gc", "-n [ --dry-run ]"));
+  EXPECT_FALSE(lists("gc", "--executor"));
+  EXPECT_TRUE(lists("run", "--executor"));
+  EXPECT_FALSE(lists("run", "--checkpoints"));
+  EXPECT_FALSE(lists("validate", "--threads"));
+  EXPECT_FALSE(lists("run", "--args"));
+  auto usage = run_asaflow("--help", d.path);
+  EXPECT_NE(usage.out.find("\n  why STAGE -p PIPELINE   why a stage would rerun"), std::string::npos) << usage.out;
+  EXPECT_NE(usage.out.find("\n  gc PIPELINE         delete cache entries"), std::string::npos) << usage.out;
+  auto unknown = run_asaflow("gcc p.yaml", d.path);
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err.rfind("error: unknown command 'gcc' (did you mean 'gc'?)", 0), 0u) << unknown.err;
+}

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <algorithm>
+#include <stdexcept>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,13 +34,24 @@ const char* kExitCodes =
 // A built-in command: its name, its arguments and what it does (for the usage text and its
 // own --help), and its handler. One table (commands(), after the handlers): a name cannot
 // be listed without a handler, nor run one it does not name.
+// `options` are the long names of the options it reads, beyond the ones every command
+// takes (kShared): its --help lists only those, and any other option is an error.
 struct Command {
   std::string name;
   std::string args;
   std::string summary;
   int (*handler)(const Common&);
+  std::vector<std::string> options;
 };
 const std::vector<Command>& commands();
+const std::vector<std::string> kShared = {"help", "quiet", "verbose"};
+
+const Command& command_named(const std::string& name) {
+  for (const auto& c : commands()) {
+    if (c.name == name) return c;
+  }
+  throw std::logic_error("no built-in command '" + name + "'");
+}
 
 // "  NAME ARGS" padded to 20 columns (3 spaces after a longer head), then the summary.
 std::string usage_line(std::string head, const std::string& summary) {
@@ -92,7 +104,7 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       "fail-fast", po::bool_switch(&c.fail_fast), "start no new stage after a failure")(
       "quiet,q", po::bool_switch(&c.quiet), "warnings and errors only, no progress line")(
       "verbose,v", po::bool_switch(&c.verbose), "debug logging")("json", po::bool_switch(&c.json),
-                                                                 "show: the record as JSON")(
+                                                                 "print JSON instead of text")(
       "format", po::value(&c.graph_format)->default_value("text"), "dag: text, dot (Graphviz) or mermaid")(
       "csv", po::bool_switch(&c.csv), "runs: one CSV line per run")(
       "sort", po::value(&c.sort),
@@ -102,30 +114,45 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       "args", po::value(&c.positional), "positional arguments");
   po::positional_options_description pos;
   pos.add("args", -1);
+  // The command's own options, in the order above: what its --help lists and suggests.
+  const Command& cmd = command_named(command);
+  const auto applies = [&cmd](const std::string& name) {
+    return std::count(kShared.begin(), kShared.end(), name) + std::count(cmd.options.begin(), cmd.options.end(), name) >
+           0;
+  };
+  po::options_description own("options");
+  std::vector<std::string> own_names;
+  for (const auto& o : opts.options()) {
+    if (!applies(o->long_name())) continue;
+    own.add(o);
+    own_names.push_back("--" + o->long_name());
+  }
+  const std::string see = "; see asaflow " + command + " --help";
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
-    std::vector<std::string> names;
-    for (const auto& o : opts.options()) names.push_back("--" + o->long_name());
     std::string msg = "asaflow " + command + ": unknown option '" + e.get_option_name() + "'";
-    msg += suggestion(e.get_option_name(), names);
-    throw ConfigError(msg + "; see asaflow --help");
+    throw ConfigError(msg + suggestion(e.get_option_name(), own_names) + see);
   } catch (const po::error& e) {
-    throw ConfigError("asaflow " + command + ": " + e.what() + "; see asaflow --help");
+    throw ConfigError("asaflow " + command + ": " + e.what() + see);
   }
   if (vm.count("help")) {  // the caller prints it: no exit from inside parsing
-    for (const auto& cmd : commands()) {
-      if (cmd.name != command) continue;
-      std::ostringstream text;
-      text << "usage: asaflow " << cmd.name << " " << cmd.args << " [options]\n\n"
-           << cmd.summary << "\n\n"
-           << opts << "\n"
-           << kExitCodes;
-      c.help = text.str();
-    }
+    std::ostringstream text;
+    text << "usage: asaflow " << cmd.name << (cmd.args.empty() ? "" : " " + cmd.args) << " [options]\n\n"
+         << cmd.summary << "\n\n"
+         << own << "\n"
+         << kExitCodes;
+    c.help = text.str();
     return c;
+  }
+  // An option another command reads is refused here rather than silently ignored.
+  for (const auto& [name, value] : vm) {
+    if (name == "args" || value.defaulted() || applies(name)) continue;
+    std::vector<std::string> listed(own_names.begin() + 1, own_names.end());  // all but --help
+    throw ConfigError("asaflow " + command + ": --" + name + " does not apply to " + command +
+                      " (its options: " + join(listed, ", ") + ")" + see);
   }
   if (c.jobs < 1) throw ConfigError("asaflow " + command + ": --jobs must be at least 1");
   c.jobs_given = vm.count("jobs") > 0;
@@ -405,26 +432,64 @@ int dispatch_plugin_command(const std::string& command, const std::vector<std::s
 }
 
 const std::vector<Command>& commands() {
+  // A command that loads a pipeline reads --plugin-dir, --data-dir and --set; one that
+  // computes cache keys, --threads (part of the environment a key covers).
   static const std::vector<Command> table = {
-      {"run", "PIPELINE [TARGET...]", "run a pipeline (or the targets and what they need), reusing every cached stage",
-       [](const Common& c) { return cmd_run(c, false); }},
-      {"validate", "PIPELINE", "check a pipeline and report every error, run nothing", cmd_validate},
-      {"status", "PIPELINE [TARGET...]", "each stage: cached, stale (and why) or never run",
-       [](const Common& c) { return cmd_run(c, true); }},
-      {"why", "STAGE -p PIPELINE", "why a stage would rerun: which input, parameter or component changed", cmd_why},
-      {"plugins", "", "list plugin components, their libraries and parameters", cmd_plugins},
-      {"cache", "verify PIPELINE", "re-hash every cache entry; evict the damaged ones (-n: only report)", cmd_cache},
-      {"gc", "PIPELINE", "delete cache entries no stage or pin refers to any more (-n: only say what)", cmd_gc},
-      {"pin", "PIPELINE [NAME]", "keep the pipeline's current results through gc under NAME (no NAME: list pins)",
-       cmd_pin},
-      {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin},
-      {"runs", "PIPELINE [RUN RUN]",
+      {"run",
+       "PIPELINE [TARGET...]",
+       "run a pipeline (or the targets and what they need), reusing every cached stage",
+       [](const Common& c) { return cmd_run(c, false); },
+       {"plugin-dir", "cache-dir", "data-dir", "threads", "jobs", "executor", "cell", "rank", "world-size",
+        "rendezvous", "dry-run", "force", "set", "force-downstream", "fail-fast"}},
+      {"validate",
+       "PIPELINE",
+       "check a pipeline and report every error, run nothing",
+       cmd_validate,
+       {"plugin-dir", "data-dir", "set"}},
+      {"status",
+       "PIPELINE [TARGET...]",
+       "each stage: cached, stale (and why) or never run",
+       [](const Common& c) { return cmd_run(c, true); },
+       {"plugin-dir", "cache-dir", "data-dir", "threads", "executor", "force", "set", "force-downstream"}},
+      {"why",
+       "STAGE -p PIPELINE",
+       "why a stage would rerun: which input, parameter or component changed",
+       cmd_why,
+       {"plugin-dir", "cache-dir", "data-dir", "threads", "pipeline", "set"}},
+      {"plugins", "", "list plugin components, their libraries and parameters", cmd_plugins, {"plugin-dir"}},
+      {"cache",
+       "verify PIPELINE",
+       "re-hash every cache entry; evict the damaged ones (-n: only report)",
+       cmd_cache,
+       {"cache-dir", "dry-run"}},
+      {"gc",
+       "PIPELINE",
+       "delete cache entries no stage or pin refers to any more (-n: only say what)",
+       cmd_gc,
+       {"cache-dir", "dry-run", "checkpoints"}},
+      {"pin",
+       "PIPELINE [NAME]",
+       "keep the pipeline's current results through gc under NAME (no NAME: list pins)",
+       cmd_pin,
+       {"plugin-dir", "cache-dir", "data-dir", "set"}},
+      {"unpin", "PIPELINE NAME", "remove a pin", cmd_unpin, {"cache-dir"}},
+      {"runs",
+       "PIPELINE [RUN RUN]",
        "the runs recorded in the pipeline's store, with their headline figures (--sort, --filter, --json, --csv); two "
        "ids: what changed",
-       cmd_runs},
-      {"show", "PIPELINE CELL", "a cell's outputs: directory, files, log, published path, record (--json)", cmd_show},
-      {"dag", "PIPELINE", "the pipeline's cells and dependencies (--format text|dot|mermaid)", cmd_dag},
-      {"completion", "bash", "a bash completion script: source <(asaflow completion bash)", cmd_completion},
+       cmd_runs,
+       {"cache-dir", "json", "csv", "sort", "filter"}},
+      {"show",
+       "PIPELINE CELL",
+       "a cell's outputs: directory, files, log, published path, record (--json)",
+       cmd_show,
+       {"plugin-dir", "cache-dir", "data-dir", "threads", "set", "json"}},
+      {"dag",
+       "PIPELINE",
+       "the pipeline's cells and dependencies (--format text|dot|mermaid)",
+       cmd_dag,
+       {"plugin-dir", "data-dir", "set", "format"}},
+      {"completion", "bash", "a bash completion script: source <(asaflow completion bash)", cmd_completion, {}},
   };
   return table;
 }
