@@ -181,7 +181,7 @@ class Builder {
       if (std::any_of(runs.begin(), runs.end(), tested) || std::any_of(base.begin(), base.end(), tested))
         held_out = row("Test PPL (held out, final weights)", &Run::test_ppl);
       const Comparison& ppl = split_.held_out ? held_out : val;
-      row("Train loss (final, running mean)", &Run::train_loss);
+      row("Train loss (final, mean of the last log_every steps)", &Run::train_loss);
       std::string per_seed;
       for (const auto& [seed, d] : ppl.differences)
         per_seed += (per_seed.empty() ? "" : ", ") + ("seed " + seed + ": " + signed_number(d));

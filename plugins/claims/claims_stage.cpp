@@ -36,7 +36,7 @@ const ParamBinding<ClaimsOptions>& binding() {
 class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
-      : StageComponent(ComponentInfo::of("stage", "claims", "1.7.0")
+      : StageComponent(ComponentInfo::of("stage", "claims", "1.7.1")
                            .describe("the experiment's verdicts: each arm against the baseline paired by seed, n-gram "
                                      "floor gates, H6 against matched controls and step 0, step cost, sparsity; Holm "
                                      "across claims")

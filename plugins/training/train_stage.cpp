@@ -121,7 +121,7 @@ const ParamBinding<TrainParams>& binding() {
 class TrainStage : public StageComponent {
  public:
   TrainStage()
-      : StageComponent(ComponentInfo::of("stage", "train", "1.1.0")
+      : StageComponent(ComponentInfo::of("stage", "train", "1.2.0")
                            .describe("trains the ASA language model (spec 1, 4) in one mode; crash-safe, resumable")
                            .with_params(binding().specs())
                            .measures_the_device()  // it records wall time and tokens/s

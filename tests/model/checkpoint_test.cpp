@@ -1,11 +1,14 @@
 // save_with_digest (trainer.hpp): a crash at any point of replacing a checkpoint leaves a
-// file whose digest is listed beside it, so the rerun resumes instead of starting over.
+// file whose digest is listed beside it, so the rerun resumes instead of starting over. And
+// the training-loss curve: what each point averages, through an epoch's end and a resume.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <stdexcept>
 
+#include "asaflow/error.hpp"
 #include "asaflow/model/trainer.hpp"
+#include "mode_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -59,4 +62,40 @@ TEST(Checkpoint, ACrashAtAnyPointOfASaveLeavesAFileItsDigestsAccept) {
   });
   EXPECT_EQ(asaflow::test::read_file(file), "step 250");
   EXPECT_TRUE(intact(file));
+}
+
+// Each point of the training-loss curve is the mean loss of the log_every steps up to it,
+// also across an epoch's end (7 steps an epoch here) and across a resume from a checkpoint
+// taken inside a window (step 8 of the window 7-9). Before, a point was the running mean
+// of its epoch so far: it lagged the model and dropped at each epoch's start.
+TEST(Trainer, EachTrainingLossPointIsTheMeanOfTheStepsSinceThePrevious) {
+  using namespace asaflow::model;
+  const auto train = asaflow::test::synthetic(20, 1), valid = asaflow::test::synthetic(6, 2);
+  asaflow::test::Modes modes;
+  const ModelConfig config = ModelConfig::preset("tiny", 200);
+  auto run = [&](std::int64_t log_every, std::int64_t inject_nan_at, const fs::path& dir) {
+    TrainOptions o = asaflow::test::small_options();
+    o.log_every = log_every;
+    o.inject_nan_at_step = inject_nan_at;
+    Trainer trainer(config, o, modes.all.at("full"), asaflow::test::pos_matrix(), train, valid, dir);
+    return trainer.run();
+  };
+  asaflow::test::TempDir each_dir, windows_dir, resumed_dir;
+  const TrainResult each = run(1, 0, each_dir.path);
+  ASSERT_EQ(each.steps_per_epoch, 7);
+  ASSERT_EQ(each.train_loss.size(), 12u);
+  const TrainResult windows = run(3, 0, windows_dir.path);
+  ASSERT_EQ(windows.train_loss.size(), 4u);
+  for (std::size_t w = 0; w < 4; ++w) {
+    const double mean =
+        (each.train_loss[3 * w].second + each.train_loss[3 * w + 1].second + each.train_loss[3 * w + 2].second) / 3;
+    EXPECT_EQ(windows.train_loss[w].first, std::int64_t(3 * w + 3));
+    EXPECT_NEAR(windows.train_loss[w].second, mean, 1e-9 * mean) << "step " << 3 * w + 3;
+  }
+  EXPECT_EQ(windows.final_train_loss, windows.train_loss.back().second);
+
+  EXPECT_THROW(run(3, 10, resumed_dir.path), asaflow::StageError);  // the checkpoint of step 8 is kept
+  const TrainResult resumed = run(3, 0, resumed_dir.path);
+  EXPECT_EQ(resumed.resumed_from_step, 8);
+  EXPECT_EQ(resumed.train_loss, windows.train_loss);
 }

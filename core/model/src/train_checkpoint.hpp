@@ -23,8 +23,11 @@ struct RunState {
   std::int64_t step = 0;
   std::int64_t epoch = 0;
   std::int64_t next_batch = 0;  // the next batch of this epoch's order
-  double epoch_loss_sum = 0;    // the running mean loss of the epoch, as a sum and a count
-  std::int64_t epoch_batches = 0;
+  // The loss of the steps since the last logged point, as a sum and a count: each point
+  // of the curve is their mean (before, the epoch's running mean, which lagged the model
+  // by up to an epoch and stepped down at each epoch's start).
+  double window_loss_sum = 0;
+  std::int64_t window_batches = 0;
   TrainResult result;
 
   // Training time across restarts: the checkpoint carries the seconds before it, so the
@@ -44,8 +47,8 @@ struct RunState {
     f("step", s.step);
     f("epoch", s.epoch);
     f("next_batch", s.next_batch);
-    f("epoch_loss_sum", s.epoch_loss_sum);
-    f("epoch_batches", s.epoch_batches);
+    f("window_loss_sum", s.window_loss_sum);
+    f("window_batches", s.window_batches);
     f("best_val_ppl", s.result.best_val_ppl);
     f("best_step", s.result.best_step);
     f("target_step", s.result.target_step);

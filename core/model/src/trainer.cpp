@@ -434,10 +434,12 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
       ++state.step;
       state.next_batch = b + 1;
       if (!group_) r.train_tokens += batch.real_tokens;  // parallel_step counted every rank's
-      state.epoch_loss_sum += loss_value;
-      ++state.epoch_batches;
+      state.window_loss_sum += loss_value;
+      ++state.window_batches;
       if (state.step % options_.log_every == 0) {
-        const double mean = state.epoch_loss_sum / double(state.epoch_batches);
+        const double mean = state.window_loss_sum / double(state.window_batches);
+        state.window_loss_sum = 0;
+        state.window_batches = 0;
         r.train_loss.emplace_back(state.step, mean);
         report_progress(state.step, plan.total, mean, lr, fast ? fast->last_grad_norm() : torch::Tensor(),
                         r.train_tokens);
@@ -446,8 +448,6 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
       if (state.next_batch == plan.steps_per_epoch) {  // the epoch is over: the checkpoint points at the next one
         ++state.epoch;
         state.next_batch = 0;
-        state.epoch_loss_sum = 0;
-        state.epoch_batches = 0;
       }
       if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0 && writes())
         save_checkpoint(state_file, model_, optimizer, state, dropout_generator_);

@@ -72,7 +72,7 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  std::vector<std::pair<std::int64_t, double>> train_loss;  // (step, running mean loss)
+  std::vector<std::pair<std::int64_t, double>> train_loss;  // (step, mean loss of the log_every steps to it)
   std::vector<std::pair<std::int64_t, double>> val_ppl;     // (step, val PPL)
   double final_val_ppl = 0, best_val_ppl = 0, final_train_loss = 0;
   std::int64_t best_step = 0, steps = 0, steps_per_epoch = 0;
