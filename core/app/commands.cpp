@@ -2,12 +2,12 @@
 
 #include <boost/program_options.hpp>
 #include <algorithm>
-#include <stdexcept>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "asaflow/artifact_store.hpp"
@@ -117,8 +117,10 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
   // The command's own options, in the order above: what its --help lists and suggests.
   const Command& cmd = command_named(command);
   const auto applies = [&cmd](const std::string& name) {
-    return std::count(kShared.begin(), kShared.end(), name) + std::count(cmd.options.begin(), cmd.options.end(), name) >
-           0;
+    const auto in = [&name](const std::vector<std::string>& names) {
+      return std::find(names.begin(), names.end(), name) != names.end();
+    };
+    return in(kShared) || in(cmd.options);
   };
   po::options_description own("options");
   std::vector<std::string> own_names;
