@@ -2,6 +2,9 @@
 // needed stages' results handed to evaluate_claims (claims.cpp).
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <utility>
+
 #include "asaflow/param_binding.hpp"
 #include "asaflow/stage_context.hpp"
 #include "claims.hpp"
@@ -33,10 +36,35 @@ const ParamBinding<ClaimsOptions>& binding() {
   return b;
 }
 
+// What the verdicts rest on and what it cost: the stage time of every run behind them (each
+// input's, and what its inputs recorded the same way), one record per cache key, so that a
+// report reading this stage counts each run once (ReportData::gather sums them). A cached
+// input counts the run that made it.
+void record_upstream_time(StageContext& ctx) {
+  std::map<std::string, std::pair<std::string, double>> upstream;  // key -> (cell, seconds)
+  for (const auto& in : ctx.in.inputs) {
+    upstream.emplace(in.cache_key, std::make_pair(in.stage_id, in.wall_seconds));
+    for (const auto& r : in.results.records()) {
+      const auto key = r.labels.find("key");
+      const auto cell = r.labels.find("stage");
+      if (r.metric == "upstream_wall_seconds" && key != r.labels.end() && cell != r.labels.end())
+        upstream.emplace(key->second, std::make_pair(cell->second, r.value));
+    }
+  }
+  for (const auto& [key, cell] : upstream) {
+    MetricRecord rec;
+    rec.metric = "upstream_wall_seconds";
+    rec.value = cell.second;
+    rec.unit = "s";
+    rec.labels = {{"stage", cell.first}, {"key", key}};
+    ctx.out.results.add(std::move(rec));
+  }
+}
+
 class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
-      : StageComponent(ComponentInfo::of("stage", "claims", "1.7.1")
+      : StageComponent(ComponentInfo::of("stage", "claims", "1.8.0")
                            .describe("the experiment's verdicts: each arm against the baseline paired by seed, n-gram "
                                      "floor gates, H6 against matched controls and step 0, step cost, sparsity; Holm "
                                      "across claims")
@@ -49,6 +77,7 @@ class ClaimsStage : public StageComponent {
     for (const auto& in : ctx.in.inputs)
       inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in), in.cache_key});
     evaluate_claims(inputs, o, ctx.out.results);
+    record_upstream_time(ctx);
     for (const auto& v : ctx.out.results.verdicts()) ctx.out.log->info("{}: {}", v.id, v.status);
   }
 };

@@ -52,6 +52,23 @@ ResultTable merge_configurations(const std::vector<const ResultTable*>& tables) 
   return merged;
 }
 
+void ReportData::count_compute() {
+  std::map<std::string, double> seconds;  // cache key -> stage time
+  for (const auto& s : sources) {
+    seconds.emplace(s.cache_key, s.wall_seconds);
+    for (const auto& r : s.results.records()) {
+      const auto key = r.labels.find("key");
+      if (r.metric == "upstream_wall_seconds" && key != r.labels.end()) seconds.emplace(key->second, r.value);
+    }
+  }
+  compute_seconds = longest_seconds = 0;
+  for (const auto& [key, t] : seconds) {
+    compute_seconds += t;
+    longest_seconds = std::max(longest_seconds, t);
+  }
+  computed_stages = seconds.size();
+}
+
 void ReportData::gather(const StageContext& ctx) {
   const ReporterOptions options = reporter_binding().fill(ctx.in.params);
   experiment = ctx.in.pipeline_name + " / " + ctx.in.stage_id;
@@ -68,12 +85,14 @@ void ReportData::gather(const StageContext& ctx) {
     s.params_json = in.params_json;
     s.results_file = (in.dir / "results.json").string();
     s.dir = in.dir;
+    s.cache_key = in.cache_key;
     s.matrix = in.matrix;
     s.wall_seconds = in.wall_seconds;
     s.peak_rss_mb = in.peak_rss_mb;
     s.results = in.results;
     sources.push_back(std::move(s));
   }
+  count_compute();
   std::set<std::string> device_set;
   std::vector<const ResultTable*> configurations;
   records.id = "records";

@@ -41,12 +41,19 @@ struct ReportData {
     std::string params_json;
     std::string results_file;
     std::filesystem::path dir;
+    std::string cache_key;
     std::map<std::string, std::string> matrix;
     double wall_seconds = 0;
     double peak_rss_mb = 0;
     ResultSet results;
   };
   std::vector<Source> sources;
+  // The stage time behind the report's figures: the stages it reads and the runs they read
+  // (their upstream_wall_seconds records, as a claims stage makes), each cache key once; a
+  // cached stage counts the run that made it.
+  double compute_seconds = 0;
+  double longest_seconds = 0;
+  std::size_t computed_stages = 0;
   std::vector<FailedInput> failed;
   std::vector<std::string> notes;  // anomalies and remarks, one sentence each
 
@@ -67,6 +74,9 @@ struct ReportData {
   ReportData(const ReportData&) = delete;
   ReportData& operator=(const ReportData&) = delete;
   void gather(const StageContext& ctx);
+
+ private:
+  void count_compute();  // sets compute_seconds, longest_seconds, computed_stages
 };
 
 // How to read a verdict: one paragraph that every report prints before its verdicts.

@@ -91,7 +91,7 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
         "- Hardware: ",
         "; OPENBLAS_CORETYPE ",  // the machine as it decides the bits (machine_description)
         "- Software: ",
-        " stages read (the longest ",
+        " stages its figures come from (the longest ",
         "## Configuration",
         "- Seeds: 1, 2",
         "- Annotations: tagger (context both), word tokens",
@@ -129,6 +129,10 @@ TEST(Experiment, StagesAndReportsEndToEnd) {
   EXPECT_TRUE(std::regex_search(md, std::regex(decided + "H6: ")));
   EXPECT_NE(md.find("- **untestable**: ASA reaches the baseline's final PPL in fewer steps"), std::string::npos);
   EXPECT_NE(md.find("| POS matrix cells that are 0: 1 - 101/289 | 65.05% |"), std::string::npos);
+  // The compute line counts the runs read through claims too, each once: the 12 cells md
+  // reads (2 base, 2 asa, claims, floors, 4 h6, sparsity, profile) and the 8 only claims
+  // reads (6 abl, 2 transfer).
+  EXPECT_NE(md.find("of stage time over the 20 stages its figures come from"), std::string::npos) << md;
 
   const auto report = nlohmann::json::parse(read_file(files["report.json"]));
   EXPECT_EQ(report["stages"].size(), 9u);  // 2 base, claims, 4 h6, sparsity, profile
