@@ -44,10 +44,17 @@ struct ClaimsInput {
   // Its cache key: the content a record made elsewhere (test_ppl's train_key) names it by,
   // whatever the cell is called; "" when unknown.
   std::string cache_key;
+  double wall_seconds = 0;  // the stage time of the run that made it (a cached input: its first run)
 };
 
 // Tables, verdicts and figures (and nothing else) of `out`.
 void evaluate_claims(const std::vector<ClaimsInput>& inputs, const ClaimsOptions& options, ResultSet& out);
+
+// What the verdicts rest on and what it cost: one upstream_wall_seconds record (labels stage,
+// key) per cache key behind `inputs`, each input's own and those its results carry the same
+// way, so that a report reading the claims stage counts every run once
+// (ReportData::count_compute). Inputs without a cache key are left out.
+void record_upstream_time(const std::vector<ClaimsInput>& inputs, ResultSet& out);
 
 void register_claims(Registrar& registrar);
 

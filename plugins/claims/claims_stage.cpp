@@ -36,31 +36,6 @@ const ParamBinding<ClaimsOptions>& binding() {
   return b;
 }
 
-// What the verdicts rest on and what it cost: the stage time of every run behind them (each
-// input's, and what its inputs recorded the same way), one record per cache key, so that a
-// report reading this stage counts each run once (ReportData::gather sums them). A cached
-// input counts the run that made it.
-void record_upstream_time(StageContext& ctx) {
-  std::map<std::string, std::pair<std::string, double>> upstream;  // key -> (cell, seconds)
-  for (const auto& in : ctx.in.inputs) {
-    upstream.emplace(in.cache_key, std::make_pair(in.stage_id, in.wall_seconds));
-    for (const auto& r : in.results.records()) {
-      const auto key = r.labels.find("key");
-      const auto cell = r.labels.find("stage");
-      if (r.metric == "upstream_wall_seconds" && key != r.labels.end() && cell != r.labels.end())
-        upstream.emplace(key->second, std::make_pair(cell->second, r.value));
-    }
-  }
-  for (const auto& [key, cell] : upstream) {
-    MetricRecord rec;
-    rec.metric = "upstream_wall_seconds";
-    rec.value = cell.second;
-    rec.unit = "s";
-    rec.labels = {{"stage", cell.first}, {"key", key}};
-    ctx.out.results.add(std::move(rec));
-  }
-}
-
 class ClaimsStage : public StageComponent {
  public:
   ClaimsStage()
@@ -75,14 +50,38 @@ class ClaimsStage : public StageComponent {
     const ClaimsOptions o = binding().fill(ctx.in.params);
     std::vector<ClaimsInput> inputs;
     for (const auto& in : ctx.in.inputs)
-      inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in), in.cache_key});
+      inputs.push_back({in.stage_id, in.stage_name, &in.results, input_machine(in), in.cache_key, in.wall_seconds});
     evaluate_claims(inputs, o, ctx.out.results);
-    record_upstream_time(ctx);
+    record_upstream_time(inputs, ctx.out.results);
     for (const auto& v : ctx.out.results.verdicts()) ctx.out.log->info("{}: {}", v.id, v.status);
   }
 };
 
 }  // namespace
+
+void record_upstream_time(const std::vector<ClaimsInput>& inputs, ResultSet& out) {
+  std::map<std::string, std::pair<std::string, double>> upstream;  // key -> (cell, seconds)
+  for (const auto& in : inputs) {  // an input's own record first: it is what the store says
+    if (!in.cache_key.empty()) upstream.emplace(in.cache_key, std::make_pair(in.stage_id, in.wall_seconds));
+  }
+  for (const auto& in : inputs) {
+    if (!in.results) continue;
+    for (const auto& r : in.results->records()) {
+      const auto key = r.labels.find("key");
+      const auto cell = r.labels.find("stage");
+      if (r.metric == "upstream_wall_seconds" && key != r.labels.end() && cell != r.labels.end())
+        upstream.emplace(key->second, std::make_pair(cell->second, r.value));
+    }
+  }
+  for (const auto& [key, cell] : upstream) {
+    MetricRecord rec;
+    rec.metric = "upstream_wall_seconds";
+    rec.value = cell.second;
+    rec.unit = "s";
+    rec.labels = {{"stage", cell.first}, {"key", key}};
+    out.add(std::move(rec));
+  }
+}
 
 void register_claims(Registrar& registrar) { registrar.add(std::make_shared<ClaimsStage>()); }
 
