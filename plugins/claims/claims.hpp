@@ -53,7 +53,7 @@ void evaluate_claims(const std::vector<ClaimsInput>& inputs, const ClaimsOptions
 // What the verdicts rest on and what it cost: one upstream_wall_seconds record (labels stage,
 // key) per cache key behind `inputs`, each input's own and those its results carry the same
 // way, so that a report reading the claims stage counts every run once
-// (ReportData::count_compute). Inputs without a cache key are left out.
+// (compute_behind in report_data.hpp). Inputs without a cache key are left out.
 void record_upstream_time(const std::vector<ClaimsInput>& inputs, ResultSet& out);
 
 void register_claims(Registrar& registrar);

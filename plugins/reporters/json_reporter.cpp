@@ -12,7 +12,7 @@ using nlohmann::json;
 namespace asaflow::plugins {
 
 ComponentInfo reporter_info(const char* name, const char* summary) {
-  return ComponentInfo::of("reporter", name, "2.2.0")
+  return ComponentInfo::of("reporter", name, "2.2.1")
       .describe(summary)
       .with_params(reporter_binding().specs())
       .accepts_failures();

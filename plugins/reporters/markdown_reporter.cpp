@@ -69,7 +69,7 @@ class MarkdownReporter : public StageComponent {
       data_list += (data_list.empty() ? "" : ", ") + name + "@" + version;
     md << "- Software: " << r.compiler << ", LibTorch " << r.torch_version << ", asaflow " << r.asaflow_version
        << "; plugins: " << plugin_list << "; data packages: " << (data_list.empty() ? "none" : data_list) << "\n";
-    // How long the evidence took (ReportData::count_compute): every run behind the report once.
+    // How long the evidence took (compute_behind): every run behind the report once.
     char took[200];
     std::snprintf(took, sizeof took,
                   "%.1f min of stage time over the %zu stages its figures come from (the longest %.1f min)",

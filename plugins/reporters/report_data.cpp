@@ -52,21 +52,22 @@ ResultTable merge_configurations(const std::vector<const ResultTable*>& tables) 
   return merged;
 }
 
-void ReportData::count_compute() {
+ComputeTime compute_behind(const std::vector<ReportData::Source>& sources) {
   std::map<std::string, double> seconds;  // cache key -> stage time
+  for (const auto& s : sources) seconds.emplace(s.cache_key, s.wall_seconds);
   for (const auto& s : sources) {
-    seconds.emplace(s.cache_key, s.wall_seconds);
     for (const auto& r : s.results.records()) {
       const auto key = r.labels.find("key");
       if (r.metric == "upstream_wall_seconds" && key != r.labels.end()) seconds.emplace(key->second, r.value);
     }
   }
-  compute_seconds = longest_seconds = 0;
-  for (const auto& [key, t] : seconds) {
-    compute_seconds += t;
-    longest_seconds = std::max(longest_seconds, t);
+  ComputeTime t;
+  for (const auto& [key, s] : seconds) {
+    t.seconds += s;
+    t.longest = std::max(t.longest, s);
   }
-  computed_stages = seconds.size();
+  t.stages = seconds.size();
+  return t;
 }
 
 void ReportData::gather(const StageContext& ctx) {
@@ -92,7 +93,10 @@ void ReportData::gather(const StageContext& ctx) {
     s.results = in.results;
     sources.push_back(std::move(s));
   }
-  count_compute();
+  const ComputeTime took = compute_behind(sources);
+  compute_seconds = took.seconds;
+  longest_seconds = took.longest;
+  computed_stages = took.stages;
   std::set<std::string> device_set;
   std::vector<const ResultTable*> configurations;
   records.id = "records";

@@ -48,9 +48,7 @@ struct ReportData {
     ResultSet results;
   };
   std::vector<Source> sources;
-  // The stage time behind the report's figures: the stages it reads and the runs they read
-  // (their upstream_wall_seconds records, as a claims stage makes), each cache key once; a
-  // cached stage counts the run that made it.
+  // The stage time behind the report's figures (compute_behind(sources)).
   double compute_seconds = 0;
   double longest_seconds = 0;
   std::size_t computed_stages = 0;
@@ -74,10 +72,18 @@ struct ReportData {
   ReportData(const ReportData&) = delete;
   ReportData& operator=(const ReportData&) = delete;
   void gather(const StageContext& ctx);
-
- private:
-  void count_compute();  // sets compute_seconds, longest_seconds, computed_stages
 };
+
+// The stage time behind a report's figures: the stages it reads and the runs they read (their
+// upstream_wall_seconds records, as a claims stage makes), each cache key once. A stage read
+// directly counts what the store says of it, whatever another source's record says of the
+// same key; a cached stage counts the run that made it.
+struct ComputeTime {
+  double seconds = 0;
+  double longest = 0;
+  std::size_t stages = 0;
+};
+ComputeTime compute_behind(const std::vector<ReportData::Source>& sources);
 
 // How to read a verdict: one paragraph that every report prints before its verdicts.
 extern const char* kVerdictGuide;
