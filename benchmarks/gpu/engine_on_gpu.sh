@@ -23,7 +23,10 @@
 # usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
 #   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
 #     the same script on a CPU with a tiny budget (Debian's LibTorch; a dry run of its logic).
-#   JOBS (default 1): cells run at once; BUILD (default build-engine): the build folder;
+#   JOBS (default 1): cells run at once; EXECUTOR (default local): local runs them in the
+#   one asaflow process (-j JOBS cannot run two CUDA-graph captures at once there), process
+#   in a child process each (README: Running on a cluster), with THREADS (default nproc /
+#   JOBS) CPU threads each; BUILD (default build-engine): the build folder;
 #   CELL_EPOCH_S (default 6.7): the seconds one training cell's epoch is assumed to take
 #   when choosing gpu-brown's epochs (pessimistic: the H100's train loop measured about 2).
 set -uo pipefail
@@ -33,6 +36,8 @@ DEVICE=${DEVICE:-cuda}
 BUDGET_S=${BUDGET_S:-540}
 BUILD=${BUILD:-build-engine}
 JOBS=${JOBS:-1}
+EXECUTOR=${EXECUTOR:-local}
+THREADS=${THREADS:-$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 ))}
 RUN_ARGS=${RUN_ARGS:-}
 PIPELINE=${PIPELINE:-pipelines/gpu-brown.yaml}
 CELL_EPOCH_S=${CELL_EPOCH_S:-6.7}
@@ -136,13 +141,18 @@ if [[ $DEVICE == cuda && $RUN_ARGS != *epochs=* && $PIPELINE == pipelines/gpu-br
   fi
   RUN_ARGS="--set epochs=$epochs $RUN_ARGS"
 fi
-say "== asaflow run $PIPELINE --set device=$DEVICE $RUN_ARGS (at $(elapsed) s, $left s left)"
+say "== asaflow run $PIPELINE -j $JOBS --executor $EXECUTOR --threads $THREADS --set device=$DEVICE $RUN_ARGS (at $(elapsed) s, $left s left)"
 # shellcheck disable=SC2086
 timeout "$left" "$BUILD/asaflow" run "$PIPELINE" --data-dir "$data_dir" --cache-dir "$WORK/cache" \
-  -j "$JOBS" --set "device=$DEVICE" $RUN_ARGS >"$OUT/run.log" 2>&1
+  -j "$JOBS" --executor "$EXECUTOR" --threads "$THREADS" --set "device=$DEVICE" $RUN_ARGS >"$OUT/run.log" 2>&1
 rc=$?
 say "   exit $rc at $(elapsed) s$([[ $rc == 124 ]] && echo ' (stopped at the budget)')"
-grep -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "$OUT/run.log" | \
+logs=("$OUT/run.log")
+if [[ $EXECUTOR != local && -d $WORK/cache/jobs ]]; then  # each cell's own log, beside the driver's
+  find "$WORK/cache/jobs" -name 'process-*.out' -print0 | sort -z | xargs -0 -r cat >"$OUT/cells.log"
+  logs+=("$OUT/cells.log")
+fi
+grep -h -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "${logs[@]}" | \
   sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
 for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp -r "$f" "$OUT/"; done
 say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"

@@ -89,7 +89,8 @@ Common parse(const std::string& command, const std::vector<std::string>& args) {
       "pipeline,p", po::value(&c.pipeline), "pipeline file (for why)")(
       "jobs,j", po::value(&c.jobs),
       "stages to run in parallel (default 1; with an executor other than local, jobs in flight, default 100)")(
-      "executor", po::value(&c.executor), "run: where cells run: local (this process) or an executor plugin (slurm)")(
+      "executor", po::value(&c.executor),
+      "run: where cells run: local (this process) or an executor plugin (process: child processes here; slurm)")(
       "cell", po::value(&c.cell),
       "run: compute this one cell, its inputs from the cache (what an executor's job runs)")(
       "rank", po::value(&c.rank),

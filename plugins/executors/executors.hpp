@@ -1,5 +1,6 @@
 // Executors that run cells on schedulers researchers already have (cell_executor.hpp):
-// executor/slurm, one batch job per cell.
+// executor/slurm, one batch job per cell; executor/process, one child process per cell on
+// this machine.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 namespace asaflow::plugins {
 
 void register_executors(Registrar& registrar);
+std::shared_ptr<ExecutorComponent> make_process_executor();
 
 // A finished command: its exit status and what it wrote to stdout and stderr, together.
 struct ProcessResult {

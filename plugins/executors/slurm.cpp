@@ -177,6 +177,9 @@ class SlurmExecutor : public ExecutorComponent {
 
 }  // namespace
 
-void register_executors(Registrar& registrar) { registrar.add(std::make_shared<SlurmExecutor>()); }
+void register_executors(Registrar& registrar) {
+  registrar.add(std::make_shared<SlurmExecutor>());
+  registrar.add(make_process_executor());
+}
 
 }  // namespace asaflow::plugins
