@@ -3,6 +3,7 @@
 // this machine.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct ProcessResult {
 // Runs argv[0] (looked up on PATH) with the rest as its arguments, no shell involved, and
 // waits for it.
 ProcessResult run_process(const std::vector<std::string>& argv);
+// The last "error: ..." line of a cell's log (what asaflow said when the cell failed), or "".
+std::string last_error(const std::filesystem::path& log);
 // `word` quoted for a POSIX shell (single quotes), for the job script people read.
 std::string shell_quote(const std::string& word);
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 
 #include "executors.hpp"
 
@@ -43,6 +44,19 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
   }
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::string last_error(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    const auto end = line.find_last_not_of(" \t\r\n");
+    if (line.compare(start, 6, "error:") == 0 || line.find("] [error]") != std::string::npos)
+      found = line.substr(start, end - start + 1);
+  }
+  return found.size() > 400 ? found.substr(0, 400) + "..." : found;
 }
 
 std::string shell_quote(const std::string& word) {

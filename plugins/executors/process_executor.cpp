@@ -100,19 +100,6 @@ int usable_cores() {
   return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
-// The last "error: ..." line of a cell's log: what asaflow said when the cell failed.
-std::string last_error(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, found;
-  while (std::getline(in, line)) {
-    const auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos) continue;
-    if (line.compare(start, 6, "error:") == 0 || line.find("] [error]") != std::string::npos)
-      found = line.substr(start);
-  }
-  return found.size() > 400 ? found.substr(0, 400) + "..." : found;
-}
-
 // How a child ended, in the words a scheduler would use.
 void describe_status(int status, JobOutcome& out) {
   if (WIFEXITED(status)) {

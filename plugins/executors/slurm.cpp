@@ -53,17 +53,6 @@ std::string job_name(const CellJob& job) {
   return name;
 }
 
-// The last "error: ..." line of a job's log: what asaflow said when the cell failed.
-std::string last_error(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, found;
-  while (std::getline(in, line)) {
-    const std::string t = trim(line);
-    if (t.rfind("error:", 0) == 0 || t.find("] [error]") != std::string::npos) found = t;
-  }
-  return found.size() > 400 ? found.substr(0, 400) + "..." : found;
-}
-
 class SlurmExecutor : public ExecutorComponent {
  public:
   SlurmExecutor()
