@@ -2,107 +2,18 @@
 // and bytes as a local run; a cell killed under the driver fails alone; the driver's
 // SIGTERM stops its cells; a driver killed with kill -9 leaves its cells running and the
 // rerun waits for them; no more cells at once than the cores allow for their threads.
-#include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <nlohmann/json.hpp>
-#include <thread>
-
-#include "test_support.hpp"
+#include "executor_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace asaflow::test;
 
 namespace {
 
-// words -> stats x 2 (matrix) -> slow x 2 (matrix) -> report: six cells, four in a matrix.
-const char* kMatrix = R"(pipeline: sweep
-stages:
-  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
-  stats: {uses: metric/corpus_stats, needs: [words], matrix: {lowercase: [true, false]}}
-  slow:
-    uses: stage/slow_copy
-    needs: [stats]
-    params: {sleep_ms: SLEEP}
-    matrix: {tag: [a, b]}
-  report: {uses: reporter/markdown, needs: [slow]}
-)";
-
-// One slow cell after the dataset, sleeping SLEEP ms; fast is a quick independent one.
-const char* kLong = R"(pipeline: long
-stages:
-  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
-  fast: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: 100, tag: fast}}
-  slow: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: SLEEP, tag: slow}}
-)";
-
-std::string with_sleep(std::string pipeline, int sleep_ms) {
-  pipeline.replace(pipeline.find("SLEEP"), 5, std::to_string(sleep_ms));
-  return pipeline;
-}
-
-std::string summary(const CommandResult& r) {
-  for (const auto& l : lines_of(r.out))
-    if (l.rfind("pipeline ", 0) == 0) return l.substr(0, l.rfind(" ("));
-  return "";
-}
-
-template <typename Pred>
-bool wait_for(Pred pred, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-int exit_status(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-class ProcessExecutor : public ::testing::Test {
+class ProcessExecutor : public ExecutorTest {
  protected:
-  void SetUp() override {
-    write_file(dir.path / "corpus/a.txt", "The cat sat on the mat. The dog ate bread!\n\nA new paragraph.\n");
-    write_file(dir.path / "corpus/b.txt", "Another file, with words. And more words?\n");
-  }
-  std::string env() const { return "ASAFLOW_TEST_RUN_LOG='" + (dir.path / "runs.log").string() + "'"; }
-  std::string plugins() const { return " --plugin-dir '" + (fixture_dir() / "slow").string() + "'"; }
-  CommandResult asaflow(const std::string& args) { return run_asaflow(args + plugins(), dir.path, env()); }
-  nlohmann::json show(const std::string& pipeline, const std::string& cell, const std::string& store) {
-    const auto r = asaflow("show " + pipeline + " '" + cell + "' --json --cache-dir " + store);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);
-  }
-  // A driver on `pipeline` with the process executor, in the background; its pid.
-  pid_t start_driver(const std::string& pipeline, const std::string& options) {
-    const std::string command = "exec env " + env() + " ASAFLOW_PLUGIN_INDEX= '" + asaflow_binary().string() +
-                                "' run " + pipeline + " --executor process --quiet --cache-dir S " + options +
-                                plugins() + " >driver.out 2>driver.err";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::chdir(dir.path.c_str());
-      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    return pid;
-  }
-  // A driver on long.yaml (slow sleeping `sleep_ms`), once fast has committed and slow's
-  // process has started; -1 (and a failure) when it never got there.
+  // A driver on long.yaml (slow sleeping `sleep_ms`) with child processes, two at once.
   pid_t start_long_run(int sleep_ms) {
-    write_file(dir.path / "long.yaml", with_sleep(kLong, sleep_ms));
-    const pid_t driver = start_driver("long.yaml", "-j 2 --threads 1");
-    if (wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60)) return driver;
-    ADD_FAILURE() << "slow's process never started: " << read_file(dir.path / "driver.err");
-    ::kill(driver, SIGKILL);
-    ::waitpid(driver, nullptr, 0);
-    return -1;
+    return ExecutorTest::start_long_run(sleep_ms, "--executor process -j 2 --threads 1");
   }
   // The job record of the cell `cell` of `pipeline` in store S (the only key it had).
   nlohmann::json job_record(const std::string& pipeline_dir, const std::string& cell_dir) {
@@ -126,54 +37,14 @@ class ProcessExecutor : public ::testing::Test {
     const auto close = stat.rfind(')');
     return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
   }
-  int count_in_log(const std::string& line) {
-    int n = 0;
-    for (const auto& l : lines_of(read_file(dir.path / "runs.log"))) n += l == line;
-    return n;
-  }
   // The order of slow_copy's start and end lines for the cells named in them.
   std::vector<std::string> run_log() { return lines_of(read_file(dir.path / "runs.log")); }
-
-  TempDir dir;
 };
 
 // A matrix pipeline run cell by cell in child processes gives, cell for cell, the keys and
 // bytes of a local run; each store's entries are cache hits for the other way of running.
 TEST_F(ProcessExecutor, MatrixSweepEqualsTheLocalRunByteForByteAndSharesItsCache) {
-  write_file(dir.path / "p.yaml", with_sleep(kMatrix, 200));
-  const auto children = asaflow("run p.yaml --executor process -j 2 --threads 1 --cache-dir S");
-  ASSERT_EQ(children.exit_code, 0) << children.err;
-  EXPECT_EQ(summary(children), "pipeline 'sweep': 6 stages: 6 ran, 0 cached, 0 failed, 0 skipped");
-  const auto local = asaflow("run p.yaml --cache-dir L");
-  ASSERT_EQ(local.exit_code, 0) << local.err;
-  int jobs = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir.path / "S/jobs")) {
-    if (e.path().filename() != "job.json") continue;
-    ++jobs;
-    const auto j = nlohmann::json::parse(read_file(e.path()));
-    EXPECT_EQ(j["executor"], "process");
-    EXPECT_EQ(j["state"], "COMPLETED") << e.path();
-    EXPECT_GT(pid_of(j), 0) << j.dump();
-    EXPECT_TRUE(fs::exists(j["log"].get<std::string>())) << j.dump();
-  }
-  EXPECT_EQ(jobs, 6);
-  for (const std::string cell :
-       {"words", "stats[lowercase=true]", "stats[lowercase=false]", "slow[tag=a]", "slow[tag=b]", "report"}) {
-    const auto s = show("p.yaml", cell, "S"), l = show("p.yaml", cell, "L");
-    ASSERT_EQ(s["key"], l["key"]) << cell;
-    if (cell == "report") continue;  // a report states its date and run times
-    for (const auto& f : l["files"]) {
-      const std::string name = f["path"];
-      EXPECT_EQ(read_file(fs::path(s["output_dir"].get<std::string>()) / name),
-                read_file(fs::path(l["output_dir"].get<std::string>()) / name))
-          << cell << "/" << name;
-    }
-  }
-  const auto again = asaflow("run p.yaml --cache-dir S");
-  EXPECT_EQ(summary(again), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << again.err;
-  const auto reverse = asaflow("run p.yaml --executor process --cache-dir L");
-  EXPECT_EQ(summary(reverse), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << reverse.err;
-  EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
+  expect_sweep_equals_local_run(sweep_pipeline(200), "process", "-j 2 --threads 1");
 }
 
 // A cell's process killed with kill -9 (what the out-of-memory killer does) ends that
@@ -196,7 +67,7 @@ TEST_F(ProcessExecutor, CellKilledNineFailsAloneAndTheRerunComputesOnlyIt) {
   EXPECT_NE(err.find("process-" + std::to_string(cell) + ".out"), std::string::npos) << err;
   EXPECT_EQ(job_record("long.", "slow.")["state"], "KILLED");
 
-  write_file(dir.path / "long.yaml", with_sleep(kLong, 200));
+  write_file(dir.path / "long.yaml", with_sleep(kLongPipeline, 200));
   const auto again = asaflow("run long.yaml --executor process --cache-dir S");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(summary(again), "pipeline 'long': 3 stages: 1 ran, 2 cached, 0 failed, 0 skipped");
@@ -249,7 +120,7 @@ TEST_F(ProcessExecutor, DriverKilledNineLeavesItsCellRunningAndTheRerunWaitsForI
 // each, two run side by side (on a machine with two cores or more).
 TEST_F(ProcessExecutor, NoMoreCellsAtOnceThanTheCoresAllowForTheirThreads) {
   const unsigned cores = std::thread::hardware_concurrency();
-  write_file(dir.path / "p.yaml", with_sleep(kMatrix, 1500));
+  write_file(dir.path / "p.yaml", sweep_pipeline(1500));
   const auto all_cores =
       asaflow("run p.yaml --executor process -j 2 --threads " + std::to_string(cores) + " --cache-dir S");
   ASSERT_EQ(all_cores.exit_code, 0) << all_cores.err;
@@ -259,7 +130,7 @@ TEST_F(ProcessExecutor, NoMoreCellsAtOnceThanTheCoresAllowForTheirThreads) {
   EXPECT_EQ(log[1], "end " + log[0].substr(6)) << "two cells of " << cores << " threads ran at once";
   if (cores < 2) GTEST_SKIP() << "one core: two cells of one thread each cannot run side by side";
   fs::remove(dir.path / "runs.log");
-  write_file(dir.path / "p.yaml", with_sleep(kMatrix, 3000));  // new keys for slow
+  write_file(dir.path / "p.yaml", sweep_pipeline(3000));  // new keys for slow
   const auto one_each = asaflow("run p.yaml --executor process -j 2 --threads 1 --cache-dir S");
   ASSERT_EQ(one_each.exit_code, 0) << one_each.err;
   log = run_log();

@@ -11,36 +11,14 @@
 #include <regex>
 #include <thread>
 
-#include "test_support.hpp"
+#include "executor_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace asaflow::test;
 
 namespace {
 
-// words -> stats x 2 (matrix) -> slow x 2 (matrix) -> report: six cells, four in a matrix.
-const char* kMatrix = R"(pipeline: sweep
-stages:
-  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
-  stats: {uses: metric/corpus_stats, needs: [words], matrix: {lowercase: [true, false]}}
-  slow:
-    uses: stage/slow_copy
-    needs: [stats]
-    params: {sleep_ms: 300}
-    matrix: {tag: [a, b]}
-    resources: {cpus: 1, memory: 100M, time: "5"}
-  report: {uses: reporter/markdown, needs: [slow]}
-)";
-
-// One slow cell after the dataset, sleeping SLEEP ms; FAST is a quick independent one.
-const char* kSlow = R"(pipeline: long
-stages:
-  words: {uses: dataset/text_files, params: {paths: [corpus], format: plain}}
-  fast: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: 100, tag: fast}}
-  slow: {uses: stage/slow_copy, needs: [words], params: {sleep_ms: SLEEP, tag: slow}}
-)";
-
-class Slurm : public ::testing::Test {
+class Slurm : public ExecutorTest {
  protected:
   static void SetUpTestSuite() {
     cluster_ = new TempDir;
@@ -64,67 +42,12 @@ class Slurm : public ::testing::Test {
   }
   void SetUp() override {
     if (conf_.empty()) GTEST_SKIP() << why_;
-    write_file(dir.path / "corpus/a.txt", "The cat sat on the mat. The dog ate bread!\n\nA new paragraph.\n");
-    write_file(dir.path / "corpus/b.txt", "Another file, with words. And more words?\n");
+    ExecutorTest::SetUp();
   }
-  // The environment a driver needs: the cluster, a quick poll, a log of stage starts.
-  std::string env() const {
-    return "SLURM_CONF='" + conf_ + "' ASAFLOW_SLURM_POLL_SECONDS=0.3 ASAFLOW_TEST_RUN_LOG='" +
-           (dir.path / "runs.log").string() + "'";
-  }
-  std::string plugins() const { return " --plugin-dir '" + (fixture_dir() / "slow").string() + "'"; }
-  CommandResult asaflow(const std::string& args) { return run_asaflow(args + plugins(), dir.path, env()); }
-  nlohmann::json show(const std::string& pipeline, const std::string& cell, const std::string& store) {
-    const auto r = asaflow("show " + pipeline + " '" + cell + "' --json --cache-dir " + store);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out);
-  }
-  // Starts a driver in the background; returns its pid.
-  pid_t start_driver(const std::string& pipeline, const std::string& store) {
-    const std::string command = "exec env " + env() + " ASAFLOW_PLUGIN_INDEX= '" + asaflow_binary().string() +
-                                "' run " + pipeline + " --executor slurm --quiet --cache-dir " + store + plugins() +
-                                " >driver.out 2>driver.err";
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::chdir(dir.path.c_str());
-      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    return pid;
-  }
-  // long.yaml with slow sleeping `sleep_ms`.
-  void write_long(int sleep_ms) {
-    std::string p = kSlow;
-    p.replace(p.find("SLEEP"), 5, std::to_string(sleep_ms));
-    write_file(dir.path / "long.yaml", p);
-  }
-  // A driver on long.yaml (slow sleeping `sleep_ms`), once fast has committed and slow's
-  // job has started; -1 (and a failure) when it never got there.
-  pid_t start_long_run(int sleep_ms) {
-    write_long(sleep_ms);
-    const pid_t driver = start_driver("long.yaml", "S");
-    if (wait_for([&] { return count_in_log("end fast") == 1 && count_in_log("start slow") == 1; }, 60)) return driver;
-    ADD_FAILURE() << "slow's job never started: " << read_file(dir.path / "driver.err");
-    ::kill(driver, SIGKILL);
-    ::waitpid(driver, nullptr, 0);
-    return -1;
-  }
-  // The exit status of a driver that exits (-1 when a signal ended it).
-  static int exit_status(pid_t driver) {
-    int status = 0;
-    ::waitpid(driver, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  // Waits for `pred` for up to `seconds`.
-  template <typename Pred>
-  static bool wait_for(Pred pred, double seconds) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
+  std::string executor_env() const override { return "SLURM_CONF='" + conf_ + "' ASAFLOW_SLURM_POLL_SECONDS=0.3"; }
+  // A driver on long.yaml (slow sleeping `sleep_ms`) on Slurm, once slow's job has started.
+  pid_t start_long_run(int sleep_ms) { return ExecutorTest::start_long_run(sleep_ms, "--executor slurm"); }
+  void write_long(int sleep_ms) { write_file(dir.path / "long.yaml", with_sleep(kLongPipeline, sleep_ms)); }
   // The ids of this cluster's queued or running jobs whose name contains `name`.
   std::vector<std::string> jobs_named(const std::string& name) {
     const auto r = run_command("SLURM_CONF='" + conf_ + "' squeue -h -o '%i %j'", dir.path);
@@ -133,63 +56,16 @@ class Slurm : public ::testing::Test {
       if (line.find(name) != std::string::npos) ids.push_back(line.substr(0, line.find(' ')));
     return ids;
   }
-  int count_in_log(const std::string& line) {
-    int n = 0;
-    for (const auto& l : lines_of(read_file(dir.path / "runs.log"))) n += l == line;
-    return n;
-  }
-
-  TempDir dir;
   static TempDir* cluster_;
   static std::string conf_, why_;
 };
 TempDir* Slurm::cluster_ = nullptr;
 std::string Slurm::conf_, Slurm::why_;
 
-std::string summary(const CommandResult& r) {
-  for (const auto& l : lines_of(r.out))
-    if (l.rfind("pipeline ", 0) == 0) return l.substr(0, l.rfind(" ("));
-  return "";
-}
-
 // A matrix pipeline run as Slurm jobs gives, cell for cell, the keys and the bytes of a
 // local run; each store's entries are cache hits for the other way of running.
 TEST_F(Slurm, MatrixSweepEqualsTheLocalRunByteForByteAndSharesItsCache) {
-  write_file(dir.path / "p.yaml", kMatrix);
-  const auto on_slurm = asaflow("run p.yaml --executor slurm --cache-dir S");
-  ASSERT_EQ(on_slurm.exit_code, 0) << on_slurm.err;
-  EXPECT_EQ(summary(on_slurm), "pipeline 'sweep': 6 stages: 6 ran, 0 cached, 0 failed, 0 skipped");
-  const auto local = asaflow("run p.yaml --cache-dir L");
-  ASSERT_EQ(local.exit_code, 0) << local.err;
-  // Every cell computed in a job of its own, which completed.
-  int jobs = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir.path / "S/jobs")) {
-    if (e.path().filename() != "job.json") continue;
-    ++jobs;
-    const auto j = nlohmann::json::parse(read_file(e.path()));
-    EXPECT_EQ(j["state"], "COMPLETED") << e.path();
-    EXPECT_TRUE(fs::exists(j["log"].get<std::string>())) << j.dump();
-  }
-  EXPECT_EQ(jobs, 6);
-  EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
-  for (const std::string cell :
-       {"words", "stats[lowercase=true]", "stats[lowercase=false]", "slow[tag=a]", "slow[tag=b]", "report"}) {
-    const auto s = show("p.yaml", cell, "S"), l = show("p.yaml", cell, "L");
-    ASSERT_EQ(s["key"], l["key"]) << cell;
-    if (cell == "report") continue;  // a report states its date and run times
-    for (const auto& f : l["files"]) {
-      const std::string name = f["path"];
-      EXPECT_EQ(read_file(fs::path(s["output_dir"].get<std::string>()) / name),
-                read_file(fs::path(l["output_dir"].get<std::string>()) / name))
-          << cell << "/" << name;
-    }
-  }
-  // Slurm's results are local cache hits, and the local run's are hits on Slurm (no job).
-  const auto again = asaflow("run p.yaml --cache-dir S");
-  EXPECT_EQ(summary(again), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << again.err;
-  const auto reverse = asaflow("run p.yaml --executor slurm --cache-dir L");
-  EXPECT_EQ(summary(reverse), "pipeline 'sweep': 6 stages: 0 ran, 6 cached, 0 failed, 0 skipped") << reverse.err;
-  EXPECT_FALSE(fs::exists(dir.path / "L/jobs"));
+  expect_sweep_equals_local_run(sweep_pipeline(300, R"(resources: {cpus: 1, memory: 100M, time: "5"})"), "slurm", "");
 }
 
 // A job cancelled under the driver (scancel) is reported with its state, id and log; the
