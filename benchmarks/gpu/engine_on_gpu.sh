@@ -147,13 +147,16 @@ timeout "$left" "$BUILD/asaflow" run "$PIPELINE" --data-dir "$data_dir" --cache-
   -j "$JOBS" --executor "$EXECUTOR" --threads "$THREADS" --set "device=$DEVICE" $RUN_ARGS >"$OUT/run.log" 2>&1
 rc=$?
 say "   exit $rc at $(elapsed) s$([[ $rc == 124 ]] && echo ' (stopped at the budget)')"
-logs=("$OUT/run.log")
-if [[ $EXECUTOR != local && -d $WORK/cache/jobs ]]; then  # each cell's own log, beside the driver's
-  find "$WORK/cache/jobs" -name 'process-*.out' -print0 | sort -z | xargs -0 -r cat >"$OUT/cells.log"
-  logs+=("$OUT/cells.log")
+pattern="done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$"
+if [[ $EXECUTOR != local && -d $WORK/cache/jobs ]]; then
+  # Each cell's own log, in the order the cells finished, then the driver's failures.
+  find "$WORK/cache/jobs" -name 'process-*.out' -printf '%T@\t%p\n' | sort -n | cut -f2- | \
+    while IFS= read -r f; do cat "$f"; done >"$OUT/cells.log"
+  { grep -h -E "$pattern" "$OUT/cells.log" | grep -v -E "info: cached |^report: "; grep -h -E "FAILED|error" "$OUT/run.log"; } | \
+    sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
+else
+  grep -E "$pattern" "$OUT/run.log" | sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
 fi
-grep -h -E "done |FAILED|error|final val PPL|H6 \(|floor|: (supported|not supported|inconclusive|untestable)$" "${logs[@]}" | \
-  sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
 for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp -r "$f" "$OUT/"; done
 say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"
 exit $rc
