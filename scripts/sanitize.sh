@@ -33,7 +33,7 @@ configure() {  # dir, then cmake options
 run_tsan() {
   configure build-tsan -DASAFLOW_SANITIZE=thread -DASAFLOW_WITH_TORCH=OFF
   cmake --build build-tsan -j"$jobs" --target asaflow asaflow_tests
-  ctest --test-dir build-tsan -j"$jobs" --output-on-failure -R '^(ExecutorTest|E2E|FaultInjection)\.'
+  ctest --test-dir build-tsan -j"$jobs" --output-on-failure -R '^(ExecutorTest|E2E|FaultInjection|ProcessExecutor)\.'
 }
 
 for kind in "$@"; do
