@@ -44,21 +44,29 @@ std::string this_host() {
   return name;
 }
 
-// The start time of a process (field 22 of /proc/PID/stat, clock ticks since boot), or ""
-// when there is no such process. With the pid it names one process for as long as the
-// machine runs: a pid reused later has another start time.
-std::string start_time(pid_t pid) {
+// What /proc/PID/stat says of a process: its state letter (R, S, Z...) and its start time
+// (field 22, clock ticks since boot); empty when there is no such process. With the pid,
+// the start time names one process for as long as the machine runs: a pid reused later
+// has another.
+struct ProcStat {
+  char state = 0;
+  std::string start;
+};
+
+ProcStat proc_stat(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
-  if (!in || !std::getline(in, stat)) return "";
+  ProcStat out;
+  if (!in || !std::getline(in, stat)) return out;
   const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return "";
+  if (close == std::string::npos || close + 2 >= stat.size()) return out;
   std::istringstream fields(stat.substr(close + 2));
   std::string field;
   for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return field;
+    if (i == 3) out.state = field[0];
+    if (i == 22) out.start = field;
   }
-  return "";
+  return out;
 }
 
 // A job id is HOST:PID:START; the process it names, when it runs on this machine.
@@ -84,12 +92,9 @@ JobId parse_id(const std::string& s) {
 
 // Whether the process a job id names still runs here (a zombie child counts as ended).
 bool alive(const JobId& id) {
-  if (id.pid <= 0 || id.host != this_host() || start_time(id.pid) != id.start) return false;
-  std::ifstream in("/proc/" + std::to_string(id.pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  const auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+  if (id.pid <= 0 || id.host != this_host()) return false;
+  const ProcStat stat = proc_stat(id.pid);
+  return stat.start == id.start && stat.state != 'Z';
 }
 
 // The cores this process may run on (its affinity mask: taskset and cgroups narrow it).
@@ -190,7 +195,7 @@ class ProcessExecutor : public ExecutorComponent {
     std::vector<std::string> command = job.command;
     command.insert(command.end(), {"--threads", std::to_string(cpus)});
     const pid_t pid = spawn(command, job.dir / "process.out");
-    out.job_id = format_id({this_host(), pid, start_time(pid)});
+    out.job_id = format_id({this_host(), pid, proc_stat(pid).start});
     out.log = job.dir / ("process-" + std::to_string(pid) + ".out");
     std::error_code ec;
     fs::rename(job.dir / "process.out", out.log, ec);  // the same open file, under its pid's name
