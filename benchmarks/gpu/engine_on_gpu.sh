@@ -16,9 +16,10 @@
 # --engine; carry that folder): Boost.Program_options, PCRE2, SQLite, yaml-cpp, spdlog, fmt,
 # the Boost and nlohmann headers, and data.tar.xz (the two data packages, the WordNet files).
 #
-# Everything lands in $OUT (default /tmp/asaflow-engine): summary.txt, configure.log,
-# build.log, run.log, and the files the reporters printed (report.md, report.html,
-# report.json; with gpu-study.yaml also the CSV tables, about 30 files in all).
+# Everything lands in $OUT (default /tmp/asaflow-engine), eight files at most (what the
+# device tool returns): summary.txt, configure.log, build.log, run.log, cells.log (process
+# executor), report.md, reports.tar.gz (every file the reporters printed: with
+# gpu-study.yaml about 30) and stages.tar.gz (each stage's log, manifest, curves, tables).
 #
 # usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
 #   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
@@ -157,6 +158,19 @@ if [[ $EXECUTOR != local && -d $WORK/cache/jobs ]]; then
 else
   grep -E "$pattern" "$OUT/run.log" | sed 's/^/   /' | tail -60 | tee -a "$SUMMARY" >/dev/null
 fi
-for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp -r "$f" "$OUT/"; done
+# The device tool returns at most eight files: the reporters' files go into reports.tar.gz
+# (report.md beside it too), every stage's log, manifest and small outputs (curves, tables;
+# no weights or token files) into stages.tar.gz.
+rm -rf "$WORK/reports"; mkdir -p "$WORK/reports"
+for f in $(sed -n 's|^report: file://||p' "$OUT/run.log"); do cp -r "$f" "$WORK/reports/"; done
+if [[ -n $(ls -A "$WORK/reports") ]]; then
+  tar -C "$WORK" -czf "$OUT/reports.tar.gz" reports
+  [[ -f $WORK/reports/report.md ]] && cp "$WORK/reports/report.md" "$OUT/"
+fi
+if [[ -d $WORK/cache/objects ]]; then
+  (cd "$WORK/cache" && find objects -type f -size -2M \( -name stage.log -o -name manifest.json \
+    -o -name '*.csv' -o -name '*.json' -o -name '*.md' -o -name '*.txt' \) -print0 |
+    tar --null -T - -czf "$OUT/stages.tar.gz")
+fi
 say "== done at $(elapsed) s; $(ls "$OUT" | tr '\n' ' ')"
 exit $rc

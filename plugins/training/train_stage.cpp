@@ -108,9 +108,9 @@ const ParamBinding<TrainParams>& binding() {
                        "only); auto: graph on CUDA with the corrected preset, else eager",
                        model::names_of(model::StepKind{}))
           .enumeration(trainer_option<&TrainOptions::output_precision>(), "output_precision",
-                       "the output layer's products in training steps: float32, or bfloat16 operands with float32 "
-                       "sums (a CPU with AVX512-BF16 or AMX; about 1.6x faster per step on an AMX Xeon); "
-                       "evaluation is float32 either way",
+                       "the output layer's products in training steps: float32; bfloat16 operands with float32 "
+                       "sums (a CPU with AVX512-BF16 or AMX; about 1.6x faster per step on an AMX Xeon); tf32 "
+                       "(a CUDA device's TF32 tensor cores); evaluation is float32 in every case",
                        model::names_of(model::OutputPrecision{}))
           .integer(trainer_option<&TrainOptions::inject_nan_at_step>(), "inject_nan_at_step",
                    "fault injection for tests: the loss of this step is NaN", 0)
@@ -359,10 +359,13 @@ class TrainStage : public StageComponent {
                                             : std::string("all batches")) +
                             " of the validation split, in order: " + std::to_string(r.val_tokens) + " targets");
       row("Device", r.device + ", " + r.step + " step, " + std::to_string(ctx.in.run_info.threads) + " threads" +
-                        (r.device == "cpu" ? ", output layer's products: " + products_backend(o) +
-                                                 ", other products: " + model::cpu_gemm_backend() +
-                                                 ", softmax kernels: " + model::name_of(model::cpu_kernel_isa())
-                                           : ""));
+                        (r.device == "cpu"
+                             ? ", output layer's products: " + products_backend(o) +
+                                   ", other products: " + model::cpu_gemm_backend() +
+                                   ", softmax kernels: " + model::name_of(model::cpu_kernel_isa())
+                             : ", output layer's products: " +
+                                   std::string(o.output_precision == model::OutputPrecision::kTF32 ? "TF32 tensor cores"
+                                                                                                   : "float32")));
       ctx.out.results.add(std::move(t));
     }
     add("final_val_ppl", r.final_val_ppl, "").lower_is_better(true);

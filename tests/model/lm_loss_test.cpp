@@ -2,6 +2,7 @@
 // step against the same step in tensor ops.
 #include <gtest/gtest.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <limits>
 #include <tuple>
 
+#include "asaflow/error.hpp"
 #include "asaflow/model/cpu_gemm.hpp"
 #include "asaflow/model/lm_loss.hpp"
 #include "asaflow/model/online_softmax.hpp"
@@ -51,6 +53,42 @@ TEST(LmLoss, EqualsCrossEntropyInValueAndGradient) {
       EXPECT_LE(error, 1e-5 * want.abs().max().item<double>()) << N << " " << V << " " << chunk << " " << scale;
     }
   }
+}
+
+// TF32 products (output_precision tf32) are a CUDA device's and need row chunks: refused on a
+// CPU with a clear message. On a CUDA device the loss and gradients follow float32's within
+// TF32's rounding (10 mantissa bits: about 1e-3 relative), and the process's float32 matmul
+// precision is the default again afterwards.
+TEST(LmLoss, Tf32ProductsOnACudaDeviceOnly) {
+  torch::manual_seed(3);
+  const std::int64_t N = 300, C = 128, V = 4000;
+  auto h = torch::randn({N, C}) * 0.1;
+  auto w = torch::randn({V, C}) * 0.1;
+  auto targets = torch::randint(0, V, {N});
+  auto include = torch::ones({N});
+  for (const std::int64_t chunk : {0, 64}) {
+    try {
+      lm_loss_sum(h, w, targets, include, chunk, OutputPrecision::kTF32);
+      ADD_FAILURE() << "TF32 products on a CPU, chunk " << chunk;
+    } catch (const asaflow::ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "TF32 output-layer products are implemented for the float32 model on a CUDA device only");
+    }
+  }
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device: only the CPU's refusal was checked";
+  auto run = [&](OutputPrecision p) {
+    auto hc = h.to(torch::kCUDA).requires_grad_(true);
+    auto wc = w.to(torch::kCUDA).requires_grad_(true);
+    auto loss = lm_loss_sum(hc, wc, targets.to(torch::kCUDA), include.to(torch::kCUDA), 64, p);
+    loss.backward();
+    return std::tuple{loss.item<double>(), hc.grad().cpu(), wc.grad().cpu()};
+  };
+  const auto [l32, gh32, gw32] = run(OutputPrecision::kFloat32);
+  const auto [l19, gh19, gw19] = run(OutputPrecision::kTF32);
+  EXPECT_NEAR(l19, l32, 1e-3 * l32);
+  EXPECT_LE((gh19 - gh32).abs().max().item<double>(), 1e-2 * gh32.abs().max().item<double>());
+  EXPECT_LE((gw19 - gw32).abs().max().item<double>(), 1e-2 * gw32.abs().max().item<double>());
+  EXPECT_EQ(at::globalContext().float32MatmulPrecision(), at::Float32MatmulPrecision::HIGHEST);
 }
 
 // A batch whose rows are all excluded (every target padding) has loss 0 and zero gradients

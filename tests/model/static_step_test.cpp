@@ -321,3 +321,22 @@ TEST(StaticStep, Bf16OutputProductsFollowTheFloat32Run) {
   for (std::size_t i = 0; i < f.val_ppl.size(); ++i)
     EXPECT_NEAR(b.val_ppl[i].second, f.val_ppl[i].second, 1e-2 * f.val_ppl[i].second);
 }
+
+// output_precision tf32 is a CUDA device's: a CPU run is refused before any training, with
+// what the CPU offers instead.
+TEST(StaticStep, Tf32OutputProductsNeedACudaDevice) {
+  Modes modes;
+  const auto data = examples(6, 12);
+  TrainOptions o = run_options("eager");
+  o.output_precision = OutputPrecision::kTF32;
+  test::TempDir d;
+  try {
+    Trainer(ModelConfig::preset("tiny", 200), o, modes.all.at("full"), pos_matrix(), data, data, d.path / "t");
+    ADD_FAILURE() << "tf32 products on a CPU";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "output_precision tf32 needs a CUDA device (TF32 tensor cores); this run has device cpu (on a CPU: "
+              "float32, or bfloat16 with AVX512-BF16 or AMX)");
+  }
+  EXPECT_FALSE(std::filesystem::exists(d.path / "t" / "model.pt"));
+}

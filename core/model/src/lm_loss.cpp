@@ -186,10 +186,29 @@ void vocab_blocked(const torch::Tensor& h_all, const torch::Tensor& w, const tor
   }
 }
 
+// LibTorch's float32 matmul precision "high" (cuBLAS's TF32 tensor-op math) while it lives,
+// "highest" (the default, which asaflow never changes elsewhere) after. The string setter is
+// the one LibTorch 1.13 to 2.11 all have and that does not mix its legacy and newer TF32
+// settings.
+class Tf32Products {
+ public:
+  explicit Tf32Products(bool on) : on_(on) {
+    if (on_) at::globalContext().setFloat32MatmulPrecision("high");
+  }
+  ~Tf32Products() {
+    if (on_) at::globalContext().setFloat32MatmulPrecision("highest");
+  }
+  Tf32Products(const Tf32Products&) = delete;
+  Tf32Products& operator=(const Tf32Products&) = delete;
+
+ private:
+  bool on_;
+};
+
 struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& hidden, const torch::Tensor& weight,
                                const torch::Tensor& targets, const torch::Tensor& include, std::int64_t chunk,
-                               bool bf16) {
+                               bool bf16, bool tf32) {
     const bool need_grad = hidden.requires_grad() || weight.requires_grad();
     const auto N = hidden.size(0);
     auto h_all = hidden.contiguous();
@@ -218,6 +237,7 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
       return loss;
     }
     if (need_grad) grad_w = torch::zeros_like(w);
+    const Tf32Products tf32_products(tf32);
     // Per chunk, seven passes over [n,V] values: the product writes the logits, log_softmax
     // reads them and writes log-probabilities, exp_ reads and rewrites those as the softmax
     // in place, the two gradient products read it. The include weights scale the
@@ -250,7 +270,7 @@ struct FusedLmLoss : public torch::autograd::Function<FusedLmLoss> {
     torch::NoGradGuard no_grad;
     torch::Tensor gh = saved[0].defined() ? saved[0].mul_(g) : torch::Tensor();
     torch::Tensor gw = saved[1].defined() ? saved[1].mul_(g) : torch::Tensor();
-    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {gh, gw, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -264,7 +284,10 @@ torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weig
   if (bf16 && !bf16_products_supported())
     throw ConfigError("bfloat16 output-layer products need a CPU with AVX512-BF16 or AMX; this one has " +
                       bf16_products_backend());
-  return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows, bf16);
+  const bool tf32 = precision == OutputPrecision::kTF32;
+  if (tf32 && (chunk_rows <= 0 || !hidden.device().is_cuda() || hidden.scalar_type() != torch::kFloat))
+    throw ConfigError("TF32 output-layer products are implemented for the float32 model on a CUDA device only");
+  return FusedLmLoss::apply(hidden, weight, targets, include, chunk_rows, bf16, tf32);
 }
 
 std::int64_t default_loss_chunk_rows(const torch::Device& device) { return device.is_cuda() ? 4096 : 0; }

@@ -87,6 +87,9 @@ Trainer::Trainer(ModelConfig config, TrainOptions options, std::shared_ptr<const
       throw ConfigError("output_precision bfloat16 needs a CPU with AVX512-BF16 or AMX; this one has " +
                         bf16_products_backend() + " (use float32)");
   }
+  if (options_.output_precision == OutputPrecision::kTF32 && !device_.is_cuda())
+    throw ConfigError("output_precision tf32 needs a CUDA device (TF32 tensor cores); this run has device " +
+                      device_.str() + " (on a CPU: float32, or bfloat16 with AVX512-BF16 or AMX)");
   if (train_.examples.empty()) throw InputError("the training split is empty");
   if (valid_.examples.empty()) throw InputError("the validation split is empty");
   if (mode_ && mode_->embeds_pos()) config_.pos_embedding = true;

@@ -22,7 +22,13 @@ namespace asaflow::model {
 // float32, as torch.autocast's bfloat16 linear does but with float32 logits; the softmax,
 // the loss and the sums of the gradients stay float32, and the loss's target logit and
 // one-hot terms use the same rounded hidden and weight as the products, so the loss is that
-// of the rounded operands.
+// of the rounded operands. `precision` tf32 (chunk_rows > 0 on a CUDA device only;
+// ConfigError elsewhere): the three products of each chunk run on TF32 tensor cores (cuBLAS
+// reads LibTorch's process-wide float32 matmul precision, which is "high" for the products
+// alone and "highest" again after them, also inside a CUDA graph's capture): no other product
+// of this thread's step is affected, but another thread's CUDA product that runs at that
+// moment in the same process would be (cells that train at once in one process: use the
+// process executor).
 torch::Tensor lm_loss_sum(const torch::Tensor& hidden, const torch::Tensor& weight, const torch::Tensor& targets,
                           const torch::Tensor& include, std::int64_t chunk_rows = 64,
                           OutputPrecision precision = OutputPrecision::kFloat32);

@@ -19,9 +19,10 @@ enum class StepKind { kAuto, kEager, kStatic, kGraph };
 // Where: kAuto is CUDA when a device is available, else the CPU.
 enum class DeviceChoice { kAuto, kCpu, kCuda };
 
-// The precision of the output layer's three products in the CPU's fused loss (lm_loss.hpp):
-// float32, or bfloat16 operands with float32 accumulation (AMX or AVX512-BF16).
-enum class OutputPrecision { kFloat32, kBFloat16 };
+// The precision of the output layer's three products in the fused loss (lm_loss.hpp):
+// float32; on a CPU bfloat16 operands with float32 accumulation (AMX or AVX512-BF16); on a
+// CUDA device TF32 (tensor cores: operands rounded to 10 mantissa bits, float32 sums).
+enum class OutputPrecision { kFloat32, kBFloat16, kTF32 };
 
 // The learning rate after warmup (TrainOptions::schedule): a cosine decay to 0 at the last
 // step, or constant. Under a shared cosine decay every arm's curve is bent by the same
@@ -52,7 +53,8 @@ inline const NamedValues<DeviceChoice>& names_of(DeviceChoice) {
 
 inline const NamedValues<OutputPrecision>& names_of(OutputPrecision) {
   static const NamedValues<OutputPrecision> n = {{"float32", OutputPrecision::kFloat32},
-                                                 {"bfloat16", OutputPrecision::kBFloat16}};
+                                                 {"bfloat16", OutputPrecision::kBFloat16},
+                                                 {"tf32", OutputPrecision::kTF32}};
   return n;
 }
 
