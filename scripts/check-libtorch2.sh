@@ -9,6 +9,7 @@
 # header of the system's LibTorch 1.13 pulled in (checked from its dependency list).
 #
 # usage: scripts/check-libtorch2.sh [BUILD_DIR]     (default: build; needs ninja's build files)
+#   ONLY=REGEX checks only the units whose source path matches (ONLY='cpu_adamw|lm_loss').
 # exit 0: every unit compiles in both variants; 1: some did not (their errors are printed).
 set -euo pipefail
 
@@ -42,7 +43,7 @@ echo "check-libtorch2: headers of $(tr '\n' ' ' <"$ROOT/VERSIONS")"
 
 # The compile commands of the build's LibTorch units, from ninja.
 mapfile -t COMMANDS < <(ninja -C "$BUILD_DIR" -t commands | grep -- '-isystem /usr/include/torch/csrc/api/include' |
-  grep -E -- ' -c [^ ]+\.cpp$' | sed 's|^[^ ]*ccache ||' | sort -u)
+  grep -E -- ' -c [^ ]+\.cpp$' | grep -E -- " -c [^ ]*(${ONLY:-})[^ ]*$" | sed 's|^[^ ]*ccache ||' | sort -u)
 [[ ${#COMMANDS[@]} -gt 0 ]] || { echo "check-libtorch2: no LibTorch compile commands in $BUILD_DIR" >&2; exit 2; }
 
 OUT=$(mktemp -d)

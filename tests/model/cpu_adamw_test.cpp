@@ -56,8 +56,8 @@ void expect_same_state(const std::vector<torch::Tensor>& a, AdamW& oa, const std
                        double tolerance) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_LE(max_relative_difference(a[i].detach(), b[i].detach()), tolerance) << "parameter " << i;
-    const auto key_a = c10::guts::to_string(a[i].unsafeGetTensorImpl());
-    const auto key_b = c10::guts::to_string(b[i].unsafeGetTensorImpl());
+    const auto key_a = optimizer_state_key(a[i]);
+    const auto key_b = optimizer_state_key(b[i]);
     ASSERT_EQ(oa.state().count(key_a), ob.state().count(key_b)) << "parameter " << i;
     if (!oa.state().count(key_a)) continue;
     const auto& sa = static_cast<const AdamWParamState&>(*oa.state().at(key_a));

@@ -1,13 +1,14 @@
 #include "asaflow/model/cpu_adamw.hpp"
 
 #include <ATen/Parallel.h>
-#include <c10/util/string_utils.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
 #include <cmath>
+#include <sstream>
+#include <string>
 
 namespace asaflow::model {
 namespace {
@@ -88,9 +89,23 @@ bool float_cpu(const torch::Tensor& t) {
          t.is_contiguous();
 }
 
-std::string key_of(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+// 1.13's c10::guts::to_string (gone in 2.x) writes the pointer through an ostringstream too.
+template <typename Key>
+Key key_for(void* impl) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << impl;
+    return s.str();
+  } else {
+    return static_cast<Key>(impl);
+  }
+}
 
 }  // namespace
+
+OptimizerStateKey optimizer_state_key(const torch::Tensor& parameter) {
+  return key_for<OptimizerStateKey>(parameter.unsafeGetTensorImpl());
+}
 
 bool cpu_adamw_step(torch::optim::AdamW& optimizer, float grad_scale) {
   auto& state = optimizer.state();
@@ -100,7 +115,7 @@ bool cpu_adamw_step(torch::optim::AdamW& optimizer, float grad_scale) {
     for (const auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (!float_cpu(p) || !float_cpu(p.grad()) || p.grad().numel() != p.numel()) return false;
-      const auto found = state.find(key_of(p));
+      const auto found = state.find(optimizer_state_key(p));
       if (found == state.end()) continue;
       const auto& s = static_cast<const AdamWParamState&>(*found->second);
       if (!float_cpu(s.exp_avg()) || !float_cpu(s.exp_avg_sq()) || s.exp_avg().numel() != p.numel() ||
@@ -114,7 +129,7 @@ bool cpu_adamw_step(torch::optim::AdamW& optimizer, float grad_scale) {
     const auto [beta1, beta2] = options.betas();
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto& slot = state[key_of(p)];
+      auto& slot = state[optimizer_state_key(p)];
       if (!slot) {  // as AdamW::step creates it
         auto fresh = std::make_unique<AdamWParamState>();
         fresh->step(0);

@@ -2,7 +2,15 @@
 
 #include <torch/optim/adamw.h>
 
+#include <type_traits>
+#include <utility>
+
 namespace asaflow::model {
+
+// The key of a parameter's entry in an optimizer's state(): the address of the parameter's
+// TensorImpl, which LibTorch 1.13 writes as text ("0x..." ) and 2.x keeps as a pointer.
+using OptimizerStateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+OptimizerStateKey optimizer_state_key(const torch::Tensor& parameter);
 
 // torch::optim::AdamW::step() (LibTorch 1.13's arithmetic: decoupled weight decay, then the
 // two moments, then p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)) for
