@@ -23,9 +23,12 @@ torch::Tensor curve_tensor(const Curve& c) {
   return t;
 }
 
+// `t` as the archive gave it: on the device the checkpoint was read onto (the model's), so
+// it comes to the host first (read in place on a CUDA device, it crashed the resumed run).
 Curve curve_from(const torch::Tensor& t) {
   Curve c;
-  auto a = t.accessor<double, 2>();
+  const auto host = t.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto a = host.accessor<double, 2>();
   for (std::int64_t i = 0; i < t.size(0); ++i) c.emplace_back(std::int64_t(a[i][0]), a[i][1]);
   return c;
 }
@@ -119,7 +122,7 @@ void load_checkpoint(const fs::path& file, const torch::Device& device, AsaTrans
     archive.read("val_ppl", curve);
     state.result.val_ppl = curve_from(curve);
     archive.read("rng", generator_state);
-    rng.set_state(generator_state);
+    rng.set_state(generator_state.cpu());  // the host generator's state (the batches' order)
   } catch (const c10::Error& e) {
     throw InputError("cannot resume from '" + file.string() + "' (" + e.what_without_backtrace() +
                      "): delete it to start over");
