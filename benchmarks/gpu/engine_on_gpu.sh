@@ -24,8 +24,9 @@
 # usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
 #   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
 #     the same script on a CPU with a tiny budget (Debian's LibTorch; a dry run of its logic).
-#   ASAFLOW_COMMIT: the commit of the tree the call sends (the device machine gets a copy
-#   without .git: the reports then say the commit was stated, not read).
+#   ASAFLOW_COMMIT: the commit of the tree the call sends (the device machine's copy may have
+#   no .git, or a stale one: it once read the session's first commit, "(dirty)"); the reports
+#   then name it as stated, beside what git read there.
 #   JOBS (default 1): cells run at once; EXECUTOR (default local): local runs them in the
 #   one asaflow process (-j JOBS cannot run two CUDA-graph captures at once there), process
 #   in a child process each (README: Running on a cluster), with THREADS (default nproc /
@@ -55,7 +56,7 @@ carry=$PWD/third_party/carry
 
 say "== engine on $DEVICE: $(hostname), $(nproc) cores, $(date -u +%FT%TZ), budget ${BUDGET_S} s"
 say "   cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-say "   commit: $(git rev-parse HEAD 2>/dev/null || echo "${ASAFLOW_COMMIT:-unknown} (stated)")"
+say "   commit: ${ASAFLOW_COMMIT:+$ASAFLOW_COMMIT (stated); }git here reads $(git rev-parse HEAD 2>/dev/null || echo none)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | sed 's/^/   gpu: /' | tee -a "$SUMMARY"
 PY=$(command -v python3)
 [[ $DEVICE == cpu && -x /usr/bin/python3 ]] && PY=/usr/bin/python3

@@ -132,12 +132,15 @@ RunInfo RunInfo::collect(int threads, const std::string& data_dir, const std::st
   RunInfo info;
   info.date_utc = utc_timestamp();
 
-  // The experiment's commit is that of the repository its pipeline lives in. Outside git (a
-  // copy of a checkout, as a GPU machine gets) the caller may state it in ASAFLOW_COMMIT,
-  // which the report then marks as stated, not read; else asaflow's own sources stand in.
+  // The experiment's commit is that of the repository its pipeline lives in. A copy of a
+  // checkout (as a GPU machine gets) may have no .git, or a stale one: the caller may state
+  // the commit in ASAFLOW_COMMIT, which the report then marks as stated, beside what git
+  // reads there. Else, outside git, asaflow's own sources stand in.
   info.commit = git_commit(repo_dir);
-  if (const char* stated = std::getenv("ASAFLOW_COMMIT"); info.commit.empty() && stated && *stated)
-    info.commit = std::string(stated) + " (stated in ASAFLOW_COMMIT: not a git checkout)";
+  if (const char* stated = std::getenv("ASAFLOW_COMMIT"); stated && *stated) {
+    info.commit = std::string(stated) + " (stated in ASAFLOW_COMMIT; " +
+                  (info.commit.empty() ? "not a git checkout" : "git here reads " + info.commit) + ")";
+  }
   if (info.commit.empty()) info.commit = git_commit(kSourceDir);
   if (info.commit.empty()) info.commit = "unknown (not a git checkout)";
 
