@@ -68,10 +68,16 @@ inline model::TrainOptions small_options() {
   return o;
 }
 
-// Every parameter of `a` equals (bit for bit) the one of the same name in `b`.
-inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer& b) {
+// Every parameter of `a` equals the one of the same name in `b`: bit for bit, or within
+// `tolerance` (relative and absolute) where it is given.
+inline void expect_same_weights(model::AsaTransformer& a, model::AsaTransformer& b, double tolerance = 0) {
   auto pa = a->named_parameters(), pb = b->named_parameters();
-  for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+  for (const auto& item : pa) {
+    const auto& other = pb[item.key()];
+    EXPECT_TRUE(tolerance == 0 ? torch::equal(item.value(), other)
+                               : torch::allclose(item.value(), other.to(item.value().device()), tolerance, tolerance))
+        << item.key();
+  }
 }
 
 // The data stages of a small pipeline: `wiki` (a WikiText directory, by default the test

@@ -246,15 +246,12 @@ void expect_resume_after_crash(const std::string& step, DeviceChoice device, dou
   Trainer resumed(c, o, modes.all.at("full"), pos_matrix(), data, data, b_dir.path);
   const TrainResult rb = resumed.run();
   EXPECT_EQ(rb.resumed_from_step, 8);
+  test::expect_same_weights(a.model(), resumed.model(), tolerance);
   if (tolerance == 0) {
-    test::expect_same_weights(a.model(), resumed.model());
     EXPECT_EQ(ra.train_loss, rb.train_loss);
     EXPECT_EQ(ra.val_ppl, rb.val_ppl);
     return;
   }
-  auto pa = a.model()->named_parameters(), pb = resumed.model()->named_parameters();
-  for (const auto& item : pa)
-    EXPECT_TRUE(torch::allclose(item.value(), pb[item.key()], tolerance, tolerance)) << item.key();
   for (const auto& [x, y] : {std::pair{&ra.train_loss, &rb.train_loss}, std::pair{&ra.val_ppl, &rb.val_ppl}}) {
     ASSERT_EQ(x->size(), y->size());
     for (std::size_t i = 0; i < x->size(); ++i) {
