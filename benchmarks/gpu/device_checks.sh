@@ -23,7 +23,10 @@
 #   DEVICE=cpu STEPS=3 ... runs the same script on a CPU (a dry run of its logic; graphs
 #   are then skipped). EXTRA_CMAKE_ARGS adds configure options. CHUNK_SWEEP=512,1024,...
 #   also times the step at each number of rows per chunk of the fused loss; REST=0 leaves
-#   out the static and eager-TF32 timings at the end.
+#   out the static and eager-TF32 timings at the end; PROFILE=0 leaves out the profile stage's
+#   measurement. PREBUILT=1 uses BUILD as it is (train_step, profile_steps and train_run
+#   already built there, e.g. by engine_on_gpu.sh with CHECKS=1): no configure, no build, and
+#   only summary.txt and runs.log in $OUT.
 set -uo pipefail
 
 OUT=${OUT:-/tmp/asaflow-gpu}
@@ -45,66 +48,73 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 "$PY" -c 'import torch; print("   torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tee -a "$SUMMARY"
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
 
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_APP=OFF -DASAFLOW_WITH_PCRE2=OFF)
-if [[ ! -f /usr/include/nlohmann/json.hpp && -f third_party/carry/include/nlohmann/json.hpp ]]; then
-  cmake_args+=("-DASAFLOW_NLOHMANN_INCLUDE=$PWD/third_party/carry/include")
-fi
-# yaml-cpp, spdlog (with fmt) and the Boost headers: the machine's own where it has all three,
-# else the Debian 12 builds that benchmarks/gpu/make_carry.sh put in third_party/carry/usr.
-missing=()
-for dep in yaml-cpp/yaml.h spdlog/spdlog.h boost/dll/shared_library.hpp; do
-  [[ -f /usr/include/$dep || -f /usr/local/include/$dep ]] || missing+=("${dep%%/*}")
-done
-prefixes=()
-[[ $DEVICE == cuda && -n $TORCH_PREFIX ]] && prefixes+=("$TORCH_PREFIX")
-if (( ${#missing[@]} )); then
-  if [[ -d third_party/carry/usr ]]; then
-    say "   the machine lacks ${missing[*]}: using the carried prefix third_party/carry/usr"
-    prefixes+=("$PWD/third_party/carry/usr")
-  else
-    say "   the machine lacks ${missing[*]} and nothing was carried (benchmarks/gpu/make_carry.sh)"
+if [[ ${PREBUILT:-0} == 1 ]]; then
+  say "== the benchmarks already built in $BUILD (PREBUILT=1)"
+  for tool in train_step profile_steps train_run; do
+    [[ -x $BUILD/benchmarks/$tool ]] || { say "   no $BUILD/benchmarks/$tool: build it, or run without PREBUILT"; exit 1; }
+  done
+else
+  cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_APP=OFF -DASAFLOW_WITH_PCRE2=OFF)
+  if [[ ! -f /usr/include/nlohmann/json.hpp && -f third_party/carry/include/nlohmann/json.hpp ]]; then
+    cmake_args+=("-DASAFLOW_NLOHMANN_INCLUDE=$PWD/third_party/carry/include")
   fi
-fi
-(( ${#prefixes[@]} )) && cmake_args+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
-generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
-# shellcheck disable=SC2206
-cmake_args+=(${EXTRA_CMAKE_ARGS:-})
-say "== configure and build train_step, profile_steps and train_run ($BUILD)"
-: >"$OUT/configure.log"; : >"$OUT/build.log"
-configure() { rm -rf "$BUILD"; cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" "$@" >>"$OUT/configure.log" 2>&1; }
-build() { cmake --build "$BUILD" --target train_step profile_steps train_run -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
-attempt() {  # what, then extra configure options: configure and build, once more as C++20 if asked
-  local what=$1 from; shift
-  say "   $what"
-  if ! configure "$@"; then
-    say "   configure failed:"; grep -E -A4 "CMake Error" "$OUT/configure.log" | tail -12 | sed 's/^/     /' | tee -a "$SUMMARY"
+  # yaml-cpp, spdlog (with fmt) and the Boost headers: the machine's own where it has all three,
+  # else the Debian 12 builds that benchmarks/gpu/make_carry.sh put in third_party/carry/usr.
+  missing=()
+  for dep in yaml-cpp/yaml.h spdlog/spdlog.h boost/dll/shared_library.hpp; do
+    [[ -f /usr/include/$dep || -f /usr/local/include/$dep ]] || missing+=("${dep%%/*}")
+  done
+  prefixes=()
+  [[ $DEVICE == cuda && -n $TORCH_PREFIX ]] && prefixes+=("$TORCH_PREFIX")
+  if (( ${#missing[@]} )); then
+    if [[ -d third_party/carry/usr ]]; then
+      say "   the machine lacks ${missing[*]}: using the carried prefix third_party/carry/usr"
+      prefixes+=("$PWD/third_party/carry/usr")
+    else
+      say "   the machine lacks ${missing[*]} and nothing was carried (benchmarks/gpu/make_carry.sh)"
+    fi
+  fi
+  (( ${#prefixes[@]} )) && cmake_args+=("-DCMAKE_PREFIX_PATH=$(IFS=';'; echo "${prefixes[*]}")")
+  generator=(); command -v ninja >/dev/null && generator=(-G Ninja)
+  # shellcheck disable=SC2206
+  cmake_args+=(${EXTRA_CMAKE_ARGS:-})
+  say "== configure and build train_step, profile_steps and train_run ($BUILD)"
+  : >"$OUT/configure.log"; : >"$OUT/build.log"
+  configure() { rm -rf "$BUILD"; cmake -S . -B "$BUILD" "${generator[@]}" "${cmake_args[@]}" "$@" >>"$OUT/configure.log" 2>&1; }
+  build() { cmake --build "$BUILD" --target train_step profile_steps train_run -j "$(nproc)" >>"$OUT/build.log" 2>&1; }
+  attempt() {  # what, then extra configure options: configure and build, once more as C++20 if asked
+    local what=$1 from; shift
+    say "   $what"
+    if ! configure "$@"; then
+      say "   configure failed:"; grep -E -A4 "CMake Error" "$OUT/configure.log" | tail -12 | sed 's/^/     /' | tee -a "$SUMMARY"
+      return 1
+    fi
+    grep -E "Found Torch|CUDA|asaflow:" "$OUT/configure.log" | tail -4 | sed 's/^/     /' | tee -a "$SUMMARY"
+    from=$(( $(wc -l <"$OUT/build.log") + 1 ))
+    build && return 0
+    # The LibTorch versions that need C++20 say so in their first header (#error).
+    if tail -n "+$from" "$OUT/build.log" | grep -q "C++20 or later"; then
+      say "   this LibTorch needs C++20: reconfiguring with -DCMAKE_CXX_STANDARD=20"
+      cmake -S . -B "$BUILD" -DCMAKE_CXX_STANDARD=20 >>"$OUT/configure.log" 2>&1 && build && return 0
+    fi
+    say "   build failed; its first errors:"
+    tail -n "+$from" "$OUT/build.log" | grep -m 12 -E "error|Error" | sed 's/^/     /' | tee -a "$SUMMARY"
     return 1
+  }
+  # LibTorch's own CMake files fail where the CUDA toolkit, NVTX or cuDNN are missing or of
+  # another version than LibTorch's; then build against the package's headers and libraries.
+  TORCH_PACKAGE=$("$PY" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
+  t0=$(date +%s)
+  if ! attempt "with LibTorch's CMake files"; then
+    if [[ -n $TORCH_PACKAGE && -d $TORCH_PACKAGE/include ]] &&
+       attempt "against the torch package $TORCH_PACKAGE, without LibTorch's CMake files" "-DASAFLOW_TORCH_PACKAGE=$TORCH_PACKAGE"; then
+      :
+    else
+      say "configure or build FAILED: see configure.log and build.log"; exit 1
+    fi
   fi
-  grep -E "Found Torch|CUDA|asaflow:" "$OUT/configure.log" | tail -4 | sed 's/^/     /' | tee -a "$SUMMARY"
-  from=$(( $(wc -l <"$OUT/build.log") + 1 ))
-  build && return 0
-  # The LibTorch versions that need C++20 say so in their first header (#error).
-  if tail -n "+$from" "$OUT/build.log" | grep -q "C++20 or later"; then
-    say "   this LibTorch needs C++20: reconfiguring with -DCMAKE_CXX_STANDARD=20"
-    cmake -S . -B "$BUILD" -DCMAKE_CXX_STANDARD=20 >>"$OUT/configure.log" 2>&1 && build && return 0
-  fi
-  say "   build failed; its first errors:"
-  tail -n "+$from" "$OUT/build.log" | grep -m 12 -E "error|Error" | sed 's/^/     /' | tee -a "$SUMMARY"
-  return 1
-}
-# LibTorch's own CMake files fail where the CUDA toolkit, NVTX or cuDNN are missing or of
-# another version than LibTorch's; then build against the package's headers and libraries.
-TORCH_PACKAGE=$("$PY" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null || true)
-t0=$(date +%s)
-if ! attempt "with LibTorch's CMake files"; then
-  if [[ -n $TORCH_PACKAGE && -d $TORCH_PACKAGE/include ]] &&
-     attempt "against the torch package $TORCH_PACKAGE, without LibTorch's CMake files" "-DASAFLOW_TORCH_PACKAGE=$TORCH_PACKAGE"; then
-    :
-  else
-    say "configure or build FAILED: see configure.log and build.log"; exit 1
-  fi
+  say "   built in $(( $(date +%s) - t0 )) s"
 fi
-say "   built in $(( $(date +%s) - t0 )) s"
 BIN=$BUILD/benchmarks/train_step
 
 status=0
@@ -155,15 +165,27 @@ for batch in 4 32; do
   python_eager "$batch" 0
   if [[ $DEVICE == cuda ]]; then timed "$fast" "$batch" 1; python_eager "$batch" 1; fi
 done
+# Issue 17's goal: the train stage's loop within 10% of the step benchmark, the same step
+# kind (mode full, float32 products), from the runs above.
+for batch in 4 32; do
+  awk -v b="$batch" -v k="$fast" '
+    /^=== / { name = $2; sub(/:$/, "", name) }
+    name == "loop-b" b && $0 ~ ": step " k ", [0-9]+ tokens/s" { match($0, /step [a-z]+, [0-9]+/); split(substr($0, RSTART, RLENGTH), w, ", "); loop = w[2] }
+    name == "time-" k "-b" b "-tf320" && / full batch / { match($0, /[0-9]+ tokens\/s/); step = substr($0, RSTART, RLENGTH - 9) }
+    END { if (loop && step) printf "   loop vs step, batch %s, %s step, mode full: %d / %d tokens/s = %.3f (goal >= 0.90)\n", b, k, loop, step, loop / step
+          else printf "   loop vs step, batch %s: a run is missing\n", b }' "$RUNS" | tee -a "$SUMMARY"
+done
 if [[ -n ${CHUNK_SWEEP:-} ]]; then
   say "== the fused loss's rows per chunk: $CHUNK_SWEEP ($fast, TF32 where CUDA)"
   for batch in 4 32; do
     for chunk in ${CHUNK_SWEEP//,/ }; do timed "$fast" "$batch" "$([[ $DEVICE == cuda ]] && echo 1 || echo 0)" "$chunk"; done
   done
 fi
-say "== the profile stage's measurement (issue 5): phases, tokens/s and peak memory, seq 128-2048"
-run "profile-steps" "$BUILD/benchmarks/profile_steps" --device "$DEVICE" --threads "$(nproc)" --modes none,full \
-  --batch 4 --seqs "${PROFILE_SEQS:-128,256,512,1024,2048}" --warmup 3 --repeats "${PROFILE_REPEATS:-10}"
+if [[ ${PROFILE:-1} == 1 ]]; then
+  say "== the profile stage's measurement (issue 5): phases, tokens/s and peak memory, seq 128-2048"
+  run "profile-steps" "$BUILD/benchmarks/profile_steps" --device "$DEVICE" --threads "$(nproc)" --modes none,full \
+    --batch 4 --seqs "${PROFILE_SEQS:-128,256,512,1024,2048}" --warmup 3 --repeats "${PROFILE_REPEATS:-10}"
+fi
 if [[ $DEVICE == cuda && ${REST:-1} == 1 ]]; then
   say "== the rest: static (no graph) and eager with TF32"
   step "check-static-b4" --check 1 --impl static --batch 4 --seq 256 --steps 5 --warmup 3

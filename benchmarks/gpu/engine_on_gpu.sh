@@ -28,6 +28,10 @@
 #   pipeline, run the model tests matching the GoogleTest filter (tests.log), e.g.
 #   TESTS='*Cuda*:*Tf32*:*GraphStep*' for those that skip without a CUDA device;
 #   PIPELINE=none then runs no pipeline.
+#   CHECKS=1: also build the benchmarks and, after the tests, run device_checks.sh on this
+#   build (PREBUILT=1: the graph step against the eager one, the train stage's loop against
+#   the step benchmark, eager Python; no profile, no static timings) into checks/ in $OUT
+#   (summary.txt, runs.log), within what is left of BUDGET_S.
 #   ASAFLOW_COMMIT: the commit of the tree the call sends (the device machine's copy may have
 #   no .git, or a stale one: it once read the session's first commit, "(dirty)"); the reports
 #   then name it as stated, beside what git read there.
@@ -49,6 +53,7 @@ THREADS=${THREADS:-$(( $(nproc) / JOBS > 0 ? $(nproc) / JOBS : 1 ))}
 RUN_ARGS=${RUN_ARGS:-}
 PIPELINE=${PIPELINE:-pipelines/gpu-brown.yaml}
 TESTS=${TESTS:-}
+CHECKS=${CHECKS:-0}
 CELL_EPOCH_S=${CELL_EPOCH_S:-6.7}
 WORK=${WORK:-/tmp/asaflow-engine-work}
 mkdir -p "$OUT" "$WORK"
@@ -88,7 +93,7 @@ fi
 # 2. Configure: the machine's torch package, the carried prefix for what the machine lacks.
 cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=OFF)
 # The tests are listed when run, not at build time (the build then needs no run of them).
-[[ -n $TESTS ]] && cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=ON
+[[ -n $TESTS || $CHECKS == 1 ]] && cmake_args=(-DCMAKE_BUILD_TYPE=Release -DASAFLOW_BUILD_TESTS=ON
   -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST)
 prefixes=()
 if [[ $DEVICE == cuda ]]; then
@@ -143,6 +148,14 @@ if [[ -n $TESTS ]]; then
   else
     say "   no $BUILD/tests/asaflow_model_tests (configured without tests: remove $BUILD to reconfigure)"
   fi
+fi
+if [[ $CHECKS == 1 ]]; then
+  left=$(( BUDGET_S - $(elapsed) - 10 ))
+  say "== device_checks.sh on this build at $(elapsed) s ($left s left): checks/summary.txt"
+  OUT=$OUT/checks BUILD=$BUILD DEVICE=$DEVICE PREBUILT=1 PROFILE=0 REST=0 BUDGET_S=$left \
+    bash benchmarks/gpu/device_checks.sh >/dev/null 2>&1
+  say "   exit $? at $(elapsed) s"
+  grep -E "^   (train_run: step|loop vs step|train_step check|.*(FAILED|SKIPPED|STOPPED))" "$OUT/checks/summary.txt" | tee -a "$SUMMARY" >/dev/null
 fi
 if [[ $PIPELINE == none ]]; then
   say "== done at $(elapsed) s (no pipeline); $(ls "$OUT" | tr '\n' ' ')"
