@@ -45,6 +45,27 @@ json params_json(const Params& params) {
   return j;
 }
 
+// Whether `inner` is `dir` or lies below it (both resolved: links, "..").
+bool is_within(const fs::path& inner, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(inner, ec), b = fs::weakly_canonical(dir, ec);
+  if (ec || !fs::is_directory(b, ec)) return false;
+  auto [end, it] = std::mismatch(b.begin(), b.end(), a.begin(), a.end());
+  return end == b.end() || (std::next(end) == b.end() && end->empty());  // "dir/" ends in ""
+}
+
+// A path parameter's value as written: one path, or a list joined by ", ".
+std::string path_value(const StageCell& cell, const std::string& name) {
+  for (const auto& spec : cell.component->info.params) {
+    if (spec.name != name) continue;
+    if (spec.type == ParamType::kPath) return cell.params.get_string(name);
+    std::string joined;
+    for (const auto& p : cell.params.get_strings(name)) joined += (joined.empty() ? "" : ", ") + p;
+    return joined;
+  }
+  return "";
+}
+
 }  // namespace
 
 struct Executor::Impl {
@@ -114,14 +135,25 @@ struct Executor::Impl {
   std::map<std::string, std::string> data_digests(std::size_t i) {
     const StageCell& cell = ex.pipeline_.cells[i];
     std::map<std::string, std::string> data;
+    // A data directory holding the store would change its own digest as results are
+    // written: the stage could never be cached.
+    auto digest = [&](const std::string& name, const std::string& path) {
+      if (is_within(ex.store_.root(), path)) {
+        throw InputError("parameter '" + name + "' names '" + path + "', which holds the cache directory '" +
+                         ex.store_.root().string() +
+                         "': its digest would change as results are written; keep the cache outside it "
+                         "(--cache-dir)");
+      }
+      return ex.store_.path_digest(path);
+    };
     for (const auto& spec : cell.component->info.params) {
       if (spec.type == ParamType::kPath) {
         const std::string& path = cell.params.get_string(spec.name);
-        if (!path.empty()) data[spec.name] = ex.store_.path_digest(path);
+        if (!path.empty()) data[spec.name] = digest(spec.name, path);
       } else if (spec.type == ParamType::kPathList) {
         Sha256 combined;
         for (const auto& p : cell.params.get_strings(spec.name)) {
-          combined.update(ex.store_.path_digest(p) + "\n");
+          combined.update(digest(spec.name, p) + "\n");
         }
         data[spec.name] = combined.hex_digest();
       }
@@ -136,8 +168,8 @@ struct Executor::Impl {
     const json& before = records[i].at("data");
     for (const auto& [name, digest] : data_digests(i)) {
       if (before.value(name, "") != digest) {
-        throw InputError("the data of parameter '" + name +
-                         "' changed while the stage read it: nothing was cached; "
+        throw InputError("the data of parameter '" + name + "' ('" + path_value(ex.pipeline_.cells[i], name) +
+                         "') changed while the stage read it: nothing was cached; "
                          "run again once the files stay put");
       }
     }

@@ -182,7 +182,7 @@ class SwappingReader : public StageComponent {
     const fs::path file = ctx.in.params.get_string("file");
     if (std::getenv("ASAFLOW_TEST_SWAP")) test::write_file(file.string() + ".new", "eleven tokens\n");
     if (std::getenv("ASAFLOW_TEST_SWAP")) fs::rename(file.string() + ".new", file);
-    ctx.out.results.add("bytes", double(fs::file_size(file)));
+    ctx.out.results.add("bytes", fs::is_directory(file) ? 0.0 : double(fs::file_size(file)));
   }
 };
 
@@ -203,12 +203,34 @@ TEST_F(ExecutorTest, AnInputReplacedDuringTheStageIsNotCachedUnderItsOldDigest) 
   ASSERT_EQ(reports.size(), 1u);
   EXPECT_EQ(reports[0].state, CellState::kFailed);
   EXPECT_EQ(reports[0].error,
-            "the data of parameter 'file' changed while the stage read it: nothing was cached; "
-            "run again once the files stay put");
+            "the data of parameter 'file' ('" + file.string() +
+                "') changed while the stage read it: nothing was cached; run again once the files stay put");
   EXPECT_FALSE(store.lookup(reports[0].key).has_value());
   // The files now stay put: the next run computes from the new bytes and caches that.
   const auto again = Executor(p, host, store, RunInfo{}).run(RunOptions{});
   ASSERT_EQ(again[0].state, CellState::kRan) << again[0].error;
   EXPECT_NE(again[0].key, reports[0].key);
   EXPECT_EQ(Executor(p, host, store, RunInfo{}).run(RunOptions{})[0].state, CellState::kCached);
+}
+
+// The cache directory inside a stage's data directory: the directory's digest would change
+// with every result written, so the stage would rerun forever (and, before, failed as
+// "changed while the stage read it"). Refused before the stage runs, saying what to move.
+TEST_F(ExecutorTest, AStoreInsideADataDirectoryIsRefusedBeforeTheStageRuns) {
+  host.add_static("swapping_reader", "1.0.0", [](Registrar& r) { r.add(std::make_shared<SwappingReader>()); });
+  test::write_file(dir.path / "data" / "big.txt", "some bytes\n");
+  Pipeline p =
+      load("stages:\n  read: {uses: swapping_reader, params: {file: '" + (dir.path / "data").string() + "'}}\n");
+  ArtifactStore inside(dir.path / "data" / "cache");
+  const auto reports = Executor(p, host, inside, RunInfo{}).run(RunOptions{});
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].state, CellState::kFailed);
+  EXPECT_EQ(reports[0].error, "parameter 'file' names '" + (dir.path / "data").string() +
+                                  "', which holds the cache directory '" + (dir.path / "data" / "cache").string() +
+                                  "': its digest would change as results are written; keep the cache outside "
+                                  "it (--cache-dir)");
+  // Beside it, not inside: the same stage runs, then is cached.
+  ArtifactStore beside(dir.path / "cache");
+  EXPECT_EQ(Executor(p, host, beside, RunInfo{}).run(RunOptions{})[0].state, CellState::kRan);
+  EXPECT_EQ(Executor(p, host, beside, RunInfo{}).run(RunOptions{})[0].state, CellState::kCached);
 }
