@@ -26,63 +26,95 @@ std::size_t Corpus::token_count() const {
 }
 
 void Corpus::save(const std::filesystem::path& file) const {
-  std::ofstream out(file, std::ios::binary);
-  if (!out) throw StageError("cannot write '" + file.string() + "'");
-  std::string buf;
-  buf.reserve(1 << 20);
-  auto field = [&](const std::string& s) { buf += s.empty() ? "_" : s; };
-  for (const auto& doc : documents) {
-    buf += "# newdoc id = " + doc.id + "\n";
-    if (!doc.genre.empty()) buf += "# genre = " + doc.genre + "\n";
-    if (!doc.split.empty()) buf += "# split = " + doc.split + "\n";
-    for (const auto& sentence : doc.sentences) {
-      if (!sentence.text.empty()) buf += "# text = " + sentence.text + "\n";
-      for (std::size_t i = 0; i < sentence.size(); ++i) {
-        const Token& t = sentence[i];
-        buf += std::to_string(i + 1);
-        buf += '\t';
-        buf += t.form;
-        buf += '\t';
-        field(t.lemma);
-        buf += '\t';
-        buf += t.upos >= 0 ? kUposNames[t.upos] : "_";
-        buf += '\t';
-        field(t.xpos);
-        buf += "\t_\t_\t_\t_\t_\n";
-      }
-      buf += '\n';
-      if (buf.size() > (1 << 20)) {
-        out << buf;
-        buf.clear();
-      }
-    }
-  }
-  out << buf;
-  out.flush();
-  if (!out) throw StageError("cannot write '" + file.string() + "' (disk full?)");
+  CorpusWriter writer(file);
+  for (const auto& doc : documents) writer.write(doc);
+  writer.close();
 }
 
 Corpus Corpus::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError("cannot read corpus '" + file.string() + "'");
+  CorpusReader reader(file);
   Corpus corpus;
-  std::string line;
-  std::size_t line_no = 0;
-  Sentence current;
+  Document doc;
+  while (reader.next(doc)) corpus.documents.push_back(std::move(doc));
+  return corpus;
+}
+
+CorpusWriter::CorpusWriter(const std::filesystem::path& file) : file_(file), out_(file, std::ios::binary) {
+  if (!out_) throw StageError("cannot write '" + file.string() + "'");
+  buf_.reserve(1 << 20);
+}
+
+void CorpusWriter::write(const Corpus::Document& doc) {
+  begin_document(doc);
+  for (const auto& sentence : doc.sentences) write_sentence(sentence);
+}
+
+void CorpusWriter::begin_document(const Corpus::Document& header) {
+  current_ = &sizes_[header.split];
+  ++current_->documents;
+  buf_ += "# newdoc id = " + header.id + "\n";
+  if (!header.genre.empty()) buf_ += "# genre = " + header.genre + "\n";
+  if (!header.split.empty()) buf_ += "# split = " + header.split + "\n";
+}
+
+void CorpusWriter::write_sentence(const Sentence& sentence) {
+  if (!current_) throw StageError("CorpusWriter: a sentence before any document in '" + file_.string() + "'");
+  ++current_->sentences;
+  current_->words += sentence.size();
+  auto field = [&](const std::string& s) { buf_ += s.empty() ? "_" : s; };
+  if (!sentence.text.empty()) buf_ += "# text = " + sentence.text + "\n";
+  for (std::size_t i = 0; i < sentence.size(); ++i) {
+    const Token& t = sentence[i];
+    buf_ += std::to_string(i + 1);
+    buf_ += '\t';
+    buf_ += t.form;
+    buf_ += '\t';
+    field(t.lemma);
+    buf_ += '\t';
+    buf_ += t.upos >= 0 ? kUposNames[t.upos] : "_";
+    buf_ += '\t';
+    field(t.xpos);
+    buf_ += "\t_\t_\t_\t_\t_\n";
+  }
+  buf_ += '\n';
+  if (buf_.size() > (1 << 20)) flush_buffer();
+}
+
+void CorpusWriter::flush_buffer() {
+  out_ << buf_;
+  buf_.clear();
+}
+
+void CorpusWriter::close() {
+  flush_buffer();
+  out_.flush();
+  if (!out_) throw StageError("cannot write '" + file_.string() + "' (disk full?)");
+  out_.close();
+}
+
+CorpusReader::CorpusReader(const std::filesystem::path& file) : file_(file), in_(file, std::ios::binary) {
+  if (!in_) throw InputError("cannot read corpus '" + file.string() + "'");
+  std::error_code ec;
+  size_ = std::filesystem::file_size(file, ec);
+}
+
+void CorpusReader::flush_sentence() {
+  if (sentence_.empty()) return;
+  if (!current_) current_.emplace();
+  current_->sentences.push_back(std::move(sentence_));
+  sentence_ = Sentence();
+}
+
+bool CorpusReader::next(Corpus::Document& doc) {
   auto bad = [&](const std::string& why) {
-    return InputError(file.string() + ":" + std::to_string(line_no) + ": " + why);
+    return InputError(file_.string() + ":" + std::to_string(line_no_) + ": " + why);
   };
-  auto flush = [&] {
-    if (current.empty()) return;
-    if (corpus.documents.empty()) corpus.documents.emplace_back();
-    corpus.documents.back().sentences.push_back(std::move(current));
-    current = Sentence();
-  };
-  std::vector<std::string> cols;
-  while (std::getline(in, line)) {
-    ++line_no;
+  std::string& line = line_;
+  while (std::getline(in_, line)) {
+    ++line_no_;
+    bytes_read_ += line.size() + 1;
     if (line.empty()) {
-      flush();
+      flush_sentence();
       continue;
     }
     if (line[0] == '#') {
@@ -91,18 +123,24 @@ Corpus Corpus::load(const std::filesystem::path& file) {
         return line.compare(0, n, key) == 0 ? line.c_str() + n : nullptr;
       };
       if (const char* v = value_of("# newdoc id = ")) {
-        flush();
-        corpus.documents.emplace_back();
-        corpus.documents.back().id = v;
+        flush_sentence();
+        std::optional<Corpus::Document> done = std::move(current_);
+        current_.emplace();
+        current_->id = v;
+        if (done) {
+          doc = std::move(*done);
+          return true;
+        }
       } else if (const char* g = value_of("# genre = ")) {
-        if (!corpus.documents.empty()) corpus.documents.back().genre = g;
+        if (current_) current_->genre = g;
       } else if (const char* s = value_of("# split = ")) {
-        if (!corpus.documents.empty()) corpus.documents.back().split = s;
+        if (current_) current_->split = s;
       } else if (const char* t = value_of("# text = ")) {
-        current.text = t;
+        sentence_.text = t;
       }
       continue;
     }
+    std::vector<std::string>& cols = cols_;
     cols.clear();
     std::size_t start = 0;
     while (true) {
@@ -124,10 +162,14 @@ Corpus Corpus::load(const std::filesystem::path& file) {
       if (t.upos < 0) throw bad("unknown UPOS tag '" + cols[3] + "'");
     }
     t.xpos = cols[4] == "_" ? "" : cols[4];
-    current.push_back(std::move(t));
+    sentence_.push_back(std::move(t));
   }
-  flush();
-  return corpus;
+  if (in_.bad()) throw bad("read error");
+  flush_sentence();
+  if (!current_) return false;
+  doc = std::move(*current_);
+  current_.reset();
+  return true;
 }
 
 }  // namespace asaflow

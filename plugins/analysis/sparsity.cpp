@@ -134,9 +134,9 @@ class Sparsity : public StageComponent {
     std::size_t texts = 0;
     if (corpus_in) {
       nlp::Annotator annotator(nlp::WordNet::load(p.annotation.wordnet_dir), tables);
-      const Corpus corpus = Corpus::load(corpus_in->dir / Corpus::kFileName);
+      CorpusReader reader(corpus_in->dir / Corpus::kFileName);  // a document at a time
       const std::size_t max_texts = std::size_t(p.max_texts);
-      for (const auto& d : corpus.documents) {
+      for (Corpus::Document d; reader.next(d);) {
         if (d.split != p.split) continue;
         for (const auto& s : d.sentences) {
           if (s.size() < 2) continue;
@@ -170,8 +170,8 @@ class Sparsity : public StageComponent {
     std::array<double, 17> tag_counts{};
     double tagged_words = 0;
     if (corpus_in) {
-      const Corpus corpus = Corpus::load(corpus_in->dir / Corpus::kFileName);
-      for (const auto& d : corpus.documents)
+      CorpusReader reader(corpus_in->dir / Corpus::kFileName);
+      for (Corpus::Document d; reader.next(d);)
         for (const auto& s : d.sentences)
           for (const auto& t : s)
             if (t.upos >= 0 && t.upos < 17) {

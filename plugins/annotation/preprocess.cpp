@@ -145,13 +145,23 @@ class Preprocess : public StageComponent {
         std::make_shared<nlp::AsaTables>(nlp::AsaTables::load(p.annotation.tables_dir, p.annotation.verb_table));
     nlp::Annotator annotator(nlp::WordNet::load(p.annotation.wordnet_dir), tables);
 
-    std::vector<Corpus> corpora;
-    std::size_t total_words = 0;
+    // The corpora are read a document at a time, never whole: WikiText-103 as Token objects
+    // would take about 10 GB. The progress total is the words the dataset stages counted.
+    std::vector<fs::path> corpora;
+    double expected_words = 0;
     for (const auto* in : datasets) {
-      corpora.push_back(Corpus::load(in->dir / Corpus::kFileName));
-      total_words += corpora.back().token_count();
+      corpora.push_back(in->dir / Corpus::kFileName);
+      for (const auto& r : in->results.records())
+        if (r.metric == "words") expected_words += r.value;
     }
-    ctx.out.progress.set_total(std::int64_t(total_words), "words");
+    ctx.out.progress.set_total(std::int64_t(expected_words), "words");
+    auto for_each_document = [&](const auto& f) {
+      for (const auto& file : corpora) {
+        CorpusReader reader(file);
+        Corpus::Document doc;
+        while (reader.next(doc)) f(doc);
+      }
+    };
 
     // Word tokenizer: vocabulary from the train split only (min_count cuts rare words to
     // <unk>), so validation and test words never shape it.
@@ -159,11 +169,11 @@ class Preprocess : public StageComponent {
     std::vector<std::string> vocab_list = {"<pad>", "<unk>"};
     if (!gpt2) {
       std::map<std::string, std::size_t> counts;
-      for (const auto& c : corpora)
-        for (const auto& d : c.documents)
-          if (d.split == "train")
-            for (const auto& s : d.sentences)
-              for (const auto& t : s) counts[t.form]++;
+      for_each_document([&](const Corpus::Document& d) {
+        if (d.split == "train")
+          for (const auto& s : d.sentences)
+            for (const auto& t : s) counts[t.form]++;
+      });
       for (const auto& [w, n] : counts)
         if (n >= std::size_t(p.min_count)) vocab_list.push_back(w);
       for (std::size_t i = 0; i < vocab_list.size(); ++i) vocab[vocab_list[i]] = std::int32_t(i);
@@ -212,45 +222,45 @@ class Preprocess : public StageComponent {
 
     // A unit is a sentence or a whole document (param unit): annotated as words first,
     // then tokenized; the word index ties each token back to its word for the mask.
-    for (const auto& corpus : corpora) {
-      for (const auto& doc : corpus.documents) {
-        const std::string split = doc.split.empty() ? "train" : doc.split;
-        std::vector<std::vector<const Sentence*>> units;
-        if (per_sentence) {
-          for (const auto& s : doc.sentences) units.push_back({&s});
-        } else {
-          units.emplace_back();
-          for (const auto& s : doc.sentences) units.back().push_back(&s);
-        }
-        for (const auto& unit : units) {
-          AnnotatedWords words = annotate_words(unit, annotator, tagger, annotation);
-          stats[split].words += words.words.size();
-          tagger_words += words.tagged_by_tagger;
-          ctx.out.progress.advance(std::int64_t(words.words.size()));
-          if (words.words.empty()) continue;
-          nlp::Example e;
-          if (gpt2) {
-            // BPE pieces inherit their word's annotations (align_example); pieces that
-            // cannot be matched to a word are counted as unaligned, never guessed.
-            AlignStats a;
-            e = align_example(text_of(unit), words, *bpe, a, annotation, tagger, &annotator);
-            stats[split].unaligned += a.unaligned;
-            prefix_pieces += a.prefix_pieces;
-          } else {
-            for (std::size_t i = 0; i < words.words.size(); ++i) {
-              auto it = vocab.find(words.words[i]);
-              e.ids.push_back(it == vocab.end() ? 1 : it->second);
-              if (it == vocab.end()) ++stats[split].unknown;
-              e.pos.push_back(std::uint8_t(words.pos[i]));
-              e.features.push_back(words.features[i]);
-              e.requirements.push_back(words.requirements[i]);
-              e.word_index.push_back(std::int32_t(i));
-            }
-          }
-          emit(split, std::move(e));
-        }
+    std::size_t total_words = 0;
+    for_each_document([&](const Corpus::Document& doc) {
+      for (const auto& s : doc.sentences) total_words += s.size();
+      const std::string split = doc.split.empty() ? "train" : doc.split;
+      std::vector<std::vector<const Sentence*>> units;
+      if (per_sentence) {
+        for (const auto& s : doc.sentences) units.push_back({&s});
+      } else {
+        units.emplace_back();
+        for (const auto& s : doc.sentences) units.back().push_back(&s);
       }
-    }
+      for (const auto& unit : units) {
+        AnnotatedWords words = annotate_words(unit, annotator, tagger, annotation);
+        stats[split].words += words.words.size();
+        tagger_words += words.tagged_by_tagger;
+        ctx.out.progress.advance(std::int64_t(words.words.size()));
+        if (words.words.empty()) continue;
+        nlp::Example e;
+        if (gpt2) {
+          // BPE pieces inherit their word's annotations (align_example); pieces that
+          // cannot be matched to a word are counted as unaligned, never guessed.
+          AlignStats a;
+          e = align_example(text_of(unit), words, *bpe, a, annotation, tagger, &annotator);
+          stats[split].unaligned += a.unaligned;
+          prefix_pieces += a.prefix_pieces;
+        } else {
+          for (std::size_t i = 0; i < words.words.size(); ++i) {
+            auto it = vocab.find(words.words[i]);
+            e.ids.push_back(it == vocab.end() ? 1 : it->second);
+            if (it == vocab.end()) ++stats[split].unknown;
+            e.pos.push_back(std::uint8_t(words.pos[i]));
+            e.features.push_back(words.features[i]);
+            e.requirements.push_back(words.requirements[i]);
+            e.word_index.push_back(std::int32_t(i));
+          }
+        }
+        emit(split, std::move(e));
+      }
+    });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     // tokenizer.json is what train reads to size the model (vocabulary, pad id) and what

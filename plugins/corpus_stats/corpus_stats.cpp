@@ -37,8 +37,10 @@ class CorpusStats : public StageComponent {
     }
     ctx.out.progress.set_total(std::int64_t(datasets.size()), "datasets");
     for (const InputArtifact* in : datasets) {
-      Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
-      add_corpus_stats(corpus, binding().fill(ctx.in.params).lowercase, in->stage_id, ctx.out.results);
+      CorpusCounts counts(binding().fill(ctx.in.params).lowercase);
+      CorpusReader reader(in->dir / Corpus::kFileName);
+      for (Corpus::Document doc; reader.next(doc);) counts.add(doc);
+      counts.report(in->stage_id, ctx.out.results);
       ctx.out.progress.advance();
     }
   }
@@ -46,31 +48,36 @@ class CorpusStats : public StageComponent {
 
 }  // namespace
 
-void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset, ResultSet& out) {
-  std::size_t sentences = 0, tokens = 0;
-  std::unordered_set<std::string> types;
-  for (const auto& doc : corpus.documents) {
-    sentences += doc.sentences.size();
-    for (const auto& s : doc.sentences) {
-      tokens += s.size();
-      for (const auto& tok : s) {
-        const std::string& t = tok.form;
-        if (!lowercase) {
-          types.insert(t);
-          continue;
-        }
-        std::string lower = t;
-        for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
-        types.insert(std::move(lower));
+void CorpusCounts::add(const Corpus::Document& doc) {
+  ++documents_;
+  sentences_ += doc.sentences.size();
+  for (const auto& s : doc.sentences) {
+    tokens_ += s.size();
+    for (const auto& tok : s) {
+      if (!lowercase_) {
+        types_.insert(tok.form);
+        continue;
       }
+      std::string lower = tok.form;
+      for (auto& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+      types_.insert(std::move(lower));
     }
   }
+}
+
+void CorpusCounts::report(const std::string& dataset, ResultSet& out) const {
   const std::map<std::string, std::string> labels{{"dataset", dataset}};
-  out.add("documents", double(corpus.documents.size())).labels = labels;
-  out.add("sentences", double(sentences)).labels = labels;
-  out.add("tokens", double(tokens)).labels = labels;
-  out.add("types", double(types.size())).labels = labels;
-  out.add("type_token_ratio", tokens ? double(types.size()) / double(tokens) : 0.0).labels = labels;
+  out.add("documents", double(documents_)).labels = labels;
+  out.add("sentences", double(sentences_)).labels = labels;
+  out.add("tokens", double(tokens_)).labels = labels;
+  out.add("types", double(types_.size())).labels = labels;
+  out.add("type_token_ratio", tokens_ ? double(types_.size()) / double(tokens_) : 0.0).labels = labels;
+}
+
+void add_corpus_stats(const Corpus& corpus, bool lowercase, const std::string& dataset, ResultSet& out) {
+  CorpusCounts counts(lowercase);
+  for (const auto& doc : corpus.documents) counts.add(doc);
+  counts.report(dataset, out);
 }
 
 void register_corpus_stats(Registrar& registrar) { registrar.add(std::make_shared<CorpusStats>()); }

@@ -52,22 +52,30 @@ std::vector<std::string> brown_splits(const Params& p) {
   return splits;
 }
 
-void add_split_sizes(const Corpus& corpus, ResultSet& results) {
-  struct Sizes {
-    double documents = 0, sentences = 0, words = 0;
-  };
-  std::map<std::string, Sizes> by_split;
-  for (const auto& d : corpus.documents) {
-    Sizes& s = by_split[d.split.empty() ? "all" : d.split];
-    s.documents += 1;
-    s.sentences += double(d.sentences.size());
-    for (const auto& sent : d.sentences) s.words += double(sent.size());
+void add_split_sizes(const std::map<std::string, CorpusSizes>& sizes, ResultSet& results) {
+  std::map<std::string, CorpusSizes> by_split;
+  for (const auto& [split, s] : sizes) {
+    CorpusSizes& to = by_split[split.empty() ? "all" : split];
+    to.documents += s.documents;
+    to.sentences += s.sentences;
+    to.words += s.words;
   }
   for (const auto& [split, s] : by_split) {
-    results.add("documents", s.documents).labels = {{"split", split}};
-    results.add("sentences", s.sentences).labels = {{"split", split}};
-    results.add("words", s.words).labels = {{"split", split}};
+    results.add("documents", double(s.documents)).labels = {{"split", split}};
+    results.add("sentences", double(s.sentences)).labels = {{"split", split}};
+    results.add("words", double(s.words)).labels = {{"split", split}};
   }
+}
+
+void add_split_sizes(const Corpus& corpus, ResultSet& results) {
+  std::map<std::string, CorpusSizes> sizes;
+  for (const auto& d : corpus.documents) {
+    CorpusSizes& s = sizes[d.split];
+    s.documents += 1;
+    s.sentences += d.sentences.size();
+    for (const auto& sent : d.sentences) s.words += sent.size();
+  }
+  add_split_sizes(sizes, results);
 }
 
 namespace {

@@ -28,17 +28,20 @@ class Conllu : public StageComponent {
  protected:
   void execute(StageContext& ctx) const override {
     const FilesParams p = binding().fill(ctx.in.params);
-    Corpus all;
+    // A document at a time: a large file is never held whole (unless it has no
+    // "# newdoc" lines, when it is one document).
+    CorpusWriter writer(ctx.out.dir / Corpus::kFileName);
     for (const auto& path : p.paths) {
-      Corpus c = Corpus::load(path);
-      for (auto& d : c.documents) {
+      CorpusReader reader(path);
+      Corpus::Document d;
+      while (reader.next(d)) {
         if (d.id.empty()) d.id = std::filesystem::path(path).filename().string();
         d.split = p.split;
-        all.documents.push_back(std::move(d));
+        writer.write(d);
       }
     }
-    all.save(ctx.out.dir / Corpus::kFileName);
-    add_split_sizes(all, ctx.out.results);
+    writer.close();
+    add_split_sizes(writer.sizes(), ctx.out.results);
   }
 };
 

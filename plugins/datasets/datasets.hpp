@@ -3,6 +3,7 @@
 // tags, CoNLL-U files), else left for the preprocess stage's tagger.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +43,9 @@ inline void register_datasets(Registrar& registrar) {
 // valid when i % 10 == 8, test when i % 10 == 9, train otherwise (~80/10/10).
 std::string brown_split(std::size_t index_in_genre);
 
-// Adds documents / sentences / words per split to `results` (labels split=...).
+// Adds documents / sentences / words per split to `results` (labels split=...; "all" for
+// documents without a split).
+void add_split_sizes(const std::map<std::string, CorpusSizes>& sizes, ResultSet& results);
 void add_split_sizes(const Corpus& corpus, ResultSet& results);
 
 }  // namespace asaflow::plugins

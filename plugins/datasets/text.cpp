@@ -17,6 +17,8 @@ const ParamBinding<FilesParams>& binding() {
   return b;
 }
 
+constexpr std::size_t kPieceBytes = std::size_t(4) << 20;
+
 // Plain UTF-8 text: sentence-split and tokenised here, tagged by the preprocess stage.
 class Text : public StageComponent {
  public:
@@ -30,7 +32,7 @@ class Text : public StageComponent {
  protected:
   void execute(StageContext& ctx) const override {
     const FilesParams p = binding().fill(ctx.in.params);
-    Corpus corpus;
+    CorpusWriter writer(ctx.out.dir / Corpus::kFileName);
     for (const auto& path : p.paths) {
       std::ifstream in(path, std::ios::binary);
       if (!in) throw InputError("cannot read '" + path + "'");
@@ -40,16 +42,25 @@ class Text : public StageComponent {
       if (auto bad = find_invalid_utf8(text)) {
         throw InputError(path + ": invalid UTF-8 at byte offset " + std::to_string(*bad));
       }
-      Corpus::Document doc{std::filesystem::path(path).filename().string(), "", p.split, {}};
-      for (auto& words : nlp::split_plain_text(text)) {
-        Sentence sentence;
-        for (auto& w : words) sentence.push_back(Token{std::move(w), "", "", -1});
-        doc.sentences.push_back(std::move(sentence));
+      writer.begin_document({std::filesystem::path(path).filename().string(), "", p.split, {}});
+      // In pieces of about 4 MB that end at a blank line, where a sentence ends anyway: the
+      // same sentences as splitting the whole text, without holding all of its words.
+      for (std::size_t from = 0; from < text.size();) {
+        std::size_t to = text.size();
+        if (text.size() - from > kPieceBytes) {
+          const std::size_t blank = text.find("\n\n", from + kPieceBytes);
+          if (blank != std::string::npos) to = blank + 2;
+        }
+        for (auto& words : nlp::split_plain_text(text.substr(from, to - from))) {
+          Sentence sentence;
+          for (auto& w : words) sentence.push_back(Token{std::move(w), "", "", -1});
+          writer.write_sentence(sentence);
+        }
+        from = to;
       }
-      corpus.documents.push_back(std::move(doc));
     }
-    corpus.save(ctx.out.dir / Corpus::kFileName);
-    add_split_sizes(corpus, ctx.out.results);
+    writer.close();
+    add_split_sizes(writer.sizes(), ctx.out.results);
   }
 };
 

@@ -13,6 +13,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +55,59 @@ struct ASAFLOW_API Corpus {
   // empty nodes ("8.1"); reads "# newdoc id", "# genre", "# split" and "# text". Throws
   // InputError naming file and line of a malformed entry.
   static Corpus load(const std::filesystem::path& file);
+};
+
+// Documents, sentences and words of one split.
+struct ASAFLOW_API CorpusSizes {
+  std::size_t documents = 0, sentences = 0, words = 0;
+};
+
+// Writes corpus.conllu a document at a time, in Corpus::save's format, so that a dataset
+// stage never holds the whole corpus: WikiText-103's 103M words take about 10 GB as Token
+// objects, and a user's CoNLL-U can be larger.
+class ASAFLOW_API CorpusWriter {
+ public:
+  explicit CorpusWriter(const std::filesystem::path& file);  // throws StageError
+  void write(const Corpus::Document& doc);
+  // The same in pieces, for a document too large to hold: its header (id, genre, split;
+  // its sentences are ignored), then its sentences.
+  void begin_document(const Corpus::Document& header);
+  void write_sentence(const Sentence& sentence);
+  // Flushes; throws StageError when the file could not be written whole (disk full).
+  void close();
+  // What was written, per document split ("" for documents without one).
+  const std::map<std::string, CorpusSizes>& sizes() const { return sizes_; }
+
+ private:
+  void flush_buffer();
+  std::filesystem::path file_;
+  std::ofstream out_;
+  std::string buf_;
+  std::map<std::string, CorpusSizes> sizes_;
+  CorpusSizes* current_ = nullptr;  // the sizes of the split being written
+};
+
+// Reads a CoNLL-U file a document at a time, as Corpus::load reads it whole: sentences
+// before the first "# newdoc id" form a document without id.
+class ASAFLOW_API CorpusReader {
+ public:
+  explicit CorpusReader(const std::filesystem::path& file);  // throws InputError
+  // The next document into `doc`; false at the end. Throws InputError naming file and line.
+  bool next(Corpus::Document& doc);
+  // Bytes of the file read so far, and its size: progress over a large corpus.
+  std::uint64_t bytes_read() const { return bytes_read_; }
+  std::uint64_t size() const { return size_; }
+
+ private:
+  void flush_sentence();
+  std::filesystem::path file_;
+  std::ifstream in_;
+  std::optional<Corpus::Document> current_;
+  Sentence sentence_;
+  std::size_t line_no_ = 0;
+  std::uint64_t bytes_read_ = 0, size_ = 0;
+  std::string line_;
+  std::vector<std::string> cols_;
 };
 
 // The 17 UD UPOS tags in ASA's id order (spec §2.3): NOUN 0 ... X 16.
