@@ -41,6 +41,9 @@ class SentenceLengths : public StageComponent {
       throw StageError("metric/sentence_lengths needs at least one dataset stage in 'needs'");
     }
     for (const InputArtifact* in : datasets) {
+      // The whole corpus in memory: fine for Brown; for a corpus of WikiText-103's size
+      // (about 100 bytes a word as Token objects) read it a document at a time with
+      // CorpusReader (asaflow/corpus.hpp), as metric/corpus_stats does.
       Corpus corpus = Corpus::load(in->dir / Corpus::kFileName);
       add_sentence_lengths(corpus, o.min_tokens, in->stage_id, ctx.out.results);
     }
