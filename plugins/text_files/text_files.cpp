@@ -87,7 +87,7 @@ class TextFiles : public StageComponent {
 
     const bool word_tag = p.format == Format::kWordTag;
     ctx.out.progress.set_total(std::int64_t(files.size()), "files");
-    Corpus corpus;
+    CorpusWriter writer(ctx.out.dir / Corpus::kFileName);  // a file at a time, never the whole corpus
     std::size_t tokens = 0;
     for (const auto& [file, id] : files) {
       const std::string text = read_file(file);
@@ -124,10 +124,10 @@ class TextFiles : public StageComponent {
         }
       }
       for (const auto& s : doc.sentences) tokens += s.size();
-      corpus.documents.push_back(std::move(doc));
+      writer.write(doc);
       ctx.out.progress.advance();
     }
-    corpus.save(ctx.out.dir / Corpus::kFileName);
+    writer.close();
     ctx.out.log->info("read {} files, {} tokens", files.size(), tokens);
     ctx.out.results.add("files", double(files.size()));
     ctx.out.results.add("tokens", double(tokens));
