@@ -67,17 +67,6 @@ void add_split_sizes(const std::map<std::string, CorpusSizes>& sizes, ResultSet&
   }
 }
 
-void add_split_sizes(const Corpus& corpus, ResultSet& results) {
-  std::map<std::string, CorpusSizes> sizes;
-  for (const auto& d : corpus.documents) {
-    CorpusSizes& s = sizes[d.split];
-    s.documents += 1;
-    s.sentences += d.sentences.size();
-    for (const auto& sent : d.sentences) s.words += sent.size();
-  }
-  add_split_sizes(sizes, results);
-}
-
 namespace {
 
 class Brown : public StageComponent {
@@ -160,8 +149,10 @@ class Brown : public StageComponent {
         ctx.out.progress.advance();
       }
     }
-    corpus.save(ctx.out.dir / Corpus::kFileName);
-    add_split_sizes(corpus, ctx.out.results);
+    CorpusWriter writer(ctx.out.dir / Corpus::kFileName);
+    for (const auto& doc : corpus.documents) writer.write(doc);
+    writer.close();
+    add_split_sizes(writer.sizes(), ctx.out.results);
     ctx.out.results.add("unmapped_tags", double(unknown));
     if (unknown) ctx.out.log->warn("{} Brown tags are not in the mapping table and became X", unknown);
     ctx.out.log->info("{} documents, {} words", corpus.documents.size(), corpus.token_count());

@@ -46,6 +46,5 @@ std::string brown_split(std::size_t index_in_genre);
 // Adds documents / sentences / words per split to `results` (labels split=...; "all" for
 // documents without a split).
 void add_split_sizes(const std::map<std::string, CorpusSizes>& sizes, ResultSet& results);
-void add_split_sizes(const Corpus& corpus, ResultSet& results);
 
 }  // namespace asaflow::plugins
