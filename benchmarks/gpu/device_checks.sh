@@ -26,7 +26,9 @@
 #   out the static and eager-TF32 timings at the end; PROFILE=0 leaves out the profile stage's
 #   measurement. PREBUILT=1 uses BUILD as it is (train_step, profile_steps and train_run
 #   already built there, e.g. by engine_on_gpu.sh with CHECKS=1): no configure, no build, and
-#   only summary.txt and runs.log in $OUT.
+#   only summary.txt and runs.log in $OUT. LOOP_STEPS=200,1000 times the train stage's loop
+#   at each length; LOOP_KINDS=graph times only that step there (the check run still
+#   compares both); LOOP_ONLY=1 leaves out every timing the loop-vs-step ratios do not need.
 set -uo pipefail
 
 OUT=${OUT:-/tmp/asaflow-gpu}
@@ -157,23 +159,50 @@ loop_kinds=eager,static
 [[ $DEVICE == cuda ]] && loop_kinds=eager,graph
 train_run() { run "$1" "$BUILD/benchmarks/train_run" --device "$DEVICE" --threads "$(nproc)" --kinds "$loop_kinds" "${@:2}"; }
 train_run "loop-check" --check 1 --dropout 0 --batch 4 --seq 256 --steps "$((STEPS * 2))" --eval-every "$STEPS"
-for batch in 4 32; do train_run "loop-b$batch" --batch "$batch" --seq 256 --steps "$((STEPS * 4))" --eval-every "$((STEPS * 4))"; done
+# LOOP_STEPS: the loop's lengths (default 4 x STEPS; a list such as 200,1000 runs each, and
+# the difference between the two longest separates the per-step rate from what a run pays
+# once: the graph's capture, the first steps, the allocator's growth).
+loop_lengths=${LOOP_STEPS:-$((STEPS * 4))}
+loop_kinds=${LOOP_KINDS:-$loop_kinds}  # e.g. LOOP_KINDS=graph: the loops' timings only
+for batch in 4 32; do
+  for n in ${loop_lengths//,/ }; do train_run "loop-b$batch-n$n" --batch "$batch" --seq 256 --steps "$n" --eval-every "$n"; done
+done
 say "== timings: tiny, seq 256, $STEPS timed steps after $WARMUP (median)"
 for batch in 4 32; do
-  timed eager "$batch" 0
+  [[ ${LOOP_ONLY:-0} == 1 ]] || timed eager "$batch" 0
   timed "$fast" "$batch" 0
+  [[ ${LOOP_ONLY:-0} == 1 ]] && continue  # only what the ratios below need
   python_eager "$batch" 0
   if [[ $DEVICE == cuda ]]; then timed "$fast" "$batch" 1; python_eager "$batch" 1; fi
 done
 # Issue 17's goal: the train stage's loop within 10% of the step benchmark, the same step
-# kind (mode full, float32 products), from the runs above.
+# kind (mode full, float32 products), from the runs above: each length's whole-run figure
+# (the stage's: capture and first steps included), and, from the two longest, the rate of
+# the steps between them.
 for batch in 4 32; do
-  awk -v b="$batch" -v k="$fast" '
+  awk -v b="$batch" -v k="$fast" -v lengths="$loop_lengths" '
+    BEGIN { nl = split(lengths, len, ",") }
     /^=== / { name = $2; sub(/:$/, "", name) }
-    name == "loop-b" b && $0 ~ ": step " k ", [0-9]+ tokens/s" { match($0, /step [a-z]+, [0-9]+/); split(substr($0, RSTART, RLENGTH), w, ", "); loop = w[2] }
+    name ~ "^loop-b" b "-n[0-9]+$" && $0 ~ ": step " k ", [0-9]+ tokens/s" {
+      n = substr(name, index(name, "-n") + 2)
+      match($0, /step [a-z]+, [0-9]+/); split(substr($0, RSTART, RLENGTH), w, ", "); rate[n] = w[2]
+      match($0, /\([0-9.]+ s of training/); secs[n] = substr($0, RSTART + 1, RLENGTH - 16) + 0 }
     name == "time-" k "-b" b "-tf320" && / full batch / { match($0, /[0-9]+ tokens\/s/); step = substr($0, RSTART, RLENGTH - 9) }
-    END { if (loop && step) printf "   loop vs step, batch %s, %s step, mode full: %d / %d tokens/s = %.3f (goal >= 0.90)\n", b, k, loop, step, loop / step
-          else printf "   loop vs step, batch %s: a run is missing\n", b }' "$RUNS" | tee -a "$SUMMARY"
+    END {
+      if (!step) { printf "   loop vs step, batch %s: the step benchmark did not run\n", b; exit }
+      for (i = 1; i <= nl; i++) {
+        n = len[i]
+        if (rate[n]) printf "   loop vs step, batch %s, %s step, mode full, %s-step run: %d / %d tokens/s = %.3f (goal >= 0.90)\n", b, k, n, rate[n], step, rate[n] / step
+        else printf "   loop vs step, batch %s, %s-step run: did not run\n", b, n
+      }
+      if (nl >= 2) {
+        n1 = len[nl - 1]; n2 = len[nl]
+        if (rate[n1] && rate[n2] && secs[n2] > secs[n1]) {
+          tok = rate[n2] * secs[n2] - rate[n1] * secs[n1]; dt = secs[n2] - secs[n1]
+          printf "   loop vs step, batch %s, steps %s to %s of the runs: %.0f / %d tokens/s = %.3f; the run pays once %.3f s (%s steps: %.3f s against %.3f s at that rate)\n", b, n1, n2, tok / dt, step, tok / dt / step, secs[n1] - rate[n1] * secs[n1] / (tok / dt), n1, secs[n1], rate[n1] * secs[n1] / (tok / dt)
+        }
+      }
+    }' "$RUNS" | tee -a "$SUMMARY"
 done
 if [[ -n ${CHUNK_SWEEP:-} ]]; then
   say "== the fused loss's rows per chunk: $CHUNK_SWEEP ($fast, TF32 where CUDA)"

@@ -1,11 +1,15 @@
 #include "train_checkpoint.hpp"
 
+#include <ATen/Context.h>
+
 #include <algorithm>
 #include <fstream>
+#include <mutex>
 
 #include "asaflow/error.hpp"
 #include "asaflow/file_io.hpp"
 #include "asaflow/hash.hpp"
+#include "asaflow/model/transformer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +51,16 @@ std::vector<std::string> listed_digests(const fs::path& file) {
   return listed;
 }
 
+// The default generator of `device` (a GPU's: dropout draws from it there), under both its
+// own lock and the one every seeding in this library takes.
+template <class F>
+void with_device_generator(const torch::Device& device, F&& use) {
+  std::lock_guard<std::mutex> lock(default_generator_mutex());
+  at::Generator generator = at::globalContext().defaultGenerator(device);  // a handle to it
+  std::lock_guard<std::mutex> own(generator.mutex());
+  use(generator);
+}
+
 }  // namespace
 
 bool intact(const fs::path& file) {
@@ -75,8 +89,8 @@ void remove_with_digest(const fs::path& file) {
   fs::remove(digest_file(file), ec);
 }
 
-void save_checkpoint(const fs::path& file, AsaTransformer& model, const OptimizerState& optimizer,
-                     const RunState& state, at::Generator& rng) {
+void save_checkpoint(const fs::path& file, const torch::Device& device, AsaTransformer& model,
+                     const OptimizerState& optimizer, const RunState& state, at::Generator& rng) {
   save_with_digest(file, [&](const std::string& path) {
     torch::serialize::OutputArchive archive, model_ar, optim_ar;
     model->save(model_ar);
@@ -91,6 +105,9 @@ void save_checkpoint(const fs::path& file, AsaTransformer& model, const Optimize
     archive.write("train_loss", curve_tensor(state.result.train_loss));
     archive.write("val_ppl", curve_tensor(state.result.val_ppl));
     archive.write("rng", rng.get_state());
+    if (!device.is_cpu()) {  // where dropout drew its masks (a CPU run's are `rng`'s)
+      with_device_generator(device, [&](at::Generator& g) { archive.write("device_rng", g.get_state()); });
+    }
     archive.save_to(path);
   });
 }
@@ -123,6 +140,13 @@ void load_checkpoint(const fs::path& file, const torch::Device& device, AsaTrans
     state.result.val_ppl = curve_from(curve);
     archive.read("rng", generator_state);
     rng.set_state(generator_state.cpu());  // the host generator's state (the batches' order)
+    // A GPU's generator, where dropout drew there: without it (a checkpoint from before it was
+    // saved, or from a CPU run) the resumed run draws from the generator as the run seeded
+    // it, other masks than an uninterrupted run's (what a resumed graph-step cell did on an
+    // H200, 2026-12-04).
+    if (!device.is_cpu() && archive.try_read("device_rng", generator_state)) {
+      with_device_generator(device, [&](at::Generator& g) { g.set_state(generator_state.cpu()); });
+    }
   } catch (const c10::Error& e) {
     throw InputError("cannot resume from '" + file.string() + "' (" + e.what_without_backtrace() +
                      "): delete it to start over");

@@ -68,8 +68,10 @@ struct OptimizerState {
 // Removes a checkpoint and its digest.
 void remove_with_digest(const std::filesystem::path& file);
 
-void save_checkpoint(const std::filesystem::path& file, AsaTransformer& model, const OptimizerState& optimizer,
-                     const RunState& state, at::Generator& rng);
+// Writes the model, the optimizer, the state and the random generators (`rng`, and where
+// `device` is a GPU its default generator) to `file`, with its digest.
+void save_checkpoint(const std::filesystem::path& file, const torch::Device& device, AsaTransformer& model,
+                     const OptimizerState& optimizer, const RunState& state, at::Generator& rng);
 // Restores the model, the optimizer, the state and the random generator from `file`,
 // which must be intact(). `device` is where the tensors go; `step_name` names this run's
 // step in the message when the checkpoint was written by the other kind of step.

@@ -346,8 +346,8 @@ TrainResult Trainer::run() {
   // its saved state instead), so a run depends only on its seed, not on what else runs in
   // the process: the same stream as the default generator seeded alike, so the same masks as
   // before it had one. On a GPU dropout draws from the device's default generator (the one
-  // a CUDA graph can capture), seeded here too, and cells training side by side on one
-  // device in one process share it (README).
+  // a CUDA graph can capture), seeded here too (a resume restores its saved state), and
+  // cells training side by side on one device in one process share it (README).
   dropout_generator_.set_current_seed(std::uint64_t(options_.seed + 1));
   if (!device_.is_cpu()) {
     std::lock_guard<std::mutex> lock(default_generator_mutex());
@@ -453,7 +453,7 @@ void Trainer::train_steps(RunState& state, const Schedule& plan, StaticStep* fas
         state.next_batch = 0;
       }
       if (options_.checkpoint_every > 0 && state.step % options_.checkpoint_every == 0 && writes())
-        save_checkpoint(state_file, model_, optimizer, state, dropout_generator_);
+        save_checkpoint(state_file, device_, model_, optimizer, state, dropout_generator_);
       if (hooks_.on_step) hooks_.on_step(state.step, plan.total);
       if (state.next_batch == 0) break;  // start the next epoch with its own order
     }
