@@ -226,7 +226,7 @@ TEST_F(E2E, KillNineMidStageThenRerunCompletes) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    ::chdir(dir.path.c_str());
+    if (::chdir(dir.path.c_str()) != 0) ::_exit(126);
     std::string plugin_dir = (fixture_dir() / "slow").string();
     ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
     ::execl(asaflow_binary().c_str(), "asaflow", "run", "s.yaml", "--quiet", "--plugin-dir", plugin_dir.c_str(),
@@ -403,7 +403,7 @@ TEST_F(E2E, GcCollectsLeftoverScratchAndKeepsCheckpointsUnlessAsked) {
 // the store is made read-only. Empty when neither can be arranged.
 std::string as_reader_only(const fs::path& dir) {
   if (::geteuid() != 0) {
-    std::system(("chmod -R a-w '" + (dir / ".asaflow").string() + "'").c_str());
+    EXPECT_EQ(std::system(("chmod -R a-w '" + (dir / ".asaflow").string() + "'").c_str()), 0);
     return " ";
   }
   fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
@@ -440,7 +440,7 @@ TEST_F(E2E, ReadOnlyStoreServesACachedRunAndVerifySaysWhatItCouldNotDo) {
       std::regex("could not: entry [0-9a-f]{12} \\(stage words\\): could not be evicted \\(.*\\); remove .* by hand")))
       << verify.out;
   EXPECT_NE(verify.out.find("verified 4 entries"), std::string::npos) << verify.out;
-  std::system(("chmod -R u+w '" + dir.path.string() + "'").c_str());
+  EXPECT_EQ(std::system(("chmod -R u+w '" + dir.path.string() + "'").c_str()), 0);
 }
 
 // A file verify cannot read is said, and the other entries are still checked (before, the

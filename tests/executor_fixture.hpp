@@ -81,7 +81,7 @@ class ExecutorTest : public ::testing::Test {
                                 " >driver.out 2>driver.err";
     const pid_t pid = ::fork();
     if (pid == 0) {
-      ::chdir(dir.path.c_str());
+      if (::chdir(dir.path.c_str()) != 0) ::_exit(126);
       ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }

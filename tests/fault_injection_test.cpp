@@ -86,7 +86,7 @@ fs::path pick(const fs::path& root, const std::string& name, std::mt19937& rng) 
 pid_t start_run(const fs::path& dir) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::chdir(dir.c_str());
+    if (::chdir(dir.c_str()) != 0) ::_exit(126);
     const std::string plugins = (fixture_dir() / "slow").string();
     ::setenv("ASAFLOW_PLUGIN_INDEX", "", 1);
     ::execl(asaflow_binary().c_str(), "asaflow", "run", "f.yaml", "--quiet", "-j", "2", "--plugin-dir", plugins.c_str(),

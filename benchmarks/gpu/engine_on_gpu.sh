@@ -31,7 +31,9 @@
 #   CHECKS=1: also build the benchmarks and, after the tests, run device_checks.sh on this
 #   build (PREBUILT=1: the graph step against the eager one, the train stage's loop against
 #   the step benchmark, eager Python; no profile, no static timings) into checks/ in $OUT
-#   (summary.txt, runs.log), within what is left of BUDGET_S.
+#   (summary.txt, runs.log), within what is left of BUDGET_S; device_checks.sh's LOOP_STEPS,
+#   LOOP_KINDS and LOOP_ONLY pass through (e.g. LOOP_STEPS=200,1500 LOOP_KINDS=graph
+#   LOOP_ONLY=1: the loop's per-step rate against the step benchmark, about 55 s on an H200).
 #   ASAFLOW_COMMIT: the commit of the tree the call sends (the device machine's copy may have
 #   no .git, or a stale one: it once read the session's first commit, "(dirty)"); the reports
 #   then name it as stated, beside what git read there.
